@@ -1,0 +1,529 @@
+/*
+ * zkvault — zero-knowledge encrypted vaults.
+ *
+ * This is the only public header of libvault. Everything here is plain C ABI so
+ * that Python (ctypes/cffi), Node (koffi), Dart, Swift and others can bind it:
+ * fixed-width integers, size_t lengths, UTF-8 NUL-terminated strings, opaque
+ * handles, no structs passed by value, no varargs.
+ *
+ * Conventions, valid for every function below unless its comment says otherwise:
+ *
+ *   - Every function returns an int status: VAULT_OK (0) on success or a negative
+ *     VAULT_E_* code. vault_strerror(code) names the code; vault_last_error()
+ *     gives a detail message for the last failure on the calling thread, and
+ *     handles carry their own (vault_client_errmsg(), vault_server_errmsg()).
+ *     Messages never contain keys, passwords or plaintext.
+ *   - Output parameters are written only on success; pointer outputs are set to
+ *     NULL on failure.
+ *   - Everything the library hands out through `char **` or `uint8_t **` is
+ *     released with vault_free(), which wipes the memory first. Handles are
+ *     released with their own *_close() / *_free() function, which accepts NULL.
+ *   - Inputs are borrowed for the duration of the call; what the library keeps,
+ *     it copies.
+ *   - Call vault_init() once before anything else (it is cheap to call again).
+ *   - A handle may be used from any thread, but by one thread at a time. Distinct
+ *     handles are independent. A vault_server handle is the exception: it may be
+ *     used by many threads at once.
+ */
+#ifndef VAULT_H
+#define VAULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(VAULT_BUILDING)
+#define VAULT_API __declspec(dllexport)
+#elif defined(_WIN32)
+#define VAULT_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#define VAULT_API __attribute__((visibility("default")))
+#else
+#define VAULT_API
+#endif
+
+/* ========================================================================== */
+/* Library, status codes, memory                                              */
+/* ========================================================================== */
+
+#define VAULT_VERSION_STRING "0.1.0"
+#define VAULT_VERSION_NUMBER 0x000100 /* 0xMMmmpp */
+
+/* Status codes. Values are never renumbered; new codes are only appended. */
+#define VAULT_OK 0
+#define VAULT_E_INVALID (-1)      /* invalid argument or malformed input (JSON, payload) */
+#define VAULT_E_NOMEM (-2)        /* an allocation failed */
+#define VAULT_E_AUTH (-3)         /* wrong password/key, or data failed authentication */
+#define VAULT_E_CORRUPT (-4)      /* data is structurally broken (bad magic, lengths, padding) */
+#define VAULT_E_WEAK_KDF (-5)     /* KDF parameters below the floor or weaker than seen before */
+#define VAULT_E_LIMIT (-6)        /* a size or count limit was exceeded */
+#define VAULT_E_IO (-7)           /* the local store or a file could not be read/written */
+#define VAULT_E_NOT_FOUND (-8)    /* no such item, account, device or link */
+#define VAULT_E_VERSION (-9)      /* unsupported format or protocol version */
+#define VAULT_E_LOCKED (-10)      /* the client is locked; unlock it first */
+#define VAULT_E_EXISTS (-11)      /* already exists (local vault, account, item id) */
+#define VAULT_E_ROLLBACK (-12)    /* the server served an older revision than already seen */
+#define VAULT_E_CONFLICT (-13)    /* push refused: the server holds a newer revision */
+#define VAULT_E_NETWORK (-14)     /* the transport failed (connection, HTTP status, timeout) */
+#define VAULT_E_SERVER (-15)      /* the server answered with an error or a malformed answer */
+#define VAULT_E_RATE_LIMITED (-16) /* too many failed attempts; retry later */
+#define VAULT_E_STATE (-17)       /* call made in the wrong state (not logged in, wrong step) */
+#define VAULT_E_EXPIRED (-18)     /* session, link or token expired */
+#define VAULT_E_MISMATCH (-19)    /* data belongs to another account or revision */
+#define VAULT_E_REVOKED (-20)     /* this device has been revoked */
+#define VAULT_E_INSECURE (-21)    /* refused: plain HTTP to a non-loopback host */
+#define VAULT_E_PENDING (-22)     /* not ready yet; poll again (device linking) */
+#define VAULT_E_SAS (-23)         /* device linking aborted: the short codes did not match */
+#define VAULT_E_INTERNAL (-24)    /* a bug or an unexpected library failure */
+
+/* Initialises the library (libsodium, allocation hooks). Thread-safe,
+ * idempotent. Returns VAULT_OK or VAULT_E_INTERNAL if libsodium cannot start. */
+VAULT_API int vault_init(void);
+
+/* The library version as "MAJOR.MINOR.PATCH". Static string. */
+VAULT_API const char *vault_version(void);
+
+/* A static English name for a status code ("wrong password or tampered data"
+ * for VAULT_E_AUTH, ...). Never NULL; unknown codes give "unknown error". */
+VAULT_API const char *vault_strerror(int code);
+
+/* The detail message of the last failure on this thread, or "" if none.
+ * Owned by the library, valid until the next library call on this thread.
+ * Never NULL, never contains secrets. */
+VAULT_API const char *vault_last_error(void);
+
+/* Releases anything the library returned through a `char **` or `uint8_t **`
+ * output, wiping its contents first. vault_free(NULL) is a no-op. Do not pass
+ * pointers from any other allocator. */
+VAULT_API void vault_free(void *ptr);
+
+/* Allocates memory that the library may later release with vault_free(): used
+ * by custom transports (vault_transport_fn) to hand a response to the library.
+ * Returns NULL if out of memory. */
+VAULT_API void *vault_malloc(size_t size);
+
+/* ========================================================================== */
+/* vault_kdf_* — Argon2id key derivation                                      */
+/* ========================================================================== */
+
+#define VAULT_KEY_BYTES 32u
+#define VAULT_SALT_BYTES 16u
+#define VAULT_KDF_OPSLIMIT_DEFAULT 3u
+#define VAULT_KDF_MEMLIMIT_DEFAULT (64u * 1024u * 1024u)
+#define VAULT_KDF_OPSLIMIT_MIN 2u
+#define VAULT_KDF_MEMLIMIT_MIN (19u * 1024u * 1024u)
+#define VAULT_KDF_OPSLIMIT_MAX 64u
+#define VAULT_KDF_MEMLIMIT_MAX (4096u * 1024u * 1024u) /* 4 GiB, as uint64 */
+#define VAULT_PASSWORD_MAX_BYTES 4096u
+
+/* The same constants as functions, for bindings that cannot read macros. */
+VAULT_API size_t vault_key_bytes(void);
+VAULT_API size_t vault_salt_bytes(void);
+VAULT_API uint64_t vault_kdf_opslimit_default(void);
+VAULT_API uint64_t vault_kdf_memlimit_default(void);
+VAULT_API uint64_t vault_kdf_opslimit_min(void);
+VAULT_API uint64_t vault_kdf_memlimit_min(void);
+
+/* Checks Argon2id parameters: VAULT_OK, VAULT_E_WEAK_KDF below the floor
+ * (opslimit 2, memlimit 19 MiB) or VAULT_E_LIMIT above the maximum. */
+VAULT_API int vault_kdf_check_params(uint64_t opslimit, uint64_t memlimit);
+
+/* Derives the two 32-byte keys of the key hierarchy from a master password:
+ * Argon2id(password, salt, opslimit, memlimit) → 64 bytes; bytes 0..31 are the
+ * auth key (proves the user to the server), bytes 32..63 the encryption key
+ * (never leaves the client). Either output may be NULL if not wanted.
+ * password: UTF-8, password_len bytes (1..VAULT_PASSWORD_MAX_BYTES).
+ * Errors: VAULT_E_INVALID, VAULT_E_WEAK_KDF, VAULT_E_LIMIT, VAULT_E_NOMEM
+ * (Argon2id could not get its memory). */
+VAULT_API int vault_kdf_derive(uint8_t *auth_key, uint8_t *enc_key,
+                               const char *password, size_t password_len,
+                               const uint8_t *salt, uint64_t opslimit,
+                               uint64_t memlimit);
+
+/* Fills salt with VAULT_SALT_BYTES random bytes. */
+VAULT_API int vault_kdf_salt(uint8_t *salt);
+
+/* ========================================================================== */
+/* vault_blob_* — the sealed vault blob (docs/format.md)                      */
+/* ========================================================================== */
+
+#define VAULT_ACCOUNT_ID_BYTES 16u  /* binary; 32 lowercase hex chars as text */
+#define VAULT_BLOB_MAX_PLAINTEXT (256u * 1024u * 1024u)
+#define VAULT_BLOB_MAX_BYTES (VAULT_BLOB_MAX_PLAINTEXT + 1024u * 1024u)
+#define VAULT_PROTECTED_KEY_BYTES 112u
+
+/* Seals plaintext (normally the vault's JSON) into a blob: zlib-compressed,
+ * Padmé-padded, crypto_secretbox under key with a fresh random nonce, with an
+ * authenticated header binding it to account_id (32 hex chars) and revision,
+ * and a key-commitment tag. *blob is freed with vault_free().
+ * Errors: VAULT_E_INVALID, VAULT_E_LIMIT (plaintext too large), VAULT_E_NOMEM. */
+VAULT_API int vault_blob_seal(uint8_t **blob, size_t *blob_len,
+                              const uint8_t *key, const char *account_id,
+                              uint64_t revision, const uint8_t *plaintext,
+                              size_t plaintext_len);
+
+/* Opens a blob sealed by vault_blob_seal() and checks that it belongs to
+ * account_id and revision. *plaintext (freed with vault_free(), wiped) is
+ * NUL-terminated for convenience; *plaintext_len excludes the NUL.
+ * Errors: VAULT_E_CORRUPT (not a blob, bad lengths or padding, truncated),
+ * VAULT_E_VERSION (unknown format version), VAULT_E_AUTH (wrong key or any
+ * tampered byte), VAULT_E_MISMATCH (another account or revision),
+ * VAULT_E_LIMIT (inflated size over the cap), VAULT_E_NOMEM, VAULT_E_INVALID. */
+VAULT_API int vault_blob_open(uint8_t **plaintext, size_t *plaintext_len,
+                              const uint8_t *key, const char *account_id,
+                              uint64_t revision, const uint8_t *blob,
+                              size_t blob_len);
+
+/* Reads the clear header of a blob without a key: *account_id (32 hex chars,
+ * freed with vault_free()) and *revision. Unauthenticated: use it only to
+ * route, never to trust. Errors: VAULT_E_CORRUPT, VAULT_E_VERSION. */
+VAULT_API int vault_blob_peek(const uint8_t *blob, size_t blob_len,
+                              char **account_id, uint64_t *revision);
+
+/* ========================================================================== */
+/* vault_* / vault_item_* — an unlocked vault in memory                       */
+/* ========================================================================== */
+
+/*
+ * Items travel as JSON strings (UTF-8):
+ *
+ *   {"id": "32 hex chars", "type": "login", "title": "GitHub",
+ *    "fields": [{"name": "username", "value": "ada", "hidden": false},
+ *               {"name": "password", "value": "s3cret", "hidden": true}],
+ *    "tags": ["work"], "created": 1700000000000, "updated": 1700000000000,
+ *    "rev": 3, "deleted": false,
+ *    "history": [{"name": "password", "value": "old", "changed": 1690000000000}]}
+ *
+ * On input only "type", "title", "fields" and "tags" are read (fields and tags
+ * are optional). "id", "created", "updated", "rev", "deleted" and "history" are
+ * kept by the library. Types: "login", "note", "card", "identity", or any
+ * app-defined name of 1..64 characters [a-z0-9_.-]. Times are milliseconds
+ * since the Unix epoch.
+ * Limits: title 1 KiB, field name 256 B, field value 64 KiB, 256 fields,
+ * 64 tags of 128 B, 100000 items per vault; over a limit → VAULT_E_LIMIT.
+ */
+typedef struct vault vault;
+
+#define VAULT_LIST_DELETED 1u /* include tombstones in vault_item_list */
+
+/* Creates an empty vault. Free with vault_close(). */
+VAULT_API int vault_new(vault **out);
+
+/* Frees a vault, wiping every item first. NULL is a no-op. */
+VAULT_API void vault_close(vault *v);
+
+/* Serializes the whole vault (items, tombstones, history, devices) to JSON
+ * (*json freed with vault_free()). */
+VAULT_API int vault_to_json(const vault *v, char **json);
+
+/* Parses a whole vault from the JSON vault_to_json() produced.
+ * Errors: VAULT_E_INVALID (with a message naming the problem), VAULT_E_LIMIT. */
+VAULT_API int vault_from_json(vault **out, const char *json, size_t json_len);
+
+/* Seals the vault into a blob (vault_to_json + vault_blob_seal). */
+VAULT_API int vault_seal(const vault *v, const uint8_t *key, const char *account_id,
+                         uint64_t revision, uint8_t **blob, size_t *blob_len);
+
+/* Opens a blob into a new vault (vault_blob_open + vault_from_json). Errors
+ * are those of both. */
+VAULT_API int vault_open(vault **out, const uint8_t *key, const char *account_id,
+                         uint64_t revision, const uint8_t *blob, size_t blob_len);
+
+/* Adds an item. A missing "id" gets a fresh random one; an "id" that already
+ * exists gives VAULT_E_EXISTS. *id_out (may be NULL) receives the id, freed
+ * with vault_free(). Errors: VAULT_E_INVALID, VAULT_E_LIMIT, VAULT_E_EXISTS. */
+VAULT_API int vault_item_add(vault *v, const char *item_json, char **id_out);
+
+/* Replaces type, title, fields and tags of item id; bumps its "rev" and
+ * "updated". A hidden field whose value changes keeps the old value in the
+ * item's history (the last 10 per field). Errors: VAULT_E_NOT_FOUND (also for
+ * a deleted item), VAULT_E_INVALID, VAULT_E_LIMIT. */
+VAULT_API int vault_item_update(vault *v, const char *id, const char *item_json);
+
+/* The item as JSON (*json freed with vault_free()). VAULT_E_NOT_FOUND if
+ * unknown or deleted. */
+VAULT_API int vault_item_get(const vault *v, const char *id, char **json);
+
+/* Deletes an item: its content is wiped and a tombstone kept so the delete
+ * syncs. VAULT_E_NOT_FOUND if unknown or already deleted. */
+VAULT_API int vault_item_delete(vault *v, const char *id);
+
+/* A JSON array of the items, ordered by title then id; with VAULT_LIST_DELETED
+ * tombstones are included. */
+VAULT_API int vault_item_list(const vault *v, uint32_t flags, char **json);
+
+/* A JSON array of the live items whose title, tags or non-hidden field values
+ * contain query, case-insensitively (ASCII case folding; other UTF-8 bytes
+ * must match exactly). An empty query matches everything. */
+VAULT_API int vault_item_search(const vault *v, const char *query, char **json);
+
+/* The number of live (not deleted) items. */
+VAULT_API int vault_item_count(const vault *v, uint64_t *count);
+
+/* Three-way merge: base is the last vault both sides agreed on (may be an
+ * empty vault), local and remote the two edited descendants. *out is a new
+ * vault. Rules (docs/sync.md): an item changed on one side only takes that
+ * side; disjoint field edits both survive; the same field edited on both sides
+ * keeps the newer value (by "updated", ties broken by the larger value bytes)
+ * and the other value goes to the item's history; delete versus edit keeps the
+ * edit (undelete) so no edit is lost; items created on both sides are both
+ * kept. Errors: VAULT_E_NOMEM, VAULT_E_INVALID. */
+VAULT_API int vault_merge(vault **out, const vault *base, const vault *local,
+                          const vault *remote);
+
+/* ========================================================================== */
+/* vault_server_* — the server: store + transport-agnostic JSON handler       */
+/* ========================================================================== */
+
+typedef struct vault_server vault_server;
+
+#define VAULT_PEPPER_MIN_BYTES 32u
+#define VAULT_SERVER_MAX_REQUEST (96u * 1024u * 1024u)
+
+/* Opens (or creates) a server whose store is the SQLite file db_path (WAL).
+ * pepper (>= 32 bytes) comes from the server's configuration, never the
+ * database; it keys the verifier and email hashes. flags: 0.
+ * Free with vault_server_close(). Errors: VAULT_E_INVALID, VAULT_E_IO,
+ * VAULT_E_NOMEM. */
+VAULT_API int vault_server_open(vault_server **out, const char *db_path,
+                                const uint8_t *pepper, size_t pepper_len,
+                                uint32_t flags);
+
+/* Closes the server, wiping the pepper. NULL is a no-op. */
+VAULT_API void vault_server_close(vault_server *s);
+
+/* Handles one JSON request (docs/protocol.md) and writes one JSON response
+ * (*response, freed with vault_free()). A request the server rejects is still
+ * VAULT_OK here: the error is in the response {"ok":false,"error":{...}}. Only
+ * a failure to produce any response (out of memory) returns an error code.
+ * Thread-safe. */
+VAULT_API int vault_server_handle(vault_server *s, const char *request,
+                                  size_t request_len, char **response);
+
+/* Server tuning. Options (values are in seconds unless named otherwise):
+ *   VAULT_SERVER_SESSION_TTL   session lifetime (default 3600)
+ *   VAULT_SERVER_LINK_TTL      device-link lifetime (default 300)
+ *   VAULT_SERVER_LOGIN_FREE    failed logins before delays start (default 5)
+ *   VAULT_SERVER_MAX_BLOB      largest blob accepted, in bytes (default 64 MiB)
+ *   VAULT_SERVER_CLOCK_SKEW    added to the server clock, for tests (default 0)
+ * Errors: VAULT_E_INVALID (unknown option or value). */
+#define VAULT_SERVER_SESSION_TTL 1
+#define VAULT_SERVER_LINK_TTL 2
+#define VAULT_SERVER_LOGIN_FREE 3
+#define VAULT_SERVER_MAX_BLOB 4
+#define VAULT_SERVER_CLOCK_SKEW 5
+VAULT_API int vault_server_set_option(vault_server *s, int option, int64_t value);
+
+/* The last error message of this server handle. Never NULL. */
+VAULT_API const char *vault_server_errmsg(const vault_server *s);
+
+/* Reference HTTP daemon (libmicrohttpd): serves vault_server_handle() as
+ * POST /v1/api with a JSON body, on a thread pool. bind_addr "127.0.0.1",
+ * "::1", "0.0.0.0"...; port 0 picks a free port (read it back with
+ * vault_httpd_port()). cert_pem/key_pem: paths to a PEM certificate and key for
+ * HTTPS, or both NULL for plain HTTP. threads: 0 = default (4).
+ * Errors: VAULT_E_INVALID, VAULT_E_IO (cannot bind or read the TLS files). */
+typedef struct vault_httpd vault_httpd;
+VAULT_API int vault_httpd_start(vault_httpd **out, vault_server *s,
+                                const char *bind_addr, uint16_t port,
+                                const char *cert_pem, const char *key_pem,
+                                uint32_t threads);
+VAULT_API uint16_t vault_httpd_port(const vault_httpd *h);
+/* Stops the daemon and waits for in-flight requests. NULL is a no-op. The
+ * server handle stays open. */
+VAULT_API void vault_httpd_stop(vault_httpd *h);
+
+/* ========================================================================== */
+/* vault_client_* — one device: local store, unlock, sync                     */
+/* ========================================================================== */
+
+typedef struct vault_client vault_client;
+
+/* Transport: sends one JSON request, returns one JSON response in *response,
+ * allocated with vault_malloc() (the library frees it). Return VAULT_OK, or
+ * VAULT_E_NETWORK if nothing could be exchanged. ctx is the caller's. */
+typedef int (*vault_transport_fn)(const char *request, size_t request_len,
+                                  char **response, size_t *response_len,
+                                  void *ctx);
+
+#define VAULT_HTTP_ALLOW_INSECURE 1u /* allow plain http:// to non-loopback hosts */
+#define VAULT_HTTP_INSECURE_TLS 2u   /* skip certificate checks (tests only) */
+
+/* Opens (creating if needed) the client's local SQLite store at path. The
+ * store holds only ciphertext and public data. flags: 0. Free with
+ * vault_client_close(). Errors: VAULT_E_INVALID, VAULT_E_IO, VAULT_E_NOMEM. */
+VAULT_API int vault_client_open(vault_client **out, const char *path, uint32_t flags);
+
+/* Locks (wipes keys and plaintext) and closes. NULL is a no-op. */
+VAULT_API void vault_client_close(vault_client *c);
+
+/* The last error message of this client. Never NULL, never secret. */
+VAULT_API const char *vault_client_errmsg(const vault_client *c);
+
+/* Creates a new local vault protected by password: fresh account id, salt and
+ * random vault key wrapped by the password's encryption key, KDF parameters
+ * (0, 0 = defaults). The client is unlocked afterwards.
+ * Errors: VAULT_E_EXISTS (the store already holds a vault), VAULT_E_WEAK_KDF,
+ * VAULT_E_INVALID, VAULT_E_IO. */
+VAULT_API int vault_client_create(vault_client *c, const char *password,
+                                  uint64_t opslimit, uint64_t memlimit);
+
+/* Unlocks with the master password: derives the keys, unwraps the vault key
+ * and opens the local vault. Errors: VAULT_E_AUTH (wrong password),
+ * VAULT_E_NOT_FOUND (no local vault), VAULT_E_CORRUPT, VAULT_E_IO. */
+VAULT_API int vault_client_unlock(vault_client *c, const char *password);
+
+/* Wipes every key and the plaintext vault from memory. Unsaved changes are
+ * lost: call vault_client_save() first. Always VAULT_OK. */
+VAULT_API int vault_client_lock(vault_client *c);
+
+/* Whether the client is unlocked: *unlocked = 1 or 0. */
+VAULT_API int vault_client_is_unlocked(const vault_client *c, int32_t *unlocked);
+
+/* Borrows the unlocked vault for item calls. The handle stays owned by the
+ * client and is valid until lock/close/pull/sync; do not vault_close() it.
+ * Errors: VAULT_E_LOCKED. */
+VAULT_API int vault_client_vault(vault_client *c, vault **v);
+
+/* Seals the current vault and stores it in one SQLite transaction (a crash
+ * leaves the old or the new state). Errors: VAULT_E_LOCKED, VAULT_E_IO. */
+VAULT_API int vault_client_save(vault_client *c);
+
+/* The account id (32 hex chars, *out freed with vault_free()).
+ * Errors: VAULT_E_NOT_FOUND (no vault yet). */
+VAULT_API int vault_client_account_id(const vault_client *c, char **out);
+
+/* Routes the client's server calls to an in-process server (embedded mode).
+ * The server must outlive the client's use of it. */
+VAULT_API int vault_client_connect_local(vault_client *c, vault_server *s);
+
+/* Routes the client's server calls over HTTP(S) to base_url ("https://host:port"),
+ * with libcurl. Plain http:// is refused with VAULT_E_INSECURE unless the host
+ * is loopback or flags has VAULT_HTTP_ALLOW_INSECURE. */
+VAULT_API int vault_client_connect_http(vault_client *c, const char *base_url,
+                                        uint32_t flags);
+
+/* Routes the client's server calls through a caller-supplied transport. */
+VAULT_API int vault_client_connect_custom(vault_client *c, vault_transport_fn fn,
+                                          void *ctx);
+
+/* Registers the unlocked local vault as a new account under email and pushes
+ * the first revision. Errors: VAULT_E_EXISTS (email taken), VAULT_E_STATE (no
+ * transport or locked), VAULT_E_NETWORK, VAULT_E_SERVER. */
+VAULT_API int vault_client_register(vault_client *c, const char *email);
+
+/* Logs in with email and password. On an empty store this fetches the account
+ * (prelogin → Argon2id → login → pull) and unlocks it; on a store that holds
+ * that account it checks the KDF parameters against those it kept and opens a
+ * session. Errors: VAULT_E_AUTH, VAULT_E_RATE_LIMITED, VAULT_E_WEAK_KDF
+ * (server offered weaker parameters than the floor or than seen before),
+ * VAULT_E_NETWORK, VAULT_E_SERVER, VAULT_E_MISMATCH. */
+VAULT_API int vault_client_login(vault_client *c, const char *email,
+                                 const char *password);
+
+/* Ends the server session. The local vault stays. */
+VAULT_API int vault_client_logout(vault_client *c);
+
+/* Fetches the server's latest revision and merges it into the local vault
+ * (three-way against the last-synced vault), then saves locally.
+ * Errors: VAULT_E_ROLLBACK (older than seen, or the sealed revision differs
+ * from the server's claim; nothing local changes), VAULT_E_AUTH (tampered),
+ * VAULT_E_MISMATCH, VAULT_E_STATE, VAULT_E_NETWORK, VAULT_E_EXPIRED. */
+VAULT_API int vault_client_pull(vault_client *c);
+
+/* Pushes the local vault as revision base+1. VAULT_E_CONFLICT if the server
+ * moved on (then vault_client_sync()). */
+VAULT_API int vault_client_push(vault_client *c);
+
+/* pull + merge + push, retried a bounded number of times on conflicts. */
+VAULT_API int vault_client_sync(vault_client *c);
+
+/* The highest revision this client has seen from the server (0 if never). */
+VAULT_API int vault_client_revision(const vault_client *c, uint64_t *revision);
+
+/* Changes the master password: re-derives both keys with a fresh salt and the
+ * given parameters (0, 0 = keep the current ones), re-wraps the vault key, and
+ * updates the server (which checks the old auth key). The vault blob is not
+ * re-encrypted. Errors: VAULT_E_AUTH (old password wrong), VAULT_E_WEAK_KDF. */
+VAULT_API int vault_client_change_password(vault_client *c, const char *old_password,
+                                           const char *new_password,
+                                           uint64_t opslimit, uint64_t memlimit);
+
+/* Deletes the account on the server (password required) and the local vault. */
+VAULT_API int vault_client_delete_account(vault_client *c, const char *password);
+
+/* ========================================================================== */
+/* vault_link_* — device linking by QR code (docs/devicelink.md)              */
+/* ========================================================================== */
+
+typedef struct vault_link vault_link;
+
+/* Old (logged-in, unlocked) device: asks the server for a link and makes the
+ * ephemeral key pair and one-time link secret. Free with vault_link_free(). */
+VAULT_API int vault_link_offer(vault_link **out, vault_client *c);
+
+/* The QR payload URI for an offer (*uri freed with vault_free()). */
+VAULT_API int vault_link_payload(const vault_link *l, char **uri);
+
+/* Old device: polls the relay for the new device's key. VAULT_E_PENDING while
+ * nothing arrived; VAULT_OK once a key with a valid MAC arrived; VAULT_E_AUTH
+ * if the key's MAC is wrong (substituted by the relay: the link is aborted). */
+VAULT_API int vault_link_poll(vault_link *l);
+
+/* New device (an empty, opened client): parses the scanned payload, makes its
+ * key pair and posts its public key with the MAC. Errors: VAULT_E_INVALID
+ * (malformed payload), VAULT_E_VERSION, VAULT_E_EXPIRED, VAULT_E_NOT_FOUND. */
+VAULT_API int vault_link_join(vault_link **out, vault_client *c, const char *payload);
+
+/* Both sides: the short authentication code to compare on both screens, as
+ * 6 decimal digits (*sas freed with vault_free()). VAULT_E_STATE before the
+ * exchange completed. */
+VAULT_API int vault_link_sas(const vault_link *l, char **sas);
+
+/* Old device, after the user confirmed the codes match: seals and posts the
+ * envelope. The linked device gets its own device key and appears in the
+ * vault's device list. */
+VAULT_API int vault_link_confirm(vault_link *l, const char *device_name);
+
+/* New device: fetches and opens the envelope, stores the vault key under the
+ * 32-byte local device key (e.g. from the OS keychain), pulls and opens the
+ * vault. VAULT_E_PENDING while the old device has not confirmed. */
+VAULT_API int vault_link_complete(vault_link *l, const uint8_t *local_key);
+
+/* Either side: aborts the link (the server forgets it) after the user said the
+ * codes differ. */
+VAULT_API int vault_link_abort(vault_link *l);
+
+/* Wipes every ephemeral secret and frees. NULL is a no-op. */
+VAULT_API void vault_link_free(vault_link *l);
+
+/* Unlocks a linked device with its 32-byte local device key instead of the
+ * master password. Errors: VAULT_E_AUTH, VAULT_E_NOT_FOUND. */
+VAULT_API int vault_client_unlock_device(vault_client *c, const uint8_t *local_key);
+
+/* The vault's trusted devices as a JSON array
+ * [{"id":"..","name":"..","public_key":"..","added":ms,"current":true}]. */
+VAULT_API int vault_client_devices(vault_client *c, char **json);
+
+/* Revokes a device: its server credential stops working, the vault key is
+ * rotated, the vault re-sealed, and the new key sealed to each remaining
+ * device. Errors: VAULT_E_NOT_FOUND, VAULT_E_INVALID (revoking oneself). */
+VAULT_API int vault_client_revoke(vault_client *c, const char *device_id);
+
+/* QR rendering with libqrencode. format: VAULT_QR_TEXT (UTF-8 half blocks
+ * for a terminal, NUL-terminated), VAULT_QR_SVG, VAULT_QR_PGM (binary P5
+ * image). *out freed with vault_free(). Errors: VAULT_E_INVALID, VAULT_E_LIMIT. */
+#define VAULT_QR_TEXT 1u
+#define VAULT_QR_SVG 2u
+#define VAULT_QR_PGM 3u
+VAULT_API int vault_qr_render(const char *text, uint32_t format, uint8_t **out,
+                              size_t *out_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VAULT_H */

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages zkvault needs, only those that are missing.
+# Safe to run again and again: with everything present it does nothing and
+# never touches the network. Usage: scripts/deps.sh [--with-extras]
+#   --with-extras  also the tools the extended test and bench suites use
+#                  (zbar-tools to decode QR images, PostgreSQL, valgrind, python3-pytest).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libsodium-dev libsqlite3-dev libcjson-dev zlib1g-dev
+  libcmocka-dev libqrencode-dev libmicrohttpd-dev libcurl4-openssl-dev
+)
+if [[ "${1:-}" == "--with-extras" ]]; then
+  packages+=(zbar-tools clang)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "zkvault: installing missing Debian packages: ${missing[*]}"
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null

@@ -1,0 +1,32 @@
+/* Shared test fixtures. Tests link the static library and may use internal
+ * headers, but prefer the public API. */
+#ifndef VAULT_TESTUTIL_H
+#define VAULT_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+/* cmocka.h needs the three above first. */
+#include <cmocka.h>
+
+#include "vault.h"
+
+/* Argon2id at the floor: tests never go below it, and never need more. */
+#define TEST_OPS VAULT_KDF_OPSLIMIT_MIN
+#define TEST_MEM VAULT_KDF_MEMLIMIT_MIN
+
+/* A fresh, empty directory for this test process (under $VAULT_TEST_TMP or
+ * /tmp); returns a path "<dir>/<name>" in a static buffer rotation of 8. */
+const char *test_path(const char *name);
+
+/* Reads a whole file (NULL on error); *len receives its size. free() it. */
+uint8_t *test_read_file(const char *path, size_t *len);
+
+/* Whether needle occurs anywhere in the haystack bytes. */
+int test_contains(const uint8_t *hay, size_t hay_len, const void *needle, size_t needle_len);
+
+/* Fixed 32-byte key with bytes base, base+1, ... */
+void test_key(uint8_t key[32], uint8_t base);
+
+#endif
