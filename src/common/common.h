@@ -94,3 +94,10 @@ void vault__secure_free(void *ptr);
  * succeeds; 0 disarms. Returns how many allocations happened since arming. */
 void vault__alloc_fail_after(uint64_t n);
 uint64_t vault__alloc_count(void);
+
+/* Standard base64 with padding (sodium_base64_VARIANT_ORIGINAL), as the wire
+ * protocol uses for blobs. encode returns a vault_free-able string; decode
+ * returns a vault_free-able buffer of at most max_len bytes (VAULT_E_LIMIT
+ * beyond, VAULT_E_INVALID for bad characters or padding). */
+int vault__base64_encode(const uint8_t *bin, size_t len, char **out);
+int vault__base64_decode(const char *b64, size_t max_len, uint8_t **out, size_t *out_len);

@@ -184,3 +184,40 @@ int vault__json_parse(const char *text, size_t len, cJSON **out)
     *out = json;
     return VAULT_OK;
 }
+
+int vault__base64_encode(const uint8_t *bin, size_t len, char **out)
+{
+    const int variant = sodium_base64_VARIANT_ORIGINAL;
+    size_t size = sodium_base64_encoded_len(len, variant);
+    *out = vault__out_alloc(size);
+    if (*out == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory encoding base64");
+    sodium_bin2base64(*out, size, bin, len, variant);
+    vault__out_shrink(*out, size - 1);
+    return VAULT_OK;
+}
+
+int vault__base64_decode(const char *b64, size_t max_len, uint8_t **out, size_t *out_len)
+{
+    size_t b64_len = strlen(b64), bin_len = 0;
+    const char *end = NULL;
+    *out = NULL;
+    if (b64_len / 4 * 3 > max_len + 2)
+        return vault__fail(VAULT_E_LIMIT, "base64 data larger than %zu bytes", max_len);
+    uint8_t *bin = vault__out_alloc(b64_len / 4 * 3 + 3);
+    if (bin == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory decoding base64");
+    if (sodium_base642bin(bin, b64_len / 4 * 3 + 3, b64, b64_len, NULL, &bin_len, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != b64 + b64_len) {
+        vault_free(bin);
+        return vault__fail(VAULT_E_INVALID, "malformed base64");
+    }
+    if (bin_len > max_len) {
+        vault_free(bin);
+        return vault__fail(VAULT_E_LIMIT, "base64 data larger than %zu bytes", max_len);
+    }
+    *out = vault__out_shrink(bin, bin_len);
+    *out_len = bin_len;
+    return VAULT_OK;
+}

@@ -112,6 +112,30 @@ static void test_common_bytes__big_endian(void **state)
     assert_int_equal(vault__load32_be(b), 0xa1b2c3d4u);
 }
 
+static void test_common_base64__roundtrip_and_strict(void **state)
+{
+    (void)state;
+    const uint8_t data[5] = {0, 1, 2, 0xfe, 0xff};
+    char *b64 = NULL;
+    assert_int_equal(vault__base64_encode(data, sizeof data, &b64), VAULT_OK);
+    assert_string_equal(b64, "AAEC/v8=");
+    uint8_t *bin = NULL;
+    size_t len = 0;
+    assert_int_equal(vault__base64_decode(b64, 16, &bin, &len), VAULT_OK);
+    assert_int_equal(len, 5);
+    assert_memory_equal(bin, data, 5);
+    vault_free(bin);
+    assert_int_equal(vault__base64_decode(b64, 4, &bin, &len), VAULT_E_LIMIT);
+    assert_null(bin);
+    vault_free(b64);
+    const char *bad[] = {"AAEC/v8", "AAEC/v8=x", "AA!C", "AAEC-v8="};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(vault__base64_decode(bad[i], 64, &bin, &len), VAULT_E_INVALID);
+    assert_int_equal(vault__base64_encode(data, 0, &b64), VAULT_OK);
+    assert_string_equal(b64, "");
+    vault_free(b64);
+}
+
 int main(void)
 {
     vault_init();
@@ -124,6 +148,7 @@ int main(void)
         cmocka_unit_test(test_common_hex__strict),
         cmocka_unit_test(test_common_json__parse_is_strict),
         cmocka_unit_test(test_common_bytes__big_endian),
+        cmocka_unit_test(test_common_base64__roundtrip_and_strict),
     };
     return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
