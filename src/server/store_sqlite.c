@@ -155,7 +155,10 @@ typedef struct conn {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
     int busy;
+    int durable; /* synchronous = FULL (1) or NORMAL (0) */
 } conn;
+
+enum { RELAXED = 0, DURABLE = 1 };
 
 typedef struct sqlite_store {
     vault_store base;
@@ -289,6 +292,7 @@ static int conn_open(conn *c, const char *path)
         conn_close(c);
         return status;
     }
+    c->durable = DURABLE;
     return VAULT_OK;
 }
 
@@ -381,16 +385,40 @@ static void release(sqlite_store *st, conn *c)
 
 /* ---- write transactions -------------------------------------------------------- */
 
-static int write_begin(sqlite_store *st, conn *c)
+/* Durability per transaction. Everything a client is told was stored (push,
+ * register, sessions, credentials) commits DURABLE: synchronous=FULL, the WAL
+ * is fsync'ed before the commit returns. Only the failure counter that a
+ * login bumps before checking its key commits RELAXED: it is still atomic,
+ * and the login's next (durable) commit flushes it; losing it would take a
+ * power cut at that instant. This halves the fsyncs of a login. */
+static int set_durability(conn *c, int durable)
+{
+    if (c->durable == durable)
+        return VAULT_OK;
+    int rc = exec(c->db, durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    if (rc != SQLITE_OK)
+        return sql_fail(c, rc, "set durability");
+    c->durable = durable;
+    return VAULT_OK;
+}
+
+static int write_begin_as(sqlite_store *st, conn *c, int durable)
 {
     sqlite3_stmt *q = NULL;
     pthread_mutex_lock(&st->write_lock);
-    int status = prep(c, S_BEGIN, &q);
+    int status = set_durability(c, durable);
+    if (status == VAULT_OK)
+        status = prep(c, S_BEGIN, &q);
     if (status == VAULT_OK)
         status = step_done(c, q, "begin");
     if (status != VAULT_OK)
         pthread_mutex_unlock(&st->write_lock);
     return status;
+}
+
+static int write_begin(sqlite_store *st, conn *c)
+{
+    return write_begin_as(st, c, DURABLE);
 }
 
 /* Commits if status is VAULT_OK, otherwise rolls back; returns the final
@@ -667,7 +695,7 @@ static int sq_login_attempt_begin(vault_store *base, const uint8_t *email_hash,
     int status = acquire(st, &c);
     if (status != VAULT_OK)
         return status;
-    if ((status = write_begin(st, c)) != VAULT_OK)
+    if ((status = write_begin_as(st, c, RELAXED)) != VAULT_OK)
         goto release;
     if ((status = prep(c, S_FAILURES_PRUNE, &q)) != VAULT_OK)
         goto done;

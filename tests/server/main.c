@@ -35,6 +35,9 @@ int main(void)
         cmocka_unit_test(test_server_persistence__survives_reopen),
         cmocka_unit_test(test_server_breach__no_email_or_key_in_database),
         cmocka_unit_test(test_server_alloc__every_failure_answers),
+        cmocka_unit_test(test_server_faults__storage_failure_is_internal),
+        cmocka_unit_test(test_server_faults__newer_schema_is_refused),
+        cmocka_unit_test(test_server_faults__rate_limit_shared_by_processes),
     };
     int failed = cmocka_run_group_tests_name("server", tests, NULL, NULL);
     vault__set_clock_for_tests(0);

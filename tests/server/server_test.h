@@ -90,5 +90,8 @@ TS_AREA(test_server_concurrency__pushes_never_lost);
 TS_AREA(test_server_persistence__survives_reopen);
 TS_AREA(test_server_breach__no_email_or_key_in_database);
 TS_AREA(test_server_alloc__every_failure_answers);
+TS_AREA(test_server_faults__storage_failure_is_internal);
+TS_AREA(test_server_faults__newer_schema_is_refused);
+TS_AREA(test_server_faults__rate_limit_shared_by_processes);
 
 #endif
