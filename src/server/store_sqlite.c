@@ -937,8 +937,9 @@ int vault_server__store_open_sqlite(vault_store **out, const char *path)
     sqlite_store *st = NULL;
     int status = VAULT_OK;
     *out = NULL;
-    if (path == NULL || path[0] == '\0')
-        return vault__fail(VAULT_E_INVALID, "store: empty database path");
+    /* Each pooled connection would open its own, separate in-memory database. */
+    if (path == NULL || path[0] == '\0' || strcmp(path, ":memory:") == 0)
+        return vault__fail(VAULT_E_INVALID, "store: the server needs a database file");
     if (sqlite3_threadsafe() == 0)
         return vault__fail(VAULT_E_IO, "store: SQLite was built without thread support");
     if ((status = create_private_file(path)) != VAULT_OK)

@@ -73,6 +73,9 @@ void test_server_options__validated(void **state)
     assert_int_equal(vault_server_open(&s, path, NULL, 32, 0), VAULT_E_INVALID);
     assert_int_equal(vault_server_open(&s, path, pepper, sizeof pepper, 1), VAULT_E_INVALID);
     assert_int_equal(vault_server_open(&s, NULL, pepper, sizeof pepper, 0), VAULT_E_INVALID);
+    assert_int_equal(vault_server_open(&s, "", pepper, sizeof pepper, 0), VAULT_E_INVALID);
+    assert_int_equal(vault_server_open(&s, ":memory:", pepper, sizeof pepper, 0),
+                     VAULT_E_INVALID);
     assert_int_equal(vault_server_open(&s, "/nonexistent-dir/x.db", pepper, sizeof pepper, 0),
                      VAULT_E_IO);
     assert_true(strlen(vault_last_error()) > 0);
