@@ -60,8 +60,12 @@ static char *lie(liar *l, const char *op, char *honest)
     if (resp == NULL)
         return honest;
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(resp, "blob");
-    if (strcmp(op, "pull") == 0 && cJSON_IsString(b))
-        l->last_blob_len = strlen(b->valuestring) / 4 * 3; /* base64, up to padding */
+    if (strcmp(op, "pull") == 0 && cJSON_IsString(b)) {
+        size_t n = strlen(b->valuestring), pad = 0;
+        while (pad < n && pad < 2 && b->valuestring[n - 1 - pad] == '=')
+            pad++;
+        l->last_blob_len = n / 4 * 3 - pad;
+    }
     if (strcmp(op, "pull") == 0 && l->mode == LIAR_RECORD_PULL && l->recorded == NULL) {
         l->recorded = out_string(honest);
     } else if (strcmp(op, "login") == 0 && l->mode == LIAR_RECORD_KEY && l->recorded == NULL) {
