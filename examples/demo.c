@@ -3,6 +3,7 @@
  * device, an edit synced back, and the server's database as a thief sees it.
  * Every step prints what it did; any failure stops the demo with exit 1.
  */
+#define _GNU_SOURCE /* memmem */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
