@@ -1,0 +1,163 @@
+/*
+ * The grant: the JSON sealed inside the link envelope.
+ *
+ *   {"v":1,"account_id":"<32 hex>","vault_key":"<64 hex>","device_id":"<32 hex>",
+ *    "credential":"<64 hex>","salt":"<32 hex>","opslimit":3,"memlimit":67108864,
+ *    "revision":7}
+ *
+ * Decoding is strict (exact member set, lowercase hex of exact lengths, KDF
+ * parameters within policy) because a new device must never act on a half
+ * understood grant. The JSON is plaintext holding the vault key: it lives in
+ * output memory that vault_free() wipes, and cJSON's free hook wipes its nodes.
+ */
+#include <cjson/cJSON.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "devicelink/devicelink.h"
+
+#define GRANT_MEMBERS 9
+/* VAULT_KDF_MEMLIMIT_MAX is 4096u * 1024u * 1024u, which wraps to 0 in 32-bit
+ * unsigned arithmetic; spell the 4 GiB cap in 64 bits here. */
+#define GRANT_MEMLIMIT_MAX ((uint64_t)4096u * 1024u * 1024u)
+
+static const char *const grant_members[GRANT_MEMBERS] = {
+    "v", "account_id", "vault_key", "device_id", "credential",
+    "salt", "opslimit", "memlimit", "revision"};
+
+static int add_hex(cJSON *obj, const char *key, const uint8_t *bin, size_t len)
+{
+    char hex[2 * 64 + 1];
+    cJSON *item;
+    vault__bin2hex(hex, bin, len);
+    item = cJSON_AddStringToObject(obj, key, hex);
+    sodium_memzero(hex, sizeof hex);
+    return item != NULL ? VAULT_OK : VAULT_E_NOMEM;
+}
+
+static int add_u64(cJSON *obj, const char *key, uint64_t v)
+{
+    return cJSON_AddNumberToObject(obj, key, (double)v) != NULL ? VAULT_OK : VAULT_E_NOMEM;
+}
+
+int vault_devicelink__grant_encode(char **json, const vault_devicelink_grant *g)
+{
+    cJSON *obj = NULL;
+    int rc = VAULT_E_NOMEM;
+    if (json == NULL || g == NULL)
+        return vault__fail(VAULT_E_INVALID, "link grant: NULL argument");
+    *json = NULL;
+    if (strlen(g->account_id) != 2 * VAULT_ACCOUNT_ID_BYTES ||
+        strlen(g->device_id) != 2 * VAULT_ACCOUNT_ID_BYTES)
+        return vault__fail(VAULT_E_INVALID, "link grant: ids must be 32 hex characters");
+    if ((obj = cJSON_CreateObject()) == NULL)
+        goto done;
+    if (add_u64(obj, "v", VAULT_DEVICELINK_VERSION) != VAULT_OK ||
+        cJSON_AddStringToObject(obj, "account_id", g->account_id) == NULL ||
+        add_hex(obj, "vault_key", g->vault_key, sizeof g->vault_key) != VAULT_OK ||
+        cJSON_AddStringToObject(obj, "device_id", g->device_id) == NULL ||
+        add_hex(obj, "credential", g->credential, sizeof g->credential) != VAULT_OK ||
+        add_hex(obj, "salt", g->salt, sizeof g->salt) != VAULT_OK ||
+        add_u64(obj, "opslimit", g->opslimit) != VAULT_OK ||
+        add_u64(obj, "memlimit", g->memlimit) != VAULT_OK ||
+        add_u64(obj, "revision", g->revision) != VAULT_OK)
+        goto done;
+    rc = vault__json_print(obj, json);
+done:
+    cJSON_Delete(obj);
+    if (rc == VAULT_E_NOMEM)
+        return vault__fail(VAULT_E_NOMEM, "out of memory encoding the link grant");
+    return rc;
+}
+
+static int only_known_members(const cJSON *obj)
+{
+    int count = 0;
+    for (const cJSON *m = obj->child; m != NULL; m = m->next) {
+        int known = 0;
+        for (size_t i = 0; i < GRANT_MEMBERS; i++)
+            if (m->string != NULL && strcmp(m->string, grant_members[i]) == 0)
+                known = 1;
+        if (!known)
+            return vault__fail(VAULT_E_INVALID, "link grant: unknown member");
+        count++;
+    }
+    if (count != GRANT_MEMBERS)
+        return vault__fail(VAULT_E_INVALID, "link grant: duplicate or missing members");
+    return VAULT_OK;
+}
+
+/* Exact-length lowercase hex, so one grant has one spelling. */
+static int get_hex(const cJSON *obj, const char *key, uint8_t *bin, size_t len)
+{
+    const char *s = NULL;
+    int rc = vault__json_string(obj, key, "link grant", &s);
+    if (rc != VAULT_OK)
+        return rc;
+    for (const char *c = s; *c != '\0'; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+            return vault__fail(VAULT_E_INVALID, "link grant: \"%s\" must be lowercase hex", key);
+    if (vault__hex2bin(bin, len, s) != VAULT_OK)
+        return vault__fail(VAULT_E_INVALID, "link grant: \"%s\" must be %zu hex characters",
+                           key, 2 * len);
+    return VAULT_OK;
+}
+
+static int get_id(const cJSON *obj, const char *key, char out[2 * VAULT_ACCOUNT_ID_BYTES + 1])
+{
+    uint8_t raw[VAULT_ACCOUNT_ID_BYTES];
+    int rc = get_hex(obj, key, raw, sizeof raw);
+    if (rc == VAULT_OK)
+        vault__bin2hex(out, raw, sizeof raw);
+    return rc;
+}
+
+static int check_kdf(uint64_t ops, uint64_t mem)
+{
+    if (ops < VAULT_KDF_OPSLIMIT_MIN || mem < VAULT_KDF_MEMLIMIT_MIN)
+        return vault__fail(VAULT_E_WEAK_KDF, "link grant: KDF parameters below the floor");
+    if (ops > VAULT_KDF_OPSLIMIT_MAX || mem > GRANT_MEMLIMIT_MAX)
+        return vault__fail(VAULT_E_LIMIT, "link grant: KDF parameters above the maximum");
+    return VAULT_OK;
+}
+
+static int decode_members(vault_devicelink_grant *g, const cJSON *obj)
+{
+    uint64_t v = 0;
+    int rc;
+    if ((rc = only_known_members(obj)) != VAULT_OK ||
+        (rc = vault__json_u64(obj, "v", "link grant", &v)) != VAULT_OK)
+        return rc;
+    if (v != VAULT_DEVICELINK_VERSION)
+        return vault__fail(VAULT_E_VERSION, "link grant: version not supported");
+    if ((rc = get_id(obj, "account_id", g->account_id)) != VAULT_OK ||
+        (rc = get_hex(obj, "vault_key", g->vault_key, sizeof g->vault_key)) != VAULT_OK ||
+        (rc = get_id(obj, "device_id", g->device_id)) != VAULT_OK ||
+        (rc = get_hex(obj, "credential", g->credential, sizeof g->credential)) != VAULT_OK ||
+        (rc = get_hex(obj, "salt", g->salt, sizeof g->salt)) != VAULT_OK ||
+        (rc = vault__json_u64(obj, "opslimit", "link grant", &g->opslimit)) != VAULT_OK ||
+        (rc = vault__json_u64(obj, "memlimit", "link grant", &g->memlimit)) != VAULT_OK ||
+        (rc = vault__json_u64(obj, "revision", "link grant", &g->revision)) != VAULT_OK)
+        return rc;
+    return check_kdf(g->opslimit, g->memlimit);
+}
+
+int vault_devicelink__grant_decode(vault_devicelink_grant *g, const char *json, size_t json_len)
+{
+    cJSON *obj = NULL;
+    int rc;
+    if (g == NULL || json == NULL)
+        return vault__fail(VAULT_E_INVALID, "link grant: NULL argument");
+    sodium_memzero(g, sizeof *g);
+    if ((rc = vault__json_parse(json, json_len, &obj)) != VAULT_OK)
+        return rc;
+    if (!cJSON_IsObject(obj))
+        rc = vault__fail(VAULT_E_INVALID, "link grant: not a JSON object");
+    else
+        rc = decode_members(g, obj);
+    cJSON_Delete(obj);
+    if (rc != VAULT_OK)
+        sodium_memzero(g, sizeof *g);
+    return rc;
+}
