@@ -15,7 +15,6 @@
 #include "transport/transport.h"
 
 #define DONE(c, rc) vault__capture((c)->errmsg, (rc))
-#define MAX_RESPONSE (VAULT_SERVER_MAX_REQUEST + 4096u)
 
 static void disconnect(vault_client *c)
 {
@@ -116,7 +115,7 @@ int vault_client__call(vault_client *c, cJSON *request, cJSON **response)
         rc = vault__fail(VAULT_E_NETWORK, "transport failed: %s", vault_last_error());
     if (rc == VAULT_OK && answer == NULL)
         rc = vault__fail(VAULT_E_SERVER, "empty answer from the server");
-    if (rc == VAULT_OK && answer_len > MAX_RESPONSE)
+    if (rc == VAULT_OK && answer_len > VAULT_TRANSPORT__MAX_RESPONSE)
         rc = vault__fail(VAULT_E_SERVER, "server answer too large");
     if (rc == VAULT_OK && vault__json_parse(answer, answer_len, &parsed) != VAULT_OK)
         rc = vault__fail(VAULT_E_SERVER, "malformed answer from the server: %s",
