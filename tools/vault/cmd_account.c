@@ -1,0 +1,268 @@
+/*
+ * Account commands: init, register, login, sync, passwd, devices, revoke.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "items.h"
+
+/* Commands without options of their own: parses, checks the operand count. */
+static int simple_args(cli *c, int argc, char **argv, const char *help, int operands)
+{
+    int opt;
+    while ((opt = cli_getopt(c, argc, argv, "h", NULL, help)) != OPT_END)
+        return CLI_OPT_RETURN(opt);
+    if (argc - optind != operands)
+        return cli_usage("%s takes %d argument%s (see `vault %s --help`)", argv[0], operands,
+                         operands == 1 ? "" : "s", argv[0]);
+    return CLI_EXIT_OK;
+}
+
+static void print_summary(cli *c)
+{
+    vault *v = NULL;
+    uint64_t count = 0, revision = 0;
+    char *account = NULL;
+    if (vault_client_vault(c->client, &v) == VAULT_OK)
+        vault_item_count(v, &count);
+    vault_client_revision(c->client, &revision);
+    vault_client_account_id(c->client, &account);
+    printf("account %s: %llu item%s, server revision %llu\n", account != NULL ? account : "?",
+           (unsigned long long)count, count == 1 ? "" : "s", (unsigned long long)revision);
+    vault_free(account);
+}
+
+static const char init_help[] =
+    "usage: vault init [--kdf-ops N --kdf-mem BYTES]\n"
+    "\n"
+    "Creates a new, empty vault in the local store, protected by a new master\n"
+    "password (asked twice on a terminal). Argon2id parameters default to\n"
+    "opslimit 3 and 64 MiB; the floor is 2 and 19 MiB (19922944 bytes).\n";
+
+int cli_cmd_init(cli *c, int argc, char **argv)
+{
+    int rc = simple_args(c, argc, argv, init_help, 0);
+    char *password = NULL;
+    if (rc == CLI_EXIT_OK)
+        rc = cli_open_client(c);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_read_password(c, "New master password: ", "VAULT_PASSWORD", 1, &password);
+    if (rc == CLI_EXIT_OK) {
+        cli_progress_begin(c, "deriving key");
+        int st = vault_client_create(c->client, password, c->kdf_ops, c->kdf_mem);
+        cli_progress_end(c);
+        if (st == VAULT_E_EXISTS)
+            rc = cli_error(CLI_EXIT_EXISTS, "%s already holds a vault", c->store);
+        else if (st != VAULT_OK)
+            rc = cli_fail(c, st, "cannot create the vault");
+    }
+    if (rc == CLI_EXIT_OK) {
+        char *account = NULL;
+        vault_client_account_id(c->client, &account);
+        printf("created vault %s in %s\n", account != NULL ? account : "?", c->store);
+        vault_free(account);
+    }
+    cli_secret_free(password);
+    return rc;
+}
+
+static const char register_help[] =
+    "usage: vault register EMAIL [--server URL | --server-db PATH]\n"
+    "\n"
+    "Creates an account for this vault on the server and pushes it. The email\n"
+    "and the server are remembered next to the store for later commands.\n";
+
+int cli_cmd_register(cli *c, int argc, char **argv)
+{
+    int rc = simple_args(c, argc, argv, register_help, 1);
+    const char *email = rc == CLI_EXIT_OK ? argv[optind] : NULL;
+    if (rc == CLI_EXIT_OK)
+        rc = cli_unlock(c);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_connect(c);
+    if (rc == CLI_EXIT_OK) {
+        int st = vault_client_register(c->client, email);
+        if (st != VAULT_OK)
+            rc = cli_fail(c, st, "cannot register");
+    }
+    if (rc == CLI_EXIT_OK)
+        rc = cli_remember(c, email);
+    if (rc == CLI_EXIT_OK) {
+        printf("registered %s\n", email);
+        print_summary(c);
+    }
+    return rc;
+}
+
+static const char login_help[] =
+    "usage: vault login EMAIL [--server URL | --server-db PATH]\n"
+    "\n"
+    "On an empty store: fetches the account from the server and unlocks it.\n"
+    "On a store that holds the account: checks the password with the server.\n"
+    "The email and the server are remembered for later commands.\n";
+
+int cli_cmd_login(cli *c, int argc, char **argv)
+{
+    int rc = simple_args(c, argc, argv, login_help, 1);
+    const char *email = rc == CLI_EXIT_OK ? argv[optind] : NULL;
+    char *password = NULL, *account = NULL;
+    if (rc == CLI_EXIT_OK)
+        rc = cli_open_client(c);
+    if (rc == CLI_EXIT_OK && vault_client_account_id(c->client, &account) == VAULT_OK) {
+        /* The store already holds an account: unlock it locally first, so a
+         * wrong password fails before anything reaches the server. */
+        vault_free(account);
+        c->email = email;
+        rc = cli_unlock_and_login(c, NULL);
+    } else if (rc == CLI_EXIT_OK) {
+        rc = cli_connect(c);
+        if (rc == CLI_EXIT_OK)
+            rc = cli_read_password(c, "Master password: ", "VAULT_PASSWORD", 0, &password);
+        if (rc == CLI_EXIT_OK) {
+            cli_progress_begin(c, "deriving key");
+            int st = vault_client_login(c->client, email, password);
+            cli_progress_end(c);
+            if (st != VAULT_OK)
+                rc = cli_fail(c, st, "login failed");
+        }
+    }
+    if (rc == CLI_EXIT_OK)
+        rc = cli_remember(c, email);
+    if (rc == CLI_EXIT_OK) {
+        printf("logged in as %s\n", email);
+        print_summary(c);
+    }
+    cli_secret_free(password);
+    return rc;
+}
+
+static const char sync_help[] =
+    "usage: vault sync\n"
+    "\n"
+    "Pulls the server's latest revision, merges it with local changes (three-way:\n"
+    "no edit is lost), and pushes the result.\n";
+
+int cli_cmd_sync(cli *c, int argc, char **argv)
+{
+    int rc = simple_args(c, argc, argv, sync_help, 0);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_unlock_and_login(c, NULL);
+    if (rc == CLI_EXIT_OK) {
+        int st = vault_client_sync(c->client);
+        if (st != VAULT_OK)
+            rc = cli_fail(c, st, "sync failed");
+    }
+    if (rc == CLI_EXIT_OK) {
+        printf("synced: ");
+        print_summary(c);
+    }
+    return rc;
+}
+
+static const char passwd_help[] =
+    "usage: vault passwd [--kdf-ops N --kdf-mem BYTES]\n"
+    "\n"
+    "Changes the master password, here and on the server (the account must be\n"
+    "registered). The vault key is re-wrapped; the vault is not re-encrypted.\n"
+    "Argon2id parameters may only grow. Scripts: --password-fd N gives the old\n"
+    "password on the first line and the new one on the second; or\n"
+    "VAULT_PASSWORD and VAULT_NEW_PASSWORD.\n";
+
+int cli_cmd_passwd(cli *c, int argc, char **argv)
+{
+    int rc = simple_args(c, argc, argv, passwd_help, 0);
+    char *old_pw = NULL, *new_pw = NULL;
+    if (rc == CLI_EXIT_OK)
+        rc = cli_unlock_and_login(c, &old_pw);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_read_password(c, "New master password: ", "VAULT_NEW_PASSWORD", 1, &new_pw);
+    if (rc == CLI_EXIT_OK) {
+        cli_progress_begin(c, "deriving key");
+        int st = vault_client_change_password(c->client, old_pw, new_pw, c->kdf_ops, c->kdf_mem);
+        cli_progress_end(c);
+        if (st != VAULT_OK)
+            rc = cli_fail(c, st, "cannot change the password");
+    }
+    if (rc == CLI_EXIT_OK)
+        puts("master password changed");
+    cli_secret_free(old_pw);
+    cli_secret_free(new_pw);
+    return rc;
+}
+
+static const char devices_help[] =
+    "usage: vault devices [--json]\n"
+    "\n"
+    "Lists the account's trusted devices (kept inside the encrypted vault):\n"
+    "id, when added, name; \"*\" marks this device.\n";
+
+int cli_cmd_devices(cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0},
+    };
+    int as_json = 0, opt;
+    while ((opt = cli_getopt(c, argc, argv, "h", opts, devices_help)) != OPT_END) {
+        if (opt == 'j')
+            as_json = 1;
+        else
+            return CLI_OPT_RETURN(opt);
+    }
+    if (optind != argc)
+        return cli_usage("devices takes no arguments");
+    int rc = cli_unlock(c);
+    char *json = NULL;
+    cJSON *list = NULL;
+    if (rc == CLI_EXIT_OK) {
+        int st = vault_client_devices(c->client, &json);
+        if (st != VAULT_OK)
+            rc = cli_fail(c, st, "cannot list devices");
+    }
+    if (rc == CLI_EXIT_OK && as_json) {
+        cli_print_json_owned(json);
+        return CLI_EXIT_OK;
+    }
+    if (rc == CLI_EXIT_OK)
+        rc = cli_parse_owned(json, &list);
+    const cJSON *d;
+    cJSON_ArrayForEach(d, list) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(d, "id");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(d, "name");
+        const cJSON *added = cJSON_GetObjectItemCaseSensitive(d, "added");
+        char when[32];
+        cli_format_time(cJSON_IsNumber(added) ? added->valuedouble : 0, when, sizeof when);
+        printf("%s %s  %s  %s\n",
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "current")) ? "*" : " ",
+               cJSON_IsString(id) ? id->valuestring : "?", when,
+               cJSON_IsString(name) ? name->valuestring : "");
+    }
+    cJSON_Delete(list);
+    return rc;
+}
+
+static const char revoke_help[] =
+    "usage: vault revoke DEVICE_ID\n"
+    "\n"
+    "Revokes a device (see `vault devices`): its server credential stops working,\n"
+    "the vault key is rotated, and the remaining devices keep access.\n";
+
+int cli_cmd_revoke(cli *c, int argc, char **argv)
+{
+    int rc = simple_args(c, argc, argv, revoke_help, 1);
+    const char *device = rc == CLI_EXIT_OK ? argv[optind] : NULL;
+    if (rc == CLI_EXIT_OK)
+        rc = cli_unlock_and_login(c, NULL);
+    if (rc == CLI_EXIT_OK) {
+        int st = vault_client_revoke(c->client, device);
+        if (st != VAULT_OK)
+            rc = cli_fail(c, st, "cannot revoke");
+    }
+    if (rc == CLI_EXIT_OK)
+        printf("revoked %s; the vault key was rotated\n", device);
+    return rc;
+}
