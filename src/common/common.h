@@ -94,6 +94,10 @@ void vault__secure_free(void *ptr);
  * succeeds; 0 disarms. Returns how many allocations happened since arming. */
 void vault__alloc_fail_after(uint64_t n);
 uint64_t vault__alloc_count(void);
+/* How many allocations have failed on this thread so far (injected or real):
+ * lets a caller of a library that only returns NULL (cJSON's parser) tell an
+ * allocation failure from bad input. */
+uint64_t vault__alloc_failures(void);
 
 /* Standard base64 with padding (sodium_base64_VARIANT_ORIGINAL), as the wire
  * protocol uses for blobs. encode returns a vault_free-able string; decode

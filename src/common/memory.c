@@ -17,6 +17,13 @@
 
 static atomic_uint_fast64_t fail_at;   /* 0 = disarmed */
 static atomic_uint_fast64_t alloc_seen;
+/* Per thread, so that a parser can tell "out of memory" from "bad input". */
+static _Thread_local uint64_t failed_allocs;
+
+uint64_t vault__alloc_failures(void)
+{
+    return failed_allocs;
+}
 
 void vault__alloc_fail_after(uint64_t n)
 {
@@ -33,28 +40,39 @@ static int injected_failure(void)
 {
     uint64_t target = atomic_load(&fail_at);
     uint64_t seen = atomic_fetch_add(&alloc_seen, 1) + 1;
-    return target != 0 && seen == target;
+    if (target != 0 && seen == target) {
+        failed_allocs++;
+        return 1;
+    }
+    return 0;
+}
+
+static void *counted(void *p)
+{
+    if (p == NULL)
+        failed_allocs++;
+    return p;
 }
 
 void *vault__malloc(size_t size)
 {
     if (injected_failure())
         return NULL;
-    return malloc(size == 0 ? 1 : size);
+    return counted(malloc(size == 0 ? 1 : size));
 }
 
 void *vault__calloc(size_t n, size_t size)
 {
     if (injected_failure())
         return NULL;
-    return calloc(n == 0 ? 1 : n, size == 0 ? 1 : size);
+    return counted(calloc(n == 0 ? 1 : n, size == 0 ? 1 : size));
 }
 
 void *vault__realloc(void *ptr, size_t size)
 {
     if (injected_failure())
         return NULL;
-    return realloc(ptr, size == 0 ? 1 : size);
+    return counted(realloc(ptr, size == 0 ? 1 : size));
 }
 
 void vault__free(void *ptr)
@@ -75,7 +93,7 @@ void *vault__secure_alloc(size_t size)
 {
     if (injected_failure())
         return NULL;
-    return sodium_malloc(size);
+    return counted(sodium_malloc(size));
 }
 
 void vault__secure_free(void *ptr)

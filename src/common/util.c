@@ -166,9 +166,12 @@ int vault__json_parse(const char *text, size_t len, cJSON **out)
     *out = NULL;
     if (text == NULL)
         return vault__fail(VAULT_E_INVALID, "JSON text is NULL");
+    uint64_t failures_before = vault__alloc_failures();
     cJSON *json = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (json == NULL) {
-        /* cJSON also fails this way when out of memory; it cannot tell us. */
+        /* cJSON fails the same way when out of memory: our allocator counts. */
+        if (vault__alloc_failures() != failures_before)
+            return vault__fail(VAULT_E_NOMEM, "out of memory parsing JSON");
         size_t at = (end != NULL && end >= text) ? (size_t)(end - text) : 0;
         return vault__fail(VAULT_E_INVALID, "malformed JSON near byte %zu", at);
     }

@@ -1,0 +1,518 @@
+/*
+ * Three-way merge of vaults (docs/sync.md has the rules with examples).
+ *
+ * Per item id, base/local/remote are compared; an item changed on one side
+ * only takes that side, an item changed on both is merged member by member
+ * and field by field (by field name). Conflicts on the same value are decided
+ * by the item's "updated" time, ties by the larger value bytes, so that the
+ * result does not depend on which side is "local": two devices merging the
+ * same pair get the same vault. The merge never reads the clock.
+ *
+ * Cost: one pass over local and one over remote, O(1) index lookups, a cheap
+ * structural comparison against base, and a copy of every surviving item.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vault/vault_int.h"
+
+static const char *member_str(const cJSON *obj, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(obj, key)->valuestring;
+}
+
+static int member_true(const cJSON *obj, const char *key)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, key));
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* ---- equality ---------------------------------------------------------------- */
+
+/* Fields compared by value and hidden flag; NULL means "absent". */
+static int field_equal(const cJSON *a, const cJSON *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(member_str(a, "value"), member_str(b, "value")) == 0 &&
+           member_true(a, "hidden") == member_true(b, "hidden");
+}
+
+static int fields_equal(const cJSON *a, const cJSON *b)
+{
+    for (a = a->child, b = b->child; a != NULL && b != NULL; a = a->next, b = b->next)
+        if (strcmp(member_str(a, "name"), member_str(b, "name")) != 0 || !field_equal(a, b))
+            return 0;
+    return a == b;
+}
+
+static int strings_equal(const cJSON *a, const cJSON *b)
+{
+    for (a = a->child, b = b->child; a != NULL && b != NULL; a = a->next, b = b->next)
+        if (strcmp(a->valuestring, b->valuestring) != 0)
+            return 0;
+    return a == b;
+}
+
+static int history_entry_equal(const cJSON *a, const cJSON *b)
+{
+    return strcmp(member_str(a, "name"), member_str(b, "name")) == 0 &&
+           strcmp(member_str(a, "value"), member_str(b, "value")) == 0 &&
+           cJSON_GetObjectItemCaseSensitive(a, "changed")->valuedouble ==
+               cJSON_GetObjectItemCaseSensitive(b, "changed")->valuedouble;
+}
+
+static int histories_equal(const cJSON *a, const cJSON *b)
+{
+    for (a = a->child, b = b->child; a != NULL && b != NULL; a = a->next, b = b->next)
+        if (!history_entry_equal(a, b))
+            return 0;
+    return a == b;
+}
+
+/* Cheap members first: almost every unchanged item differs in none. */
+static int items_equal(const vault_item_view *a, const vault_item_view *b)
+{
+    return a->rev->valuedouble == b->rev->valuedouble &&
+           a->updated->valuedouble == b->updated->valuedouble &&
+           a->created->valuedouble == b->created->valuedouble &&
+           cJSON_IsTrue(a->deleted) == cJSON_IsTrue(b->deleted) &&
+           strcmp(a->type->valuestring, b->type->valuestring) == 0 &&
+           strcmp(a->title->valuestring, b->title->valuestring) == 0 &&
+           fields_equal(a->fields, b->fields) && strings_equal(a->tags, b->tags) &&
+           histories_equal(a->history, b->history);
+}
+
+/* ---- conflict rule -------------------------------------------------------------- */
+
+/* 1 if local's value wins a conflict: newer "updated", else the larger bytes.
+ * Symmetric: swapping the sides swaps the answer (for different values). */
+static int local_wins(uint64_t lu, uint64_t ru, const char *lval, const char *rval)
+{
+    if (lu != ru)
+        return lu > ru;
+    return strcmp(lval, rval) > 0;
+}
+
+/* Three-way choice of a string member; *lost receives the losing value of a
+ * real conflict (else NULL). */
+static const char *merge_string(const cJSON *b, const cJSON *l, const cJSON *r, uint64_t lu,
+                                uint64_t ru, const char **lost)
+{
+    const char *lv = l->valuestring, *rv = r->valuestring;
+    *lost = NULL;
+    if (b != NULL && strcmp(lv, b->valuestring) == 0)
+        return rv;
+    if ((b != NULL && strcmp(rv, b->valuestring) == 0) || strcmp(lv, rv) == 0)
+        return lv;
+    int local = local_wins(lu, ru, lv, rv);
+    *lost = local ? rv : lv;
+    return local ? lv : rv;
+}
+
+/* ---- fields -------------------------------------------------------------------- */
+
+static const cJSON *field_named(const cJSON *fields, const char *name)
+{
+    for (const cJSON *f = fields != NULL ? fields->child : NULL; f != NULL; f = f->next)
+        if (strcmp(member_str(f, "name"), name) == 0)
+            return f;
+    return NULL;
+}
+
+typedef struct merge_ctx {
+    const vault_item_view *b; /* NULL when the item is new on both sides */
+    const vault_item_view *l, *r;
+    uint64_t lu, ru;  /* "updated" of each side */
+    uint64_t changed; /* the merged item's "updated", stamped on lost values */
+    int local_first;  /* whose order the merged lists follow */
+    cJSON *lost;      /* history entries for values that lost a conflict */
+} merge_ctx;
+
+static int add_lost(merge_ctx *m, const char *name, const char *value)
+{
+    cJSON *e = vault_vault__history_entry(name, value, m->changed);
+    if (e == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory merging");
+    cJSON_AddItemToArray(m->lost, e);
+    return VAULT_OK;
+}
+
+/* The merged field for one name (NULL = absent), recording a losing value. */
+static int merge_field(merge_ctx *m, const char *name, const cJSON **chosen)
+{
+    const cJSON *bf = m->b != NULL ? field_named(m->b->fields, name) : NULL;
+    const cJSON *lf = field_named(m->l->fields, name);
+    const cJSON *rf = field_named(m->r->fields, name);
+    if (field_equal(lf, bf)) {
+        *chosen = rf;
+    } else if (field_equal(rf, bf) || field_equal(lf, rf)) {
+        *chosen = lf;
+    } else if (lf == NULL || rf == NULL) {
+        *chosen = lf != NULL ? lf : rf; /* an edit beats a removal */
+    } else {
+        const char *lv = member_str(lf, "value"), *rv = member_str(rf, "value");
+        if (strcmp(lv, rv) == 0) {
+            /* Only the hidden flag differs: hiding is the safe choice. */
+            *chosen = member_true(lf, "hidden") ? lf : rf;
+            return VAULT_OK;
+        }
+        int local = local_wins(m->lu, m->ru, lv, rv);
+        *chosen = local ? lf : rf;
+        return add_lost(m, name, local ? rv : lv);
+    }
+    return VAULT_OK;
+}
+
+static int merge_fields(merge_ctx *m, cJSON *out)
+{
+    const cJSON *first = m->local_first ? m->l->fields : m->r->fields;
+    const cJSON *second = m->local_first ? m->r->fields : m->l->fields;
+    const cJSON *lists[2] = {first, second};
+    size_t count = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (const cJSON *f = lists[pass]->child; f != NULL; f = f->next) {
+            const char *name = member_str(f, "name");
+            if (pass == 1 && field_named(first, name) != NULL)
+                continue;
+            const cJSON *chosen = NULL;
+            int rc = merge_field(m, name, &chosen);
+            if (rc != VAULT_OK)
+                return rc;
+            if (chosen == NULL)
+                continue;
+            if (++count > VAULT_STORED_FIELDS_MAX)
+                return vault__fail(VAULT_E_LIMIT, "merged item has more than %u fields",
+                                   VAULT_STORED_FIELDS_MAX);
+            cJSON *copy = cJSON_Duplicate(chosen, 1);
+            if (copy == NULL)
+                return vault__fail(VAULT_E_NOMEM, "out of memory merging");
+            cJSON_AddItemToArray(out, copy);
+        }
+    }
+    return VAULT_OK;
+}
+
+/* ---- tags ---------------------------------------------------------------------- */
+
+static int has_tag(const cJSON *tags, const char *tag)
+{
+    for (const cJSON *t = tags != NULL ? tags->child : NULL; t != NULL; t = t->next)
+        if (strcmp(t->valuestring, tag) == 0)
+            return 1;
+    return 0;
+}
+
+/* Tags are a set: a tag added on either side is kept, a tag removed on either
+ * side is removed. */
+static int merge_tags(const merge_ctx *m, cJSON *out)
+{
+    const cJSON *b = m->b != NULL ? m->b->tags : NULL;
+    const cJSON *first = m->local_first ? m->l->tags : m->r->tags;
+    const cJSON *second = m->local_first ? m->r->tags : m->l->tags;
+    const cJSON *lists[2] = {first, second};
+    size_t count = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (const cJSON *t = lists[pass]->child; t != NULL; t = t->next) {
+            const char *tag = t->valuestring;
+            if (pass == 1 && has_tag(first, tag))
+                continue;
+            int in_base = has_tag(b, tag);
+            if (in_base && (!has_tag(m->l->tags, tag) || !has_tag(m->r->tags, tag)))
+                continue;
+            if (++count > VAULT_STORED_TAGS_MAX)
+                return vault__fail(VAULT_E_LIMIT, "merged item has more than %u tags",
+                                   VAULT_STORED_TAGS_MAX);
+            cJSON *copy = cJSON_CreateString(tag);
+            if (copy == NULL)
+                return vault__fail(VAULT_E_NOMEM, "out of memory merging");
+            cJSON_AddItemToArray(out, copy);
+        }
+    }
+    return VAULT_OK;
+}
+
+/* ---- history ------------------------------------------------------------------- */
+
+static int history_cmp(const void *pa, const void *pb)
+{
+    const cJSON *a = *(const cJSON *const *)pa, *b = *(const cJSON *const *)pb;
+    double ca = cJSON_GetObjectItemCaseSensitive(a, "changed")->valuedouble;
+    double cb = cJSON_GetObjectItemCaseSensitive(b, "changed")->valuedouble;
+    if (ca != cb)
+        return ca < cb ? -1 : 1;
+    int c = strcmp(member_str(a, "name"), member_str(b, "name"));
+    return c != 0 ? c : strcmp(member_str(a, "value"), member_str(b, "value"));
+}
+
+/* Both histories and the lost values, without duplicates, oldest first (a
+ * total order, so both devices agree), then trimmed like any history. */
+static int merge_history(const merge_ctx *m, cJSON *out)
+{
+    const cJSON *sources[3] = {m->l->history, m->r->history, m->lost};
+    size_t n = 0, total = 0;
+    for (int s = 0; s < 3; s++)
+        total += (size_t)cJSON_GetArraySize(sources[s]);
+    const cJSON **all = vault__malloc((total + 1) * sizeof *all);
+    if (all == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory merging");
+    for (int s = 0; s < 3; s++)
+        for (const cJSON *h = sources[s]->child; h != NULL; h = h->next) {
+            size_t k = 0;
+            while (k < n && !history_entry_equal(all[k], h))
+                k++;
+            if (k == n)
+                all[n++] = h;
+        }
+    qsort(all, n, sizeof *all, history_cmp);
+    int rc = VAULT_OK;
+    for (size_t i = 0; i < n && rc == VAULT_OK; i++) {
+        cJSON *copy = cJSON_Duplicate(all[i], 1);
+        if (copy == NULL)
+            rc = vault__fail(VAULT_E_NOMEM, "out of memory merging");
+        else
+            cJSON_AddItemToArray(out, copy);
+    }
+    vault__free(all); /* pointers only */
+    if (rc == VAULT_OK)
+        vault_vault__trim_history(out);
+    return rc;
+}
+
+/* ---- items ------------------------------------------------------------------------ */
+
+static void set_number(cJSON *item, const char *key, uint64_t value)
+{
+    cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(item, key), (double)value);
+}
+
+/* A copy of one side's item carrying the merged revision and times. */
+static int copy_with_times(const cJSON *src, const vault_item_view *l,
+                           const vault_item_view *r, cJSON **out)
+{
+    *out = cJSON_Duplicate(src, 1);
+    if (*out == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory merging");
+    set_number(*out, "rev", max_u64(vault_vault__u64(l->rev), vault_vault__u64(r->rev)) + 1);
+    set_number(*out, "updated",
+               max_u64(vault_vault__u64(l->updated), vault_vault__u64(r->updated)));
+    set_number(*out, "created",
+               min_u64(vault_vault__u64(l->created), vault_vault__u64(r->created)));
+    return VAULT_OK;
+}
+
+static int copy_item(const cJSON *src, cJSON **out)
+{
+    *out = cJSON_Duplicate(src, 1);
+    return *out != NULL ? VAULT_OK : vault__fail(VAULT_E_NOMEM, "out of memory merging");
+}
+
+/* Both sides edited a live item: merge member by member. */
+static int merge_content(merge_ctx *m, cJSON **out)
+{
+    const vault_item_view *b = m->b, *l = m->l, *r = m->r;
+    const char *type_lost, *title_lost;
+    const char *type = merge_string(b ? b->type : NULL, l->type, r->type, m->lu, m->ru,
+                                    &type_lost);
+    const char *title = merge_string(b ? b->title : NULL, l->title, r->title, m->lu, m->ru,
+                                     &title_lost);
+    cJSON *item = cJSON_CreateObject(), *fields = cJSON_CreateArray();
+    cJSON *tags = cJSON_CreateArray(), *history = cJSON_CreateArray();
+    int rc;
+    if (item == NULL || fields == NULL || tags == NULL || history == NULL) {
+        rc = vault__fail(VAULT_E_NOMEM, "out of memory merging");
+        goto done;
+    }
+    /* A losing title is kept in the history under the name "title". */
+    if ((title_lost != NULL && (rc = add_lost(m, "title", title_lost)) != VAULT_OK) ||
+        (rc = merge_fields(m, fields)) != VAULT_OK || (rc = merge_tags(m, tags)) != VAULT_OK ||
+        (rc = merge_history(m, history)) != VAULT_OK)
+        goto done;
+    uint64_t rev = max_u64(vault_vault__u64(l->rev), vault_vault__u64(r->rev)) + 1;
+    uint64_t created = min_u64(vault_vault__u64(l->created), vault_vault__u64(r->created));
+    int built = vault_vault__put(item, "id", cJSON_CreateString(l->id->valuestring)) &&
+                vault_vault__put(item, "type", cJSON_CreateString(type)) &&
+                vault_vault__put(item, "title", cJSON_CreateString(title)) &&
+                vault_vault__put(item, "fields", fields) && vault_vault__put(item, "tags", tags);
+    if (built) {
+        fields = tags = NULL; /* owned by item now */
+        built = vault_vault__put(item, "created", cJSON_CreateNumber((double)created)) &&
+                vault_vault__put(item, "updated", cJSON_CreateNumber((double)m->changed)) &&
+                vault_vault__put(item, "rev", cJSON_CreateNumber((double)rev)) &&
+                vault_vault__put(item, "deleted", cJSON_CreateFalse()) &&
+                vault_vault__put(item, "history", history);
+    }
+    if (!built) {
+        rc = vault__fail(VAULT_E_NOMEM, "out of memory merging");
+        goto done;
+    }
+    history = NULL;
+    *out = item;
+    item = NULL;
+    rc = VAULT_OK;
+done:
+    cJSON_Delete(item);
+    cJSON_Delete(fields);
+    cJSON_Delete(tags);
+    cJSON_Delete(history);
+    return rc;
+}
+
+static int merge_both_changed(const vault_item_view *b, const vault_item_view *l,
+                              const vault_item_view *r, const cJSON *litem,
+                              const cJSON *ritem, cJSON **out)
+{
+    int ldel = cJSON_IsTrue(l->deleted), rdel = cJSON_IsTrue(r->deleted);
+    uint64_t lu = vault_vault__u64(l->updated), ru = vault_vault__u64(r->updated);
+    if (ldel && rdel) /* both tombstones: only the type can differ */
+        return copy_with_times(local_wins(lu, ru, l->type->valuestring, r->type->valuestring)
+                                   ? litem : ritem, l, r, out);
+    if (ldel || rdel) /* delete versus edit: the edit survives (undelete) */
+        return copy_with_times(ldel ? ritem : litem, l, r, out);
+    merge_ctx m = {b, l, r, lu, ru, max_u64(lu, ru), 0, cJSON_CreateArray()};
+    if (m.lost == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory merging");
+    m.local_first = lu != ru ? lu > ru : vault_vault__u64(l->rev) >= vault_vault__u64(r->rev);
+    int rc = merge_content(&m, out);
+    cJSON_Delete(m.lost);
+    return rc;
+}
+
+/* The merged item for one id, or *out = NULL when it is gone. */
+static int merge_item(const cJSON *bitem, const cJSON *litem, const cJSON *ritem, cJSON **out)
+{
+    vault_item_view b, l, r;
+    *out = NULL;
+    if (bitem != NULL)
+        vault_vault__view(bitem, &b, "item");
+    if (litem == NULL || ritem == NULL) {
+        /* Present on one side only: new there, or dropped on the other side
+         * (kept if this side changed it: an edit is never lost). */
+        const cJSON *only = litem != NULL ? litem : ritem;
+        if (only == NULL)
+            return VAULT_OK;
+        vault_vault__view(only, &l, "item");
+        if (bitem != NULL && items_equal(&l, &b))
+            return VAULT_OK;
+        return copy_item(only, out);
+    }
+    vault_vault__view(litem, &l, "item");
+    vault_vault__view(ritem, &r, "item");
+    if (bitem != NULL && items_equal(&l, &b))
+        return copy_item(ritem, out);
+    if ((bitem != NULL && items_equal(&r, &b)) || items_equal(&l, &r))
+        return copy_item(litem, out);
+    return merge_both_changed(bitem != NULL ? &b : NULL, &l, &r, litem, ritem, out);
+}
+
+/* ---- devices ---------------------------------------------------------------------- */
+
+static const cJSON *device_named(const cJSON *devices, const char *id)
+{
+    for (const cJSON *d = devices->child; d != NULL; d = d->next)
+        if (strcmp(member_str(d, "id"), id) == 0)
+            return d;
+    return NULL;
+}
+
+static const char *device_name(const cJSON *d)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(d, "name");
+    return cJSON_IsString(n) && n->valuestring != NULL ? n->valuestring : "";
+}
+
+/* The merged entry for one device id (NULL = gone). A device in base that one
+ * side no longer lists was revoked there: the removal wins over anything. */
+static const cJSON *merge_device(const cJSON *bd, const cJSON *ld, const cJSON *rd)
+{
+    if (ld == NULL || rd == NULL)
+        return bd != NULL ? NULL : (ld != NULL ? ld : rd);
+    if (bd != NULL && cJSON_Compare(ld, bd, 1))
+        return rd;
+    if ((bd != NULL && cJSON_Compare(rd, bd, 1)) || cJSON_Compare(ld, rd, 1))
+        return ld;
+    /* Changed on both sides (a rename): the larger name, for determinism. */
+    return strcmp(device_name(ld), device_name(rd)) >= 0 ? ld : rd;
+}
+
+static int merge_devices(const cJSON *b, const cJSON *l, const cJSON *r, cJSON **out)
+{
+    *out = cJSON_CreateArray();
+    if (*out == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory merging");
+    const cJSON *lists[2] = {l, r};
+    for (int pass = 0; pass < 2; pass++) {
+        for (const cJSON *d = lists[pass]->child; d != NULL; d = d->next) {
+            const char *id = member_str(d, "id");
+            if (pass == 1 && device_named(l, id) != NULL)
+                continue;
+            const cJSON *chosen = merge_device(device_named(b, id), device_named(l, id),
+                                               device_named(r, id));
+            if (chosen == NULL)
+                continue;
+            cJSON *copy = cJSON_Duplicate(chosen, 1);
+            if (copy == NULL) {
+                cJSON_Delete(*out);
+                *out = NULL;
+                return vault__fail(VAULT_E_NOMEM, "out of memory merging");
+            }
+            cJSON_AddItemToArray(*out, copy);
+        }
+    }
+    return VAULT_OK;
+}
+
+/* ---- the vault -------------------------------------------------------------------- */
+
+static int merge_one(vault *m, const vault *base, const cJSON *litem, const cJSON *ritem)
+{
+    const cJSON *any = litem != NULL ? litem : ritem;
+    const char *id = member_str(any, "id");
+    cJSON *merged = NULL;
+    int rc = merge_item(base != NULL ? vault_vault__find(base, id) : NULL, litem, ritem,
+                        &merged);
+    if (rc == VAULT_OK && merged != NULL)
+        vault_vault__append(m, merged);
+    return rc;
+}
+
+int vault_merge(vault **out, const vault *base, const vault *local, const vault *remote)
+{
+    vault *m = NULL;
+    cJSON *devices = NULL;
+    int rc;
+    if (out == NULL || local == NULL || remote == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_merge: NULL argument");
+    *out = NULL;
+    if ((rc = vault_vault__empty(&m)) != VAULT_OK ||
+        (rc = vault_vault__reserve(m, local->used + remote->used)) != VAULT_OK)
+        goto done;
+    for (const cJSON *it = local->items->child; it != NULL && rc == VAULT_OK; it = it->next)
+        rc = merge_one(m, base, it, vault_vault__find(remote, member_str(it, "id")));
+    for (const cJSON *it = remote->items->child; it != NULL && rc == VAULT_OK; it = it->next)
+        if (vault_vault__find(local, member_str(it, "id")) == NULL)
+            rc = merge_one(m, base, NULL, it);
+    if (rc != VAULT_OK)
+        goto done;
+    static const cJSON no_devices = {NULL, NULL, NULL, cJSON_Array, NULL, 0, 0, NULL};
+    if ((rc = merge_devices(base != NULL ? base->devices : &no_devices, local->devices,
+                            remote->devices, &devices)) != VAULT_OK ||
+        (rc = vault_vault__set_devices(m, devices)) != VAULT_OK)
+        goto done;
+    devices = NULL;
+    *out = m;
+    m = NULL;
+done:
+    cJSON_Delete(devices);
+    vault_close(m);
+    return rc;
+}

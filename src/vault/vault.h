@@ -1,0 +1,29 @@
+/*
+ * Vault module: the unlocked in-memory vault (items, devices, merge).
+ * Internal interface for other modules (client, device linking). The public
+ * item API is in include/vault.h; docs/items.md and docs/sync.md describe the
+ * JSON and the merge rules.
+ */
+#ifndef VAULT_VAULT_MODULE_H
+#define VAULT_VAULT_MODULE_H
+
+#include "common/common.h"
+
+struct cJSON;
+
+/* The vault's trusted-devices array (a cJSON array of objects
+ * {"id","name","public_key","added"}), owned by the vault: read it or modify
+ * it in place (add, remove, edit entries). Whatever is left in it must stay an
+ * array of objects, each with a unique string "id" and only UTF-8 strings, or
+ * the next vault_from_json() of the serialized vault refuses it. Never NULL
+ * for a valid vault. */
+struct cJSON *vault_vault__devices(vault *v);
+const struct cJSON *vault_vault__devices_const(const vault *v);
+
+/* Replaces the devices array with `devices` (a cJSON array), after checking
+ * it as vault_from_json() would. On VAULT_OK the vault owns `devices` and the
+ * old array is freed (wiped); on failure (VAULT_E_INVALID with a message) the
+ * caller still owns it and the vault is unchanged. */
+int vault_vault__set_devices(vault *v, struct cJSON *devices);
+
+#endif
