@@ -116,7 +116,7 @@ VAULT_API void *vault_malloc(size_t size);
 #define VAULT_KDF_OPSLIMIT_MIN 2u
 #define VAULT_KDF_MEMLIMIT_MIN (19u * 1024u * 1024u)
 #define VAULT_KDF_OPSLIMIT_MAX 64u
-#define VAULT_KDF_MEMLIMIT_MAX (4096u * 1024u * 1024u) /* 4 GiB, as uint64 */
+#define VAULT_KDF_MEMLIMIT_MAX (UINT64_C(4096) * 1024u * 1024u) /* 4 GiB: needs 64 bits */
 #define VAULT_PASSWORD_MAX_BYTES 4096u
 
 /* The same constants as functions, for bindings that cannot read macros. */

@@ -154,7 +154,7 @@ static const cJSON *field_named(const cJSON *fields, const char *name)
 static cJSON *updated_history(const vault_item_view *old, const cJSON *new_fields,
                               uint64_t now)
 {
-    cJSON *history = cJSON_Duplicate(old->history, 1);
+    cJSON *history = vault_vault__dup(old->history);
     if (history == NULL)
         return NULL;
     for (const cJSON *f = old->fields->child; f != NULL; f = f->next) {

@@ -134,7 +134,8 @@ typedef struct merge_ctx {
     const vault_item_view *l, *r;
     uint64_t lu, ru;  /* "updated" of each side */
     uint64_t changed; /* the merged item's "updated", stamped on lost values */
-    int local_first;  /* whose order the merged lists follow */
+    int fields_local_first; /* whose order the merged fields follow */
+    int tags_local_first;   /* and the merged tags */
     cJSON *lost;      /* history entries for values that lost a conflict */
 } merge_ctx;
 
@@ -175,8 +176,8 @@ static int merge_field(merge_ctx *m, const char *name, const cJSON **chosen)
 
 static int merge_fields(merge_ctx *m, cJSON *out)
 {
-    const cJSON *first = m->local_first ? m->l->fields : m->r->fields;
-    const cJSON *second = m->local_first ? m->r->fields : m->l->fields;
+    const cJSON *first = m->fields_local_first ? m->l->fields : m->r->fields;
+    const cJSON *second = m->fields_local_first ? m->r->fields : m->l->fields;
     const cJSON *lists[2] = {first, second};
     size_t count = 0;
     for (int pass = 0; pass < 2; pass++) {
@@ -193,7 +194,7 @@ static int merge_fields(merge_ctx *m, cJSON *out)
             if (++count > VAULT_STORED_FIELDS_MAX)
                 return vault__fail(VAULT_E_LIMIT, "merged item has more than %u fields",
                                    VAULT_STORED_FIELDS_MAX);
-            cJSON *copy = cJSON_Duplicate(chosen, 1);
+            cJSON *copy = vault_vault__dup(chosen);
             if (copy == NULL)
                 return vault__fail(VAULT_E_NOMEM, "out of memory merging");
             cJSON_AddItemToArray(out, copy);
@@ -217,8 +218,8 @@ static int has_tag(const cJSON *tags, const char *tag)
 static int merge_tags(const merge_ctx *m, cJSON *out)
 {
     const cJSON *b = m->b != NULL ? m->b->tags : NULL;
-    const cJSON *first = m->local_first ? m->l->tags : m->r->tags;
-    const cJSON *second = m->local_first ? m->r->tags : m->l->tags;
+    const cJSON *first = m->tags_local_first ? m->l->tags : m->r->tags;
+    const cJSON *second = m->tags_local_first ? m->r->tags : m->l->tags;
     const cJSON *lists[2] = {first, second};
     size_t count = 0;
     for (int pass = 0; pass < 2; pass++) {
@@ -276,7 +277,7 @@ static int merge_history(const merge_ctx *m, cJSON *out)
     qsort(all, n, sizeof *all, history_cmp);
     int rc = VAULT_OK;
     for (size_t i = 0; i < n && rc == VAULT_OK; i++) {
-        cJSON *copy = cJSON_Duplicate(all[i], 1);
+        cJSON *copy = vault_vault__dup(all[i]);
         if (copy == NULL)
             rc = vault__fail(VAULT_E_NOMEM, "out of memory merging");
         else
@@ -299,7 +300,7 @@ static void set_number(cJSON *item, const char *key, uint64_t value)
 static int copy_with_times(const cJSON *src, const vault_item_view *l,
                            const vault_item_view *r, cJSON **out)
 {
-    *out = cJSON_Duplicate(src, 1);
+    *out = vault_vault__dup(src);
     if (*out == NULL)
         return vault__fail(VAULT_E_NOMEM, "out of memory merging");
     set_number(*out, "rev", max_u64(vault_vault__u64(l->rev), vault_vault__u64(r->rev)) + 1);
@@ -312,8 +313,35 @@ static int copy_with_times(const cJSON *src, const vault_item_view *l,
 
 static int copy_item(const cJSON *src, cJSON **out)
 {
-    *out = cJSON_Duplicate(src, 1);
+    *out = vault_vault__dup(src);
     return *out != NULL ? VAULT_OK : vault__fail(VAULT_E_NOMEM, "out of memory merging");
+}
+
+/* Orders two lists of strings (or of objects' `key` members) by content. */
+static int sequence_cmp(const cJSON *a, const cJSON *b, const char *key)
+{
+    for (a = a->child, b = b->child; a != NULL && b != NULL; a = a->next, b = b->next) {
+        int c = key != NULL ? strcmp(member_str(a, key), member_str(b, key))
+                            : strcmp(a->valuestring, b->valuestring);
+        if (c != 0)
+            return c;
+    }
+    return (a != NULL) - (b != NULL);
+}
+
+/* Whether a merged list follows local's order: the newer side's, then the
+ * higher rev's, then the larger list's; equal lists make the choice moot. So
+ * swapping the sides never changes the result. */
+static int local_first(const vault_item_view *l, const vault_item_view *r, const cJSON *ll,
+                       const cJSON *rl, const char *key)
+{
+    uint64_t lu = vault_vault__u64(l->updated), ru = vault_vault__u64(r->updated);
+    uint64_t lr = vault_vault__u64(l->rev), rr = vault_vault__u64(r->rev);
+    if (lu != ru)
+        return lu > ru;
+    if (lr != rr)
+        return lr > rr;
+    return sequence_cmp(ll, rl, key) >= 0;
 }
 
 /* Both sides edited a live item: merge member by member. */
@@ -378,10 +406,11 @@ static int merge_both_changed(const vault_item_view *b, const vault_item_view *l
                                    ? litem : ritem, l, r, out);
     if (ldel || rdel) /* delete versus edit: the edit survives (undelete) */
         return copy_with_times(ldel ? ritem : litem, l, r, out);
-    merge_ctx m = {b, l, r, lu, ru, max_u64(lu, ru), 0, cJSON_CreateArray()};
+    merge_ctx m = {b, l, r, lu, ru, max_u64(lu, ru), 0, 0, cJSON_CreateArray()};
     if (m.lost == NULL)
         return vault__fail(VAULT_E_NOMEM, "out of memory merging");
-    m.local_first = lu != ru ? lu > ru : vault_vault__u64(l->rev) >= vault_vault__u64(r->rev);
+    m.fields_local_first = local_first(l, r, l->fields, r->fields, "name");
+    m.tags_local_first = local_first(l, r, l->tags, r->tags, NULL);
     int rc = merge_content(&m, out);
     cJSON_Delete(m.lost);
     return rc;
@@ -424,10 +453,25 @@ static const cJSON *device_named(const cJSON *devices, const char *id)
     return NULL;
 }
 
-static const char *device_name(const cJSON *d)
+static const char *device_str(const cJSON *d, const char *key)
 {
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(d, "name");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(d, key);
     return cJSON_IsString(n) && n->valuestring != NULL ? n->valuestring : "";
+}
+
+/* A deterministic choice between two different entries for one device. */
+static int device_cmp(const cJSON *a, const cJSON *b)
+{
+    int c = strcmp(device_str(a, "name"), device_str(b, "name"));
+    if (c == 0)
+        c = strcmp(device_str(a, "public_key"), device_str(b, "public_key"));
+    if (c == 0) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, "added");
+        const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, "added");
+        double dx = cJSON_IsNumber(x) ? x->valuedouble : 0, dy = cJSON_IsNumber(y) ? y->valuedouble : 0;
+        c = (dx > dy) - (dx < dy);
+    }
+    return c;
 }
 
 /* The merged entry for one device id (NULL = gone). A device in base that one
@@ -440,8 +484,8 @@ static const cJSON *merge_device(const cJSON *bd, const cJSON *ld, const cJSON *
         return rd;
     if ((bd != NULL && cJSON_Compare(rd, bd, 1)) || cJSON_Compare(ld, rd, 1))
         return ld;
-    /* Changed on both sides (a rename): the larger name, for determinism. */
-    return strcmp(device_name(ld), device_name(rd)) >= 0 ? ld : rd;
+    /* Changed on both sides (a rename): the larger name, then key, then time. */
+    return device_cmp(ld, rd) >= 0 ? ld : rd;
 }
 
 static int merge_devices(const cJSON *b, const cJSON *l, const cJSON *r, cJSON **out)
@@ -459,7 +503,7 @@ static int merge_devices(const cJSON *b, const cJSON *l, const cJSON *r, cJSON *
                                                device_named(r, id));
             if (chosen == NULL)
                 continue;
-            cJSON *copy = cJSON_Duplicate(chosen, 1);
+            cJSON *copy = vault_vault__dup(chosen);
             if (copy == NULL) {
                 cJSON_Delete(*out);
                 *out = NULL;
@@ -493,6 +537,11 @@ int vault_merge(vault **out, const vault *base, const vault *local, const vault 
     if (out == NULL || local == NULL || remote == NULL)
         return vault__fail(VAULT_E_INVALID, "vault_merge: NULL argument");
     *out = NULL;
+    /* Other modules edit devices in place: check before relying on ids. */
+    if ((base != NULL && (rc = vault_vault__check_devices(base->devices)) != VAULT_OK) ||
+        (rc = vault_vault__check_devices(local->devices)) != VAULT_OK ||
+        (rc = vault_vault__check_devices(remote->devices)) != VAULT_OK)
+        return rc;
     if ((rc = vault_vault__empty(&m)) != VAULT_OK ||
         (rc = vault_vault__reserve(m, local->used + remote->used)) != VAULT_OK)
         goto done;

@@ -159,6 +159,59 @@ void vault_vault__replace(vault *v, cJSON *old, cJSON *item)
     s->item = item;
 }
 
+/* ---- copying ---------------------------------------------------------------- */
+
+static const char *static_key(const char *k)
+{
+    static const char *const keys[] = {"id", "type", "title", "fields", "tags", "created",
+                                       "updated", "rev", "deleted", "history", "name",
+                                       "value", "hidden", "changed"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (k[0] == keys[i][0] && strcmp(k, keys[i]) == 0)
+            return keys[i];
+    return NULL;
+}
+
+static cJSON *dup_scalar(const cJSON *n)
+{
+    switch (n->type & 0xff) {
+    case cJSON_String: return cJSON_CreateString(n->valuestring != NULL ? n->valuestring : "");
+    case cJSON_Number: return cJSON_CreateNumber(n->valuedouble);
+    case cJSON_True: return cJSON_CreateTrue();
+    case cJSON_False: return cJSON_CreateFalse();
+    case cJSON_Raw: return cJSON_CreateRaw(n->valuestring != NULL ? n->valuestring : "");
+    default: return cJSON_CreateNull();
+    }
+}
+
+cJSON *vault_vault__dup(const cJSON *n)
+{
+    int object = cJSON_IsObject(n);
+    if (!object && !cJSON_IsArray(n))
+        return dup_scalar(n);
+    cJSON *copy = object ? cJSON_CreateObject() : cJSON_CreateArray();
+    if (copy == NULL)
+        return NULL;
+    for (const cJSON *c = n->child; c != NULL; c = c->next) {
+        cJSON *child = vault_vault__dup(c);
+        if (child == NULL)
+            goto fail;
+        const char *key = object ? static_key(c->string) : NULL;
+        if (!object) {
+            cJSON_AddItemToArray(copy, child);
+        } else if (key != NULL) {
+            cJSON_AddItemToObjectCS(copy, key, child);
+        } else if (!cJSON_AddItemToObject(copy, c->string, child)) {
+            cJSON_Delete(child);
+            goto fail;
+        }
+    }
+    return copy;
+fail:
+    cJSON_Delete(copy);
+    return NULL;
+}
+
 /* ---- printing --------------------------------------------------------------- */
 
 /* Upper bounds of cJSON's unformatted output, so that one buffer of the right

@@ -111,6 +111,11 @@ uint64_t vault_vault__u64(const cJSON *number);
  * and at most VAULT_HISTORY_MAX in all (the oldest go first). */
 void vault_vault__trim_history(cJSON *history);
 
+/* A deep copy of node like cJSON_Duplicate, but member names of the vault
+ * format become static strings instead of allocated copies: a third fewer
+ * allocations and less memory for every copied item. NULL if out of memory. */
+cJSON *vault_vault__dup(const cJSON *node);
+
 /* ---- cJSON building helpers (NULL value → 0, so calls chain with &&) ------ */
 
 /* Adds value under a static key (no key allocation). 0 if value is NULL. */

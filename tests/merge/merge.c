@@ -407,6 +407,19 @@ static void test_merge__devices_union_and_revocation(void **state)
     assert_non_null(strstr(json, "\"devices\":[" DEV("d1", "Beta") "]"));
     vault_free(json);
     vault_close(m);
+    /* Same name, different keys: the larger key, both ways. */
+    vault *p = vault_of("", "{\"id\":\"d1\",\"name\":\"Beta\",\"public_key\":\"k2\"}");
+    m = merged(b, p, y);
+    assert_int_equal(vault_to_json(m, &json), VAULT_OK);
+    assert_non_null(strstr(json, "\"public_key\":\"k2\""));
+    vault_free(json);
+    vault_close(m);
+    m = merged(b, y, p);
+    assert_int_equal(vault_to_json(m, &json), VAULT_OK);
+    assert_non_null(strstr(json, "\"public_key\":\"k2\""));
+    vault_free(json);
+    vault_close(m);
+    vault_close(p);
     vault_close(x);
     vault_close(y);
     vault_close(b);
@@ -447,6 +460,38 @@ static void test_merge__history_is_trimmed(void **state)
     vault_close(b);
     vault_close(l);
     vault_close(r);
+}
+
+static void test_merge__order_does_not_depend_on_sides(void **state)
+{
+    (void)state;
+    /* Same time, same rev, each side adds its own field and tag: the merged
+     * lists follow the larger list ("b" > "a"), whichever side is local. */
+    vault *b = make_base(), *l = copy_of(b), *r = copy_of(b);
+    update_at(l, T1, "GitHub", USER("ada") "," PASS("p0") ",{\"name\":\"a\",\"value\":\"1\","
+              "\"hidden\":false}", "\"work\",\"dev\",\"x\"");
+    update_at(r, T1, "GitHub", USER("ada") "," PASS("p0") ",{\"name\":\"b\",\"value\":\"2\","
+              "\"hidden\":false}", "\"work\",\"dev\",\"y\"");
+    check_and_close(b, l, r,
+                    EXPECT("GitHub", USER("ada") "," PASS("p0")
+                           ",{\"name\":\"b\",\"value\":\"2\",\"hidden\":false}"
+                           ",{\"name\":\"a\",\"value\":\"1\",\"hidden\":false}",
+                           "\"work\",\"dev\",\"y\",\"x\"", S_T1, "3", ""));
+}
+
+static void test_merge__refuses_broken_devices(void **state)
+{
+    (void)state;
+    vault *b = make_base(), *l = copy_of(b), *m = (vault *)1;
+    /* Another module left a device without an id in the array. */
+    cJSON_AddItemToArray(vault_vault__devices(l), cJSON_Parse("{\"name\":\"x\"}"));
+    assert_int_equal(vault_merge(&m, b, l, b), VAULT_E_INVALID);
+    assert_null(m);
+    assert_non_null(strstr(vault_last_error(), "\"id\""));
+    assert_int_equal(vault_merge(&m, l, b, b), VAULT_E_INVALID);
+    assert_int_equal(vault_merge(&m, b, b, l), VAULT_E_INVALID);
+    vault_close(b);
+    vault_close(l);
 }
 
 static void test_merge__invalid_arguments(void **state)
@@ -512,6 +557,8 @@ int main(void)
         cmocka_unit_test(test_merge__item_missing_on_one_side),
         cmocka_unit_test(test_merge__devices_union_and_revocation),
         cmocka_unit_test(test_merge__history_is_trimmed),
+        cmocka_unit_test(test_merge__order_does_not_depend_on_sides),
+        cmocka_unit_test(test_merge__refuses_broken_devices),
         cmocka_unit_test(test_merge__invalid_arguments),
         cmocka_unit_test(test_merge__allocation_failures),
     };

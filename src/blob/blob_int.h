@@ -1,0 +1,89 @@
+/*
+ * Blob module, private: byte layouts shared by the blob and the protected key,
+ * the key-commitment construction and the wiping zlib streams. Not for other
+ * modules (they use blob.h). Layouts are documented in docs/format.md.
+ */
+#ifndef VAULT_BLOB_INT_H
+#define VAULT_BLOB_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blob/blob.h"
+
+/* ---- the vault blob ------------------------------------------------------ */
+#define BLOB_MAGIC "ZKVB"
+#define BLOB_VERSION 1u
+#define BLOB_ALG_ZLIB_PADME_SECRETBOX 1u
+#define BLOB_KDF_CONTEXT "zkvblob1"
+
+#define BLOB_HEADER_BYTES 32u  /* magic 4, version 1, alg 1, reserved 2, account 16, rev 8 */
+#define BLOB_ACCOUNT_OFF 8u
+#define BLOB_REVISION_OFF 24u
+#define BLOB_NONCE_OFF 32u
+#define BLOB_TAG_OFF 56u
+#define BLOB_MAC_OFF 88u
+#define BLOB_INNER_OFF 104u    /* the secretbox ciphertext of the padded inner plaintext */
+
+#define INNER_CLEN_OFF 32u     /* after the copy of the clear header */
+#define INNER_ILEN_OFF 36u
+#define INNER_DATA_OFF 40u     /* the zlib stream, then zero padding */
+#define INNER_MIN_BYTES 512u   /* padding floor */
+#define BLOB_MIN_BYTES (BLOB_INNER_OFF + INNER_MIN_BYTES)
+
+/* zlib level: 1 (fastest). Compression dominates the cost of a save; vault
+ * JSON is repetitive enough that level 1 already shrinks it several times. */
+#define BLOB_ZLIB_LEVEL 1
+
+/* ---- the protected (wrapped) key ------------------------------------------ */
+#define WRAP_MAGIC "ZKVK"
+#define WRAP_VERSION 1u
+#define WRAP_KDF_CONTEXT "zkvwrap1"
+#define WRAP_HEADER_BYTES 8u   /* magic 4, version 1, reserved 3 */
+#define WRAP_NONCE_OFF 8u
+#define WRAP_TAG_OFF 32u
+#define WRAP_MAC_OFF 64u
+#define WRAP_CT_OFF 80u
+
+/* ---- key commitment ------------------------------------------------------- */
+#define BLOB_SUBKEY_ENCRYPT 1u
+#define BLOB_SUBKEY_COMMIT 2u
+#define BLOB_TAG_BYTES 32u
+
+typedef struct vault_blob__keys {
+    uint8_t encrypt[32]; /* crypto_secretbox key */
+    uint8_t commit[32];  /* BLAKE2b key of the commitment tag */
+} vault_blob__keys;
+
+/* Derives both subkeys of key under an 8-byte context into sodium_malloc
+ * memory. VAULT_E_NOMEM on failure; free with vault_blob__free_keys. */
+int vault_blob__derive_keys(vault_blob__keys **out, const uint8_t *key, const char *context);
+void vault_blob__free_keys(vault_blob__keys *keys);
+
+/* tag = BLAKE2b-256(key = commit subkey, message = nonce (24) || header). */
+void vault_blob__commit_tag(uint8_t tag[BLOB_TAG_BYTES], const vault_blob__keys *keys,
+                            const uint8_t *nonce, const uint8_t *header, size_t header_len);
+
+/* Constant-time check of a stored tag: VAULT_OK or VAULT_E_AUTH. */
+int vault_blob__check_tag(const uint8_t *tag, const vault_blob__keys *keys,
+                          const uint8_t *nonce, const uint8_t *header, size_t header_len);
+
+/* vault_blob__wrap_key with a caller-chosen nonce: for known-answer tests. */
+int vault_blob__wrap_key_with_nonce(uint8_t *out, const uint8_t *kek, const uint8_t *key,
+                                    const uint8_t *nonce);
+
+/* ---- zlib with library allocation --------------------------------------- */
+
+/* Compresses src into dst (capacity *dst_len, at least vault_blob__deflate_bound)
+ * in one pass; *dst_len receives the stream length. zlib's own memory comes from
+ * vault__malloc and is wiped when freed. VAULT_E_NOMEM or VAULT_E_INTERNAL. */
+int vault_blob__deflate(uint8_t *dst, size_t *dst_len, const uint8_t *src, size_t src_len);
+/* An upper bound of the stream length for src_len bytes at BLOB_ZLIB_LEVEL. */
+size_t vault_blob__deflate_bound(size_t src_len);
+
+/* Inflates exactly one zlib stream of src_len bytes into dst, which must be
+ * exactly dst_len bytes once inflated. VAULT_E_CORRUPT for a broken, longer,
+ * shorter or trailing-garbage stream; VAULT_E_NOMEM. */
+int vault_blob__inflate(uint8_t *dst, size_t dst_len, const uint8_t *src, size_t src_len);
+
+#endif
