@@ -110,10 +110,6 @@ int cli_connect(cli *c);
 /* unlock + connect + login with the remembered email and the password. */
 int cli_unlock_and_login(cli *c, char **password_out);
 int cli_save(cli *c);
-/* The local device key of a linked device: Argon2id of the master password
- * under this device's own salt, kept in STORE.devkey (create: make the salt
- * file; else read it). Returns an exit code. */
-int cli_device_key(cli *c, const char *password, int create, uint8_t key[VAULT_KEY_BYTES]);
 /* Remembers the email and the server in the config next to the store. */
 int cli_remember(cli *c, const char *email);
 void cli_close(cli *c);
@@ -152,8 +148,5 @@ int cli_cmd_register(cli *c, int argc, char **argv);
 int cli_cmd_login(cli *c, int argc, char **argv);
 int cli_cmd_sync(cli *c, int argc, char **argv);
 int cli_cmd_passwd(cli *c, int argc, char **argv);
-int cli_cmd_devices(cli *c, int argc, char **argv);
-int cli_cmd_revoke(cli *c, int argc, char **argv);
-int cli_cmd_link(cli *c, int argc, char **argv);
 
 #endif

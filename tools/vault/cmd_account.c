@@ -1,5 +1,5 @@
 /*
- * Account commands: init, register, login, sync, passwd, devices, revoke.
+ * Account commands: init, register, login, sync, passwd.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,78 +191,5 @@ int cli_cmd_passwd(cli *c, int argc, char **argv)
         puts("master password changed");
     cli_secret_free(old_pw);
     cli_secret_free(new_pw);
-    return rc;
-}
-
-static const char devices_help[] =
-    "usage: vault devices [--json]\n"
-    "\n"
-    "Lists the account's trusted devices (kept inside the encrypted vault):\n"
-    "id, when added, name; \"*\" marks this device.\n";
-
-int cli_cmd_devices(cli *c, int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {NULL, 0, NULL, 0},
-    };
-    int as_json = 0, opt;
-    while ((opt = cli_getopt(c, argc, argv, "h", opts, devices_help)) != OPT_END) {
-        if (opt == 'j')
-            as_json = 1;
-        else
-            return CLI_OPT_RETURN(opt);
-    }
-    if (optind != argc)
-        return cli_usage("devices takes no arguments");
-    int rc = cli_unlock(c);
-    char *json = NULL;
-    cJSON *list = NULL;
-    if (rc == CLI_EXIT_OK) {
-        int st = vault_client_devices(c->client, &json);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "cannot list devices");
-    }
-    if (rc == CLI_EXIT_OK && as_json) {
-        cli_print_json_owned(json);
-        return CLI_EXIT_OK;
-    }
-    if (rc == CLI_EXIT_OK)
-        rc = cli_parse_owned(json, &list);
-    const cJSON *d;
-    cJSON_ArrayForEach(d, list) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(d, "id");
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(d, "name");
-        const cJSON *added = cJSON_GetObjectItemCaseSensitive(d, "added");
-        char when[32];
-        cli_format_time(cJSON_IsNumber(added) ? added->valuedouble : 0, when, sizeof when);
-        printf("%s %s  %s  %s\n",
-               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "current")) ? "*" : " ",
-               cJSON_IsString(id) ? id->valuestring : "?", when,
-               cJSON_IsString(name) ? name->valuestring : "");
-    }
-    cJSON_Delete(list);
-    return rc;
-}
-
-static const char revoke_help[] =
-    "usage: vault revoke DEVICE_ID\n"
-    "\n"
-    "Revokes a device (see `vault devices`): its server credential stops working,\n"
-    "the vault key is rotated, and the remaining devices keep access.\n";
-
-int cli_cmd_revoke(cli *c, int argc, char **argv)
-{
-    int rc = simple_args(c, argc, argv, revoke_help, 1);
-    const char *device = rc == CLI_EXIT_OK ? argv[optind] : NULL;
-    if (rc == CLI_EXIT_OK)
-        rc = cli_unlock_and_login(c, NULL);
-    if (rc == CLI_EXIT_OK) {
-        int st = vault_client_revoke(c->client, device);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "cannot revoke");
-    }
-    if (rc == CLI_EXIT_OK)
-        printf("revoked %s; the vault key was rotated\n", device);
     return rc;
 }

@@ -263,88 +263,11 @@ int cli_connect(cli *c)
     return cli_usage("no server: give --server URL or --server-db PATH");
 }
 
-/* STORE.devkey: {"salt": 32 hex, "opslimit": n, "memlimit": n}. No secret:
- * the key needs the master password too. */
-static int write_devkey_file(cli *c, const char *path, uint8_t salt[VAULT_SALT_BYTES])
-{
-    char hex[2 * VAULT_SALT_BYTES + 1];
-    char text[256];
-    vault_kdf_salt(salt);
-    sodium_bin2hex(hex, sizeof hex, salt, VAULT_SALT_BYTES);
-    uint64_t ops = c->kdf_ops != 0 ? c->kdf_ops : vault_kdf_opslimit_default();
-    uint64_t mem = c->kdf_mem != 0 ? c->kdf_mem : vault_kdf_memlimit_default();
-    snprintf(text, sizeof text, "{\"salt\": \"%s\", \"opslimit\": %llu, \"memlimit\": %llu}\n",
-             hex, (unsigned long long)ops, (unsigned long long)mem);
-    c->kdf_ops = ops;
-    c->kdf_mem = mem;
-    if (write_file_0600(path, text, strlen(text)) != 0)
-        return cli_error(CLI_EXIT_ERROR, "cannot write %s: %s", path, strerror(errno));
-    return CLI_EXIT_OK;
-}
-
-static int read_devkey_file(cli *c, const char *path, uint8_t salt[VAULT_SALT_BYTES])
-{
-    size_t len = 0;
-    char *text = read_small_file(path, CONF_MAX, &len);
-    cJSON *conf = text == NULL ? NULL : cJSON_ParseWithLength(text, len);
-    const cJSON *hex = cJSON_GetObjectItemCaseSensitive(conf, "salt");
-    const cJSON *ops = cJSON_GetObjectItemCaseSensitive(conf, "opslimit");
-    const cJSON *mem = cJSON_GetObjectItemCaseSensitive(conf, "memlimit");
-    size_t bin_len = 0;
-    int ok = cJSON_IsString(hex) && cJSON_IsNumber(ops) && cJSON_IsNumber(mem) &&
-             strlen(hex->valuestring) == 2 * VAULT_SALT_BYTES &&
-             sodium_hex2bin(salt, VAULT_SALT_BYTES, hex->valuestring, 2 * VAULT_SALT_BYTES,
-                            NULL, &bin_len, NULL) == 0 &&
-             bin_len == VAULT_SALT_BYTES && ops->valuedouble > 0 && mem->valuedouble > 0;
-    if (ok) {
-        c->kdf_ops = (uint64_t)ops->valuedouble;
-        c->kdf_mem = (uint64_t)mem->valuedouble;
-    }
-    cJSON_Delete(conf);
-    free(text);
-    return ok ? CLI_EXIT_OK : cli_error(CLI_EXIT_REFUSED, "%s is malformed", path);
-}
-
-int cli_device_key(cli *c, const char *password, int create, uint8_t key[VAULT_KEY_BYTES])
-{
-    uint8_t salt[VAULT_SALT_BYTES];
-    char *path = path_with_suffix(c->store, ".devkey");
-    if (path == NULL)
-        return cli_error(CLI_EXIT_ERROR, "out of memory");
-    int rc = create ? write_devkey_file(c, path, salt) : read_devkey_file(c, path, salt);
-    free(path);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    cli_progress_begin(c, "deriving key");
-    int st = vault_kdf_derive(NULL, key, password, strlen(password), salt, c->kdf_ops,
-                              c->kdf_mem);
-    cli_progress_end(c);
-    return st == VAULT_OK ? CLI_EXIT_OK : cli_fail(NULL, st, "cannot derive the device key");
-}
-
-/* A linked device (STORE.devkey exists) unlocks with its device key; others
- * with the password through the account's own key derivation. */
-static int unlock_client(cli *c, const char *password)
-{
-    char *path = path_with_suffix(c->store, ".devkey");
-    int linked = path != NULL && access(path, F_OK) == 0;
-    free(path);
-    if (!linked) {
-        cli_progress_begin(c, "deriving key");
-        int st = vault_client_unlock(c->client, password);
-        cli_progress_end(c);
-        return st;
-    }
-    uint8_t key[VAULT_KEY_BYTES];
-    int rc = cli_device_key(c, password, 0, key);
-    int st = rc == CLI_EXIT_OK ? vault_client_unlock_device(c->client, key) : VAULT_E_INVALID;
-    sodium_memzero(key, sizeof key);
-    return st;
-}
-
 static int unlock_with(cli *c, const char *password)
 {
-    int st = unlock_client(c, password);
+    cli_progress_begin(c, "deriving key");
+    int st = vault_client_unlock(c->client, password);
+    cli_progress_end(c);
     if (st == VAULT_E_AUTH)
         return cli_fail(c, st, "cannot unlock");
     if (st == VAULT_E_NOT_FOUND)
