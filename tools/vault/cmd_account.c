@@ -10,12 +10,13 @@
 #include "cli.h"
 #include "items.h"
 
-/* Commands without options of their own: parses, checks the operand count. */
+/* Commands without options of their own: parses, checks the operand count.
+ * Returns an exit code, or OPT_HELP when the help was printed. */
 static int simple_args(cli *c, int argc, char **argv, const char *help, int operands)
 {
     int opt;
     while ((opt = cli_getopt(c, argc, argv, "h", NULL, help)) != OPT_END)
-        return CLI_OPT_RETURN(opt);
+        return opt == OPT_HELP ? OPT_HELP : CLI_EXIT_USAGE;
     if (argc - optind != operands)
         return cli_usage("%s takes %d argument%s (see `vault %s --help`)", argv[0], operands,
                          operands == 1 ? "" : "s", argv[0]);
@@ -46,6 +47,8 @@ static const char init_help[] =
 int cli_cmd_init(cli *c, int argc, char **argv)
 {
     int rc = simple_args(c, argc, argv, init_help, 0);
+    if (rc == OPT_HELP)
+        return CLI_EXIT_OK;
     char *password = NULL;
     if (rc == CLI_EXIT_OK)
         rc = cli_open_client(c);
@@ -79,6 +82,8 @@ static const char register_help[] =
 int cli_cmd_register(cli *c, int argc, char **argv)
 {
     int rc = simple_args(c, argc, argv, register_help, 1);
+    if (rc == OPT_HELP)
+        return CLI_EXIT_OK;
     const char *email = rc == CLI_EXIT_OK ? argv[optind] : NULL;
     if (rc == CLI_EXIT_OK)
         rc = cli_unlock(c);
@@ -108,6 +113,8 @@ static const char login_help[] =
 int cli_cmd_login(cli *c, int argc, char **argv)
 {
     int rc = simple_args(c, argc, argv, login_help, 1);
+    if (rc == OPT_HELP)
+        return CLI_EXIT_OK;
     const char *email = rc == CLI_EXIT_OK ? argv[optind] : NULL;
     char *password = NULL, *account = NULL;
     if (rc == CLI_EXIT_OK)
@@ -149,6 +156,8 @@ static const char sync_help[] =
 int cli_cmd_sync(cli *c, int argc, char **argv)
 {
     int rc = simple_args(c, argc, argv, sync_help, 0);
+    if (rc == OPT_HELP)
+        return CLI_EXIT_OK;
     if (rc == CLI_EXIT_OK)
         rc = cli_unlock_and_login(c, NULL);
     if (rc == CLI_EXIT_OK) {
@@ -175,6 +184,8 @@ static const char passwd_help[] =
 int cli_cmd_passwd(cli *c, int argc, char **argv)
 {
     int rc = simple_args(c, argc, argv, passwd_help, 0);
+    if (rc == OPT_HELP)
+        return CLI_EXIT_OK;
     char *old_pw = NULL, *new_pw = NULL;
     if (rc == CLI_EXIT_OK)
         rc = cli_unlock_and_login(c, &old_pw);

@@ -134,7 +134,8 @@ static int spec_option(edit_spec *s, int opt, const char *arg)
 }
 
 /* Parses add/edit options. The shortcut options (--username, --url, --note)
- * become "NAME=VALUE" field ops; their text is kept in owned[]. */
+ * become "NAME=VALUE" field ops; their text is kept in owned[]. Returns an
+ * exit code, or OPT_HELP when the help was printed. */
 static int parse_edit(cli *c, int argc, char **argv, const char *help, edit_spec *s,
                       char **owned, size_t *n_owned)
 {
@@ -161,7 +162,7 @@ static int parse_edit(cli *c, int argc, char **argv, const char *help, edit_spec
         }
         int rc = spec_option(s, opt, optarg);
         if (rc == OPT_END)
-            return CLI_OPT_RETURN(opt);
+            return opt == OPT_HELP ? OPT_HELP : CLI_EXIT_USAGE;
         if (rc != CLI_EXIT_OK)
             return rc;
     }
@@ -282,6 +283,10 @@ int cli_cmd_add(cli *c, int argc, char **argv)
     char *id = NULL;
     vault *v = NULL;
     int rc = parse_edit(c, argc, argv, add_help, &s, owned, &n_owned);
+    if (rc == OPT_HELP) {
+        free_owned(owned, n_owned);
+        return CLI_EXIT_OK;
+    }
     if (rc == CLI_EXIT_OK && (s.from_json ? optind < argc - 1 : optind != argc - 1))
         rc = cli_usage("add takes one TITLE (or --json)");
     if (rc == CLI_EXIT_OK && optind < argc)
@@ -322,6 +327,10 @@ int cli_cmd_edit(cli *c, int argc, char **argv)
     char *id = NULL;
     vault *v = NULL;
     int rc = parse_edit(c, argc, argv, edit_help, &s, owned, &n_owned);
+    if (rc == OPT_HELP) {
+        free_owned(owned, n_owned);
+        return CLI_EXIT_OK;
+    }
     if (rc == CLI_EXIT_OK && optind != argc - 1)
         rc = cli_usage("edit takes one ITEM");
     if (rc == CLI_EXIT_OK && s.from_json)
@@ -473,7 +482,8 @@ int cli_cmd_list(cli *c, int argc, char **argv)
     if (rc != CLI_EXIT_OK)
         return rc;
     char *json = NULL;
-    return print_items(c, vault_item_list(v, flags, &json), json, as_json);
+    int st = vault_item_list(v, flags, &json);
+    return print_items(c, st, json, as_json);
 }
 
 static const char search_help[] =
@@ -504,7 +514,8 @@ int cli_cmd_search(cli *c, int argc, char **argv)
     if (rc != CLI_EXIT_OK)
         return rc;
     char *json = NULL;
-    return print_items(c, vault_item_search(v, argv[optind], &json), json, as_json);
+    int st = vault_item_search(v, argv[optind], &json);
+    return print_items(c, st, json, as_json);
 }
 
 static const char rm_help[] =
