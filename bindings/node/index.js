@@ -67,9 +67,12 @@ function takeString(ptr) {
   }
 }
 
+// Copies (a view would share the memory that vault_free is about to wipe).
 function takeBytes(ptr, len) {
   try {
-    return Buffer.from(koffi.view(ptr, Number(len)));
+    const copy = Buffer.alloc(Number(len));
+    Buffer.from(koffi.view(ptr, Number(len))).copy(copy);
+    return copy;
   } finally {
     fn.vault_free(ptr);
   }

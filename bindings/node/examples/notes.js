@@ -109,12 +109,12 @@ async function run(opts) {
         console.log(noteText(find(vault, args[0])));
         break;
       case 'add':
-        vault.add({ type: 'note', title: args[0], fields: [{ name: 'text', value: args[1] }] });
+        vault.add({ type: 'note', title: args[0], fields: [{ name: 'text', value: args[1], hidden: false }] });
         client.save();
         break;
       case 'edit':
         vault.update(find(vault, args[0]).id,
-          { type: 'note', title: args[0], fields: [{ name: 'text', value: args[1] }] });
+          { type: 'note', title: args[0], fields: [{ name: 'text', value: args[1], hidden: false }] });
         client.save();
         break;
       case 'rm':

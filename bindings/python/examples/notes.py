@@ -48,6 +48,11 @@ def find(vault, title):
     raise zkvault.NotFoundError(-8, f"no note titled {title!r}")
 
 
+def note(title, text):
+    return {"type": "note", "title": title,
+            "fields": [{"name": "text", "value": text, "hidden": False}]}
+
+
 def note_text(item):
     for field in item.get("fields", []):
         if field["name"] == "text":
@@ -92,13 +97,11 @@ def run(args):
         elif args.command == "show":
             print(note_text(find(vault, args.title)))
         elif args.command == "add":
-            vault.add({"type": "note", "title": args.title,
-                       "fields": [{"name": "text", "value": args.text}]})
+            vault.add(note(args.title, args.text))
             client.save()
         elif args.command == "edit":
             item = find(vault, args.title)
-            vault.update(item["id"], {"type": "note", "title": args.title,
-                                      "fields": [{"name": "text", "value": args.text}]})
+            vault.update(item["id"], note(args.title, args.text))
             client.save()
         elif args.command == "rm":
             vault.delete(find(vault, args.title)["id"])

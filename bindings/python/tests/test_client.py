@@ -8,7 +8,8 @@ from conftest import MEM, OPS, PASSWORD
 
 
 def note(title, text):
-    return {"type": "note", "title": title, "fields": [{"name": "text", "value": text}]}
+    return {"type": "note", "title": title,
+            "fields": [{"name": "text", "value": text, "hidden": False}]}
 
 
 def test_create_save_reopen_unlock(tmp_path):
