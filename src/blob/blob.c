@@ -73,17 +73,16 @@ static int build_inner(uint8_t **inner, size_t *inner_len, const uint8_t *header
 {
     size_t bound = vault_blob__deflate_bound(plaintext_len);
     size_t cap = vault_blob__padded_len(INNER_DATA_OFF + bound);
-    uint8_t *buf = vault__malloc(cap);
+    size_t clen = bound;
+    int rc = VAULT_OK;
     *inner = NULL;
     *inner_len = 0;
+    uint8_t *buf = vault__malloc(cap);
     if (buf == NULL)
         return vault__fail(VAULT_E_NOMEM, "no memory to seal %zu bytes", plaintext_len);
-    size_t clen = bound;
-    int rc = vault_blob__deflate(buf + INNER_DATA_OFF, &clen, plaintext, plaintext_len);
-    if (rc != VAULT_OK) {
-        vault__wipe_free(buf, INNER_DATA_OFF + bound);
-        return rc;
-    }
+    rc = vault_blob__deflate(buf + INNER_DATA_OFF, &clen, plaintext, plaintext_len);
+    if (rc != VAULT_OK)
+        goto done;
     size_t padded = vault_blob__padded_len(INNER_DATA_OFF + clen);
     memcpy(buf, header, BLOB_HEADER_BYTES);
     vault__store32_be(buf + INNER_CLEN_OFF, (uint32_t)clen);
@@ -91,7 +90,11 @@ static int build_inner(uint8_t **inner, size_t *inner_len, const uint8_t *header
     memset(buf + INNER_DATA_OFF + clen, 0, padded - INNER_DATA_OFF - clen);
     *inner = buf;
     *inner_len = padded;
-    return VAULT_OK;
+    buf = NULL;
+done:
+    /* Only on failure: deflate may have written anywhere up to the bound. */
+    vault__wipe_free(buf, INNER_DATA_OFF + bound);
+    return rc;
 }
 
 int vault_blob__seal_with_nonce(uint8_t **blob, size_t *blob_len, const uint8_t *key,

@@ -41,6 +41,7 @@ struct cJSON;
 #define VAULT_DEVICELINK_PLAINTEXT_MAX \
     (VAULT_DEVICELINK_ENVELOPE_MAX - VAULT_DEVICELINK_ENVELOPE_OVERHEAD)
 #define VAULT_DEVICELINK_CREDENTIAL_BYTES 32u
+#define VAULT_DEVICELINK_NAME_MAX 64u /* device names, as the server's limit */
 
 /* "zkvlink:1/o/<32 hex>/<43 base64url>/<43 base64url>" */
 #define VAULT_DEVICELINK_URI_LEN 132u
@@ -79,6 +80,7 @@ typedef struct vault_devicelink_grant {
     uint64_t opslimit;
     uint64_t memlimit;
     uint64_t revision; /* the revision the old device last saw: a rollback floor */
+    char device_name[VAULT_DEVICELINK_NAME_MAX + 1]; /* the name the old device gave it */
 } vault_devicelink_grant;
 
 /* ---- QR payload URI ------------------------------------------------------ */
@@ -123,6 +125,12 @@ int vault_devicelink__check_confirm_tag(const uint8_t tag[VAULT_DEVICELINK_MAC_B
 
 /* Compares two SAS strings in constant time: VAULT_OK or VAULT_E_SAS. */
 int vault_devicelink__sas_equal(const char *a, const char *b);
+
+/* The hash under which the relay keeps a bearer secret it must recognise
+ * (the poster's fetch token, a linked device's credential): BLAKE2b-256 with
+ * a label. The secrets are 32 random bytes, so no pepper or slow hash is
+ * needed. */
+void vault_devicelink__token_hash(uint8_t out[32], const uint8_t token[32]);
 
 /* ---- envelope ------------------------------------------------------------- */
 

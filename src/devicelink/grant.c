@@ -3,7 +3,7 @@
  *
  *   {"v":1,"account_id":"<32 hex>","vault_key":"<64 hex>","device_id":"<32 hex>",
  *    "credential":"<64 hex>","salt":"<32 hex>","opslimit":3,"memlimit":67108864,
- *    "revision":7}
+ *    "revision":7,"device_name":"laptop"}
  *
  * Decoding is strict (exact member set, lowercase hex of exact lengths, KDF
  * parameters within policy) because a new device must never act on a half
@@ -17,14 +17,11 @@
 #include "common/common.h"
 #include "devicelink/devicelink.h"
 
-#define GRANT_MEMBERS 9
-/* VAULT_KDF_MEMLIMIT_MAX is 4096u * 1024u * 1024u, which wraps to 0 in 32-bit
- * unsigned arithmetic; spell the 4 GiB cap in 64 bits here. */
-#define GRANT_MEMLIMIT_MAX ((uint64_t)4096u * 1024u * 1024u)
+#define GRANT_MEMBERS 10
 
 static const char *const grant_members[GRANT_MEMBERS] = {
     "v", "account_id", "vault_key", "device_id", "credential",
-    "salt", "opslimit", "memlimit", "revision"};
+    "salt", "opslimit", "memlimit", "revision", "device_name"};
 
 static int add_hex(cJSON *obj, const char *key, const uint8_t *bin, size_t len)
 {
@@ -51,6 +48,10 @@ int vault_devicelink__grant_encode(char **json, const vault_devicelink_grant *g)
     if (strlen(g->account_id) != 2 * VAULT_ACCOUNT_ID_BYTES ||
         strlen(g->device_id) != 2 * VAULT_ACCOUNT_ID_BYTES)
         return vault__fail(VAULT_E_INVALID, "link grant: ids must be 32 hex characters");
+    if (g->device_name[0] == '\0' || strnlen(g->device_name, sizeof g->device_name) >
+                                         VAULT_DEVICELINK_NAME_MAX)
+        return vault__fail(VAULT_E_INVALID, "link grant: device name must be 1..%u bytes",
+                           VAULT_DEVICELINK_NAME_MAX);
     if ((obj = cJSON_CreateObject()) == NULL)
         goto done;
     if (add_u64(obj, "v", VAULT_DEVICELINK_VERSION) != VAULT_OK ||
@@ -61,7 +62,8 @@ int vault_devicelink__grant_encode(char **json, const vault_devicelink_grant *g)
         add_hex(obj, "salt", g->salt, sizeof g->salt) != VAULT_OK ||
         add_u64(obj, "opslimit", g->opslimit) != VAULT_OK ||
         add_u64(obj, "memlimit", g->memlimit) != VAULT_OK ||
-        add_u64(obj, "revision", g->revision) != VAULT_OK)
+        add_u64(obj, "revision", g->revision) != VAULT_OK ||
+        cJSON_AddStringToObject(obj, "device_name", g->device_name) == NULL)
         goto done;
     rc = vault__json_print(obj, json);
 done:
@@ -113,12 +115,32 @@ static int get_id(const cJSON *obj, const char *key, char out[2 * VAULT_ACCOUNT_
     return rc;
 }
 
+/* 1..64 bytes without control characters; the vault checks UTF-8 when the
+ * name lands in its device list. */
+static int get_name(const cJSON *obj, char out[VAULT_DEVICELINK_NAME_MAX + 1])
+{
+    const char *s = NULL;
+    int rc = vault__json_string(obj, "device_name", "link grant", &s);
+    if (rc != VAULT_OK)
+        return rc;
+    size_t n = strlen(s);
+    if (n == 0 || n > VAULT_DEVICELINK_NAME_MAX)
+        return vault__fail(VAULT_E_INVALID, "link grant: device name must be 1..%u bytes",
+                           VAULT_DEVICELINK_NAME_MAX);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return vault__fail(VAULT_E_INVALID, "link grant: control character in device name");
+    memcpy(out, s, n + 1);
+    return VAULT_OK;
+}
+
 static int check_kdf(uint64_t ops, uint64_t mem)
 {
-    if (ops < VAULT_KDF_OPSLIMIT_MIN || mem < VAULT_KDF_MEMLIMIT_MIN)
-        return vault__fail(VAULT_E_WEAK_KDF, "link grant: KDF parameters below the floor");
-    if (ops > VAULT_KDF_OPSLIMIT_MAX || mem > GRANT_MEMLIMIT_MAX)
-        return vault__fail(VAULT_E_LIMIT, "link grant: KDF parameters above the maximum");
+    int rc = vault_kdf_check_params(ops, mem);
+    if (rc != VAULT_OK)
+        return vault__fail(rc, "link grant: KDF parameters %s", rc == VAULT_E_WEAK_KDF
+                                                                    ? "below the floor"
+                                                                    : "above the maximum");
     return VAULT_OK;
 }
 
@@ -139,6 +161,8 @@ static int decode_members(vault_devicelink_grant *g, const cJSON *obj)
         (rc = vault__json_u64(obj, "opslimit", "link grant", &g->opslimit)) != VAULT_OK ||
         (rc = vault__json_u64(obj, "memlimit", "link grant", &g->memlimit)) != VAULT_OK ||
         (rc = vault__json_u64(obj, "revision", "link grant", &g->revision)) != VAULT_OK)
+        return rc;
+    if ((rc = get_name(obj, g->device_name)) != VAULT_OK)
         return rc;
     return check_kdf(g->opslimit, g->memlimit);
 }

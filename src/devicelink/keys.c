@@ -172,6 +172,16 @@ int vault_devicelink__sas_equal(const char *a, const char *b)
     return VAULT_OK;
 }
 
+void vault_devicelink__token_hash(uint8_t out[32], const uint8_t token[32])
+{
+    static const char label[] = "zkvlink1/token";
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    crypto_generichash_update(&st, (const uint8_t *)label, sizeof label - 1);
+    crypto_generichash_update(&st, token, 32);
+    crypto_generichash_final(&st, out, 32);
+}
+
 /* ---- envelope ----------------------------------------------------------- */
 
 static size_t envelope_ad(uint8_t *ad, const vault_devicelink_transcript *t)

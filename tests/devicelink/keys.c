@@ -319,6 +319,7 @@ static void sample_grant(vault_devicelink_grant *g)
     g->opslimit = 3;
     g->memlimit = 64u * 1024u * 1024u;
     g->revision = 7;
+    strcpy(g->device_name, "laptop");
 }
 
 static void test_devicelink_grant__roundtrip(void **state)
@@ -361,6 +362,9 @@ static void test_devicelink_grant__strict_decode(void **state)
         {"opslimit", "1000", VAULT_E_LIMIT},
         {"revision", "-1", VAULT_E_INVALID},
         {"extra", "1", VAULT_E_INVALID},
+        {"device_name", "\"\"", VAULT_E_INVALID},
+        {"device_name", "\"a\\u0001b\"", VAULT_E_INVALID},
+        {"device_name", NULL, VAULT_E_INVALID},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cJSON *j = cJSON_Duplicate(base, 1);
@@ -462,6 +466,12 @@ static void test_devicelink_keys__known_answer_vectors(void **state)
     assert_int_equal(got_len, env_len);
     assert_memory_equal(env, env_want, env_len);
     vault_free(env);
+
+    uint8_t token[32];
+    hex_member(kat, "token", token, 32);
+    hex_member(kat, "token_hash", want, 32);
+    vault_devicelink__token_hash(mac, token);
+    assert_memory_equal(mac, want, 32);
     cJSON_Delete(kat);
 }
 

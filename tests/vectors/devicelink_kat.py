@@ -63,6 +63,8 @@ confirm_tag = hmac256(confirm, b"zkvlink1/confirm" + role + link_id + shower_pk 
 plaintext = b'{"hello":"zkvault device link"}'
 ad = b"zkvlink1/envelope" + bytes([1]) + role + link_id + shower_pk + scanner_pk
 envelope = bytes([1]) + nonce + xchacha_seal(session, nonce, plaintext, ad)
+token = seq(0xe0, 32)
+token_hash = hashlib.blake2b(b"zkvlink1/token" + token, digest_size=32).digest()
 b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 uri = "zkvlink:1/o/%s/%s/%s" % (link_id.hex(), b64(shower_pk), b64(secret))
 
@@ -73,4 +75,5 @@ print(json.dumps({
     "shower_pk": shower_pk.hex(), "scanner_pk": scanner_pk.hex(), "uri": uri,
     "post_mac": post_mac.hex(), "session": session.hex(), "confirm": confirm.hex(),
     "sas": code, "confirm_tag": confirm_tag.hex(), "envelope": envelope.hex(),
+    "token": token.hex(), "token_hash": token_hash.hex(),
 }, indent=1))

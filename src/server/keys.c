@@ -1,0 +1,108 @@
+/*
+ * The server's secrets and keyed hashes. The pepper comes from the server's
+ * configuration, never from the database, so a stolen database alone cannot
+ * test a password guess (the verifier is keyed) nor reverse an email hash.
+ *
+ * Key schedule: master = BLAKE2b-256(pepper); subkeys are
+ * crypto_kdf_derive_from_key(master, id, "zkvsrvr1") with id 1 = email hash,
+ * 2 = fake salt, 3 = verifier. Only the subkeys are kept, in sodium_malloc
+ * memory that is read-only after derivation.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "server/server.h"
+
+#define KDF_CONTEXT "zkvsrvr1"
+enum { SUBKEY_EMAIL = 1, SUBKEY_SALT = 2, SUBKEY_VERIFIER = 3 };
+
+int vault_server__keys_derive(vault_server_keys **out, const uint8_t *pepper, size_t len)
+{
+    uint8_t master[crypto_kdf_KEYBYTES];
+    *out = NULL;
+    vault_server_keys *keys = vault__secure_alloc(sizeof *keys);
+    if (keys == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of secure memory for the server keys");
+    crypto_generichash(master, sizeof master, pepper, len, NULL, 0);
+    crypto_kdf_derive_from_key(keys->email, sizeof keys->email, SUBKEY_EMAIL, KDF_CONTEXT,
+                               master);
+    crypto_kdf_derive_from_key(keys->salt, sizeof keys->salt, SUBKEY_SALT, KDF_CONTEXT,
+                               master);
+    crypto_kdf_derive_from_key(keys->verifier, sizeof keys->verifier, SUBKEY_VERIFIER,
+                               KDF_CONTEXT, master);
+    sodium_memzero(master, sizeof master);
+    sodium_mprotect_readonly(keys);
+    *out = keys;
+    return VAULT_OK;
+}
+
+void vault_server__keys_free(vault_server_keys *keys)
+{
+    if (keys == NULL)
+        return;
+    sodium_mprotect_readwrite(keys);
+    vault__secure_free(keys);
+}
+
+void vault_server__email_hash(const vault_server *s, const char *email, size_t len,
+                              uint8_t out[VAULT_SERVER_HASH_BYTES])
+{
+    crypto_generichash(out, VAULT_SERVER_HASH_BYTES, (const uint8_t *)email, len,
+                       s->keys->email, sizeof s->keys->email);
+}
+
+/* The first 16 bytes of a keyed BLAKE2b-256: deterministic per email, so an
+ * unknown email gets the same salt on every prelogin, and unpredictable
+ * without the pepper. */
+void vault_server__fake_salt(const vault_server *s, const char *email, size_t len,
+                             uint8_t out[VAULT_SALT_BYTES])
+{
+    uint8_t full[32];
+    crypto_generichash(full, sizeof full, (const uint8_t *)email, len, s->keys->salt,
+                       sizeof s->keys->salt);
+    memcpy(out, full, VAULT_SALT_BYTES);
+    sodium_memzero(full, sizeof full);
+}
+
+/* Binding the account id into the verifier means a verifier copied to
+ * another account row does not verify there. */
+void vault_server__verifier(const vault_server *s, const uint8_t auth_key[VAULT_KEY_BYTES],
+                            const uint8_t account_id[VAULT_ACCOUNT_ID_BYTES],
+                            uint8_t out[VAULT_SERVER_HASH_BYTES])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, s->keys->verifier, sizeof s->keys->verifier,
+                            VAULT_SERVER_HASH_BYTES);
+    crypto_generichash_update(&st, auth_key, VAULT_KEY_BYTES);
+    crypto_generichash_update(&st, account_id, VAULT_ACCOUNT_ID_BYTES);
+    crypto_generichash_final(&st, out, VAULT_SERVER_HASH_BYTES);
+    sodium_memzero(&st, sizeof st);
+}
+
+void vault_server__token_hash(const uint8_t token[VAULT_SERVER_TOKEN_BYTES],
+                              uint8_t out[VAULT_SERVER_HASH_BYTES])
+{
+    crypto_generichash(out, VAULT_SERVER_HASH_BYTES, token, VAULT_SERVER_TOKEN_BYTES, NULL, 0);
+}
+
+void vault_server__new_session(const vault_server_call *call, const uint8_t *device_id,
+                               const char *device_name,
+                               uint8_t token[VAULT_SERVER_TOKEN_BYTES],
+                               vault_store_new_session *out)
+{
+    randombytes_buf(token, VAULT_SERVER_TOKEN_BYTES);
+    vault_server__token_hash(token, out->token_hash);
+    memcpy(out->device_id, device_id, VAULT_STORE_ID_BYTES);
+    out->device_name = device_name;
+    out->expires_ms = call->now_ms + call->server->session_ttl_s * 1000;
+}
+
+int vault_server__reply_session(vault_server_call *call,
+                                const uint8_t token[VAULT_SERVER_TOKEN_BYTES],
+                                const vault_store_new_session *sess)
+{
+    int status = vault_server__reply_hex(call, "session", token, VAULT_SERVER_TOKEN_BYTES);
+    if (status == VAULT_OK)
+        status = vault_server__reply_u64(call, "expires_ms", (uint64_t)sess->expires_ms);
+    return status;
+}

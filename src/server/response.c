@@ -1,0 +1,92 @@
+/*
+ * Building responses. Error responses are written with snprintf into one
+ * output allocation, without cJSON, so that the server can still answer
+ * "out of memory" when most allocations fail.
+ */
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/server.h"
+
+#define REPLY_HEX_MAX 256u
+
+int vault_server__reply_hex(vault_server_call *call, const char *name, const uint8_t *bytes,
+                            size_t len)
+{
+    char hex[2 * REPLY_HEX_MAX + 1];
+    if (len > REPLY_HEX_MAX)
+        return vault__fail(VAULT_E_INTERNAL, "reply member \"%s\" too long", name);
+    vault__bin2hex(hex, bytes, len);
+    const cJSON *item = cJSON_AddStringToObject(call->reply, name, hex);
+    sodium_memzero(hex, sizeof hex); /* session tokens pass through here */
+    return item == NULL ? vault__fail(VAULT_E_NOMEM, "out of memory building a reply")
+                        : VAULT_OK;
+}
+
+/* JSON numbers are doubles: every value we send (revisions, times, limits)
+ * stays below 2^53 and is exact. */
+int vault_server__reply_u64(vault_server_call *call, const char *name, uint64_t value)
+{
+    if (cJSON_AddNumberToObject(call->reply, name, (double)value) == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory building a reply");
+    return VAULT_OK;
+}
+
+const char *vault_server__error_code(int status)
+{
+    switch (status) {
+    case VAULT_E_INVALID: return "invalid";
+    case VAULT_E_VERSION: return "version";
+    case VAULT_E_LIMIT: return "limit";
+    case VAULT_E_AUTH: return "auth";
+    case VAULT_E_EXPIRED: return "expired";
+    case VAULT_E_RATE_LIMITED: return "rate_limited";
+    case VAULT_E_EXISTS: return "exists";
+    case VAULT_E_NOT_FOUND: return "not_found";
+    case VAULT_E_CONFLICT: return "conflict";
+    case VAULT_E_REVOKED: return "revoked";
+    case VAULT_E_STATE: return "state";
+    default: return "internal";
+    }
+}
+
+/* Copies message as the inside of a JSON string: quotes, backslashes and
+ * control bytes escaped, bytes >= 0x80 kept (messages are ASCII or UTF-8). */
+static void json_escape(char *out, size_t cap, const char *message)
+{
+    size_t n = 0;
+    for (const char *p = message; *p != '\0' && n + 7 < cap; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c < 0x20) {
+            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n] = '\0';
+}
+
+int vault_server__error_response(const vault_server_call *call, int status,
+                                 const char *message, char **out)
+{
+    char escaped[6 * VAULT_ERRMSG_MAX + 1];
+    char extra[64] = "";
+    char text[sizeof escaped + 192];
+    json_escape(escaped, sizeof escaped, message);
+    if (status == VAULT_E_RATE_LIMITED)
+        snprintf(extra, sizeof extra, ",\"retry_after_ms\":%" PRId64, call->retry_after_ms);
+    else if (status == VAULT_E_CONFLICT)
+        snprintf(extra, sizeof extra, ",\"current_revision\":%" PRIu64,
+                 call->current_revision);
+    int n = snprintf(text, sizeof text,
+                     "{\"ok\":false,\"error\":{\"code\":\"%s\",\"message\":\"%s\"%s}}",
+                     vault_server__error_code(status), escaped, extra);
+    *out = vault__out_dup(text, (size_t)n);
+    return *out == NULL ? VAULT_E_NOMEM : VAULT_OK;
+}

@@ -1,0 +1,276 @@
+/*
+ * The server handle and the request dispatcher: one JSON request in, one
+ * JSON response out (docs/protocol.md). The dispatcher owns everything that
+ * is common to all operations — size limit, strict JSON, envelope, exact
+ * member set, session check, turning a status into an error object — and
+ * hands each operation to its function through the table below.
+ */
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/server.h"
+
+#define DEFAULT_SESSION_TTL_S 3600
+#define DEFAULT_LINK_TTL_S 300
+#define DEFAULT_LOGIN_FREE 5
+#define DEFAULT_MAX_BLOB (64 * 1024 * 1024)
+#define LOGIN_WAIT_CAP_MS (15 * 60 * 1000LL)
+
+/* ---- the table of operations --------------------------------------------------- */
+
+static const char *const m_prelogin[] = {"email", NULL};
+static const char *const m_register[] = {"email", "account_id", "auth_key", "salt",
+                                         "opslimit", "memlimit", "protected_key", "blob",
+                                         "device_id", "device_name", NULL};
+static const char *const m_login[] = {"email", "auth_key", "device_id", "device_name", NULL};
+static const char *const m_session[] = {"session", NULL};
+static const char *const m_push[] = {"session", "base_revision", "blob", NULL};
+static const char *const m_change_password[] = {"session", "old_auth_key", "new_auth_key",
+                                                "salt", "opslimit", "memlimit",
+                                                "protected_key", NULL};
+static const char *const m_delete_account[] = {"session", "auth_key", NULL};
+
+static const vault_server_op ops[] = {
+    {"prelogin", 0, m_prelogin, vault_server__op_prelogin},
+    {"register", 0, m_register, vault_server__op_register},
+    {"login", 0, m_login, vault_server__op_login},
+    {"logout", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_logout},
+    {"pull", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_pull},
+    {"push", VAULT_SERVER_OP_SESSION, m_push, vault_server__op_push},
+    {"change_password", VAULT_SERVER_OP_SESSION, m_change_password,
+     vault_server__op_change_password},
+    {"delete_account", VAULT_SERVER_OP_SESSION, m_delete_account,
+     vault_server__op_delete_account},
+};
+
+static const vault_server_op *find_op(const char *name)
+{
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (strcmp(ops[i].name, name) == 0)
+            return &ops[i];
+    return NULL;
+}
+
+int64_t vault_server__login_wait_ms(uint64_t failures, uint32_t free_failures)
+{
+    if (failures < free_failures)
+        return 0;
+    uint64_t doublings = failures - free_failures;
+    if (doublings >= 10) /* 2^10 s is past the cap already */
+        return LOGIN_WAIT_CAP_MS;
+    int64_t wait = (int64_t)1000 << doublings;
+    return wait < LOGIN_WAIT_CAP_MS ? wait : LOGIN_WAIT_CAP_MS;
+}
+
+/* ---- handle ----------------------------------------------------------------------- */
+
+static void remember_error(vault_server *s, int status)
+{
+    pthread_mutex_lock(&s->err_lock);
+    vault__capture(s->errmsg, status);
+    pthread_mutex_unlock(&s->err_lock);
+}
+
+int vault_server_open(vault_server **out, const char *db_path, const uint8_t *pepper,
+                      size_t pepper_len, uint32_t flags)
+{
+    vault_server *s = NULL;
+    int status;
+    if (out == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_server_open: out is NULL");
+    *out = NULL;
+    if ((status = vault_init()) != VAULT_OK)
+        return status;
+    if (db_path == NULL || pepper == NULL || flags != 0)
+        return vault__fail(VAULT_E_INVALID, "vault_server_open: NULL path or pepper, or "
+                           "unknown flags");
+    if (pepper_len < VAULT_PEPPER_MIN_BYTES)
+        return vault__fail(VAULT_E_INVALID, "vault_server_open: the pepper must be at least "
+                           "%u bytes", VAULT_PEPPER_MIN_BYTES);
+    s = vault__calloc(1, sizeof *s);
+    if (s == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory opening the server");
+    pthread_mutex_init(&s->err_lock, NULL);
+    s->session_ttl_s = DEFAULT_SESSION_TTL_S;
+    s->link_ttl_s = DEFAULT_LINK_TTL_S;
+    s->login_free = DEFAULT_LOGIN_FREE;
+    s->max_blob = DEFAULT_MAX_BLOB;
+    if ((status = vault_server__keys_derive(&s->keys, pepper, pepper_len)) != VAULT_OK ||
+        (status = vault_server__store_open_sqlite(&s->store, db_path)) != VAULT_OK) {
+        vault_server_close(s);
+        return status;
+    }
+    *out = s;
+    return VAULT_OK;
+}
+
+void vault_server_close(vault_server *s)
+{
+    if (s == NULL)
+        return;
+    if (s->store != NULL)
+        s->store->ops->close(s->store);
+    vault_server__keys_free(s->keys);
+    pthread_mutex_destroy(&s->err_lock);
+    vault__free(s);
+}
+
+const char *vault_server_errmsg(const vault_server *s)
+{
+    /* Copied under the lock into a per-thread buffer: other threads may be
+     * writing the handle's message at the same time. */
+    static _Thread_local char copy[VAULT_ERRMSG_MAX];
+    if (s == NULL)
+        return "no server handle";
+    vault_server *m = (vault_server *)(uintptr_t)s; /* the lock is not part of the value */
+    pthread_mutex_lock(&m->err_lock);
+    memcpy(copy, s->errmsg, sizeof copy);
+    pthread_mutex_unlock(&m->err_lock);
+    return copy;
+}
+
+static int option_range(int option, int64_t *lo, int64_t *hi)
+{
+    switch (option) {
+    case VAULT_SERVER_SESSION_TTL: *lo = 1, *hi = 366LL * 24 * 3600; return VAULT_OK;
+    case VAULT_SERVER_LINK_TTL: *lo = 1, *hi = 24 * 3600; return VAULT_OK;
+    case VAULT_SERVER_LOGIN_FREE: *lo = 0, *hi = 1000; return VAULT_OK;
+    case VAULT_SERVER_MAX_BLOB: *lo = 1, *hi = VAULT_BLOB_MAX_BYTES; return VAULT_OK;
+    case VAULT_SERVER_CLOCK_SKEW: *lo = -100LL * 366 * 24 * 3600, *hi = -*lo; return VAULT_OK;
+    default: return vault__fail(VAULT_E_INVALID, "unknown server option %d", option);
+    }
+}
+
+int vault_server_set_option(vault_server *s, int option, int64_t value)
+{
+    int64_t lo = 0, hi = 0;
+    if (s == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_server_set_option: NULL server");
+    int status = option_range(option, &lo, &hi);
+    if (status == VAULT_OK && (value < lo || value > hi))
+        status = vault__fail(VAULT_E_INVALID, "server option %d: %" PRId64 " is outside "
+                             "%" PRId64 "..%" PRId64, option, value, lo, hi);
+    if (status != VAULT_OK) {
+        remember_error(s, status);
+        return status;
+    }
+    switch (option) {
+    case VAULT_SERVER_SESSION_TTL: s->session_ttl_s = value; break;
+    case VAULT_SERVER_LINK_TTL: s->link_ttl_s = value; break;
+    case VAULT_SERVER_LOGIN_FREE: s->login_free = value; break;
+    case VAULT_SERVER_MAX_BLOB: s->max_blob = value; break;
+    default: s->clock_skew_s = value; break;
+    }
+    return VAULT_OK;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------ */
+
+static int check_version(const cJSON *req)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "v");
+    if (!cJSON_IsNumber(v) || v->valuedouble != 1.0)
+        return vault__fail(VAULT_E_VERSION, "unsupported protocol version (this server "
+                           "speaks \"v\": 1)");
+    return VAULT_OK;
+}
+
+static int check_session(vault_server_call *call)
+{
+    uint8_t token[VAULT_SERVER_TOKEN_BYTES];
+    int status = vault_server__req_hex(call, "session", token, sizeof token);
+    if (status != VAULT_OK)
+        return status;
+    vault_server__token_hash(token, call->session_hash);
+    sodium_memzero(token, sizeof token);
+    vault_store *st = call->server->store;
+    return st->ops->session_lookup(st, call->session_hash, call->now_ms, &call->session);
+}
+
+/* Everything between the raw bytes and the op's function. *parsed receives
+ * the request tree (the caller frees it). */
+static int dispatch(vault_server_call *call, const char *request, size_t len, cJSON **parsed)
+{
+    cJSON *req = NULL;
+    const char *name = NULL;
+    int status;
+    if (len > VAULT_SERVER_MAX_REQUEST)
+        return vault__fail(VAULT_E_LIMIT, "request larger than %u bytes",
+                           VAULT_SERVER_MAX_REQUEST);
+    if (request == NULL || len == 0)
+        return vault__fail(VAULT_E_INVALID, "empty request");
+    if ((status = vault_server__check_text(request, len)) != VAULT_OK ||
+        (status = vault__json_parse(request, len, &req)) != VAULT_OK)
+        return status;
+    *parsed = req;
+    call->req = req;
+    if (!cJSON_IsObject(req))
+        return vault__fail(VAULT_E_INVALID, "the request must be a JSON object");
+    if ((status = check_version(req)) != VAULT_OK ||
+        (status = vault__json_string(req, "op", "request", &name)) != VAULT_OK)
+        return status;
+    const vault_server_op *op = find_op(name);
+    if (op == NULL)
+        return vault__fail(VAULT_E_INVALID, "unknown op \"%.40s\"", name);
+    call->op = op->name;
+    if ((status = vault_server__check_members(req, op)) != VAULT_OK)
+        return status;
+    if ((op->flags & VAULT_SERVER_OP_SESSION) && (status = check_session(call)) != VAULT_OK)
+        return status;
+    call->reply = cJSON_CreateObject();
+    if (call->reply == NULL || cJSON_AddTrueToObject(call->reply, "ok") == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory building a reply");
+    return op->run(call);
+}
+
+/* What the client may read for a failure. Storage failures and bugs get a
+ * fixed message (the detail goes to vault_server_errmsg() for the operator). */
+static const char *public_message(vault_server *s, int status)
+{
+    if (status == VAULT_E_NOMEM)
+        return "the server is out of memory";
+    if (strcmp(vault_server__error_code(status), "internal") == 0) {
+        remember_error(s, status);
+        return "internal server error";
+    }
+    const char *detail = vault_last_error();
+    return detail[0] != '\0' ? detail : vault_strerror(status);
+}
+
+int vault_server_handle(vault_server *s, const char *request, size_t request_len,
+                        char **response)
+{
+    vault_server_call call;
+    cJSON *parsed = NULL;
+    if (response == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_server_handle: response is NULL");
+    *response = NULL;
+    if (s == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_server_handle: NULL server");
+    vault__clear_error();
+    memset(&call, 0, sizeof call);
+    call.server = s;
+    call.op = "request";
+    call.now_ms = vault__now_ms() + s->clock_skew_s * 1000;
+    int status = dispatch(&call, request, request_len, &parsed);
+    if (status == VAULT_OK && call.raw_reply != NULL) {
+        *response = call.raw_reply;
+        call.raw_reply = NULL;
+    } else if (status == VAULT_OK) {
+        status = vault__json_print(call.reply, response);
+    }
+    int result = VAULT_OK;
+    if (status != VAULT_OK &&
+        vault_server__error_response(&call, status, public_message(s, status), response) !=
+            VAULT_OK) {
+        result = vault__fail(VAULT_E_NOMEM, "out of memory building a response");
+        remember_error(s, result);
+    }
+    vault_free(call.raw_reply);
+    cJSON_Delete(call.reply);
+    cJSON_Delete(parsed);
+    return result;
+}

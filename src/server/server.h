@@ -1,0 +1,157 @@
+/*
+ * Server module, internal interface: the handle, the table of operations,
+ * request parsing and reply helpers, and the keyed hashes. The wire protocol
+ * is docs/protocol.md; storage is behind store.h.
+ *
+ * Adding an operation (the device-link relay, device management) is:
+ *   1. a function `int vault_server__op_<name>(vault_server_call *call)`,
+ *      declared below and defined in its own file (e.g. src/server/ops_link.c);
+ *   2. one entry in the table in server.c: name, exact member list, and
+ *      VAULT_SERVER_OP_SESSION if it needs a logged-in session (the dispatcher
+ *      then checks "session" and fills call->session before calling it);
+ *   3. store operations for its tables (store.h), if it keeps state.
+ * The op reads members with the vault_server__req_* helpers (which enforce
+ * types, lengths and encodings), returns VAULT_OK after adding its reply
+ * members to call->reply, or a VAULT_E_* code after vault__fail(); the
+ * dispatcher turns that code into the protocol's error object.
+ */
+#ifndef VAULT_SERVER_H
+#define VAULT_SERVER_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "server/store.h"
+
+struct cJSON;
+
+#define VAULT_SERVER_TOKEN_BYTES 32u
+#define VAULT_SERVER_EMAIL_MAX 254u
+#define VAULT_SERVER_EMAIL_MIN 3u
+#define VAULT_SERVER_HASH_BYTES 32u
+
+/* Subkeys of the pepper, kept in sodium_malloc memory, read-only. */
+typedef struct vault_server_keys {
+    uint8_t email[32];    /* keys the email hash */
+    uint8_t salt[32];     /* keys the fake salt of unknown emails */
+    uint8_t verifier[32]; /* keys the verifier */
+} vault_server_keys;
+
+struct vault_server {
+    vault_store *store;
+    vault_server_keys *keys;
+    _Atomic int64_t session_ttl_s;
+    _Atomic int64_t link_ttl_s;
+    _Atomic int64_t login_free;
+    _Atomic int64_t max_blob;
+    _Atomic int64_t clock_skew_s;
+    pthread_mutex_t err_lock;
+    char errmsg[VAULT_ERRMSG_MAX];
+};
+
+/* One request being handled. */
+typedef struct vault_server_call {
+    vault_server *server;
+    const struct cJSON *req;  /* the request object, members already checked */
+    const char *op;           /* its operation name, for messages */
+    int64_t now_ms;           /* the server clock (with skew) for this call */
+    vault_store_session session; /* filled for VAULT_SERVER_OP_SESSION ops */
+    uint8_t session_hash[VAULT_SERVER_HASH_BYTES];
+    struct cJSON *reply;      /* {"ok":true}; the op adds its members */
+    char *raw_reply;          /* or a whole response text in output memory */
+    int64_t retry_after_ms;   /* with VAULT_E_RATE_LIMITED */
+    uint64_t current_revision; /* with VAULT_E_CONFLICT */
+} vault_server_call;
+
+typedef int (*vault_server_op_fn)(vault_server_call *call);
+
+#define VAULT_SERVER_OP_SESSION 1u /* "session" is checked by the dispatcher */
+
+typedef struct vault_server_op {
+    const char *name;
+    uint32_t flags;
+    const char *const *members; /* exact member set besides "v" and "op"; NULL-ended */
+    vault_server_op_fn run;
+} vault_server_op;
+
+/* ---- operations (ops_account.c, ops_sync.c) ---------------------------------- */
+int vault_server__op_prelogin(vault_server_call *call);
+int vault_server__op_register(vault_server_call *call);
+int vault_server__op_login(vault_server_call *call);
+int vault_server__op_logout(vault_server_call *call);
+int vault_server__op_pull(vault_server_call *call);
+int vault_server__op_push(vault_server_call *call);
+int vault_server__op_change_password(vault_server_call *call);
+int vault_server__op_delete_account(vault_server_call *call);
+
+/* ---- request members (request.c) --------------------------------------------- */
+
+/* Refuses text that a JSON parser would silently truncate: NUL bytes (one
+ * trailing NUL is allowed), raw control characters and \u0000 inside strings. */
+int vault_server__check_text(const char *text, size_t len);
+
+/* Checks that obj has exactly "v", "op" and the members of op, once each. */
+int vault_server__check_members(const struct cJSON *obj, const vault_server_op *op);
+
+/* Member `name` as exactly len bytes of lowercase hex. VAULT_E_INVALID. */
+int vault_server__req_hex(const vault_server_call *call, const char *name, uint8_t *out,
+                          size_t len);
+/* A non-negative integer (at most 2^53). VAULT_E_INVALID. */
+int vault_server__req_u64(const vault_server_call *call, const char *name, uint64_t *out);
+/* "opslimit" and "memlimit": VAULT_E_INVALID below the floor, VAULT_E_LIMIT
+ * above the maximum. */
+int vault_server__req_kdf(const vault_server_call *call, uint64_t *opslimit,
+                          uint64_t *memlimit);
+/* "email", normalised (trimmed, ASCII-lowercased) into out
+ * (VAULT_SERVER_EMAIL_MAX + 1 bytes, NUL-terminated). VAULT_E_INVALID,
+ * VAULT_E_LIMIT. */
+int vault_server__req_email(const vault_server_call *call, char *out, size_t *out_len);
+/* A UTF-8 name of 1..max bytes without control characters. */
+int vault_server__req_name(const vault_server_call *call, const char *name, size_t max,
+                           const char **out);
+/* A base64 blob of at most the server's MAX_BLOB bytes once decoded; *out
+ * is released with vault_free. VAULT_E_INVALID, VAULT_E_LIMIT, VAULT_E_NOMEM. */
+int vault_server__req_blob(const vault_server_call *call, const char *name, uint8_t **out,
+                           size_t *out_len);
+/* Checks the clear header of a blob: sealed for account_id at revision.
+ * VAULT_E_INVALID otherwise. */
+int vault_server__check_blob(const uint8_t *blob, size_t blob_len, const uint8_t *account_id,
+                             uint64_t revision);
+
+/* ---- reply members (response.c) ---------------------------------------------- */
+int vault_server__reply_hex(vault_server_call *call, const char *name, const uint8_t *bytes,
+                            size_t len);
+int vault_server__reply_u64(vault_server_call *call, const char *name, uint64_t value);
+/* The protocol's error code name for a status ("invalid", "auth", ...). */
+const char *vault_server__error_code(int status);
+/* {"ok":false,"error":{...}} for status, with message and the extra members
+ * of rate_limited and conflict, in output memory. VAULT_E_NOMEM only. */
+int vault_server__error_response(const vault_server_call *call, int status,
+                                 const char *message, char **out);
+
+/* ---- secrets (keys.c) ----------------------------------------------------------- */
+int vault_server__keys_derive(vault_server_keys **out, const uint8_t *pepper, size_t len);
+void vault_server__keys_free(vault_server_keys *keys);
+void vault_server__email_hash(const vault_server *s, const char *email, size_t len,
+                              uint8_t out[VAULT_SERVER_HASH_BYTES]);
+void vault_server__fake_salt(const vault_server *s, const char *email, size_t len,
+                             uint8_t out[VAULT_SALT_BYTES]);
+void vault_server__verifier(const vault_server *s, const uint8_t auth_key[VAULT_KEY_BYTES],
+                            const uint8_t account_id[VAULT_ACCOUNT_ID_BYTES],
+                            uint8_t out[VAULT_SERVER_HASH_BYTES]);
+void vault_server__token_hash(const uint8_t token[VAULT_SERVER_TOKEN_BYTES],
+                              uint8_t out[VAULT_SERVER_HASH_BYTES]);
+/* A fresh session for device_id: random token (returned to the caller, to be
+ * wiped) and the record to store, expiring SESSION_TTL from now. */
+void vault_server__new_session(const vault_server_call *call, const uint8_t *device_id,
+                               const char *device_name,
+                               uint8_t token[VAULT_SERVER_TOKEN_BYTES],
+                               vault_store_new_session *out);
+/* Adds "session" and "expires_ms" to the reply. */
+int vault_server__reply_session(vault_server_call *call,
+                                const uint8_t token[VAULT_SERVER_TOKEN_BYTES],
+                                const vault_store_new_session *sess);
+
+#endif

@@ -1,0 +1,45 @@
+/* The server test suite: one CMocka group over every area file. */
+#include "common/common.h"
+#include "server_test.h"
+
+int main(void)
+{
+    vault_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_server_register__answers_session),
+        cmocka_unit_test(test_server_register__refuses_taken_email_and_id),
+        cmocka_unit_test(test_server_register__checks_params_and_blob),
+        cmocka_unit_test(test_server_login__answers_account),
+        cmocka_unit_test(test_server_login__wrong_key_is_auth),
+        cmocka_unit_test(test_server_logout__ends_session),
+        cmocka_unit_test(test_server_pull__returns_current_blob),
+        cmocka_unit_test(test_server_push__compare_and_swap),
+        cmocka_unit_test(test_server_push__checks_blob_header),
+        cmocka_unit_test(test_server_push__keeps_last_revisions),
+        cmocka_unit_test(test_server_change_password__replaces_credentials),
+        cmocka_unit_test(test_server_delete_account__removes_everything),
+        cmocka_unit_test(test_server_device__revoked_is_refused),
+        cmocka_unit_test(test_server_prelogin__known_and_unknown_look_alike),
+        cmocka_unit_test(test_server_prelogin__fake_salt_is_deterministic),
+        cmocka_unit_test(test_server_ratelimit__delays_after_free_failures),
+        cmocka_unit_test(test_server_ratelimit__unknown_email_alike),
+        cmocka_unit_test(test_server_ratelimit__delay_is_capped),
+        cmocka_unit_test(test_server_ratelimit__change_password_counts),
+        cmocka_unit_test(test_server_ratelimit__parallel_guesses_do_not_slip),
+        cmocka_unit_test(test_server_session__expires),
+        cmocka_unit_test(test_server_options__validated),
+        cmocka_unit_test(test_server_malformed__corpus),
+        cmocka_unit_test(test_server_malformed__oversized_request),
+        cmocka_unit_test(test_server_malformed__bad_arguments),
+        cmocka_unit_test(test_server_concurrency__pushes_never_lost),
+        cmocka_unit_test(test_server_persistence__survives_reopen),
+        cmocka_unit_test(test_server_breach__no_email_or_key_in_database),
+        cmocka_unit_test(test_server_alloc__every_failure_answers),
+        cmocka_unit_test(test_server_faults__storage_failure_is_internal),
+        cmocka_unit_test(test_server_faults__newer_schema_is_refused),
+        cmocka_unit_test(test_server_faults__rate_limit_shared_by_processes),
+    };
+    int failed = cmocka_run_group_tests_name("server", tests, NULL, NULL);
+    vault__set_clock_for_tests(0);
+    return failed;
+}

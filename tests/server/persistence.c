@@ -1,0 +1,105 @@
+/* State survives a restart; the database holds no email and no key. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "server_test.h"
+
+void test_server_persistence__survives_reopen(void **state)
+{
+    (void)state;
+    vault_server *s = ts_open("persist", 1);
+    ts_account a;
+    ts_account_init(&a, 1);
+    ts_register(s, &a);
+    cJSON *resp = ts_push(s, &a, 1, "two");
+    ts_assert_ok(resp);
+    cJSON_Delete(resp);
+    vault_server_close(s);
+
+    s = ts_reopen("persist", 1);
+    assert_int_equal(ts_revision(s, &a), 2); /* the session survived too */
+    resp = ts_login(s, &a, a.auth_key);
+    ts_assert_ok(resp);
+    assert_int_equal(ts_u64(resp, "revision"), 2);
+    cJSON_Delete(resp);
+    resp = ts_push(s, &a, 2, "three");
+    ts_assert_ok(resp);
+    cJSON_Delete(resp);
+    vault_server_close(s);
+
+    /* Another pepper cannot check the key: verifiers and email hashes are keyed. */
+    s = ts_reopen("persist", 2);
+    resp = ts_login(s, &a, a.auth_key);
+    ts_assert_error(resp, "auth");
+    cJSON_Delete(resp);
+    vault_server_close(s);
+}
+
+static void assert_absent(const uint8_t *data, size_t len, const void *needle, size_t n,
+                          const char *what)
+{
+    if (test_contains(data, len, needle, n))
+        fail_msg("the database contains %s", what);
+}
+
+static void check_file(const char *path, const ts_account *a, const char *session)
+{
+    size_t len = 0;
+    uint8_t *data = test_read_file(path, &len);
+    if (data == NULL)
+        return; /* -wal and -shm may be gone after a clean close */
+    char hex[65];
+    uint8_t token[32];
+    assert_absent(data, len, a->email, strlen(a->email), "the email");
+    assert_absent(data, len, "user1@", 6, "the email's local part");
+    assert_absent(data, len, "USER1@", 6, "the email's local part");
+    assert_absent(data, len, a->auth_key, sizeof a->auth_key, "the auth key");
+    assert_absent(data, len, a->auth_key, 8, "part of the auth key");
+    vault__bin2hex(hex, a->auth_key, sizeof a->auth_key);
+    assert_absent(data, len, hex, strlen(hex), "the auth key in hex");
+    assert_int_equal(vault__hex2bin(token, sizeof token, session), VAULT_OK);
+    assert_absent(data, len, token, sizeof token, "a session token");
+    assert_absent(data, len, session, strlen(session), "a session token in hex");
+    uint8_t pepper[VAULT_PEPPER_MIN_BYTES];
+    test_key(pepper, 1);
+    assert_absent(data, len, pepper, sizeof pepper, "the pepper");
+    free(data);
+}
+
+void test_server_breach__no_email_or_key_in_database(void **state)
+{
+    (void)state;
+    char side[1100];
+    vault_server *s = ts_open("breach", 1);
+    ts_account a;
+    ts_account_init(&a, 1);
+    snprintf(a.email, sizeof a.email, "User1@Example.com");
+    ts_register(s, &a);
+    cJSON *resp = ts_login(s, &a, a.auth_key);
+    ts_assert_ok(resp);
+    char session[65];
+    snprintf(session, sizeof session, "%s", ts_str(resp, "session"));
+    cJSON_Delete(resp);
+    resp = ts_push(s, &a, 1, "two");
+    ts_assert_ok(resp);
+    cJSON_Delete(resp);
+    const char *path = ts_db_path("breach");
+    /* While open (data in the WAL) and after closing (checkpointed). */
+    for (int closed = 0; closed < 2; closed++) {
+        check_file(path, &a, session);
+        check_file(path, &a, a.session);
+        snprintf(side, sizeof side, "%s-wal", path);
+        check_file(side, &a, session);
+        check_file(side, &a, a.session);
+        if (!closed)
+            vault_server_close(s);
+    }
+    size_t len = 0;
+    uint8_t *data = test_read_file(path, &len);
+    assert_non_null(data);
+    assert_true(len > 0);
+    free(data);
+}

@@ -1,0 +1,97 @@
+/* Shared fixtures of the server tests: open a server on a fresh database,
+ * build requests with cJSON, send them, check responses. */
+#ifndef SERVER_TEST_H
+#define SERVER_TEST_H
+
+#include <cjson/cJSON.h>
+
+#include "testutil.h"
+
+#define TS_NOW_MS 1700000000000LL /* the pinned test clock */
+
+typedef struct ts_account {
+    char email[64];
+    char account_id[33];
+    uint8_t auth_key[32];
+    uint8_t salt[16];
+    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
+    uint64_t opslimit, memlimit;
+    char device_id[33];
+    char session[65];
+    uint8_t vault_key[32];
+} ts_account;
+
+/* A fresh server (pepper byte pepper_base) on a fresh database "name".db;
+ * pins the clock at TS_NOW_MS. */
+vault_server *ts_open(const char *name, uint8_t pepper_base);
+vault_server *ts_reopen(const char *name, uint8_t pepper_base); /* keeps the file */
+const char *ts_db_path(const char *name);
+
+/* Sends request (deleted afterwards) and returns the parsed response. */
+cJSON *ts_call(vault_server *s, cJSON *request);
+cJSON *ts_call_text(vault_server *s, const char *text, size_t len);
+
+/* Checks an error response: ok false, error {code, message[, extra]}. */
+void ts_assert_error(const cJSON *resp, const char *code);
+void ts_assert_ok(const cJSON *resp);
+/* Exactly these members (NULL-ended list), in any order. */
+void ts_assert_members(const cJSON *obj, const char *const *names);
+const char *ts_str(const cJSON *obj, const char *name);
+uint64_t ts_u64(const cJSON *obj, const char *name);
+
+/* A new account description (deterministic from n) with KDF defaults. */
+void ts_account_init(ts_account *a, unsigned n);
+cJSON *ts_request(const char *op);
+void ts_add_hex(cJSON *req, const char *name, const uint8_t *bytes, size_t len);
+/* Base64 of a blob sealed for account_id at revision (malloc'ed). */
+char *ts_blob_b64(const ts_account *a, uint64_t revision, const char *content);
+cJSON *ts_register_request(const ts_account *a);
+cJSON *ts_login_request(const ts_account *a, const uint8_t *auth_key);
+cJSON *ts_session_request(const char *op, const char *session);
+cJSON *ts_push_request(const ts_account *a, uint64_t base, const char *content);
+
+/* Registers a (stores the session in a->session); asserts success. */
+void ts_register(vault_server *s, ts_account *a);
+/* Logs in with a's key; returns the response (caller deletes). */
+cJSON *ts_login(vault_server *s, const ts_account *a, const uint8_t *auth_key);
+/* Pushes base+1; returns the response. */
+cJSON *ts_push(vault_server *s, const ts_account *a, uint64_t base, const char *content);
+/* The account's current revision, by pull. */
+uint64_t ts_revision(vault_server *s, const ts_account *a);
+
+/* Area tests, listed in main.c. */
+#define TS_AREA(name) void name(void **state)
+TS_AREA(test_server_register__answers_session);
+TS_AREA(test_server_register__refuses_taken_email_and_id);
+TS_AREA(test_server_register__checks_params_and_blob);
+TS_AREA(test_server_login__answers_account);
+TS_AREA(test_server_login__wrong_key_is_auth);
+TS_AREA(test_server_logout__ends_session);
+TS_AREA(test_server_pull__returns_current_blob);
+TS_AREA(test_server_push__compare_and_swap);
+TS_AREA(test_server_push__checks_blob_header);
+TS_AREA(test_server_push__keeps_last_revisions);
+TS_AREA(test_server_change_password__replaces_credentials);
+TS_AREA(test_server_delete_account__removes_everything);
+TS_AREA(test_server_device__revoked_is_refused);
+TS_AREA(test_server_prelogin__known_and_unknown_look_alike);
+TS_AREA(test_server_prelogin__fake_salt_is_deterministic);
+TS_AREA(test_server_ratelimit__delays_after_free_failures);
+TS_AREA(test_server_ratelimit__unknown_email_alike);
+TS_AREA(test_server_ratelimit__delay_is_capped);
+TS_AREA(test_server_ratelimit__change_password_counts);
+TS_AREA(test_server_ratelimit__parallel_guesses_do_not_slip);
+TS_AREA(test_server_session__expires);
+TS_AREA(test_server_options__validated);
+TS_AREA(test_server_malformed__corpus);
+TS_AREA(test_server_malformed__oversized_request);
+TS_AREA(test_server_malformed__bad_arguments);
+TS_AREA(test_server_concurrency__pushes_never_lost);
+TS_AREA(test_server_persistence__survives_reopen);
+TS_AREA(test_server_breach__no_email_or_key_in_database);
+TS_AREA(test_server_alloc__every_failure_answers);
+TS_AREA(test_server_faults__storage_failure_is_internal);
+TS_AREA(test_server_faults__newer_schema_is_refused);
+TS_AREA(test_server_faults__rate_limit_shared_by_processes);
+
+#endif
