@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,22 +63,46 @@ static long read_line(int fd, char *buf)
     return (long)n;
 }
 
+/* The terminal settings to restore if a signal ends the program while echo
+ * is off (Ctrl-C at the password prompt must not leave a mute terminal). */
+static struct termios echo_saved;
+static volatile sig_atomic_t echo_tty = -1;
+
+static void restore_echo_and_reraise(int sig)
+{
+    if (echo_tty >= 0)
+        tcsetattr(echo_tty, TCSAFLUSH, &echo_saved);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 /* Reads a line from the terminal with echo off, restoring the terminal even
- * when the read fails. */
+ * when the read fails or a signal interrupts it. */
 static long read_tty_noecho(int tty, const char *prompt, char *buf)
 {
-    struct termios saved, quiet;
-    if (tcgetattr(tty, &saved) != 0)
+    static const int sigs[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGTSTP};
+    struct sigaction on_signal, previous[sizeof sigs / sizeof sigs[0]];
+    struct termios quiet;
+    if (tcgetattr(tty, &echo_saved) != 0)
         return -1;
-    quiet = saved;
+    quiet = echo_saved;
     quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
     quiet.c_lflag |= ICANON;
-    if (write(tty, prompt, strlen(prompt)) < 0 || tcsetattr(tty, TCSAFLUSH, &quiet) != 0)
-        return -1;
-    long n = read_line(tty, buf);
-    tcsetattr(tty, TCSAFLUSH, &saved);
-    if (write(tty, "\n", 1) < 0)
-        n = n < 0 ? n : -1;
+    memset(&on_signal, 0, sizeof on_signal);
+    on_signal.sa_handler = restore_echo_and_reraise;
+    sigemptyset(&on_signal.sa_mask);
+    echo_tty = tty;
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &on_signal, &previous[i]);
+    long n = -1;
+    if (write(tty, prompt, strlen(prompt)) >= 0 && tcsetattr(tty, TCSAFLUSH, &quiet) == 0)
+        n = read_line(tty, buf);
+    tcsetattr(tty, TCSAFLUSH, &echo_saved);
+    echo_tty = -1;
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &previous[i], NULL);
+    if (write(tty, "\n", 1) < 0 && n >= 0)
+        n = -1;
     return n;
 }
 
