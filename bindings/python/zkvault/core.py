@@ -161,7 +161,7 @@ class Vault:
 
     # lifetime
     def close(self):
-        if self._h is not None and self._owner is None:
+        if getattr(self, "_h", None) is not None and self._owner is None:
             fn.vault_close(self._h)
         self._h = None
 
