@@ -93,3 +93,15 @@ test('KDF floor', () => {
   assert.ok(!a.authKey.equals(a.encKey));
   assert.ok(a.authKey.equals(b.authKey) && a.encKey.equals(b.encKey));
 });
+
+test('QR rendering: terminal text, SVG, PGM', () => {
+  const payload = `zkvlink:1/o/${'a0'.repeat(16)}`;
+  const text = zk.qrRender(payload, zk.QR_TEXT);
+  assert.ok(text.includes('\u2588') && text.split('\n').length > 10);
+  assert.ok(zk.qrRender(payload, zk.QR_SVG).includes('<svg'));
+  const pgm = zk.qrRender(payload, zk.QR_PGM);
+  assert.ok(Buffer.isBuffer(pgm) && pgm.subarray(0, 2).toString() === 'P5');
+  assert.throws(() => zk.qrRender(payload, 99), zk.InputError);
+  assert.throws(() => zk.qrRender('x'.repeat(5000)),
+    (err) => err instanceof zk.InputError && err.codeName === 'VAULT_E_LIMIT');
+});

@@ -113,3 +113,17 @@ def test_kdf_floor():
     auth, enc = zkvault.derive_keys("pw", salt, OPS, MEM)
     assert len(auth) == len(enc) == 32 and auth != enc
     assert zkvault.derive_keys(b"pw", salt, OPS, MEM) == (auth, enc)
+
+
+def test_qr_render_forms():
+    payload = "zkvlink:1/o/" + "a0" * 16
+    text = zkvault.qr_render(payload, zkvault.QR_TEXT)
+    assert "\u2588" in text and text.count("\n") > 10
+    assert "<svg" in zkvault.qr_render(payload, zkvault.QR_SVG)
+    pgm = zkvault.qr_render(payload, zkvault.QR_PGM)
+    assert isinstance(pgm, bytes) and pgm.startswith(b"P5")
+    with pytest.raises(zkvault.InputError):
+        zkvault.qr_render(payload, 99)
+    with pytest.raises(zkvault.InputError) as err:
+        zkvault.qr_render("x" * 5000)
+    assert err.value.name == "VAULT_E_LIMIT"
