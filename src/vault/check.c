@@ -215,6 +215,18 @@ static int array_count(const cJSON *a, size_t max, const char *what, const char 
 
 static const char *const field_keys[] = {"name", "value", "hidden"};
 
+static int check_field(const cJSON *f, const char *where)
+{
+    const cJSON *m[3];
+    int rc;
+    if ((rc = exact_members(f, field_keys, m, 3, where)) != VAULT_OK ||
+        (rc = check_string(m[0], where, "name", 1, VAULT_FIELD_NAME_MAX)) != VAULT_OK ||
+        (rc = check_string(m[1], where, "value", 0, VAULT_FIELD_VALUE_MAX)) != VAULT_OK ||
+        (rc = check_bool(m[2], where, "hidden")) != VAULT_OK)
+        return rc;
+    return VAULT_OK;
+}
+
 /* Field names must be unique: merges and history match fields by name. */
 static int check_fields(const cJSON *fields, size_t max, const char *what)
 {
@@ -224,14 +236,12 @@ static int check_fields(const cJSON *fields, size_t max, const char *what)
         return rc;
     size_t i = 0;
     for (const cJSON *f = fields->child; f != NULL; f = f->next, i++) {
+        /* The indexed label is only formatted when there is an error to name. */
+        if (check_field(f, what) == VAULT_OK)
+            continue;
         char where[96];
-        const cJSON *m[3];
         snprintf(where, sizeof where, "%s field %zu", what, i);
-        if ((rc = exact_members(f, field_keys, m, 3, where)) != VAULT_OK ||
-            (rc = check_string(m[0], where, "name", 1, VAULT_FIELD_NAME_MAX)) != VAULT_OK ||
-            (rc = check_string(m[1], where, "value", 0, VAULT_FIELD_VALUE_MAX)) != VAULT_OK ||
-            (rc = check_bool(m[2], where, "hidden")) != VAULT_OK)
-            return rc;
+        return check_field(f, where);
     }
     for (const cJSON *f = fields->child; f != NULL; f = f->next) {
         const char *name = cJSON_GetObjectItemCaseSensitive(f, "name")->valuestring;
@@ -260,6 +270,18 @@ static int check_tags(const cJSON *tags, size_t max, const char *what)
 
 static const char *const history_keys[] = {"name", "value", "changed"};
 
+static int check_history_entry(const cJSON *h, const char *where)
+{
+    const cJSON *m[3];
+    int rc;
+    if ((rc = exact_members(h, history_keys, m, 3, where)) != VAULT_OK ||
+        (rc = check_string(m[0], where, "name", 1, VAULT_FIELD_NAME_MAX)) != VAULT_OK ||
+        (rc = check_string(m[1], where, "value", 0, VAULT_FIELD_VALUE_MAX)) != VAULT_OK ||
+        (rc = check_u64(m[2], where, "changed")) != VAULT_OK)
+        return rc;
+    return VAULT_OK;
+}
+
 static int check_history(const cJSON *history, const char *what)
 {
     size_t n;
@@ -268,14 +290,11 @@ static int check_history(const cJSON *history, const char *what)
         return rc;
     size_t i = 0;
     for (const cJSON *h = history->child; h != NULL; h = h->next, i++) {
+        if (check_history_entry(h, what) == VAULT_OK)
+            continue;
         char where[96];
-        const cJSON *m[3];
         snprintf(where, sizeof where, "%s history %zu", what, i);
-        if ((rc = exact_members(h, history_keys, m, 3, where)) != VAULT_OK ||
-            (rc = check_string(m[0], where, "name", 1, VAULT_FIELD_NAME_MAX)) != VAULT_OK ||
-            (rc = check_string(m[1], where, "value", 0, VAULT_FIELD_VALUE_MAX)) != VAULT_OK ||
-            (rc = check_u64(m[2], where, "changed")) != VAULT_OK)
-            return rc;
+        return check_history_entry(h, where);
     }
     return VAULT_OK;
 }

@@ -353,11 +353,13 @@ static int index_items(vault *v)
     for (cJSON *it = v->items->child; it != NULL; it = it->next, i++) {
         char what[40];
         vault_item_view view;
-        snprintf(what, sizeof what, "item %zu", i);
-        if ((rc = vault_vault__check_stored(it, &view, what)) != VAULT_OK)
-            return rc;
+        if (vault_vault__check_stored(it, &view, "item") != VAULT_OK) {
+            /* Checked again only to name the item's index in the message. */
+            snprintf(what, sizeof what, "item %zu", i);
+            return vault_vault__check_stored(it, &view, what);
+        }
         if (lookup(v, view.id->valuestring) != NULL)
-            return vault__fail(VAULT_E_INVALID, "%s: duplicate id", what);
+            return vault__fail(VAULT_E_INVALID, "item %zu: duplicate id", i);
         vault_vault__index_put(v, it);
     }
     return VAULT_OK;

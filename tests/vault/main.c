@@ -55,5 +55,6 @@ int main(void)
     failed += vt_run_items();
     failed += vt_run_json();
     failed += vt_run_alloc();
+    failed += vt_run_seal();
     return failed;
 }

@@ -20,5 +20,6 @@ const char *vt_repeat(char c, size_t n);
 int vt_run_items(void);
 int vt_run_json(void);
 int vt_run_alloc(void);
+int vt_run_seal(void);
 
 #endif
