@@ -4,6 +4,7 @@
  * Every step prints what it did; any failure stops the demo with exit 1.
  */
 #define _GNU_SOURCE /* memmem */
+#include <cjson/cJSON.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,14 +51,31 @@ static const char *secrets[] = {"Example Mail", "mail.example.org", "ada.lovelac
                                 "Analytical-Engine-1843", "Jacquard", "4111111111111111",
                                 "Babbage Bank", EMAIL, PASSWORD};
 
+/* Prints one line per item: type, title and the non-hidden fields. Items come
+ * out of the library as JSON, as they would for an app. */
 static void print_vault(vault_client *c, const char *who)
 {
     vault *v = NULL;
     char *list = NULL;
+    const cJSON *item = NULL, *field = NULL;
     check_client(c, vault_client_vault(c, &v), "vault");
     check(vault_item_list(v, 0, &list), "list");
-    printf("  %s sees: %s\n", who, list);
+    cJSON *items_json = cJSON_Parse(list);
     vault_free(list);
+    printf("  %s sees %d items:\n", who, cJSON_GetArraySize(items_json));
+    cJSON_ArrayForEach(item, items_json)
+    {
+        printf("    [%-5s] %-22s", cJSON_GetObjectItem(item, "type")->valuestring,
+               cJSON_GetObjectItem(item, "title")->valuestring);
+        cJSON_ArrayForEach(field, cJSON_GetObjectItem(item, "fields"))
+        {
+            int hidden = cJSON_IsTrue(cJSON_GetObjectItem(field, "hidden"));
+            printf(" %s=%s", cJSON_GetObjectItem(field, "name")->valuestring,
+                   hidden ? "••••••" : cJSON_GetObjectItem(field, "value")->valuestring);
+        }
+        printf("\n");
+    }
+    cJSON_Delete(items_json);
 }
 
 /* The thief's view: every table and row count, and a byte search of the
@@ -170,7 +188,13 @@ int main(void)
                             "{\"name\":\"expiry\",\"value\":\"01/31\",\"hidden\":false}]}"),
           "phone edit");
     check_client(a, vault_client_vault(a, &v), "vault");
-    check(vault_item_update(v, ids[0], items[0]), "laptop edit");
+    check(vault_item_update(v, ids[0],
+                            "{\"type\":\"login\",\"title\":\"Example Mail\",\"fields\":["
+                            "{\"name\":\"url\",\"value\":\"https://mail.example.org\",\"hidden\":false},"
+                            "{\"name\":\"username\",\"value\":\"ada.lovelace\",\"hidden\":false},"
+                            "{\"name\":\"password\",\"value\":\"Analytical-Engine-1843-v2\",\"hidden\":true}],"
+                            "\"tags\":[\"personal\"]}"),
+          "laptop edit");
     check_client(b, vault_client_sync(b), "phone sync");
     check_client(a, vault_client_sync(a), "laptop sync");
     check_client(b, vault_client_sync(b), "phone sync");
@@ -180,11 +204,17 @@ int main(void)
     char *card = NULL;
     check_client(a, vault_client_vault(a, &v), "vault");
     check(vault_item_get(v, ids[2], &card), "get");
-    printf("  both at revision %llu / %llu; the laptop sees the phone's edit: %s\n",
+    char *mail = NULL;
+    check_client(b, vault_client_vault(b, &v), "vault");
+    check(vault_item_get(v, ids[0], &mail), "get");
+    int ok = strstr(card, "01/31") != NULL && strstr(mail, "1843-v2") != NULL && ra == rb;
+    printf("  both at revision %llu / %llu; laptop sees the phone's card edit: %s; "
+           "phone sees the laptop's new password (old one kept in history): %s\n",
            (unsigned long long)ra, (unsigned long long)rb,
-           strstr(card, "01/31") != NULL ? "yes" : "NO");
-    int ok = strstr(card, "01/31") != NULL && ra == rb;
+           strstr(card, "01/31") != NULL ? "yes" : "NO",
+           strstr(mail, "1843-v2") != NULL ? "yes" : "NO");
     vault_free(card);
+    vault_free(mail);
 
     for (int i = 0; i < 3; i++)
         vault_free(ids[i]);
