@@ -406,7 +406,8 @@ VAULT_API int vault_client_connect_local(vault_client *c, vault_server *s);
 VAULT_API int vault_client_connect_http(vault_client *c, const char *base_url,
                                         uint32_t flags);
 
-/* Routes the client's server calls through a caller-supplied transport. */
+/* Routes the client's server calls through a caller-supplied transport
+ * (fn NULL disconnects). fn is called on the thread that calls the client. */
 VAULT_API int vault_client_connect_custom(vault_client *c, vault_transport_fn fn,
                                           void *ctx);
 

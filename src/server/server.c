@@ -33,6 +33,16 @@ static const char *const m_change_password[] = {"session", "old_auth_key", "new_
                                                 "protected_key", NULL};
 static const char *const m_delete_account[] = {"session", "auth_key", NULL};
 
+static const char *const m_link[] = {"session", "link_id", NULL};
+static const char *const m_link_post_key[] = {"link_id", "public_key", "mac", "confirm",
+                                              "fetch_hash", NULL};
+static const char *const m_link_deliver[] = {"session", "link_id", "envelope", "device_id",
+                                             "device_name", "credential_hash", NULL};
+static const char *const m_link_fetch[] = {"link_id", "fetch_token", NULL};
+static const char *const m_device_revoke[] = {"session", "device_id", "base_revision", "blob",
+                                              "protected_key", "sealed_keys", NULL};
+static const char *const m_device_login[] = {"account_id", "device_id", "credential", NULL};
+
 static const vault_server_op ops[] = {
     {"prelogin", 0, m_prelogin, vault_server__op_prelogin},
     {"register", 0, m_register, vault_server__op_register},
@@ -44,6 +54,18 @@ static const vault_server_op ops[] = {
      vault_server__op_change_password},
     {"delete_account", VAULT_SERVER_OP_SESSION, m_delete_account,
      vault_server__op_delete_account},
+    /* device linking and devices: docs/devicelink.md */
+    {"link_create", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_link_create},
+    {"link_post_key", 0, m_link_post_key, vault_server__op_link_post_key},
+    {"link_poll", VAULT_SERVER_OP_SESSION, m_link, vault_server__op_link_poll},
+    {"link_deliver", VAULT_SERVER_OP_SESSION, m_link_deliver, vault_server__op_link_deliver},
+    {"link_fetch", 0, m_link_fetch, vault_server__op_link_fetch},
+    {"link_cancel", VAULT_SERVER_OP_SESSION, m_link, vault_server__op_link_cancel},
+    {"link_abort", 0, m_link_fetch, vault_server__op_link_abort},
+    {"device_list", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_device_list},
+    {"device_revoke", VAULT_SERVER_OP_SESSION, m_device_revoke, vault_server__op_device_revoke},
+    {"device_key", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_device_key},
+    {"device_login", 0, m_device_login, vault_server__op_device_login},
 };
 
 static const vault_server_op *find_op(const char *name)

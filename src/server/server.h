@@ -86,6 +86,19 @@ int vault_server__op_push(vault_server_call *call);
 int vault_server__op_change_password(vault_server_call *call);
 int vault_server__op_delete_account(vault_server_call *call);
 
+/* ---- device linking and devices (ops_link.c, ops_device.c; docs/devicelink.md) ---- */
+int vault_server__op_link_create(vault_server_call *call);
+int vault_server__op_link_post_key(vault_server_call *call);
+int vault_server__op_link_poll(vault_server_call *call);
+int vault_server__op_link_deliver(vault_server_call *call);
+int vault_server__op_link_fetch(vault_server_call *call);
+int vault_server__op_link_cancel(vault_server_call *call);
+int vault_server__op_link_abort(vault_server_call *call);
+int vault_server__op_device_list(vault_server_call *call);
+int vault_server__op_device_revoke(vault_server_call *call);
+int vault_server__op_device_key(vault_server_call *call);
+int vault_server__op_device_login(vault_server_call *call);
+
 /* ---- request members (request.c) --------------------------------------------- */
 
 /* Refuses text that a JSON parser would silently truncate: NUL bytes (one

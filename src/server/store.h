@@ -75,6 +75,63 @@ typedef struct vault_store_session {
     int64_t expires_ms;
 } vault_store_session;
 
+
+/* ---- device links and linked devices (docs/devicelink.md) -------------------- */
+
+#define VAULT_STORE_LINK_OPEN 0u      /* waiting for the new device's key */
+#define VAULT_STORE_LINK_POSTED 1u    /* key posted; waiting for the envelope */
+#define VAULT_STORE_LINK_DELIVERED 2u /* envelope waiting to be fetched */
+#define VAULT_STORE_LINK_DONE 3u      /* envelope fetched: the link is used up */
+#define VAULT_STORE_LINK_ABORTED 4u   /* cancelled by either side or by the server */
+#define VAULT_STORE_LINK_ANY_LIVE 0xffffffffu /* link_set_state: open, posted or delivered */
+#define VAULT_STORE_LINK_KEY_BYTES 32u
+#define VAULT_STORE_SEALED_KEY_BYTES 80u /* crypto_box_seal of a 32-byte key */
+/* Links are kept this long past their expiry, so that a late call still gets
+ * "expired" rather than "not found"; then they are deleted. */
+#define VAULT_STORE_LINK_MEMORY_MS (3600 * 1000LL)
+#define VAULT_STORE_LINKS_MAX 16 /* live (unexpired, unused) links per account */
+
+/* A device-link relay record. The server never sees the link secret or the
+ * vault key: it relays public keys, MACs it cannot check, and an envelope it
+ * cannot open. */
+typedef struct vault_store_link {
+    uint8_t id[VAULT_STORE_ID_BYTES];
+    uint8_t account_id[VAULT_STORE_ID_BYTES]; /* the account that made the link */
+    uint8_t device_id[VAULT_STORE_ID_BYTES];  /* the device that made it */
+    uint32_t state;                           /* VAULT_STORE_LINK_* */
+    int64_t expires_ms;
+    uint32_t extra_posts; /* posts refused because a key was already there */
+    /* Set once the state is POSTED or later: */
+    uint8_t peer_pk[VAULT_STORE_LINK_KEY_BYTES];
+    uint8_t post_mac[VAULT_STORE_LINK_KEY_BYTES];
+    uint8_t confirm_tag[VAULT_STORE_LINK_KEY_BYTES];
+    uint8_t fetch_hash[VAULT_STORE_HASH_BYTES]; /* BLAKE2b-256 of the poster's fetch token */
+} vault_store_link;
+
+/* The device a link creates, recorded when its envelope is delivered. */
+typedef struct vault_store_new_device {
+    uint8_t id[VAULT_STORE_ID_BYTES];
+    const char *name; /* UTF-8, 1..VAULT_STORE_DEVICE_NAME_MAX bytes */
+    uint8_t credential_hash[VAULT_STORE_HASH_BYTES];
+} vault_store_new_device;
+
+/* A device as the server knows it (not trusted by clients: the trusted list
+ * is inside the encrypted vault). */
+typedef struct vault_store_device {
+    uint8_t id[VAULT_STORE_ID_BYTES];
+    char name[VAULT_STORE_DEVICE_NAME_MAX + 1];
+    int64_t added_ms;
+    int64_t last_seen_ms;
+    int64_t revoked_ms; /* 0 if not revoked */
+    int linked;         /* 1 if it logs in with a device credential */
+} vault_store_device;
+
+/* The rotated vault key sealed to one remaining device. */
+typedef struct vault_store_sealed_key {
+    uint8_t device_id[VAULT_STORE_ID_BYTES];
+    uint8_t sealed[VAULT_STORE_SEALED_KEY_BYTES];
+} vault_store_sealed_key;
+
 typedef struct vault_store_ops {
     /* Closes the store and frees it. */
     void (*close)(vault_store *st);
@@ -145,6 +202,71 @@ typedef struct vault_store_ops {
 
     /* Deletes a session (no error if it is already gone). */
     int (*session_delete)(vault_store *st, const uint8_t *token_hash);
+
+    /* ---- device links (docs/devicelink.md) ---- */
+
+    /* Records a new link in state OPEN (and forgets links expired more than
+     * VAULT_STORE_LINK_MEMORY_MS ago). VAULT_E_EXISTS if the id is taken;
+     * VAULT_E_LIMIT if the account already has VAULT_STORE_LINKS_MAX
+     * unexpired links. */
+    int (*link_create)(vault_store *st, const vault_store_link *link, int64_t now_ms);
+
+    /* Reads a link; with envelope non-NULL also its envelope (*envelope from
+     * vault__malloc, NULL if none). VAULT_E_NOT_FOUND. */
+    int (*link_get)(vault_store *st, const uint8_t *link_id, vault_store_link *out,
+                    uint8_t **envelope, size_t *envelope_len);
+
+    /* Stores the poster's key fields (peer_pk, post_mac, confirm_tag,
+     * fetch_hash of `posted`, whose id names the link) and moves the link
+     * OPEN → POSTED. A link in any other state counts the attempt in
+     * extra_posts (committed) and gives VAULT_E_STATE. VAULT_E_NOT_FOUND,
+     * VAULT_E_EXPIRED. */
+    int (*link_post_key)(vault_store *st, const vault_store_link *posted, int64_t now_ms);
+
+    /* Stores the envelope, POSTED → DELIVERED, and records the new device
+     * with its credential hash, at once. VAULT_E_NOT_FOUND (no such link for
+     * this account), VAULT_E_EXPIRED, VAULT_E_STATE (not POSTED, or
+     * extra_posts > 0: someone else also tried this code), VAULT_E_EXISTS
+     * (device id taken). */
+    int (*link_deliver)(vault_store *st, const uint8_t *link_id, const uint8_t *account_id,
+                        const uint8_t *envelope, size_t envelope_len,
+                        const vault_store_new_device *dev, int64_t now_ms);
+
+    /* Compare-and-set of a link's state (expect may be
+     * VAULT_STORE_LINK_ANY_LIVE); DONE and ABORTED also drop the envelope.
+     * VAULT_E_STATE if the state was not the expected one. VAULT_E_NOT_FOUND. */
+    int (*link_set_state)(vault_store *st, const uint8_t *link_id, uint32_t expect,
+                          uint32_t state);
+
+    /* ---- devices ---- */
+
+    /* Every device of the account, oldest first; *out from vault__malloc
+     * (NULL when *count is 0). */
+    int (*device_list)(vault_store *st, const uint8_t *account_id,
+                       vault_store_device **out, size_t *count);
+
+    /* The credential hash of a linked device. VAULT_E_NOT_FOUND (no such
+     * device, or one without a credential), VAULT_E_REVOKED. */
+    int (*device_credential)(vault_store *st, const uint8_t *account_id,
+                             const uint8_t *device_id, uint8_t *credential_hash);
+
+    /* Revocation with key rotation, all at once: compare-and-swap push of
+     * blob as base_revision + 1 (VAULT_E_CONFLICT with *current otherwise),
+     * new protected key, the device revoked (credential and sealed key
+     * dropped, sessions ended), and each listed device's sealed key
+     * replaced. VAULT_E_NOT_FOUND if the revoked or a listed device is
+     * unknown. */
+    int (*device_revoke_rotate)(vault_store *st, const uint8_t *account_id,
+                                const uint8_t *revoked_device_id, uint64_t base_revision,
+                                const uint8_t *blob, size_t blob_len,
+                                const uint8_t *protected_key,
+                                const vault_store_sealed_key *keys, size_t nkeys,
+                                int64_t now_ms, uint64_t *current);
+
+    /* The vault key sealed to this device at the last rotation.
+     * VAULT_E_NOT_FOUND if there is none. */
+    int (*device_sealed_key)(vault_store *st, const uint8_t *account_id,
+                             const uint8_t *device_id, uint8_t *sealed);
 } vault_store_ops;
 
 /* Every backend's handle starts with this. */

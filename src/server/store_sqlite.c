@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,6 +70,22 @@ static const char *const migrations[] = {
     "  failures INTEGER NOT NULL,"
     "  last_ms INTEGER NOT NULL);"
     "CREATE INDEX login_failures_by_time ON login_failures(last_ms);",
+    /* 2: device links (docs/devicelink.md); linked devices' credential hash and
+     * the vault key sealed to each device at the last rotation */
+    "ALTER TABLE devices ADD COLUMN credential_hash BLOB"
+    "  CHECK (credential_hash IS NULL OR length(credential_hash) = 32);"
+    "ALTER TABLE devices ADD COLUMN sealed_key BLOB;"
+    "CREATE TABLE links ("
+    "  id BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 16),"
+    "  account_id BLOB NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  device_id BLOB NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  expires_ms INTEGER NOT NULL,"
+    "  extra_posts INTEGER NOT NULL DEFAULT 0,"
+    "  peer_pk BLOB, post_mac BLOB, confirm_tag BLOB, fetch_hash BLOB,"
+    "  envelope BLOB);"
+    "CREATE INDEX links_by_expiry ON links(expires_ms);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -904,6 +921,545 @@ static void sq_close(vault_store *base)
     vault__free(st);
 }
 
+/* ---- device links and linked devices (docs/devicelink.md) ----------------------
+ * These statements are prepared per call (links are rare next to pulls and
+ * pushes), which keeps this block apart from the cached statement table. */
+
+#define LINK_COLUMNS                                                                  \
+    "id, account_id, device_id, state, expires_ms, extra_posts, peer_pk, post_mac,"  \
+    " confirm_tag, fetch_hash"
+
+static int prep_once(conn *c, const char *text, sqlite3_stmt **q)
+{
+    int rc = sqlite3_prepare_v2(c->db, text, -1, q, NULL);
+    if (rc != SQLITE_OK) {
+        *q = NULL;
+        return sql_fail(c, rc, "prepare");
+    }
+    return VAULT_OK;
+}
+
+/* Runs a fresh statement that returns no row, then finalizes it. */
+static int done_once(conn *c, sqlite3_stmt *q, const char *what)
+{
+    int status = step_done(c, q, what);
+    sqlite3_finalize(q);
+    return status;
+}
+
+static int column_optional(sqlite3_stmt *q, int i, uint8_t *dst, size_t n)
+{
+    if (sqlite3_column_type(q, i) == SQLITE_NULL) {
+        memset(dst, 0, n);
+        return VAULT_OK;
+    }
+    return column_exact(q, i, dst, n);
+}
+
+static int read_link_row(sqlite3_stmt *q, vault_store_link *out)
+{
+    int status;
+    memset(out, 0, sizeof *out);
+    if ((status = column_exact(q, 0, out->id, sizeof out->id)) != VAULT_OK ||
+        (status = column_exact(q, 1, out->account_id, sizeof out->account_id)) != VAULT_OK ||
+        (status = column_exact(q, 2, out->device_id, sizeof out->device_id)) != VAULT_OK ||
+        (status = column_optional(q, 6, out->peer_pk, sizeof out->peer_pk)) != VAULT_OK ||
+        (status = column_optional(q, 7, out->post_mac, sizeof out->post_mac)) != VAULT_OK ||
+        (status = column_optional(q, 8, out->confirm_tag, sizeof out->confirm_tag)) !=
+            VAULT_OK ||
+        (status = column_optional(q, 9, out->fetch_hash, sizeof out->fetch_hash)) != VAULT_OK)
+        return status;
+    out->state = (uint32_t)column_u64(q, 3);
+    out->expires_ms = sqlite3_column_int64(q, 4);
+    out->extra_posts = (uint32_t)column_u64(q, 5);
+    return VAULT_OK;
+}
+
+/* Reads a link inside the caller's transaction (or plain read). */
+static int load_link(conn *c, const uint8_t *link_id, vault_store_link *out,
+                     uint8_t **envelope, size_t *envelope_len)
+{
+    sqlite3_stmt *q = NULL;
+    int status = prep_once(c, "SELECT " LINK_COLUMNS ", envelope FROM links WHERE id = ?1", &q);
+    if (status != VAULT_OK)
+        return status;
+    bind_bytes(q, 1, link_id, VAULT_STORE_ID_BYTES);
+    if ((status = step_row(c, q, "read link")) != VAULT_OK) {
+        sqlite3_finalize(q);
+        if (status == VAULT_E_NOT_FOUND)
+            return vault__fail(VAULT_E_NOT_FOUND, "no such device link");
+        return status;
+    }
+    status = read_link_row(q, out);
+    if (status == VAULT_OK && envelope != NULL) {
+        const void *p = sqlite3_column_blob(q, 10);
+        size_t n = (size_t)sqlite3_column_bytes(q, 10);
+        *envelope = NULL;
+        *envelope_len = 0;
+        if (p != NULL) {
+            if ((*envelope = vault__malloc(n)) == NULL)
+                status = vault__fail(VAULT_E_NOMEM, "out of memory reading a link");
+            else {
+                memcpy(*envelope, p, n);
+                *envelope_len = n;
+            }
+        }
+    }
+    sqlite3_finalize(q);
+    return status;
+}
+
+static int check_link_quota(conn *c, const uint8_t *account_id, int64_t now_ms)
+{
+    sqlite3_stmt *q = NULL;
+    int status = prep_once(c, "SELECT count(*) FROM links WHERE account_id = ?1"
+                              " AND expires_ms > ?2 AND state <= 2", &q);
+    if (status != VAULT_OK)
+        return status;
+    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
+    bind_i64(q, 2, now_ms);
+    if ((status = step_row(c, q, "count links")) == VAULT_OK &&
+        sqlite3_column_int64(q, 0) >= VAULT_STORE_LINKS_MAX)
+        status = vault__fail(VAULT_E_LIMIT, "too many open device links; wait for them to expire");
+    sqlite3_finalize(q);
+    return status;
+}
+
+static int sq_link_create(vault_store *base, const vault_store_link *link, int64_t now_ms)
+{
+    sqlite_store *st = STORE(base);
+    conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    int status = acquire(st, &c);
+    if (status != VAULT_OK)
+        return status;
+    if ((status = write_begin(st, c)) != VAULT_OK)
+        goto release;
+    if ((status = prep_once(c, "DELETE FROM links WHERE expires_ms < ?1", &q)) != VAULT_OK)
+        goto done;
+    bind_i64(q, 1, now_ms - VAULT_STORE_LINK_MEMORY_MS);
+    if ((status = done_once(c, q, "prune links")) != VAULT_OK ||
+        (status = check_link_quota(c, link->account_id, now_ms)) != VAULT_OK)
+        goto done;
+    if ((status = prep_once(c, "INSERT INTO links (id, account_id, device_id, state,"
+                               " created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            &q)) != VAULT_OK)
+        goto done;
+    bind_bytes(q, 1, link->id, sizeof link->id);
+    bind_bytes(q, 2, link->account_id, sizeof link->account_id);
+    bind_bytes(q, 3, link->device_id, sizeof link->device_id);
+    bind_i64(q, 4, VAULT_STORE_LINK_OPEN);
+    bind_i64(q, 5, now_ms);
+    bind_i64(q, 6, link->expires_ms);
+    status = done_once(c, q, "create link");
+done:
+    status = write_end(st, c, status);
+release:
+    release(st, c);
+    return status;
+}
+
+static int sq_link_get(vault_store *base, const uint8_t *link_id, vault_store_link *out,
+                       uint8_t **envelope, size_t *envelope_len)
+{
+    sqlite_store *st = STORE(base);
+    conn *c = NULL;
+    int status = acquire(st, &c);
+    if (status != VAULT_OK)
+        return status;
+    status = load_link(c, link_id, out, envelope, envelope_len);
+    release(st, c);
+    return status;
+}
+
+static int count_extra_post(conn *c, const uint8_t *link_id)
+{
+    sqlite3_stmt *q = NULL;
+    int status = prep_once(c, "UPDATE links SET extra_posts = extra_posts + 1 WHERE id = ?1", &q);
+    if (status != VAULT_OK)
+        return status;
+    bind_bytes(q, 1, link_id, VAULT_STORE_ID_BYTES);
+    return done_once(c, q, "count post");
+}
+
+static int sq_link_post_key(vault_store *base, const vault_store_link *posted, int64_t now_ms)
+{
+    sqlite_store *st = STORE(base);
+    conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    vault_store_link link;
+    int status = acquire(st, &c);
+    if (status != VAULT_OK)
+        return status;
+    if ((status = write_begin(st, c)) != VAULT_OK)
+        goto release;
+    if ((status = load_link(c, posted->id, &link, NULL, NULL)) != VAULT_OK)
+        goto done;
+    if (now_ms >= link.expires_ms) {
+        status = vault__fail(VAULT_E_EXPIRED, "this device link has expired");
+        goto done;
+    }
+    if (link.state != VAULT_STORE_LINK_OPEN) {
+        /* Committed on purpose: the link's owner must see that a second
+         * device tried this code (a copied QR code). */
+        if ((status = count_extra_post(c, posted->id)) == VAULT_OK)
+            status = write_end(st, c, VAULT_OK);
+        else
+            status = write_end(st, c, status);
+        release(st, c);
+        if (status != VAULT_OK)
+            return status;
+        return vault__fail(VAULT_E_STATE, "this link code was already used by another device");
+    }
+    if ((status = prep_once(c, "UPDATE links SET state = ?2, peer_pk = ?3, post_mac = ?4,"
+                               " confirm_tag = ?5, fetch_hash = ?6 WHERE id = ?1", &q)) !=
+        VAULT_OK)
+        goto done;
+    bind_bytes(q, 1, posted->id, sizeof posted->id);
+    bind_i64(q, 2, VAULT_STORE_LINK_POSTED);
+    bind_bytes(q, 3, posted->peer_pk, sizeof posted->peer_pk);
+    bind_bytes(q, 4, posted->post_mac, sizeof posted->post_mac);
+    bind_bytes(q, 5, posted->confirm_tag, sizeof posted->confirm_tag);
+    bind_bytes(q, 6, posted->fetch_hash, sizeof posted->fetch_hash);
+    status = done_once(c, q, "post link key");
+done:
+    status = write_end(st, c, status);
+release:
+    release(st, c);
+    return status;
+}
+
+static int insert_linked_device(conn *c, const uint8_t *account_id,
+                                const vault_store_new_device *dev, int64_t now_ms)
+{
+    sqlite3_stmt *q = NULL;
+    int status = prep_once(c, "INSERT INTO devices (account_id, id, name, added_ms, last_seen_ms,"
+                              " credential_hash) VALUES (?1, ?2, ?3, ?4, ?4, ?5)", &q);
+    if (status != VAULT_OK)
+        return status;
+    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
+    bind_bytes(q, 2, dev->id, sizeof dev->id);
+    sqlite3_bind_text(q, 3, dev->name, -1, SQLITE_STATIC);
+    bind_i64(q, 4, now_ms);
+    bind_bytes(q, 5, dev->credential_hash, sizeof dev->credential_hash);
+    return done_once(c, q, "record linked device");
+}
+
+static int check_deliverable(const vault_store_link *link, const uint8_t *account_id,
+                             int64_t now_ms)
+{
+    if (sodium_memcmp(link->account_id, account_id, VAULT_STORE_ID_BYTES) != 0)
+        return vault__fail(VAULT_E_NOT_FOUND, "no such device link");
+    if (now_ms >= link->expires_ms)
+        return vault__fail(VAULT_E_EXPIRED, "this device link has expired");
+    if (link->extra_posts > 0)
+        return vault__fail(VAULT_E_STATE, "another device also tried this link code");
+    if (link->state != VAULT_STORE_LINK_POSTED)
+        return vault__fail(VAULT_E_STATE, "this device link is not waiting for an envelope");
+    return VAULT_OK;
+}
+
+static int sq_link_deliver(vault_store *base, const uint8_t *link_id, const uint8_t *account_id,
+                           const uint8_t *envelope, size_t envelope_len,
+                           const vault_store_new_device *dev, int64_t now_ms)
+{
+    sqlite_store *st = STORE(base);
+    conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    vault_store_link link;
+    int status = acquire(st, &c);
+    if (status != VAULT_OK)
+        return status;
+    if ((status = write_begin(st, c)) != VAULT_OK)
+        goto release;
+    if ((status = load_link(c, link_id, &link, NULL, NULL)) != VAULT_OK ||
+        (status = check_deliverable(&link, account_id, now_ms)) != VAULT_OK)
+        goto done;
+    if ((status = prep_once(c, "UPDATE links SET state = ?2, envelope = ?3 WHERE id = ?1", &q)) !=
+        VAULT_OK)
+        goto done;
+    bind_bytes(q, 1, link_id, VAULT_STORE_ID_BYTES);
+    bind_i64(q, 2, VAULT_STORE_LINK_DELIVERED);
+    bind_bytes(q, 3, envelope, envelope_len);
+    if ((status = done_once(c, q, "deliver envelope")) != VAULT_OK)
+        goto done;
+    status = insert_linked_device(c, account_id, dev, now_ms);
+done:
+    status = write_end(st, c, status);
+release:
+    release(st, c);
+    return status;
+}
+
+static int sq_link_set_state(vault_store *base, const uint8_t *link_id, uint32_t expect,
+                             uint32_t state)
+{
+    sqlite_store *st = STORE(base);
+    conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    vault_store_link link;
+    int status = acquire(st, &c);
+    if (status != VAULT_OK)
+        return status;
+    if ((status = write_begin(st, c)) != VAULT_OK)
+        goto release;
+    if ((status = load_link(c, link_id, &link, NULL, NULL)) != VAULT_OK)
+        goto done;
+    int live = link.state == VAULT_STORE_LINK_OPEN || link.state == VAULT_STORE_LINK_POSTED ||
+               link.state == VAULT_STORE_LINK_DELIVERED;
+    if (expect == VAULT_STORE_LINK_ANY_LIVE ? !live : link.state != expect) {
+        status = vault__fail(VAULT_E_STATE, link.state == VAULT_STORE_LINK_DONE
+                                                ? "this device link was already used"
+                                                : "this device link is not in that step");
+        goto done;
+    }
+    int final = state == VAULT_STORE_LINK_DONE || state == VAULT_STORE_LINK_ABORTED;
+    if ((status = prep_once(c, final ? "UPDATE links SET state = ?2, envelope = NULL WHERE id = ?1"
+                                     : "UPDATE links SET state = ?2 WHERE id = ?1",
+                            &q)) != VAULT_OK)
+        goto done;
+    bind_bytes(q, 1, link_id, VAULT_STORE_ID_BYTES);
+    bind_i64(q, 2, state);
+    status = done_once(c, q, "update link");
+done:
+    status = write_end(st, c, status);
+release:
+    release(st, c);
+    return status;
+}
+
+static int read_device_row(sqlite3_stmt *q, vault_store_device *d)
+{
+    memset(d, 0, sizeof *d);
+    int status = column_exact(q, 0, d->id, sizeof d->id);
+    if (status != VAULT_OK)
+        return status;
+    const unsigned char *name = sqlite3_column_text(q, 1);
+    size_t n = (size_t)sqlite3_column_bytes(q, 1);
+    if (name == NULL || n > VAULT_STORE_DEVICE_NAME_MAX)
+        return vault__fail(VAULT_E_IO, "store: bad device name");
+    memcpy(d->name, name, n);
+    d->name[n] = '\0';
+    d->added_ms = sqlite3_column_int64(q, 2);
+    d->last_seen_ms = sqlite3_column_int64(q, 3);
+    d->revoked_ms = sqlite3_column_type(q, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 4);
+    d->linked = sqlite3_column_type(q, 5) != SQLITE_NULL;
+    return VAULT_OK;
+}
+
+static int sq_device_list(vault_store *base, const uint8_t *account_id,
+                          vault_store_device **out, size_t *count)
+{
+    sqlite_store *st = STORE(base);
+    conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    vault_store_device *list = NULL;
+    size_t n = 0, cap = 0;
+    int rc, status = acquire(st, &c);
+    *out = NULL;
+    *count = 0;
+    if (status != VAULT_OK)
+        return status;
+    if ((status = prep_once(c, "SELECT id, name, added_ms, last_seen_ms, revoked_ms,"
+                               " credential_hash FROM devices WHERE account_id = ?1"
+                               " ORDER BY added_ms, id", &q)) != VAULT_OK)
+        goto release;
+    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap == 0 ? 8 : cap * 2;
+            vault_store_device *grown = vault__realloc(list, ncap * sizeof *list);
+            if (grown == NULL) {
+                status = vault__fail(VAULT_E_NOMEM, "out of memory listing devices");
+                goto done;
+            }
+            list = grown;
+            cap = ncap;
+        }
+        if ((status = read_device_row(q, &list[n])) != VAULT_OK)
+            goto done;
+        n++;
+    }
+    if (rc != SQLITE_DONE)
+        status = sql_fail(c, rc, "list devices");
+done:
+    sqlite3_finalize(q);
+    if (status == VAULT_OK) {
+        *out = list;
+        *count = n;
+    } else {
+        vault__free(list);
+    }
+release:
+    release(st, c);
+    return status;
+}
+
+static int sq_device_credential(vault_store *base, const uint8_t *account_id,
+                                const uint8_t *device_id, uint8_t *credential_hash)
+{
+    sqlite_store *st = STORE(base);
+    conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    int status = acquire(st, &c);
+    if (status != VAULT_OK)
+        return status;
+    if ((status = prep_once(c, "SELECT revoked_ms IS NOT NULL, credential_hash FROM devices"
+                               " WHERE account_id = ?1 AND id = ?2", &q)) != VAULT_OK)
+        goto release;
+    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
+    bind_bytes(q, 2, device_id, VAULT_STORE_ID_BYTES);
+    if ((status = step_row(c, q, "read device")) == VAULT_OK) {
+        if (sqlite3_column_int(q, 0))
+            status = vault__fail(VAULT_E_REVOKED, "this device was revoked");
+        else if (sqlite3_column_type(q, 1) == SQLITE_NULL)
+            status = vault__fail(VAULT_E_NOT_FOUND, "no such linked device");
+        else
+            status = column_exact(q, 1, credential_hash, VAULT_STORE_HASH_BYTES);
+    }
+    sqlite3_finalize(q);
+release:
+    release(st, c);
+    return status;
+}
+
+/* The compare-and-swap part of a push, inside the caller's transaction. */
+static int cas_blob(conn *c, const uint8_t *account_id, uint64_t base_revision,
+                    const uint8_t *blob, size_t blob_len, int64_t now_ms, uint64_t *current)
+{
+    sqlite3_stmt *q = NULL;
+    uint64_t next = base_revision + 1;
+    int status = prep(c, S_REVISION_BUMP, &q);
+    if (status != VAULT_OK)
+        return status;
+    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
+    bind_i64(q, 2, (int64_t)base_revision);
+    if ((status = step_done(c, q, "bump revision")) != VAULT_OK)
+        return status;
+    if (sqlite3_changes(c->db) != 1) {
+        if ((status = prep(c, S_REVISION_GET, &q)) != VAULT_OK)
+            return status;
+        bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
+        if ((status = step_row(c, q, "read revision")) != VAULT_OK)
+            return status;
+        *current = column_u64(q, 0);
+        finish(q);
+        return vault__fail(VAULT_E_CONFLICT, "the server holds revision %llu",
+                           (unsigned long long)*current);
+    }
+    if ((status = prep(c, S_BLOB_INSERT, &q)) != VAULT_OK)
+        return status;
+    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
+    bind_i64(q, 2, (int64_t)next);
+    bind_bytes(q, 3, blob, blob_len);
+    bind_i64(q, 4, now_ms);
+    if ((status = step_done(c, q, "store blob")) != VAULT_OK || next <= VAULT_STORE_KEEP_REVISIONS)
+        return status;
+    if ((status = prep(c, S_BLOB_PRUNE, &q)) != VAULT_OK)
+        return status;
+    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
+    bind_i64(q, 2, (int64_t)(next - VAULT_STORE_KEEP_REVISIONS));
+    return step_done(c, q, "prune blobs");
+}
+
+/* Runs an UPDATE on one device row (?1 account, ?2 device, ?3 optional blob,
+ * ?4 time); VAULT_E_NOT_FOUND if no row matched. */
+static int update_device(conn *c, const char *text, const uint8_t *account_id,
+                         const uint8_t *device_id, const uint8_t *value, size_t value_len,
+                         int64_t now_ms)
+{
+    sqlite3_stmt *q = NULL;
+    int status = prep_once(c, text, &q);
+    if (status != VAULT_OK)
+        return status;
+    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
+    bind_bytes(q, 2, device_id, VAULT_STORE_ID_BYTES);
+    if (value != NULL)
+        bind_bytes(q, 3, value, value_len);
+    if (sqlite3_bind_parameter_count(q) >= 4)
+        bind_i64(q, 4, now_ms);
+    if ((status = done_once(c, q, "update device")) != VAULT_OK)
+        return status;
+    if (sqlite3_changes(c->db) != 1)
+        return vault__fail(VAULT_E_NOT_FOUND, "no such device");
+    return VAULT_OK;
+}
+
+/* Revoked, its credential and sealed key dropped. Its sessions stay in the
+ * table until they expire, but session_lookup refuses them (VAULT_E_REVOKED),
+ * which tells the revoked device what happened. */
+static int revoke_device(conn *c, const uint8_t *account_id, const uint8_t *device_id,
+                         int64_t now_ms)
+{
+    return update_device(c, "UPDATE devices SET revoked_ms = coalesce(revoked_ms, ?4),"
+                            " credential_hash = NULL, sealed_key = NULL"
+                            " WHERE account_id = ?1 AND id = ?2",
+                         account_id, device_id, NULL, 0, now_ms);
+}
+
+static int sq_device_revoke_rotate(vault_store *base, const uint8_t *account_id,
+                                   const uint8_t *revoked_device_id, uint64_t base_revision,
+                                   const uint8_t *blob, size_t blob_len,
+                                   const uint8_t *protected_key,
+                                   const vault_store_sealed_key *keys, size_t nkeys,
+                                   int64_t now_ms, uint64_t *current)
+{
+    sqlite_store *st = STORE(base);
+    conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    int status = acquire(st, &c);
+    if (status != VAULT_OK)
+        return status;
+    if ((status = write_begin(st, c)) != VAULT_OK)
+        goto release;
+    if ((status = revoke_device(c, account_id, revoked_device_id, now_ms)) != VAULT_OK ||
+        (status = cas_blob(c, account_id, base_revision, blob, blob_len, now_ms, current)) !=
+            VAULT_OK)
+        goto done;
+    if ((status = prep_once(c, "UPDATE accounts SET protected_key = ?2 WHERE id = ?1", &q)) !=
+        VAULT_OK)
+        goto done;
+    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
+    bind_bytes(q, 2, protected_key, VAULT_PROTECTED_KEY_BYTES);
+    if ((status = done_once(c, q, "replace protected key")) != VAULT_OK)
+        goto done;
+    for (size_t i = 0; i < nkeys && status == VAULT_OK; i++)
+        status = update_device(c, "UPDATE devices SET sealed_key = ?3"
+                                  " WHERE account_id = ?1 AND id = ?2 AND revoked_ms IS NULL",
+                               account_id, keys[i].device_id, keys[i].sealed,
+                               sizeof keys[i].sealed, now_ms);
+done:
+    status = write_end(st, c, status);
+release:
+    release(st, c);
+    return status;
+}
+
+static int sq_device_sealed_key(vault_store *base, const uint8_t *account_id,
+                                const uint8_t *device_id, uint8_t *sealed)
+{
+    sqlite_store *st = STORE(base);
+    conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    int status = acquire(st, &c);
+    if (status != VAULT_OK)
+        return status;
+    if ((status = prep_once(c, "SELECT sealed_key FROM devices WHERE account_id = ?1 AND id = ?2"
+                               " AND revoked_ms IS NULL AND sealed_key IS NOT NULL", &q)) !=
+        VAULT_OK)
+        goto release;
+    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
+    bind_bytes(q, 2, device_id, VAULT_STORE_ID_BYTES);
+    if ((status = step_row(c, q, "read sealed key")) == VAULT_OK)
+        status = column_exact(q, 0, sealed, VAULT_STORE_SEALED_KEY_BYTES);
+    else if (status == VAULT_E_NOT_FOUND)
+        status = vault__fail(VAULT_E_NOT_FOUND, "no rotated key for this device");
+    sqlite3_finalize(q);
+release:
+    release(st, c);
+    return status;
+}
+
 static const vault_store_ops sqlite_ops = {
     .close = sq_close,
     .create_account = sq_create_account,
@@ -917,6 +1473,15 @@ static const vault_store_ops sqlite_ops = {
     .delete_account = sq_delete_account,
     .session_lookup = sq_session_lookup,
     .session_delete = sq_session_delete,
+    .link_create = sq_link_create,
+    .link_get = sq_link_get,
+    .link_post_key = sq_link_post_key,
+    .link_deliver = sq_link_deliver,
+    .link_set_state = sq_link_set_state,
+    .device_list = sq_device_list,
+    .device_credential = sq_device_credential,
+    .device_revoke_rotate = sq_device_revoke_rotate,
+    .device_sealed_key = sq_device_sealed_key,
 };
 
 /* The database holds verifiers and ciphertext only, but still: readable by

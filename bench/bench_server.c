@@ -352,7 +352,7 @@ typedef struct client {
     bench *b;
     op_kind op;
     size_t index;
-    pthread_barrier_t *start;
+    pthread_barrier_t *ready, *start;
     double deadline;
     double *lat;
     size_t nlat, cap;
@@ -460,7 +460,8 @@ static void *client_main(void *arg)
     /* One untimed request opens the keep-alive connection. */
     if (one_request(c, h, &req, &resp) != 0)
         c->errors++;
-    pthread_barrier_wait(c->start);
+    pthread_barrier_wait(c->ready); /* every client connected and warmed up */
+    pthread_barrier_wait(c->start); /* the deadline is set */
     while (bench_now() < c->deadline) {
         double t0 = bench_now();
         int rc = one_request(c, h, &req, &resp);
@@ -486,19 +487,22 @@ static cell run_cell(bench *b, op_kind op, size_t nclients)
 {
     static client clients[MAX_CLIENTS];
     pthread_t tids[MAX_CLIENTS];
-    pthread_barrier_t start;
+    pthread_barrier_t ready, start;
+    pthread_barrier_init(&ready, NULL, (unsigned)nclients + 1);
     pthread_barrier_init(&start, NULL, (unsigned)nclients + 1);
     for (size_t i = 0; i < nclients; i++) {
         memset(&clients[i], 0, sizeof clients[i]);
         clients[i].b = b;
         clients[i].op = op;
         clients[i].index = i;
+        clients[i].ready = &ready;
         clients[i].start = &start;
         if (pthread_create(&tids[i], NULL, client_main, &clients[i]) != 0)
             fail("pthread_create");
     }
-    /* Clients read their deadline only after the barrier, which orders these
-     * writes before those reads. */
+    /* Clients read their deadline only after the start barrier, which orders
+     * these writes before those reads. */
+    pthread_barrier_wait(&ready);
     double t0 = bench_now();
     for (size_t i = 0; i < nclients; i++)
         clients[i].deadline = t0 + b->seconds;
@@ -506,6 +510,7 @@ static cell run_cell(bench *b, op_kind op, size_t nclients)
     for (size_t i = 0; i < nclients; i++)
         pthread_join(tids[i], NULL);
     double elapsed = bench_now() - t0;
+    pthread_barrier_destroy(&ready);
     pthread_barrier_destroy(&start);
 
     cell r = {0};
@@ -531,6 +536,95 @@ static cell run_cell(bench *b, op_kind op, size_t nclients)
     r.p99 = bench_quantile(all, total, 0.99);
     free(all);
     return r;
+}
+
+/* The server's own cost per request: vault_server_handle() called directly on
+ * this thread, no HTTP, for the same requests as the HTTP cells. */
+static cell run_inproc(bench *b, op_kind op)
+{
+    client c;
+    memset(&c, 0, sizeof c);
+    c.b = b;
+    c.op = op;
+    buf req = {0};
+    double t_start = bench_now(), deadline = t_start + b->seconds;
+    while (bench_now() < deadline) {
+        build_request(&c, &req);
+        char *resp = NULL;
+        double t0 = bench_now();
+        int rc = vault_server_handle(b->server, req.p, req.len, &resp);
+        double t1 = bench_now();
+        if (rc != VAULT_OK || strstr(resp, "\"ok\":true") == NULL) {
+            c.errors++;
+        } else {
+            record(&c, t1 - t0);
+            if (op == OP_PUSH)
+                b->accounts[0].revision++;
+        }
+        vault_free(resp);
+    }
+    double elapsed = bench_now() - t_start;
+    cell r = {0};
+    r.requests = c.nlat;
+    r.errors = c.errors;
+    r.rps = (double)c.nlat / elapsed;
+    r.p50 = bench_quantile(c.lat, c.nlat, 0.50);
+    r.p99 = bench_quantile(c.lat, c.nlat, 0.99);
+    free(c.lat);
+    free(req.p);
+    return r;
+}
+
+/* Context for the numbers: the fsync latency of the database's file system
+ * (every login and push commits with synchronous=FULL) and libsodium's
+ * constant-time base64 on the blob (pull encodes it, push decodes it). */
+static void print_context(const bench *b)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/fsync.probe", b->dir);
+    FILE *f = fopen(path, "w");
+    double t[32];
+    size_t n = 0;
+    if (f != NULL) {
+        char block[4096];
+        memset(block, 'x', sizeof block);
+        for (; n < 32; n++) {
+            if (fwrite(block, 1, sizeof block, f) != sizeof block || fflush(f) != 0)
+                break;
+            double t0 = bench_now();
+            if (fsync(fileno(f)) != 0)
+                break;
+            t[n] = bench_now() - t0;
+        }
+        fclose(f);
+        unlink(path);
+    }
+    size_t cap = b->blob_b64_len + 1;
+    char *enc = malloc(cap);
+    uint8_t *dec = malloc(b->blob_len);
+    if (enc == NULL || dec == NULL)
+        fail("malloc");
+    double e[5], d[5];
+    for (int k = 0; k < 5; k++) {
+        size_t bin_len = 0;
+        double t0 = bench_now();
+        sodium_bin2base64(enc, cap, b->blob, b->blob_len, sodium_base64_VARIANT_ORIGINAL);
+        double t1 = bench_now();
+        if (sodium_base642bin(dec, b->blob_len, enc, b->blob_b64_len, NULL, &bin_len, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) != 0)
+            fail("sodium_base642bin");
+        double t2 = bench_now();
+        e[k] = t1 - t0;
+        d[k] = t2 - t1;
+    }
+    double em = bench_median(e, 5), dm = bench_median(d, 5);
+    printf("fsync of 4 KiB on the database's file system: p50 %.2f ms (%zu samples); "
+           "libsodium base64 of the %zu-byte blob: encode %.2f ms (%.0f MB/s), decode %.2f ms "
+           "(%.0f MB/s)\n\n",
+           n > 0 ? bench_median(t, n) * 1e3 : -1.0, n, b->blob_len, em * 1e3,
+           (double)b->blob_len / em / 1e6, dm * 1e3, (double)b->blob_len / dm / 1e6);
+    free(enc);
+    free(dec);
 }
 
 /* ---- options and main ----------------------------------------------------------- */
@@ -676,7 +770,19 @@ int main(int argc, char **argv)
            "127.0.0.1; %.1f s per cell; pull/push blob: %zu items, %zu bytes sealed, %zu bytes "
            "base64; %s\n\n",
            b.threads, b.seconds, b.items, b.blob_len, b.blob_b64_len, curl_version());
-    printf("| op | clients | req/s | p50 ms | p99 ms | requests | errors | vs empty handler |\n"
+    print_context(&b);
+    printf("### In process: vault_server_handle() on one thread, no HTTP\n\n"
+           "| op | calls/s | p50 ms | p99 ms | calls | errors |\n|---|---|---|---|---|---|\n");
+    for (int op = OP_PRELOGIN; op < OP_COUNT; op++) {
+        if (!b.ops[op])
+            continue;
+        cell r = run_inproc(&b, (op_kind)op);
+        printf("| %s | %.0f | %.3f | %.3f | %zu | %zu |\n", op_names[op], r.rps, r.p50 * 1e3,
+               r.p99 * 1e3, r.requests, r.errors);
+        fflush(stdout);
+    }
+    printf("\n### Through vault_httpd on loopback (libcurl clients, keep-alive)\n\n"
+           "| op | clients | req/s | p50 ms | p99 ms | requests | errors | vs empty handler |\n"
            "|---|---|---|---|---|---|---|---|\n");
     double ceiling[MAX_LEVELS] = {0};
     for (int op = 0; op < OP_COUNT; op++) {
