@@ -33,13 +33,14 @@ class NotFoundError extends VaultError {}    // NOT_FOUND
 class ExistsError extends VaultError {}      // EXISTS
 class StateError extends VaultError {}       // LOCKED, STATE, PENDING, EXPIRED
 class NetworkError extends VaultError {}     // NETWORK, SERVER, INSECURE, CONFLICT
+class ConflictError extends NetworkError {}  // CONFLICT: sync() merges and retries
 class StorageError extends VaultError {}     // IO
 class InternalError extends VaultError {}    // NOMEM, INTERNAL
 class UnsupportedError extends Error {}      // function missing from this libvault
 
 for (const cls of [VaultError, InputError, AuthError, RateLimitedError, IntegrityError,
-  NotFoundError, ExistsError, StateError, NetworkError, StorageError, InternalError,
-  UnsupportedError]) {
+  NotFoundError, ExistsError, StateError, NetworkError, ConflictError, StorageError,
+  InternalError, UnsupportedError]) {
   Object.defineProperty(cls.prototype, 'name', { value: cls.name });
 }
 
@@ -51,7 +52,7 @@ const FAMILY = {
   [-8]: NotFoundError,
   [-11]: ExistsError,
   [-10]: StateError, [-17]: StateError, [-22]: StateError, [-18]: StateError,
-  [-14]: NetworkError, [-15]: NetworkError, [-21]: NetworkError, [-13]: NetworkError,
+  [-14]: NetworkError, [-15]: NetworkError, [-21]: NetworkError, [-13]: ConflictError,
   [-7]: StorageError,
   [-2]: InternalError, [-24]: InternalError,
 };
@@ -63,6 +64,6 @@ function errorFor(code, message, reason) {
 
 module.exports = {
   CODES, VaultError, InputError, AuthError, RateLimitedError, IntegrityError, NotFoundError,
-  ExistsError, StateError, NetworkError, StorageError, InternalError, UnsupportedError,
-  errorFor,
+  ExistsError, StateError, NetworkError, ConflictError, StorageError, InternalError,
+  UnsupportedError, errorFor,
 };

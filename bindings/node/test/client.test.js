@@ -111,3 +111,24 @@ test('raw server requests', (t) => {
   assert.equal(bad.ok, false);
   assert.equal(bad.error.code, 'version');
 });
+
+test('push conflict is a ConflictError; sync merges', (t) => {
+  const f = fixture(t);
+  const server = f.server();
+  const a = f.client('a');
+  a.create(PASSWORD, OPS, MEM);
+  a.connectLocal(server);
+  a.register('dave@example.org');
+  const b = f.client('b');
+  b.connectLocal(server);
+  b.login('dave@example.org', PASSWORD);
+  b.vault.add(note('from b', 'x'));
+  b.save();
+  b.push();
+  a.vault.add(note('from a', 'y'));
+  a.save();
+  assert.throws(() => a.push(), (err) => err instanceof zk.ConflictError &&
+    err instanceof zk.NetworkError && err.codeName === 'VAULT_E_CONFLICT');
+  a.sync();
+  assert.deepEqual(a.vault.list().map((i) => i.title).sort(), ['from a', 'from b']);
+});

@@ -144,3 +144,42 @@ def test_raw_server_requests(server):
     assert len(resp["salt"]) == 32
     bad = server.handle({"v": 2, "op": "prelogin", "email": "x@example.org"})
     assert bad["ok"] is False and bad["error"]["code"] == "version"
+
+
+def test_push_conflict_then_sync_merges(server, make_client):
+    a = make_client("a")
+    a.create(PASSWORD, OPS, MEM)
+    a.connect_local(server)
+    a.register("dave@example.org")
+    b = make_client("b")
+    b.connect_local(server)
+    b.login("dave@example.org", PASSWORD)
+    b.vault.add(note("from b", "x"))
+    b.save()
+    b.push()
+    a.vault.add(note("from a", "y"))
+    a.save()
+    with pytest.raises(zkvault.ConflictError) as err:
+        a.push()
+    assert err.value.name == "VAULT_E_CONFLICT"
+    assert isinstance(err.value, zkvault.NetworkError)
+    a.sync()
+    assert sorted(i["title"] for i in a.vault.list()) == ["from a", "from b"]
+
+
+def test_logout_and_delete_account(server, make_client):
+    a = make_client("a")
+    a.create(PASSWORD, OPS, MEM)
+    a.connect_local(server)
+    a.register("erin@example.org")
+    a.logout()
+    with pytest.raises(zkvault.StateError):
+        a.pull()
+    a.login("erin@example.org", PASSWORD)
+    with pytest.raises(zkvault.AuthError):
+        a.delete_account("wrong")
+    a.delete_account(PASSWORD)
+    b = make_client("b")
+    b.connect_local(server)
+    with pytest.raises(zkvault.AuthError):
+        b.login("erin@example.org", PASSWORD)

@@ -67,6 +67,10 @@ class NetworkError(VaultError):
     """Transport or server failure: NETWORK, SERVER, INSECURE, CONFLICT."""
 
 
+class ConflictError(NetworkError):
+    """Push refused: the server holds a newer revision; sync() merges (CONFLICT)."""
+
+
 class StorageError(VaultError, OSError):
     """The local store or a file could not be read or written (IO)."""
 
@@ -94,7 +98,7 @@ _FAMILY = {
     -8: NotFoundError,
     -11: ExistsError,
     -10: StateError, -17: StateError, -22: StateError, -18: StateError,
-    -14: NetworkError, -15: NetworkError, -21: NetworkError, -13: NetworkError,
+    -14: NetworkError, -15: NetworkError, -21: NetworkError, -13: ConflictError,
     -7: StorageError,
     -2: InternalError, -24: InternalError,
 }
