@@ -41,8 +41,10 @@
 /* Used unless the URI says otherwise: a request while the database host is
  * unreachable fails after this long instead of hanging a worker. */
 #define CONNECT_TIMEOUT_S "5"
-/* pg_advisory_xact_lock key that serialises schema migrations ("zkvault"). */
+/* pg_advisory_xact_lock keys: schema migrations ("zkvault"), and the count
+ * of links that no account owns yet ("zklinks"). */
 #define MIGRATION_LOCK "7a6b7661756c74"
+#define UNBOUND_LINKS_LOCK "7a6b6c696e6b73"
 
 /* Built-in type OIDs (pg_type.h is a server header). */
 #define OID_BYTEA 17u
@@ -111,6 +113,11 @@ static const char *const migrations[] = {
     "  envelope bytea);"
     "CREATE INDEX links_by_expiry ON links(expires_ms);"
     "CREATE INDEX links_by_account ON links(account_id);",
+    /* 3: links requested by a new device (reverse direction): a role, and no
+     * account until a logged-in device accepts the link */
+    "ALTER TABLE links ADD COLUMN role bigint NOT NULL DEFAULT 111;"
+    "ALTER TABLE links ALTER COLUMN account_id DROP NOT NULL;"
+    "ALTER TABLE links ALTER COLUMN device_id DROP NOT NULL;",
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 
@@ -1022,7 +1029,7 @@ static int pg_session_delete(vault_store *base, const uint8_t *token_hash)
 
 #define LINK_COLUMNS                                                                  \
     "id, account_id, device_id, state, expires_ms, extra_posts, peer_pk, post_mac,"  \
-    " confirm_tag, fetch_hash, envelope"
+    " confirm_tag, fetch_hash, role, envelope"
 
 /* Reads a link; with lock, also takes its row lock for the caller's
  * transaction. envelope may be NULL. */
@@ -1042,8 +1049,8 @@ static int load_link(conn *c, const uint8_t *link_id, int lock, vault_store_link
     row r = {res, 0, VAULT_OK};
     memset(out, 0, sizeof *out);
     col_bytes(&r, 0, out->id, sizeof out->id);
-    col_bytes(&r, 1, out->account_id, sizeof out->account_id);
-    col_bytes(&r, 2, out->device_id, sizeof out->device_id);
+    col_optional(&r, 1, out->account_id, sizeof out->account_id);
+    col_optional(&r, 2, out->device_id, sizeof out->device_id);
     out->state = (uint32_t)col_u64(&r, 3);
     out->expires_ms = col_i64(&r, 4);
     out->extra_posts = (uint32_t)col_u64(&r, 5);
@@ -1051,8 +1058,9 @@ static int load_link(conn *c, const uint8_t *link_id, int lock, vault_store_link
     col_optional(&r, 7, out->post_mac, sizeof out->post_mac);
     col_optional(&r, 8, out->confirm_tag, sizeof out->confirm_tag);
     col_optional(&r, 9, out->fetch_hash, sizeof out->fetch_hash);
+    out->role = (uint32_t)col_u64(&r, 10);
     if (envelope != NULL)
-        col_dup(&r, 10, envelope, envelope_len);
+        col_dup(&r, 11, envelope, envelope_len);
     PQclear(res);
     return r.status;
 }
@@ -1111,14 +1119,61 @@ static int link_create_tx(conn *c, void *arg)
     p_i64(&p, VAULT_STORE_LINK_OPEN);
     p_i64(&p, x->now_ms);
     p_i64(&p, link->expires_ms);
-    return run(c, "INSERT INTO links (id, account_id, device_id, state, created_ms, expires_ms)"
-                  " VALUES ($1, $2, $3, $4, $5, $6)", &p, "create link");
+    p_i64(&p, VAULT_STORE_LINK_OFFER);
+    return run(c, "INSERT INTO links (id, account_id, device_id, state, created_ms, expires_ms,"
+                  " role) VALUES ($1, $2, $3, $4, $5, $6, $7)", &p, "create link");
 }
 
 static int pg_link_create(vault_store *base, const vault_store_link *link, int64_t now_ms)
 {
     link_args x = {.link = link, .now_ms = now_ms};
     return transact(STORE(base), DURABLE, link_create_tx, &x);
+}
+
+/* The count of links no account owns yet is global: the advisory lock
+ * stands for a lock on "all of them". */
+static int link_request_tx(conn *c, void *arg)
+{
+    const link_args *x = arg;
+    const vault_store_link *link = x->link;
+    PGresult *res = NULL;
+    params p = {.n = 0};
+    int status = simple(c, "SELECT pg_advisory_xact_lock(x'" UNBOUND_LINKS_LOCK "'::bigint)",
+                        "lock links");
+    if (status != VAULT_OK)
+        return status;
+    p_i64(&p, x->now_ms - VAULT_STORE_LINK_MEMORY_MS);
+    if ((status = run(c, "DELETE FROM links WHERE expires_ms < $1", &p, "prune links")) !=
+        VAULT_OK)
+        return status;
+    p.n = 0;
+    p_i64(&p, x->now_ms);
+    if ((status = fetch(c, "SELECT count(*) FROM links WHERE account_id IS NULL"
+                           " AND expires_ms > $1 AND state <= 2", &p, &res, "count links")) !=
+        VAULT_OK)
+        return status;
+    row r = {res, 0, VAULT_OK};
+    int64_t live = col_i64(&r, 0);
+    PQclear(res);
+    if (r.status != VAULT_OK)
+        return r.status;
+    if (live >= VAULT_STORE_LINKS_UNBOUND_MAX)
+        return vault__fail(VAULT_E_LIMIT, "too many pending device links; retry later");
+    p.n = 0;
+    p_bytes(&p, link->id, sizeof link->id);
+    p_i64(&p, VAULT_STORE_LINK_REVERSE);
+    p_i64(&p, VAULT_STORE_LINK_OPEN);
+    p_i64(&p, x->now_ms);
+    p_i64(&p, link->expires_ms);
+    p_bytes(&p, link->fetch_hash, sizeof link->fetch_hash);
+    return run(c, "INSERT INTO links (id, role, state, created_ms, expires_ms, fetch_hash)"
+                  " VALUES ($1, $2, $3, $4, $5, $6)", &p, "request link");
+}
+
+static int pg_link_request(vault_store *base, const vault_store_link *link, int64_t now_ms)
+{
+    link_args x = {.link = link, .now_ms = now_ms};
+    return transact(STORE(base), DURABLE, link_request_tx, &x);
 }
 
 static int link_get_tx(conn *c, void *arg)
@@ -1143,6 +1198,8 @@ static int link_post_key_tx(conn *c, void *arg)
     int status = load_link(c, posted->id, 1, &link, NULL, NULL);
     if (status != VAULT_OK)
         return status;
+    if (link.role != posted->role)
+        return vault__fail(VAULT_E_NOT_FOUND, "no such device link");
     if (x->now_ms >= link.expires_ms)
         return vault__fail(VAULT_E_EXPIRED, "this device link has expired");
     params p = {.n = 0};
@@ -1161,9 +1218,15 @@ static int link_post_key_tx(conn *c, void *arg)
     p_bytes(&p, posted->peer_pk, sizeof posted->peer_pk);
     p_bytes(&p, posted->post_mac, sizeof posted->post_mac);
     p_bytes(&p, posted->confirm_tag, sizeof posted->confirm_tag);
-    p_bytes(&p, posted->fetch_hash, sizeof posted->fetch_hash);
-    return run(c, "UPDATE links SET state = $2, peer_pk = $3, post_mac = $4,"
-                  " confirm_tag = $5, fetch_hash = $6 WHERE id = $1", &p, "post link key");
+    if (posted->role == VAULT_STORE_LINK_OFFER) {
+        p_bytes(&p, posted->fetch_hash, sizeof posted->fetch_hash);
+        return run(c, "UPDATE links SET state = $2, peer_pk = $3, post_mac = $4,"
+                      " confirm_tag = $5, fetch_hash = $6 WHERE id = $1", &p, "post link key");
+    }
+    p_bytes(&p, posted->account_id, sizeof posted->account_id);
+    p_bytes(&p, posted->device_id, sizeof posted->device_id);
+    return run(c, "UPDATE links SET state = $2, peer_pk = $3, post_mac = $4, confirm_tag = $5,"
+                  " account_id = $6, device_id = $7 WHERE id = $1", &p, "post link key");
 }
 
 static int pg_link_post_key(vault_store *base, const vault_store_link *posted, int64_t now_ms)
@@ -1473,6 +1536,7 @@ static const vault_store_ops pg_ops = {
     .session_lookup = pg_session_lookup,
     .session_delete = pg_session_delete,
     .link_create = pg_link_create,
+    .link_request = pg_link_request,
     .link_get = pg_link_get,
     .link_post_key = pg_link_post_key,
     .link_deliver = pg_link_deliver,

@@ -46,6 +46,7 @@ int main(void)
                                   ts_reopen_database),
         cmocka_unit_test(test_server_links__relay_lifecycle),
         cmocka_unit_test(test_server_links__quota_and_states),
+        cmocka_unit_test(test_server_links__reverse_request),
         cmocka_unit_test(test_server_devices__list_revoke_rotate),
     };
     static const char *const backends[] = {"sqlite", "postgresql"};

@@ -130,6 +130,7 @@ TS_AREA(test_server_faults__unreachable_database_is_io);
 TS_AREA(test_server_faults__connection_loss_survived);
 TS_AREA(test_server_links__relay_lifecycle);
 TS_AREA(test_server_links__quota_and_states);
+TS_AREA(test_server_links__reverse_request);
 TS_AREA(test_server_devices__list_revoke_rotate);
 
 #endif

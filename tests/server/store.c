@@ -43,6 +43,7 @@ static vault_store_link new_link(const fixture *f, uint8_t seed)
 {
     vault_store_link link;
     memset(&link, 0, sizeof link);
+    link.role = VAULT_STORE_LINK_OFFER;
     fill(link.id, sizeof link.id, seed);
     memcpy(link.account_id, f->account_id, sizeof link.account_id);
     memcpy(link.device_id, f->device_id, sizeof link.device_id);
@@ -181,6 +182,57 @@ void test_server_links__relay_lifecycle(void **state)
     assert_int_equal(st->ops->link_set_state(st, unknown, VAULT_STORE_LINK_ANY_LIVE,
                                              VAULT_STORE_LINK_ABORTED),
                      VAULT_E_NOT_FOUND);
+    vault_server_close(f.s);
+}
+
+/* A link requested by a new device: no account until a logged-in device
+ * posts to it, and only a post in that role is taken. */
+void test_server_links__reverse_request(void **state)
+{
+    (void)state;
+    fixture f;
+    open_fixture(&f, "store_reverse");
+    vault_store *st = f.st;
+    const int64_t now = TS_NOW_MS;
+    vault_store_link link;
+    memset(&link, 0, sizeof link);
+    link.role = VAULT_STORE_LINK_REVERSE;
+    fill(link.id, sizeof link.id, 60);
+    fill(link.fetch_hash, sizeof link.fetch_hash, 61);
+    link.expires_ms = now + LINK_TTL_MS;
+    assert_int_equal(st->ops->link_request(st, &link, now), VAULT_OK);
+    assert_int_equal(st->ops->link_request(st, &link, now), VAULT_E_EXISTS);
+    vault_store_link got = get_link(st, link.id, NULL, NULL);
+    uint8_t zero[VAULT_STORE_ID_BYTES] = {0};
+    assert_int_equal(got.role, VAULT_STORE_LINK_REVERSE);
+    assert_int_equal(got.state, VAULT_STORE_LINK_OPEN);
+    assert_memory_equal(got.account_id, zero, sizeof zero);
+    assert_memory_equal(got.device_id, zero, sizeof zero);
+    assert_memory_equal(got.fetch_hash, link.fetch_hash, sizeof got.fetch_hash);
+
+    /* An offer-role post to it is as if the link did not exist. */
+    vault_store_link wrong = posted_key(&link, 70);
+    wrong.role = VAULT_STORE_LINK_OFFER;
+    assert_int_equal(st->ops->link_post_key(st, &wrong, now), VAULT_E_NOT_FOUND);
+    assert_int_equal(get_link(st, link.id, NULL, NULL).extra_posts, 0);
+
+    /* The logged-in device accepts: the link is now the account's. */
+    vault_store_link accept = posted_key(&link, 80);
+    memcpy(accept.account_id, f.account_id, sizeof accept.account_id);
+    memcpy(accept.device_id, f.device_id, sizeof accept.device_id);
+    assert_int_equal(st->ops->link_post_key(st, &accept, now), VAULT_OK);
+    got = get_link(st, link.id, NULL, NULL);
+    assert_int_equal(got.state, VAULT_STORE_LINK_POSTED);
+    assert_memory_equal(got.account_id, f.account_id, sizeof got.account_id);
+    assert_memory_equal(got.device_id, f.device_id, sizeof got.device_id);
+    assert_memory_equal(got.peer_pk, accept.peer_pk, sizeof got.peer_pk);
+    assert_memory_equal(got.fetch_hash, link.fetch_hash, sizeof got.fetch_hash);
+    const uint8_t envelope[] = "for the new device";
+    vault_store_new_device dev = new_device(90, "tablet");
+    assert_int_equal(st->ops->link_deliver(st, link.id, f.account_id, envelope, sizeof envelope,
+                                           &dev, now),
+                     VAULT_OK);
+    assert_int_equal(get_link(st, link.id, NULL, NULL).state, VAULT_STORE_LINK_DELIVERED);
     vault_server_close(f.s);
 }
 
