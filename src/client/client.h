@@ -53,6 +53,13 @@ struct vault_client {
     char session[VAULT_SESSION_HEX]; /* "" when logged out */
 };
 
+/* Ends a public call: keeps the thread's detail message in the handle too
+ * (bindings may run consecutive calls on different threads) and returns rc. */
+static inline int vault_client__done(vault_client *c, int rc)
+{
+    return vault__capture(c->errmsg, rc);
+}
+
 /* Sends one protocol request (the "v" member is added) and parses the answer.
  * A server error answer is mapped to its VAULT_E_* code with the server's
  * message; *response (a cJSON object, free with cJSON_Delete) is set only on
@@ -78,6 +85,18 @@ int vault_client__store_get_u64(vault_client *c, const char *name, uint64_t *val
 /* Wipes every row (delete account, or a reset). */
 int vault_client__store_clear(vault_client *c);
 
+/* VAULT_E_INVALID unless password is 1..VAULT_PASSWORD_MAX_BYTES bytes. */
+int vault_client__check_password(const char *password);
+
+/* Stores the account state and the protected key (and, with with_local, the
+ * local blob) in one transaction. */
+int vault_client__store_account(vault_client *c, const uint8_t *protected_key, int with_local);
+
+/* Stores the account state, the base blob (unless NULL) and the local blob
+ * in one transaction. */
+int vault_client__store_blobs(vault_client *c, const uint8_t *base, size_t base_len,
+                              const uint8_t *local, size_t local_len);
+
 /* Reloads the public account state (ids, salt, params, revisions) from the store. */
 int vault_client__load_state(vault_client *c);
 
@@ -92,6 +111,16 @@ void vault_client__set_unlocked(vault_client *c, vault_client__keys *keys, vault
 
 /* Opens the sealed local blob (revision base_revision + 1) with k's vault key. */
 int vault_client__open_local(vault_client *c, const vault_client__keys *k, vault **out);
+
+/* The vault key the locally stored protected key yields under k's
+ * encryption key (VAULT_E_AUTH if the password changed since). */
+int vault_client__local_vault_key(vault_client *c, const vault_client__keys *k, uint8_t *out);
+
+/* Opens the local blob under k's vault key; if it was sealed under old_key
+ * (a rotation happened elsewhere), opens it with that and re-seals the local
+ * and base blobs under the new key. old_key may be NULL. */
+int vault_client__open_local_rekeyed(vault_client *c, const vault_client__keys *k,
+                                     const uint8_t *old_key, vault **out);
 
 /* Locks, ends the session and removes the account from the store (the device
  * id stays). */
