@@ -406,7 +406,8 @@ VAULT_API int vault_client_connect_local(vault_client *c, vault_server *s);
 VAULT_API int vault_client_connect_http(vault_client *c, const char *base_url,
                                         uint32_t flags);
 
-/* Routes the client's server calls through a caller-supplied transport. */
+/* Routes the client's server calls through a caller-supplied transport
+ * (fn NULL disconnects). fn is called on the thread that calls the client. */
 VAULT_API int vault_client_connect_custom(vault_client *c, vault_transport_fn fn,
                                           void *ctx);
 
@@ -477,6 +478,24 @@ VAULT_API int vault_link_poll(vault_link *l);
  * key pair and posts its public key with the MAC. Errors: VAULT_E_INVALID
  * (malformed payload), VAULT_E_VERSION, VAULT_E_EXPIRED, VAULT_E_NOT_FOUND. */
 VAULT_API int vault_link_join(vault_link **out, vault_client *c, const char *payload);
+
+/* Reverse direction (a new device without a camera shows the QR code):
+ * vault_link_request() on the new device (an empty, opened client) asks the
+ * relay for a link and makes the key pair and link secret; show
+ * vault_link_payload(); vault_link_poll() returns VAULT_OK once a logged-in
+ * device accepted it with a valid MAC (VAULT_E_PENDING before, VAULT_E_AUTH
+ * if the key was substituted or another device also used the code); then
+ * vault_link_sas() and vault_link_complete() as in the other direction.
+ * Errors: VAULT_E_EXISTS (the store already holds a vault), VAULT_E_LIMIT,
+ * VAULT_E_NETWORK. */
+VAULT_API int vault_link_request(vault_link **out, vault_client *c);
+
+/* Reverse direction, logged-in (unlocked) device: parses the new device's
+ * scanned code, makes its key pair and posts its key with the MAC; then
+ * vault_link_sas() and vault_link_confirm(). Errors: VAULT_E_INVALID,
+ * VAULT_E_VERSION, VAULT_E_EXPIRED, VAULT_E_NOT_FOUND, VAULT_E_STATE (the
+ * code was already accepted by another device), VAULT_E_LOCKED. */
+VAULT_API int vault_link_accept(vault_link **out, vault_client *c, const char *payload);
 
 /* Both sides: the short authentication code to compare on both screens, as
  * 6 decimal digits (*sas freed with vault_free()). VAULT_E_STATE before the

@@ -167,4 +167,13 @@ int vault_devicelink__grant_encode(char **json, const vault_devicelink_grant *g)
 int vault_devicelink__grant_decode(vault_devicelink_grant *g, const char *json,
                                    size_t json_len);
 
+/* ---- client side (link.c, device.c) ----------------------------------------- */
+
+/* New device: turns an opened grant into a local account (device id, vault
+ * key, credential and a fresh long-term device key pair, all wrapped under
+ * local_key), logs in with the credential, pulls the vault, adds itself to
+ * the vault's device list and pushes. On failure the store is left empty. */
+int vault_devicelink__adopt_grant(vault_client *c, const vault_devicelink_grant *g,
+                                  const uint8_t *local_key);
+
 #endif

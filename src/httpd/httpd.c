@@ -108,19 +108,20 @@ static enum MHD_Result queue_handler_response(struct MHD_Connection *conn, char 
 
 /* ------------------------------------------------------------- request body */
 
+/* The body's allocation is cap + 1 bytes: room for a NUL after the JSON. */
+static void drop_body(http_request *req)
+{
+    vault__wipe_free(req->body, req->cap + 1);
+    req->body = NULL;
+    req->len = req->cap = 0;
+}
+
 static void request_free(http_request *req)
 {
     if (req == NULL)
         return;
-    vault__wipe_free(req->body, req->cap);
+    drop_body(req);
     vault__free(req);
-}
-
-static void drop_body(http_request *req)
-{
-    vault__wipe_free(req->body, req->cap);
-    req->body = NULL;
-    req->len = req->cap = 0;
 }
 
 /* Grows by copying rather than realloc so that no unwiped copy of an auth
@@ -137,9 +138,11 @@ static int body_reserve(http_request *req, size_t need)
         return VAULT_E_NOMEM;
     if (req->len > 0)
         memcpy(grown, req->body, req->len);
-    vault__wipe_free(req->body, req->cap);
+    size_t len = req->len;
+    drop_body(req);
     req->body = grown;
-    req->cap = cap; /* one spare byte past cap for the NUL */
+    req->len = len;
+    req->cap = cap;
     return VAULT_OK;
 }
 

@@ -1,6 +1,8 @@
 /*
  * Device-link relay operations (docs/devicelink.md): link_create, link_post_key,
- * link_poll, link_deliver, link_fetch, link_cancel, link_abort.
+ * link_poll, link_deliver, link_fetch, link_cancel, link_abort, and for the
+ * reverse direction (the new device shows the code) link_request, link_accept,
+ * link_wait.
  *
  * The relay is untrusted by design: it stores a public key, two MACs it cannot
  * check (it never sees the link secret) and an envelope it cannot open. What it
@@ -70,6 +72,7 @@ int vault_server__op_link_create(vault_server_call *call)
     int status;
     memset(&link, 0, sizeof link);
     randombytes_buf(link.id, sizeof link.id);
+    link.role = VAULT_STORE_LINK_OFFER;
     memcpy(link.account_id, call->session.account_id, sizeof link.account_id);
     memcpy(link.device_id, call->session.device_id, sizeof link.device_id);
     link.expires_ms = call->now_ms + call->server->link_ttl_s * 1000;
@@ -80,27 +83,61 @@ int vault_server__op_link_create(vault_server_call *call)
     return vault_server__reply_u64(call, "expires_ms", (uint64_t)link.expires_ms);
 }
 
+static int read_posted_key(const vault_server_call *call, vault_store_link *posted)
+{
+    int status;
+    if ((status = read_link_id(call, posted->id)) != VAULT_OK ||
+        (status = vault_server__req_hex(call, "public_key", posted->peer_pk,
+                                        sizeof posted->peer_pk)) != VAULT_OK ||
+        (status = vault_server__req_hex(call, "mac", posted->post_mac,
+                                        sizeof posted->post_mac)) != VAULT_OK)
+        return status;
+    return vault_server__req_hex(call, "confirm", posted->confirm_tag,
+                                 sizeof posted->confirm_tag);
+}
+
 int vault_server__op_link_post_key(vault_server_call *call)
 {
     vault_store *st = store_of(call);
     vault_store_link posted;
     int status;
     memset(&posted, 0, sizeof posted);
-    if ((status = read_link_id(call, posted.id)) != VAULT_OK ||
-        (status = vault_server__req_hex(call, "public_key", posted.peer_pk,
-                                        sizeof posted.peer_pk)) != VAULT_OK ||
-        (status = vault_server__req_hex(call, "mac", posted.post_mac,
-                                        sizeof posted.post_mac)) != VAULT_OK ||
-        (status = vault_server__req_hex(call, "confirm", posted.confirm_tag,
-                                        sizeof posted.confirm_tag)) != VAULT_OK ||
+    posted.role = VAULT_STORE_LINK_OFFER;
+    if ((status = read_posted_key(call, &posted)) != VAULT_OK ||
         (status = vault_server__req_hex(call, "fetch_hash", posted.fetch_hash,
                                         sizeof posted.fetch_hash)) != VAULT_OK)
         return status;
     return st->ops->link_post_key(st, &posted, call->now_ms);
 }
 
-/* {"ready":false} while no key arrived; then the key, both MACs and the
- * number of refused extra posts (> 0: the code was used by someone else too). */
+/* The posted key for whoever shows the QR code: {"ready":false} while the
+ * link is open, then the key, both MACs and the count of refused posts. */
+static int reply_posted_key(vault_server_call *call, const vault_store_link *l)
+{
+    int status;
+    if (l->state == VAULT_STORE_LINK_OPEN) {
+        if (call->now_ms >= l->expires_ms)
+            return vault__fail(VAULT_E_EXPIRED, "this device link has expired");
+        return cJSON_AddFalseToObject(call->reply, "ready") != NULL
+                   ? VAULT_OK
+                   : vault__fail(VAULT_E_NOMEM, "out of memory building a reply");
+    }
+    if (l->state != VAULT_STORE_LINK_POSTED && l->state != VAULT_STORE_LINK_DELIVERED)
+        return link_state_error(l);
+    if (cJSON_AddTrueToObject(call->reply, "ready") == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory building a reply");
+    if ((status = vault_server__reply_hex(call, "public_key", l->peer_pk,
+                                          sizeof l->peer_pk)) != VAULT_OK ||
+        (status = vault_server__reply_hex(call, "mac", l->post_mac, sizeof l->post_mac)) !=
+            VAULT_OK ||
+        (status = vault_server__reply_hex(call, "confirm", l->confirm_tag,
+                                          sizeof l->confirm_tag)) != VAULT_OK)
+        return status;
+    return vault_server__reply_u64(call, "extra_posts", l->extra_posts);
+}
+
+/* The old device polls its offer (extra_posts > 0: the code was used by
+ * someone else too). */
 int vault_server__op_link_poll(vault_server_call *call)
 {
     vault_store_link link;
@@ -109,25 +146,9 @@ int vault_server__op_link_poll(vault_server_call *call)
     if ((status = read_link_id(call, link_id)) != VAULT_OK ||
         (status = own_link(call, link_id, &link, NULL, NULL)) != VAULT_OK)
         return status;
-    if (link.state == VAULT_STORE_LINK_OPEN) {
-        if (call->now_ms >= link.expires_ms)
-            return vault__fail(VAULT_E_EXPIRED, "this device link has expired");
-        return cJSON_AddFalseToObject(call->reply, "ready") != NULL
-                   ? VAULT_OK
-                   : vault__fail(VAULT_E_NOMEM, "out of memory building a reply");
-    }
-    if (link.state != VAULT_STORE_LINK_POSTED && link.state != VAULT_STORE_LINK_DELIVERED)
-        return link_state_error(&link);
-    if (cJSON_AddTrueToObject(call->reply, "ready") == NULL)
-        return vault__fail(VAULT_E_NOMEM, "out of memory building a reply");
-    if ((status = vault_server__reply_hex(call, "public_key", link.peer_pk,
-                                          sizeof link.peer_pk)) != VAULT_OK ||
-        (status = vault_server__reply_hex(call, "mac", link.post_mac, sizeof link.post_mac)) !=
-            VAULT_OK ||
-        (status = vault_server__reply_hex(call, "confirm", link.confirm_tag,
-                                          sizeof link.confirm_tag)) != VAULT_OK)
-        return status;
-    return vault_server__reply_u64(call, "extra_posts", link.extra_posts);
+    if (link.role != VAULT_STORE_LINK_OFFER)
+        return vault__fail(VAULT_E_NOT_FOUND, "no such device link");
+    return reply_posted_key(call, &link);
 }
 
 /* The envelope: standard padded base64 of at most VAULT_DEVICELINK_ENVELOPE_MAX
@@ -191,7 +212,9 @@ static int check_fetch_token(vault_server_call *call, const uint8_t *link_id,
     if (status != VAULT_OK)
         return status;
     vault_devicelink__token_hash(hash, token);
-    int posted = link->state != VAULT_STORE_LINK_OPEN;
+    /* For role 'o' the hash arrives with the post; for role 'n' it came
+     * with the request. */
+    int posted = link->role == VAULT_STORE_LINK_REVERSE || link->state != VAULT_STORE_LINK_OPEN;
     int same = sodium_memcmp(hash, link->fetch_hash, sizeof hash) == 0;
     sodium_memzero(token, sizeof token);
     if (posted && same)
@@ -271,4 +294,62 @@ int vault_server__op_link_abort(vault_server_call *call)
         return status;
     return st->ops->link_set_state(st, link_id, VAULT_STORE_LINK_ANY_LIVE,
                                    VAULT_STORE_LINK_ABORTED);
+}
+
+/* ---- reverse direction: the new device shows the QR code ----------------------- */
+
+int vault_server__op_link_request(vault_server_call *call)
+{
+    vault_store *st = store_of(call);
+    vault_store_link link;
+    int status;
+    memset(&link, 0, sizeof link);
+    if ((status = vault_server__req_hex(call, "fetch_hash", link.fetch_hash,
+                                        sizeof link.fetch_hash)) != VAULT_OK)
+        return status;
+    randombytes_buf(link.id, sizeof link.id);
+    link.role = VAULT_STORE_LINK_REVERSE;
+    link.expires_ms = call->now_ms + call->server->link_ttl_s * 1000;
+    if ((status = st->ops->link_request(st, &link, call->now_ms)) != VAULT_OK)
+        return status;
+    if ((status = vault_server__reply_hex(call, "link_id", link.id, sizeof link.id)) != VAULT_OK)
+        return status;
+    return vault_server__reply_u64(call, "expires_ms", (uint64_t)link.expires_ms);
+}
+
+/* The logged-in device scanned the new device's code: its key is posted and
+ * the link is bound to its account (and can then be delivered by it only). */
+int vault_server__op_link_accept(vault_server_call *call)
+{
+    vault_store *st = store_of(call);
+    vault_store_link posted;
+    int status;
+    memset(&posted, 0, sizeof posted);
+    posted.role = VAULT_STORE_LINK_REVERSE;
+    memcpy(posted.account_id, call->session.account_id, sizeof posted.account_id);
+    memcpy(posted.device_id, call->session.device_id, sizeof posted.device_id);
+    if ((status = read_posted_key(call, &posted)) != VAULT_OK)
+        return status;
+    status = st->ops->link_post_key(st, &posted, call->now_ms);
+    if (status == VAULT_E_STATE)
+        status = vault__fail(VAULT_E_STATE, "this link code was already accepted by another "
+                                            "device");
+    return status;
+}
+
+/* The new device waits for the logged-in device's key (proof: its token). */
+int vault_server__op_link_wait(vault_server_call *call)
+{
+    vault_store *st = store_of(call);
+    vault_store_link link;
+    uint8_t link_id[VAULT_STORE_ID_BYTES];
+    int status;
+    if ((status = read_link_id(call, link_id)) != VAULT_OK ||
+        (status = st->ops->link_get(st, link_id, &link, NULL, NULL)) != VAULT_OK)
+        return status;
+    if (link.role != VAULT_STORE_LINK_REVERSE)
+        return vault__fail(VAULT_E_NOT_FOUND, "no such device link");
+    if ((status = check_fetch_token(call, link_id, &link)) != VAULT_OK)
+        return status;
+    return reply_posted_key(call, &link);
 }

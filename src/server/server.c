@@ -41,6 +41,9 @@ static const char *const m_link_deliver[] = {"session", "link_id", "envelope", "
 static const char *const m_link_fetch[] = {"link_id", "fetch_token", NULL};
 static const char *const m_device_revoke[] = {"session", "device_id", "base_revision", "blob",
                                               "protected_key", "sealed_keys", NULL};
+static const char *const m_link_request[] = {"fetch_hash", NULL};
+static const char *const m_link_accept[] = {"session", "link_id", "public_key", "mac", "confirm",
+                                            NULL};
 static const char *const m_device_login[] = {"account_id", "device_id", "credential", NULL};
 
 static const vault_server_op ops[] = {
@@ -62,6 +65,9 @@ static const vault_server_op ops[] = {
     {"link_fetch", 0, m_link_fetch, vault_server__op_link_fetch},
     {"link_cancel", VAULT_SERVER_OP_SESSION, m_link, vault_server__op_link_cancel},
     {"link_abort", 0, m_link_fetch, vault_server__op_link_abort},
+    {"link_request", 0, m_link_request, vault_server__op_link_request},
+    {"link_accept", VAULT_SERVER_OP_SESSION, m_link_accept, vault_server__op_link_accept},
+    {"link_wait", 0, m_link_fetch, vault_server__op_link_wait},
     {"device_list", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_device_list},
     {"device_revoke", VAULT_SERVER_OP_SESSION, m_device_revoke, vault_server__op_device_revoke},
     {"device_key", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_device_key},

@@ -90,14 +90,20 @@ typedef struct vault_store_session {
  * "expired" rather than "not found"; then they are deleted. */
 #define VAULT_STORE_LINK_MEMORY_MS (3600 * 1000LL)
 #define VAULT_STORE_LINKS_MAX 16 /* live (unexpired, unused) links per account */
+#define VAULT_STORE_LINKS_UNBOUND_MAX 10000 /* live links requested by new devices, in all */
+#define VAULT_STORE_LINK_OFFER 'o'
+#define VAULT_STORE_LINK_REVERSE 'n'
 
 /* A device-link relay record. The server never sees the link secret or the
  * vault key: it relays public keys, MACs it cannot check, and an envelope it
  * cannot open. */
 typedef struct vault_store_link {
     uint8_t id[VAULT_STORE_ID_BYTES];
-    uint8_t account_id[VAULT_STORE_ID_BYTES]; /* the account that made the link */
-    uint8_t device_id[VAULT_STORE_ID_BYTES];  /* the device that made it */
+    uint32_t role; /* 'o': the logged-in device made it; 'n': a new device did */
+    /* The logged-in account and device: the creator for role 'o', the
+     * accepting device for role 'n' (all zero until then). */
+    uint8_t account_id[VAULT_STORE_ID_BYTES];
+    uint8_t device_id[VAULT_STORE_ID_BYTES];
     uint32_t state;                           /* VAULT_STORE_LINK_* */
     int64_t expires_ms;
     uint32_t extra_posts; /* posts refused because a key was already there */
@@ -105,7 +111,9 @@ typedef struct vault_store_link {
     uint8_t peer_pk[VAULT_STORE_LINK_KEY_BYTES];
     uint8_t post_mac[VAULT_STORE_LINK_KEY_BYTES];
     uint8_t confirm_tag[VAULT_STORE_LINK_KEY_BYTES];
-    uint8_t fetch_hash[VAULT_STORE_HASH_BYTES]; /* BLAKE2b-256 of the poster's fetch token */
+    /* Hash of the new device's fetch token: set by its post (role 'o') or
+     * when it requested the link (role 'n'). */
+    uint8_t fetch_hash[VAULT_STORE_HASH_BYTES];
 } vault_store_link;
 
 /* The device a link creates, recorded when its envelope is delivered. */
@@ -211,16 +219,22 @@ typedef struct vault_store_ops {
      * unexpired links. */
     int (*link_create)(vault_store *st, const vault_store_link *link, int64_t now_ms);
 
+    /* Records a link requested by a new device (role 'n', state OPEN, no
+     * account yet, link->fetch_hash kept). VAULT_E_LIMIT beyond
+     * VAULT_STORE_LINKS_UNBOUND_MAX live ones. VAULT_E_EXISTS. */
+    int (*link_request)(vault_store *st, const vault_store_link *link, int64_t now_ms);
+
     /* Reads a link; with envelope non-NULL also its envelope (*envelope from
      * vault__malloc, NULL if none). VAULT_E_NOT_FOUND. */
     int (*link_get)(vault_store *st, const uint8_t *link_id, vault_store_link *out,
                     uint8_t **envelope, size_t *envelope_len);
 
-    /* Stores the poster's key fields (peer_pk, post_mac, confirm_tag,
-     * fetch_hash of `posted`, whose id names the link) and moves the link
+    /* Stores the poster's key fields (peer_pk, post_mac, confirm_tag, and
+     * fetch_hash for role 'o' or account_id and device_id for role 'n', of
+     * `posted`, whose id and role name the link) and moves the link
      * OPEN → POSTED. A link in any other state counts the attempt in
-     * extra_posts (committed) and gives VAULT_E_STATE. VAULT_E_NOT_FOUND,
-     * VAULT_E_EXPIRED. */
+     * extra_posts (committed) and gives VAULT_E_STATE. VAULT_E_NOT_FOUND
+     * (also for a role mismatch), VAULT_E_EXPIRED. */
     int (*link_post_key)(vault_store *st, const vault_store_link *posted, int64_t now_ms);
 
     /* Stores the envelope, POSTED → DELIVERED, and records the new device

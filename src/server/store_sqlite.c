@@ -86,6 +86,26 @@ static const char *const migrations[] = {
     "  peer_pk BLOB, post_mac BLOB, confirm_tag BLOB, fetch_hash BLOB,"
     "  envelope BLOB);"
     "CREATE INDEX links_by_expiry ON links(expires_ms);",
+    /* 3: links requested by a new device (reverse direction): a role, and no
+     * account until a logged-in device accepts the link */
+    "CREATE TABLE links3 ("
+    "  id BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 16),"
+    "  role INTEGER NOT NULL DEFAULT 111,"
+    "  account_id BLOB REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  device_id BLOB,"
+    "  state INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  expires_ms INTEGER NOT NULL,"
+    "  extra_posts INTEGER NOT NULL DEFAULT 0,"
+    "  peer_pk BLOB, post_mac BLOB, confirm_tag BLOB, fetch_hash BLOB,"
+    "  envelope BLOB);"
+    "INSERT INTO links3 (id, account_id, device_id, state, created_ms, expires_ms, extra_posts,"
+    "  peer_pk, post_mac, confirm_tag, fetch_hash, envelope)"
+    "  SELECT id, account_id, device_id, state, created_ms, expires_ms, extra_posts, peer_pk,"
+    "  post_mac, confirm_tag, fetch_hash, envelope FROM links;"
+    "DROP TABLE links;"
+    "ALTER TABLE links3 RENAME TO links;"
+    "CREATE INDEX links_by_expiry ON links(expires_ms);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -927,7 +947,7 @@ static void sq_close(vault_store *base)
 
 #define LINK_COLUMNS                                                                  \
     "id, account_id, device_id, state, expires_ms, extra_posts, peer_pk, post_mac,"  \
-    " confirm_tag, fetch_hash"
+    " confirm_tag, fetch_hash, role"
 
 static int prep_once(conn *c, const char *text, sqlite3_stmt **q)
 {
@@ -961,8 +981,8 @@ static int read_link_row(sqlite3_stmt *q, vault_store_link *out)
     int status;
     memset(out, 0, sizeof *out);
     if ((status = column_exact(q, 0, out->id, sizeof out->id)) != VAULT_OK ||
-        (status = column_exact(q, 1, out->account_id, sizeof out->account_id)) != VAULT_OK ||
-        (status = column_exact(q, 2, out->device_id, sizeof out->device_id)) != VAULT_OK ||
+        (status = column_optional(q, 1, out->account_id, sizeof out->account_id)) != VAULT_OK ||
+        (status = column_optional(q, 2, out->device_id, sizeof out->device_id)) != VAULT_OK ||
         (status = column_optional(q, 6, out->peer_pk, sizeof out->peer_pk)) != VAULT_OK ||
         (status = column_optional(q, 7, out->post_mac, sizeof out->post_mac)) != VAULT_OK ||
         (status = column_optional(q, 8, out->confirm_tag, sizeof out->confirm_tag)) !=
@@ -972,6 +992,7 @@ static int read_link_row(sqlite3_stmt *q, vault_store_link *out)
     out->state = (uint32_t)column_u64(q, 3);
     out->expires_ms = sqlite3_column_int64(q, 4);
     out->extra_posts = (uint32_t)column_u64(q, 5);
+    out->role = (uint32_t)column_u64(q, 10);
     return VAULT_OK;
 }
 
@@ -992,8 +1013,8 @@ static int load_link(conn *c, const uint8_t *link_id, vault_store_link *out,
     }
     status = read_link_row(q, out);
     if (status == VAULT_OK && envelope != NULL) {
-        const void *p = sqlite3_column_blob(q, 10);
-        size_t n = (size_t)sqlite3_column_bytes(q, 10);
+        const void *p = sqlite3_column_blob(q, 11);
+        size_t n = (size_t)sqlite3_column_bytes(q, 11);
         *envelope = NULL;
         *envelope_len = 0;
         if (p != NULL) {
@@ -1042,9 +1063,10 @@ static int sq_link_create(vault_store *base, const vault_store_link *link, int64
         (status = check_link_quota(c, link->account_id, now_ms)) != VAULT_OK)
         goto done;
     if ((status = prep_once(c, "INSERT INTO links (id, account_id, device_id, state,"
-                               " created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                               " created_ms, expires_ms, role) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                             &q)) != VAULT_OK)
         goto done;
+    bind_i64(q, 7, VAULT_STORE_LINK_OFFER);
     bind_bytes(q, 1, link->id, sizeof link->id);
     bind_bytes(q, 2, link->account_id, sizeof link->account_id);
     bind_bytes(q, 3, link->device_id, sizeof link->device_id);
@@ -1052,6 +1074,54 @@ static int sq_link_create(vault_store *base, const vault_store_link *link, int64
     bind_i64(q, 5, now_ms);
     bind_i64(q, 6, link->expires_ms);
     status = done_once(c, q, "create link");
+done:
+    status = write_end(st, c, status);
+release:
+    release(st, c);
+    return status;
+}
+
+static int check_unbound_quota(conn *c, int64_t now_ms)
+{
+    sqlite3_stmt *q = NULL;
+    int status = prep_once(c, "SELECT count(*) FROM links WHERE account_id IS NULL"
+                              " AND expires_ms > ?1 AND state <= 2", &q);
+    if (status != VAULT_OK)
+        return status;
+    bind_i64(q, 1, now_ms);
+    if ((status = step_row(c, q, "count links")) == VAULT_OK &&
+        sqlite3_column_int64(q, 0) >= VAULT_STORE_LINKS_UNBOUND_MAX)
+        status = vault__fail(VAULT_E_LIMIT, "too many pending device links; retry later");
+    sqlite3_finalize(q);
+    return status;
+}
+
+static int sq_link_request(vault_store *base, const vault_store_link *link, int64_t now_ms)
+{
+    sqlite_store *st = STORE(base);
+    conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    int status = acquire(st, &c);
+    if (status != VAULT_OK)
+        return status;
+    if ((status = write_begin(st, c)) != VAULT_OK)
+        goto release;
+    if ((status = prep_once(c, "DELETE FROM links WHERE expires_ms < ?1", &q)) != VAULT_OK)
+        goto done;
+    bind_i64(q, 1, now_ms - VAULT_STORE_LINK_MEMORY_MS);
+    if ((status = done_once(c, q, "prune links")) != VAULT_OK ||
+        (status = check_unbound_quota(c, now_ms)) != VAULT_OK)
+        goto done;
+    if ((status = prep_once(c, "INSERT INTO links (id, role, state, created_ms, expires_ms,"
+                               " fetch_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &q)) != VAULT_OK)
+        goto done;
+    bind_bytes(q, 1, link->id, sizeof link->id);
+    bind_i64(q, 2, VAULT_STORE_LINK_REVERSE);
+    bind_i64(q, 3, VAULT_STORE_LINK_OPEN);
+    bind_i64(q, 4, now_ms);
+    bind_i64(q, 5, link->expires_ms);
+    bind_bytes(q, 6, link->fetch_hash, sizeof link->fetch_hash);
+    status = done_once(c, q, "request link");
 done:
     status = write_end(st, c, status);
 release:
@@ -1095,6 +1165,10 @@ static int sq_link_post_key(vault_store *base, const vault_store_link *posted, i
         goto release;
     if ((status = load_link(c, posted->id, &link, NULL, NULL)) != VAULT_OK)
         goto done;
+    if (link.role != posted->role) {
+        status = vault__fail(VAULT_E_NOT_FOUND, "no such device link");
+        goto done;
+    }
     if (now_ms >= link.expires_ms) {
         status = vault__fail(VAULT_E_EXPIRED, "this device link has expired");
         goto done;
@@ -1111,16 +1185,25 @@ static int sq_link_post_key(vault_store *base, const vault_store_link *posted, i
             return status;
         return vault__fail(VAULT_E_STATE, "this link code was already used by another device");
     }
-    if ((status = prep_once(c, "UPDATE links SET state = ?2, peer_pk = ?3, post_mac = ?4,"
-                               " confirm_tag = ?5, fetch_hash = ?6 WHERE id = ?1", &q)) !=
-        VAULT_OK)
+    int offer = posted->role == VAULT_STORE_LINK_OFFER;
+    if ((status = prep_once(c, offer ? "UPDATE links SET state = ?2, peer_pk = ?3, post_mac = ?4,"
+                                       " confirm_tag = ?5, fetch_hash = ?6 WHERE id = ?1"
+                                     : "UPDATE links SET state = ?2, peer_pk = ?3, post_mac = ?4,"
+                                       " confirm_tag = ?5, account_id = ?6, device_id = ?7"
+                                       " WHERE id = ?1",
+                            &q)) != VAULT_OK)
         goto done;
     bind_bytes(q, 1, posted->id, sizeof posted->id);
     bind_i64(q, 2, VAULT_STORE_LINK_POSTED);
     bind_bytes(q, 3, posted->peer_pk, sizeof posted->peer_pk);
     bind_bytes(q, 4, posted->post_mac, sizeof posted->post_mac);
     bind_bytes(q, 5, posted->confirm_tag, sizeof posted->confirm_tag);
-    bind_bytes(q, 6, posted->fetch_hash, sizeof posted->fetch_hash);
+    if (offer) {
+        bind_bytes(q, 6, posted->fetch_hash, sizeof posted->fetch_hash);
+    } else {
+        bind_bytes(q, 6, posted->account_id, sizeof posted->account_id);
+        bind_bytes(q, 7, posted->device_id, sizeof posted->device_id);
+    }
     status = done_once(c, q, "post link key");
 done:
     status = write_end(st, c, status);
@@ -1474,6 +1557,7 @@ static const vault_store_ops sqlite_ops = {
     .session_lookup = sq_session_lookup,
     .session_delete = sq_session_delete,
     .link_create = sq_link_create,
+    .link_request = sq_link_request,
     .link_get = sq_link_get,
     .link_post_key = sq_link_post_key,
     .link_deliver = sq_link_deliver,

@@ -11,5 +11,6 @@ int main(void)
     failed += test_devicelink_keys_suite();
     failed += test_devicelink_qr_suite();
     failed += test_devicelink_relay_suite();
+    failed += test_devicelink_flow_suite();
     return failed == 0 ? 0 : 1;
 }

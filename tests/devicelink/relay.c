@@ -531,6 +531,77 @@ static void test_devicelink_relay__open_links_are_capped(void **state)
     cJSON_Delete(resp);
 }
 
+/* Reverse direction: the new device requests the link (with its fetch hash),
+ * a logged-in device accepts it, the new device waits with its token. */
+static void test_devicelink_relay__reverse_ops_and_their_failures(void **state)
+{
+    relay *r = *state;
+    char link_id[33], offer_id[33], env[200], dev[33], cred_hash[65];
+    post nd, a_key, x_key;
+    make_post(&nd);
+    make_post(&a_key);
+    make_post(&x_key);
+    cJSON *resp = send_fmt(r->s, "{\"v\":1,\"op\":\"link_request\",\"fetch_hash\":\"%s\"}",
+                           nd.token_hash);
+    expect_ok(resp);
+    snprintf(link_id, sizeof link_id, "%s", str(resp, "link_id"));
+    cJSON_Delete(resp);
+#define WAIT_FMT "{\"v\":1,\"op\":\"link_wait\",\"link_id\":\"%s\",\"fetch_token\":\"%s\"}"
+#define ACCEPT_FMT                                                                       \
+    "{\"v\":1,\"op\":\"link_accept\",\"session\":\"%s\",\"link_id\":\"%s\","                \
+    "\"public_key\":\"%s\",\"mac\":\"%s\",\"confirm\":\"%s\"}"
+    resp = send_fmt(r->s, WAIT_FMT, link_id, nd.token);
+    expect_ok(resp);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(resp, "ready")));
+    cJSON_Delete(resp);
+    /* the other direction's calls do not apply to this link, and vice versa */
+    expect_error(post_key(r, link_id, &a_key), "not_found");
+    expect_error(poll_link(r, &r->a, link_id), "not_found");
+    create_link(r, offer_id);
+    expect_error(send_fmt(r->s, ACCEPT_FMT, r->a.session, offer_id, a_key.pk, a_key.mac,
+                          a_key.confirm), "not_found");
+    expect_error(send_fmt(r->s, WAIT_FMT, offer_id, nd.token), "not_found");
+
+    resp = send_fmt(r->s, ACCEPT_FMT, r->a.session, link_id, a_key.pk, a_key.mac, a_key.confirm);
+    expect_ok(resp);
+    cJSON_Delete(resp);
+    expect_error(send_fmt(r->s, ACCEPT_FMT, r->other.session, link_id, x_key.pk, x_key.mac,
+                          x_key.confirm), "state");
+    resp = send_fmt(r->s, WAIT_FMT, link_id, nd.token);
+    expect_ok(resp);
+    assert_string_equal(str(resp, "public_key"), a_key.pk);
+    assert_string_equal(str(resp, "mac"), a_key.mac);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(resp, "extra_posts")->valueint, 1);
+    cJSON_Delete(resp);
+    /* bound to A's account: nobody else may deliver; A may not either after
+     * a second accept attempt */
+    small_envelope(env);
+    vault__random_id(dev);
+    hex_random(cred_hash, 32);
+    expect_error(send_fmt(r->s, "{\"v\":1,\"op\":\"link_deliver\",\"session\":\"%s\","
+                                "\"link_id\":\"%s\",\"envelope\":\"%s\",\"device_id\":\"%s\","
+                                "\"device_name\":\"x\",\"credential_hash\":\"%s\"}",
+                          r->other.session, link_id, env, dev, cred_hash), "not_found");
+    expect_error(deliver(r, link_id, env, dev, cred_hash), "state");
+    /* a wrong token cancels */
+    expect_error(send_fmt(r->s, WAIT_FMT, link_id, x_key.token), "auth");
+    expect_error(send_fmt(r->s, WAIT_FMT, link_id, nd.token), "state");
+
+    /* expiry */
+    resp = send_fmt(r->s, "{\"v\":1,\"op\":\"link_request\",\"fetch_hash\":\"%s\"}",
+                    nd.token_hash);
+    expect_ok(resp);
+    snprintf(link_id, sizeof link_id, "%s", str(resp, "link_id"));
+    cJSON_Delete(resp);
+    assert_int_equal(vault_server_set_option(r->s, VAULT_SERVER_CLOCK_SKEW, 301), VAULT_OK);
+    expect_error(send_fmt(r->s, ACCEPT_FMT, r->a.session, link_id, a_key.pk, a_key.mac,
+                          a_key.confirm), "expired");
+    expect_error(send_fmt(r->s, WAIT_FMT, link_id, nd.token), "expired");
+    assert_int_equal(vault_server_set_option(r->s, VAULT_SERVER_CLOCK_SKEW, 0), VAULT_OK);
+    expect_error(send_fmt(r->s, "{\"v\":1,\"op\":\"link_request\",\"fetch_hash\":\"00\"}"),
+                 "invalid");
+}
+
 int test_devicelink_relay_suite(void)
 {
     const struct CMUnitTest tests[] = {
@@ -552,6 +623,8 @@ int test_devicelink_relay_suite(void)
         cmocka_unit_test_setup_teardown(test_devicelink_relay__device_login_list_revoke,
                                         relay_setup, relay_teardown),
         cmocka_unit_test_setup_teardown(test_devicelink_relay__open_links_are_capped,
+                                        relay_setup, relay_teardown),
+        cmocka_unit_test_setup_teardown(test_devicelink_relay__reverse_ops_and_their_failures,
                                         relay_setup, relay_teardown),
     };
     return cmocka_run_group_tests_name("devicelink_relay", tests, NULL, NULL);

@@ -317,6 +317,38 @@ static void test_vault_items__update_replaces_content(void **state)
     vault_close(v);
 }
 
+static void test_vault_items__replacing_keeps_the_items_array_intact(void **state)
+{
+    (void)state;
+    /* Replace the first, the middle and the last item, then append: the
+     * array (a linked list with a tail pointer) must stay whole. */
+    vault *v = fresh();
+    vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"a\",\"title\":\"1\"}");
+    vt_add(v, "{\"id\":\"" ID_B "\",\"type\":\"a\",\"title\":\"2\"}");
+    vt_add(v, "{\"id\":\"" ID_C "\",\"type\":\"a\",\"title\":\"3\"}");
+    assert_int_equal(vault_item_update(v, ID_C, "{\"type\":\"b\",\"title\":\"3\"}"), VAULT_OK);
+    assert_int_equal(vault_item_update(v, ID_A, "{\"type\":\"b\",\"title\":\"1\"}"), VAULT_OK);
+    assert_int_equal(vault_item_delete(v, ID_B), VAULT_OK);
+    assert_int_equal(vault_item_delete(v, ID_C), VAULT_OK);
+    vt_add(v, "{\"id\":\"00000000000000000000000000000009\",\"type\":\"a\",\"title\":\"4\"}");
+    char *json = NULL;
+    assert_int_equal(vault_to_json(v, &json), VAULT_OK);
+    const char *order[] = {ID_A, ID_B, ID_C, "00000000000000000000000000000009"};
+    const char *p = json;
+    for (size_t i = 0; i < 4; i++) {
+        p = strstr(p, order[i]);
+        assert_non_null(p);
+    }
+    vault *w = NULL;
+    assert_int_equal(vault_from_json(&w, json, strlen(json)), VAULT_OK);
+    uint64_t n = 0;
+    assert_int_equal(vault_item_count(w, &n), VAULT_OK);
+    assert_int_equal(n, 2);
+    vault_free(json);
+    vault_close(w);
+    vault_close(v);
+}
+
 static void test_vault_items__update_records_hidden_history(void **state)
 {
     (void)state;
@@ -580,6 +612,7 @@ int vt_run_items(void)
         cmocka_unit_test(test_vault_items__add_enforces_size_limits),
         cmocka_unit_test(test_vault_items__add_refuses_item_100001),
         cmocka_unit_test(test_vault_items__update_replaces_content),
+        cmocka_unit_test(test_vault_items__replacing_keeps_the_items_array_intact),
         cmocka_unit_test(test_vault_items__update_records_hidden_history),
         cmocka_unit_test(test_vault_items__history_keeps_last_ten_per_field),
         cmocka_unit_test(test_vault_items__update_failures_leave_item_unchanged),

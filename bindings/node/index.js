@@ -1,0 +1,588 @@
+'use strict';
+// Node binding of libvault (zkvault) over koffi: Vault, Client, Server,
+// Httpd, Link. Items are plain objects (JSON on the C side), strings UTF-8.
+// Every buffer the library returns is copied and released with vault_free()
+// (which wipes it). Slow calls (Argon2id, network) also exist as *Async
+// methods that run on koffi's worker threads; their error detail is read from
+// the handle (vault_client_errmsg), never from the thread-local message, and
+// calls on one handle are queued because a handle serves one thread at a time.
+
+const { koffi, fn } = require('./lib.js');
+const errors = require('./errors.js');
+
+const LIST_DELETED = 1;
+const HTTP_ALLOW_INSECURE = 1;
+const HTTP_INSECURE_TLS = 2;
+const QR_TEXT = 1;
+const QR_SVG = 2;
+const QR_PGM = 3;
+const KEY_BYTES = 32;
+const SALT_BYTES = 16;
+const KDF_OPSLIMIT_MIN = 2;
+const KDF_MEMLIMIT_MIN = 19 * 1024 * 1024;
+const PENDING = -22;
+const SERVER_OPTIONS = { sessionTtl: 1, linkTtl: 2, loginFree: 3, maxBlob: 4, clockSkew: 5 };
+
+function func(name) {
+  const f = fn[name];
+  if (!f) throw new errors.UnsupportedError(`${name} is not available in this libvault`);
+  return f;
+}
+
+function fail(rc, detail) {
+  return errors.errorFor(rc, detail || '', fn.vault_strerror(rc));
+}
+
+// Synchronous call; errmsg() reads the handle's message (else the thread's).
+function call(name, args, errmsg) {
+  const rc = func(name)(...args);
+  if (rc !== 0) throw fail(rc, errmsg ? errmsg() : fn.vault_last_error());
+  return rc;
+}
+
+// Asynchronous call on a koffi worker thread. Only the handle's own message is
+// meaningful afterwards: the worker's thread-local one is out of reach.
+function callAsync(name, args, errmsg) {
+  return new Promise((resolve, reject) => {
+    let f;
+    try {
+      f = func(name);
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    f.async(...args, (err, rc) => {
+      if (err) reject(err);
+      else if (rc !== 0) reject(fail(rc, errmsg ? errmsg() : ''));
+      else resolve(rc);
+    });
+  });
+}
+
+function takeString(ptr) {
+  try {
+    return koffi.decode(ptr, 'char', -1);
+  } finally {
+    fn.vault_free(ptr);
+  }
+}
+
+// Copies (a view would share the memory that vault_free is about to wipe).
+function takeBytes(ptr, len) {
+  try {
+    const copy = Buffer.alloc(Number(len));
+    Buffer.from(koffi.view(ptr, Number(len))).copy(copy);
+    return copy;
+  } finally {
+    fn.vault_free(ptr);
+  }
+}
+
+function itemJson(item) {
+  if (typeof item === 'string') return item;
+  if (Buffer.isBuffer(item)) return item.toString('utf8');
+  if (item && typeof item === 'object') return JSON.stringify(item);
+  throw new TypeError('item must be an object, a JSON string or a Buffer');
+}
+
+function text(value, what) {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  throw new TypeError(`${what} must be a string or a Buffer`);
+}
+
+function key32(value, what) {
+  if (!Buffer.isBuffer(value) && !(value instanceof Uint8Array)) {
+    throw new TypeError(`${what} must be a Buffer`);
+  }
+  if (value.length !== KEY_BYTES) throw new RangeError(`${what} must be ${KEY_BYTES} bytes`);
+  return value;
+}
+
+// A password as a NUL-terminated Buffer that is zeroed after the call. A JS
+// string cannot be wiped; pass a Buffer where that matters.
+function secret(value, what = 'password') {
+  if (typeof value === 'string') return Buffer.from(`${value}\0`, 'utf8');
+  if (Buffer.isBuffer(value)) return Buffer.concat([value, Buffer.alloc(1)]);
+  throw new TypeError(`${what} must be a string or a Buffer`);
+}
+
+function withSecrets(values, body) {
+  const bufs = values.map((v) => secret(v));
+  let result;
+  try {
+    result = body(...bufs);
+  } catch (err) {
+    bufs.forEach((b) => b.fill(0));
+    throw err;
+  }
+  if (result && typeof result.then === 'function') {
+    return result.finally(() => bufs.forEach((b) => b.fill(0)));
+  }
+  bufs.forEach((b) => b.fill(0));
+  return result;
+}
+
+function version() {
+  return fn.vault_version();
+}
+
+function strerror(code) {
+  return fn.vault_strerror(code);
+}
+
+function checkKdfParams(opslimit, memlimit) {
+  call('vault_kdf_check_params', [opslimit, memlimit]);
+}
+
+function deriveKeys(password, salt, opslimit, memlimit) {
+  if (salt.length !== SALT_BYTES) throw new RangeError(`salt must be ${SALT_BYTES} bytes`);
+  const auth = Buffer.alloc(KEY_BYTES);
+  const enc = Buffer.alloc(KEY_BYTES);
+  withSecrets([password], (pw) =>
+    call('vault_kdf_derive', [auth, enc, pw, pw.length - 1, salt, opslimit, memlimit]));
+  return { authKey: auth, encKey: enc };
+}
+
+function newSalt() {
+  const salt = Buffer.alloc(SALT_BYTES);
+  call('vault_kdf_salt', [salt]);
+  return salt;
+}
+
+function qrRender(value, format = QR_TEXT) {
+  const out = [null];
+  const len = [0];
+  call('vault_qr_render', [text(value, 'text'), format, out, len]);
+  const bytes = takeBytes(out[0], len[0]);
+  return format === QR_PGM ? bytes : bytes.toString('utf8');
+}
+
+class Vault {
+  // new Vault() makes an empty owned vault. Vaults from Client.vault are
+  // borrowed: valid until the client locks, closes, pulls or syncs.
+  constructor(handle = null, owner = null) {
+    if (handle === null) {
+      const out = [null];
+      call('vault_new', [out]);
+      handle = out[0];
+    }
+    this._h = handle;
+    this._owner = owner;
+  }
+
+  static fromJson(json) {
+    const data = Buffer.from(text(json, 'vault JSON'), 'utf8');
+    const out = [null];
+    call('vault_from_json', [out, data, data.length]);
+    return new Vault(out[0]);
+  }
+
+  static open(key, accountId, revision, blob) {
+    const out = [null];
+    call('vault_open', [out, key32(key, 'key'), accountId, revision, blob, blob.length]);
+    return new Vault(out[0]);
+  }
+
+  static merge(base, local, remote) {
+    const out = [null];
+    call('vault_merge', [out, base._handle(), local._handle(), remote._handle()]);
+    return new Vault(out[0]);
+  }
+
+  _handle() {
+    if (this._h === null) throw new Error('vault is closed');
+    return this._h;
+  }
+
+  close() {
+    if (this._h !== null && this._owner === null) fn.vault_close(this._h);
+    this._h = null;
+  }
+
+  [Symbol.dispose]() {
+    this.close();
+  }
+
+  toJson() {
+    const out = [null];
+    call('vault_to_json', [this._handle(), out]);
+    return takeString(out[0]);
+  }
+
+  seal(key, accountId, revision) {
+    const out = [null];
+    const len = [0];
+    call('vault_seal', [this._handle(), key32(key, 'key'), accountId, revision, out, len]);
+    return takeBytes(out[0], len[0]);
+  }
+
+  add(item) {
+    const out = [null];
+    call('vault_item_add', [this._handle(), itemJson(item), out]);
+    return takeString(out[0]);
+  }
+
+  update(id, item) {
+    call('vault_item_update', [this._handle(), text(id, 'id'), itemJson(item)]);
+  }
+
+  get(id) {
+    const out = [null];
+    call('vault_item_get', [this._handle(), text(id, 'id'), out]);
+    return JSON.parse(takeString(out[0]));
+  }
+
+  has(id) {
+    try {
+      this.get(id);
+      return true;
+    } catch (err) {
+      if (err instanceof errors.NotFoundError) return false;
+      throw err;
+    }
+  }
+
+  delete(id) {
+    call('vault_item_delete', [this._handle(), text(id, 'id')]);
+  }
+
+  list({ deleted = false } = {}) {
+    const out = [null];
+    call('vault_item_list', [this._handle(), deleted ? LIST_DELETED : 0, out]);
+    return JSON.parse(takeString(out[0]));
+  }
+
+  search(query) {
+    const out = [null];
+    call('vault_item_search', [this._handle(), text(query, 'query'), out]);
+    return JSON.parse(takeString(out[0]));
+  }
+
+  get size() {
+    const out = [0];
+    call('vault_item_count', [this._handle(), out]);
+    return Number(out[0]);
+  }
+
+  [Symbol.iterator]() {
+    return this.list()[Symbol.iterator]();
+  }
+}
+
+class Server {
+  constructor(dbPath, pepper) {
+    if (!Buffer.isBuffer(pepper)) throw new TypeError('pepper must be a Buffer');
+    const out = [null];
+    call('vault_server_open', [out, String(dbPath), pepper, pepper.length, 0]);
+    this._h = out[0];
+  }
+
+  _errmsg() {
+    return fn.vault_server_errmsg(this._h);
+  }
+
+  close() {
+    if (this._h !== null) fn.vault_server_close(this._h);
+    this._h = null;
+  }
+
+  [Symbol.dispose]() {
+    this.close();
+  }
+
+  handle(request) {
+    const data = Buffer.from(itemJson(request), 'utf8');
+    const out = [null];
+    call('vault_server_handle', [this._h, data, data.length, out], () => this._errmsg());
+    return JSON.parse(takeString(out[0]));
+  }
+
+  setOption(name, value) {
+    if (!(name in SERVER_OPTIONS)) throw new RangeError(`unknown server option ${name}`);
+    call('vault_server_set_option', [this._h, SERVER_OPTIONS[name], value], () => this._errmsg());
+  }
+
+  serveHttp(options = {}) {
+    return new Httpd(this, options);
+  }
+}
+
+class Httpd {
+  constructor(server, { bind = '127.0.0.1', port = 0, certPem = null, keyPem = null,
+    threads = 0 } = {}) {
+    const out = [null];
+    call('vault_httpd_start', [out, server._h, bind, port, certPem, keyPem, threads]);
+    this._h = out[0];
+    this._server = server;
+    this.port = fn.vault_httpd_port(this._h);
+    const host = bind.includes(':') ? `[${bind}]` : bind;
+    this.url = `${certPem ? 'https' : 'http'}://${host}:${this.port}`;
+  }
+
+  stop() {
+    if (this._h !== null) fn.vault_httpd_stop(this._h);
+    this._h = null;
+  }
+
+  [Symbol.dispose]() {
+    this.stop();
+  }
+}
+
+class Client {
+  constructor(path) {
+    const out = [null];
+    call('vault_client_open', [out, String(path), 0]);
+    this._h = out[0];
+    this._server = null;
+    this._queue = Promise.resolve();
+  }
+
+  _errmsg() {
+    return this._h === null ? '' : fn.vault_client_errmsg(this._h);
+  }
+
+  _handle() {
+    if (this._h === null) throw new Error('client is closed');
+    return this._h;
+  }
+
+  _call(name, ...args) {
+    return call(name, [this._handle(), ...args], () => this._errmsg());
+  }
+
+  // Queues an async call behind the earlier ones on this handle.
+  _async(name, ...args) {
+    const run = () => callAsync(name, [this._handle(), ...args], () => this._errmsg());
+    const result = this._queue.then(run, run);
+    this._queue = result.catch(() => {});
+    return result;
+  }
+
+  close() {
+    if (this._h !== null) fn.vault_client_close(this._h);
+    this._h = null;
+  }
+
+  [Symbol.dispose]() {
+    this.close();
+  }
+
+  create(password, opslimit = 0, memlimit = 0) {
+    withSecrets([password], (pw) => this._call('vault_client_create', pw, opslimit, memlimit));
+  }
+
+  createAsync(password, opslimit = 0, memlimit = 0) {
+    return withSecrets([password], (pw) =>
+      this._async('vault_client_create', pw, opslimit, memlimit));
+  }
+
+  unlock(password) {
+    withSecrets([password], (pw) => this._call('vault_client_unlock', pw));
+  }
+
+  unlockAsync(password) {
+    return withSecrets([password], (pw) => this._async('vault_client_unlock', pw));
+  }
+
+  unlockDevice(localKey) {
+    this._call('vault_client_unlock_device', key32(localKey, 'local key'));
+  }
+
+  lock() {
+    this._call('vault_client_lock');
+  }
+
+  get unlocked() {
+    const out = [0];
+    this._call('vault_client_is_unlocked', out);
+    return out[0] !== 0;
+  }
+
+  get vault() {
+    const out = [null];
+    this._call('vault_client_vault', out);
+    return new Vault(out[0], this);
+  }
+
+  save() {
+    this._call('vault_client_save');
+  }
+
+  get accountId() {
+    const out = [null];
+    this._call('vault_client_account_id', out);
+    return takeString(out[0]);
+  }
+
+  get revision() {
+    const out = [0];
+    this._call('vault_client_revision', out);
+    return Number(out[0]);
+  }
+
+  connectLocal(server) {
+    this._call('vault_client_connect_local', server._h);
+    this._server = server;
+  }
+
+  connectHttp(baseUrl, { allowInsecure = false, insecureTls = false } = {}) {
+    const flags = (allowInsecure ? HTTP_ALLOW_INSECURE : 0) | (insecureTls ? HTTP_INSECURE_TLS : 0);
+    this._call('vault_client_connect_http', baseUrl, flags);
+  }
+
+  register(email) {
+    this._call('vault_client_register', text(email, 'email'));
+  }
+
+  registerAsync(email) {
+    return this._async('vault_client_register', text(email, 'email'));
+  }
+
+  login(email, password) {
+    withSecrets([password], (pw) => this._call('vault_client_login', text(email, 'email'), pw));
+  }
+
+  loginAsync(email, password) {
+    return withSecrets([password], (pw) =>
+      this._async('vault_client_login', text(email, 'email'), pw));
+  }
+
+  logout() {
+    this._call('vault_client_logout');
+  }
+
+  pull() {
+    this._call('vault_client_pull');
+  }
+
+  push() {
+    this._call('vault_client_push');
+  }
+
+  sync() {
+    this._call('vault_client_sync');
+  }
+
+  syncAsync() {
+    return this._async('vault_client_sync');
+  }
+
+  changePassword(oldPassword, newPassword, opslimit = 0, memlimit = 0) {
+    withSecrets([oldPassword, newPassword], (o, n) =>
+      this._call('vault_client_change_password', o, n, opslimit, memlimit));
+  }
+
+  changePasswordAsync(oldPassword, newPassword, opslimit = 0, memlimit = 0) {
+    return withSecrets([oldPassword, newPassword], (o, n) =>
+      this._async('vault_client_change_password', o, n, opslimit, memlimit));
+  }
+
+  deleteAccount(password) {
+    withSecrets([password], (pw) => this._call('vault_client_delete_account', pw));
+  }
+
+  devices() {
+    const out = [null];
+    this._call('vault_client_devices', out);
+    return JSON.parse(takeString(out[0]));
+  }
+
+  revoke(deviceId) {
+    this._call('vault_client_revoke', text(deviceId, 'device id'));
+  }
+
+  linkOffer() {
+    const out = [null];
+    call('vault_link_offer', [out, this._handle()], () => this._errmsg());
+    return new Link(out[0], this);
+  }
+
+  linkJoin(payload) {
+    const out = [null];
+    call('vault_link_join', [out, this._handle(), text(payload, 'payload')], () => this._errmsg());
+    return new Link(out[0], this);
+  }
+}
+
+class Link {
+  constructor(handle, client) {
+    this._h = handle;
+    this._client = client;
+  }
+
+  _call(name, ...args) {
+    if (this._h === null) throw new Error('link is closed');
+    return call(name, [this._h, ...args]);
+  }
+
+  get payload() {
+    const out = [null];
+    this._call('vault_link_payload', out);
+    return takeString(out[0]);
+  }
+
+  get sas() {
+    const out = [null];
+    this._call('vault_link_sas', out);
+    return takeString(out[0]);
+  }
+
+  // true once the other side's step arrived, false while VAULT_E_PENDING.
+  _pending(name, ...args) {
+    try {
+      this._call(name, ...args);
+      return true;
+    } catch (err) {
+      if (err.code === PENDING) return false;
+      throw err;
+    }
+  }
+
+  poll() {
+    return this._pending('vault_link_poll');
+  }
+
+  confirm(deviceName) {
+    this._call('vault_link_confirm', text(deviceName, 'device name'));
+  }
+
+  complete(localKey) {
+    return this._pending('vault_link_complete', key32(localKey, 'local key'));
+  }
+
+  abort() {
+    this._call('vault_link_abort');
+  }
+
+  close() {
+    if (this._h !== null) fn.vault_link_free(this._h);
+    this._h = null;
+  }
+
+  [Symbol.dispose]() {
+    this.close();
+  }
+}
+
+function blobSeal(key, accountId, revision, plaintext) {
+  const data = Buffer.isBuffer(plaintext) ? plaintext : Buffer.from(plaintext, 'utf8');
+  const out = [null];
+  const len = [0];
+  call('vault_blob_seal', [out, len, key32(key, 'key'), accountId, revision, data, data.length]);
+  return takeBytes(out[0], len[0]);
+}
+
+function blobOpen(key, accountId, revision, blob) {
+  const out = [null];
+  const len = [0];
+  call('vault_blob_open', [out, len, key32(key, 'key'), accountId, revision, blob, blob.length]);
+  return takeBytes(out[0], len[0]);
+}
+
+module.exports = {
+  Vault, Client, Server, Httpd, Link, version, strerror, checkKdfParams, deriveKeys, newSalt,
+  blobSeal, blobOpen, qrRender, LIST_DELETED, HTTP_ALLOW_INSECURE, HTTP_INSECURE_TLS, QR_TEXT,
+  QR_SVG, QR_PGM, KEY_BYTES, SALT_BYTES, KDF_OPSLIMIT_MIN, KDF_MEMLIMIT_MIN, ...errors,
+};

@@ -1,0 +1,134 @@
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { zk, OPS, MEM, PASSWORD, fixture, note } = require('./helpers.js');
+
+test('create, save, reopen, unlock; the store holds no plaintext', (t) => {
+  const f = fixture(t);
+  const file = path.join(f.dir, 'device.db');
+  let c = new zk.Client(file);
+  c.create(PASSWORD, OPS, MEM);
+  assert.equal(c.unlocked, true);
+  const id = c.vault.add(note('Groceries', 'PlaintextBody'));
+  c.save();
+  const account = c.accountId;
+  c.close();
+  assert.ok(!fs.readFileSync(file).includes('PlaintextBody'));
+
+  c = new zk.Client(file);
+  t.after(() => c.close());
+  assert.equal(c.unlocked, false);
+  assert.throws(() => c.vault, (err) => err instanceof zk.StateError &&
+    err.codeName === 'VAULT_E_LOCKED');
+  c.unlock(PASSWORD);
+  assert.equal(c.accountId, account);
+  assert.equal(c.vault.get(id).fields[0].value, 'PlaintextBody');
+});
+
+test('wrong password raises AuthError, also from a worker thread', async (t) => {
+  const f = fixture(t);
+  const a = f.client('a');
+  await a.createAsync(PASSWORD, OPS, MEM);
+  a.lock();
+  assert.throws(() => a.unlock('nope'), (err) => err instanceof zk.AuthError && err.code === -3);
+  // The async call runs on a koffi worker: the detail must come from the handle.
+  await assert.rejects(a.unlockAsync('nope'), (err) => {
+    assert.ok(err instanceof zk.AuthError);
+    assert.equal(err.codeName, 'VAULT_E_AUTH');
+    assert.ok(err.detail.length > 0);
+    return true;
+  });
+  await a.unlockAsync(PASSWORD);
+  assert.equal(a.unlocked, true);
+});
+
+test('register, login and sync between two clients', async (t) => {
+  const f = fixture(t);
+  const server = f.server();
+  const a = f.client('a');
+  a.create(PASSWORD, OPS, MEM);
+  const first = a.vault.add(note('From A', 'one'));
+  a.save();
+  a.connectLocal(server);
+  a.register('ada@example.org');
+  assert.equal(a.revision, 1);
+
+  const b = f.client('b');
+  b.connectLocal(server);
+  await b.loginAsync('ada@example.org', PASSWORD);
+  assert.equal(b.accountId, a.accountId);
+  assert.equal(b.vault.get(first).title, 'From A');
+  const second = b.vault.add(note('From B', 'two'));
+  b.save();
+  await b.syncAsync();
+  a.sync();
+  assert.deepEqual(a.vault.list().map((i) => i.title).sort(), ['From A', 'From B']);
+  assert.equal(a.vault.get(second).fields[0].value, 'two');
+  assert.equal(a.revision, b.revision);
+});
+
+test('login failures and duplicate registration', (t) => {
+  const f = fixture(t);
+  const server = f.server();
+  const a = f.client('a');
+  a.create(PASSWORD, OPS, MEM);
+  a.connectLocal(server);
+  a.register('bob@example.org');
+  const b = f.client('b');
+  b.connectLocal(server);
+  assert.throws(() => b.login('bob@example.org', 'wrong'), zk.AuthError);
+  const c = f.client('c');
+  c.create(PASSWORD, OPS, MEM);
+  c.connectLocal(server);
+  assert.throws(() => c.register('bob@example.org'), zk.ExistsError);
+});
+
+test('sync over the HTTP daemon on loopback', (t) => {
+  const f = fixture(t);
+  const httpd = f.server().serveHttp({ bind: '127.0.0.1', port: 0 });
+  t.after(() => httpd.stop());
+  assert.ok(httpd.port > 0);
+  const a = f.client('a');
+  a.create(PASSWORD, OPS, MEM);
+  a.vault.add(note('over http', 'x'));
+  a.save();
+  a.connectHttp(httpd.url);
+  a.register('http@example.org');
+  const b = f.client('b');
+  b.connectHttp(httpd.url);
+  b.login('http@example.org', PASSWORD);
+  assert.deepEqual(b.vault.list().map((i) => i.title), ['over http']);
+});
+
+test('raw server requests', (t) => {
+  const server = fixture(t).server();
+  const ok = server.handle({ v: 1, op: 'prelogin', email: 'x@example.org' });
+  assert.equal(ok.ok, true);
+  assert.equal(ok.salt.length, 32);
+  const bad = server.handle({ v: 2, op: 'prelogin', email: 'x@example.org' });
+  assert.equal(bad.ok, false);
+  assert.equal(bad.error.code, 'version');
+});
+
+test('push conflict is a ConflictError; sync merges', (t) => {
+  const f = fixture(t);
+  const server = f.server();
+  const a = f.client('a');
+  a.create(PASSWORD, OPS, MEM);
+  a.connectLocal(server);
+  a.register('dave@example.org');
+  const b = f.client('b');
+  b.connectLocal(server);
+  b.login('dave@example.org', PASSWORD);
+  b.vault.add(note('from b', 'x'));
+  b.save();
+  b.push();
+  a.vault.add(note('from a', 'y'));
+  a.save();
+  assert.throws(() => a.push(), (err) => err instanceof zk.ConflictError &&
+    err instanceof zk.NetworkError && err.codeName === 'VAULT_E_CONFLICT');
+  a.sync();
+  assert.deepEqual(a.vault.list().map((i) => i.title).sort(), ['from a', 'from b']);
+});

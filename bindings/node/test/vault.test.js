@@ -1,0 +1,107 @@
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { zk, OPS, MEM, note } = require('./helpers.js');
+
+test('version and status names', () => {
+  assert.equal(zk.version(), '0.1.0');
+  assert.equal(zk.strerror(-3), 'wrong password or key, or tampered data');
+});
+
+test('items round-trip UTF-8', () => {
+  const v = new zk.Vault();
+  try {
+    const id = v.add({ ...note('Ünïcode ✓ 日本', 'héllo', true), tags: ['tåg'] });
+    assert.match(id, /^[0-9a-f]{32}$/);
+    const item = v.get(id);
+    assert.equal(item.title, 'Ünïcode ✓ 日本');
+    assert.deepEqual(item.fields, [{ name: 'text', value: 'héllo', hidden: true }]);
+    assert.deepEqual(item.tags, ['tåg']);
+    assert.equal(v.size, 1);
+    assert.ok(v.has(id));
+  } finally {
+    v.close();
+  }
+});
+
+test('update keeps the old hidden value in history', () => {
+  const v = new zk.Vault();
+  const id = v.add({ type: 'login', title: 'GitHub',
+    fields: [{ name: 'password', value: 'old', hidden: true }] });
+  v.update(id, { type: 'login', title: 'GitHub',
+    fields: [{ name: 'password', value: 'new', hidden: true }] });
+  const item = v.get(id);
+  assert.equal(item.fields[0].value, 'new');
+  assert.deepEqual(item.history.map((h) => h.value), ['old']);
+  v.close();
+});
+
+test('search skips hidden values; delete leaves a tombstone', () => {
+  const v = new zk.Vault();
+  const a = v.add(note('Beta', 'visible words'));
+  const b = v.add(note('alpha', 'secret words', true));
+  assert.deepEqual(v.search('VISIBLE').map((i) => i.id), [a]);
+  assert.deepEqual(v.search('secret'), []);
+  v.delete(b);
+  assert.deepEqual(v.list().map((i) => i.id), [a]);
+  assert.deepEqual(new Set(v.list({ deleted: true }).map((i) => i.id)), new Set([a, b]));
+  assert.throws(() => v.delete(b), (err) => err instanceof zk.NotFoundError && err.code === -8 &&
+    err.codeName === 'VAULT_E_NOT_FOUND');
+  v.close();
+});
+
+test('errors carry code, name and the library detail', () => {
+  const v = new zk.Vault();
+  assert.throws(() => v.add('{not json'), (err) => {
+    assert.ok(err instanceof zk.InputError);
+    assert.ok(err instanceof zk.VaultError);
+    assert.equal(err.code, -1);
+    assert.equal(err.name, 'InputError');
+    assert.ok(err.detail.length > 0);
+    return true;
+  });
+  assert.throws(() => v.add(42), TypeError);
+  v.close();
+});
+
+test('toJson / fromJson and sealed blobs', () => {
+  const key = Buffer.from([...Array(32).keys()]);
+  const account = 'ab'.repeat(16);
+  const v = new zk.Vault();
+  const id = v.add(note('sealed', 'ü'));
+  const w = zk.Vault.fromJson(v.toJson());
+  assert.equal(w.get(id).fields[0].value, 'ü');
+  const blob = v.seal(key, account, 3);
+  assert.ok(!blob.includes('sealed'));
+  const opened = zk.Vault.open(key, account, 3, blob);
+  assert.equal(opened.get(id).title, 'sealed');
+  assert.throws(() => zk.Vault.open(Buffer.alloc(32), account, 3, blob),
+    (err) => err instanceof zk.AuthError && err.code === -3);
+  assert.throws(() => zk.Vault.open(key, account, 4, blob),
+    (err) => err instanceof zk.IntegrityError && err.codeName === 'VAULT_E_MISMATCH');
+  [v, w, opened].forEach((x) => x.close());
+});
+
+test('KDF floor', () => {
+  zk.checkKdfParams(OPS, MEM);
+  assert.throws(() => zk.checkKdfParams(OPS, MEM - 1),
+    (err) => err instanceof zk.IntegrityError && err.codeName === 'VAULT_E_WEAK_KDF');
+  const salt = zk.newSalt();
+  const a = zk.deriveKeys('pw', salt, OPS, MEM);
+  const b = zk.deriveKeys(Buffer.from('pw'), salt, OPS, MEM);
+  assert.equal(a.authKey.length, 32);
+  assert.ok(!a.authKey.equals(a.encKey));
+  assert.ok(a.authKey.equals(b.authKey) && a.encKey.equals(b.encKey));
+});
+
+test('QR rendering: terminal text, SVG, PGM', () => {
+  const payload = `zkvlink:1/o/${'a0'.repeat(16)}`;
+  const text = zk.qrRender(payload, zk.QR_TEXT);
+  assert.ok(text.includes('\u2588') && text.split('\n').length > 10);
+  assert.ok(zk.qrRender(payload, zk.QR_SVG).includes('<svg'));
+  const pgm = zk.qrRender(payload, zk.QR_PGM);
+  assert.ok(Buffer.isBuffer(pgm) && pgm.subarray(0, 2).toString() === 'P5');
+  assert.throws(() => zk.qrRender(payload, 99), zk.InputError);
+  assert.throws(() => zk.qrRender('x'.repeat(5000)),
+    (err) => err instanceof zk.InputError && err.codeName === 'VAULT_E_LIMIT');
+});

@@ -1,0 +1,147 @@
+"""Loading libvault and declaring its C signatures (ctypes).
+
+The shared library is found, in order, at $ZKVAULT_LIB, in the build
+directory of this source tree (build/libvault.so), or by the system loader
+(libvault.so.0). Functions that this build of libvault does not export are
+left as None; the wrapper raises UnsupportedError when one is called.
+"""
+
+import ctypes
+import ctypes.util
+import os
+from ctypes import (POINTER, c_char_p, c_int, c_int32, c_int64, c_size_t,
+                    c_uint16, c_uint32, c_uint64, c_void_p)
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_REPO = os.path.abspath(os.path.join(_HERE, "..", "..", ".."))
+
+
+def _candidates():
+    env = os.environ.get("ZKVAULT_LIB")
+    if env:
+        return [env]
+    found = [os.path.join(_REPO, "build", "libvault.so")]
+    system = ctypes.util.find_library("vault")
+    found.append(system or "libvault.so.0")
+    return found
+
+
+def _load():
+    errors = []
+    for path in _candidates():
+        try:
+            return ctypes.CDLL(path)
+        except OSError as exc:  # try the next place
+            errors.append(f"{path}: {exc}")
+    raise OSError("cannot load libvault (set ZKVAULT_LIB to its path): " + "; ".join(errors))
+
+
+lib = _load()
+
+# Opaque handles travel as void pointers.
+HANDLE = c_void_p
+OUT_PTR = POINTER(c_void_p)  # char ** / uint8_t ** outputs, freed with vault_free
+u8p = c_char_p  # const uint8_t * inputs (bytes)
+
+_SIGNATURES = {
+    # library, errors, memory
+    "vault_init": (c_int, []),
+    "vault_version": (c_char_p, []),
+    "vault_strerror": (c_char_p, [c_int]),
+    "vault_last_error": (c_char_p, []),
+    "vault_free": (None, [c_void_p]),
+    "vault_malloc": (c_void_p, [c_size_t]),
+    # kdf
+    "vault_key_bytes": (c_size_t, []),
+    "vault_salt_bytes": (c_size_t, []),
+    "vault_kdf_opslimit_default": (c_uint64, []),
+    "vault_kdf_memlimit_default": (c_uint64, []),
+    "vault_kdf_opslimit_min": (c_uint64, []),
+    "vault_kdf_memlimit_min": (c_uint64, []),
+    "vault_kdf_check_params": (c_int, [c_uint64, c_uint64]),
+    "vault_kdf_derive": (c_int, [c_void_p, c_void_p, c_char_p, c_size_t, u8p, c_uint64, c_uint64]),
+    "vault_kdf_salt": (c_int, [c_void_p]),
+    # blob
+    "vault_blob_seal": (c_int, [OUT_PTR, POINTER(c_size_t), u8p, c_char_p, c_uint64, u8p, c_size_t]),
+    "vault_blob_open": (c_int, [OUT_PTR, POINTER(c_size_t), u8p, c_char_p, c_uint64, u8p, c_size_t]),
+    "vault_blob_peek": (c_int, [u8p, c_size_t, OUT_PTR, POINTER(c_uint64)]),
+    # vault and items
+    "vault_new": (c_int, [POINTER(HANDLE)]),
+    "vault_close": (None, [HANDLE]),
+    "vault_to_json": (c_int, [HANDLE, OUT_PTR]),
+    "vault_from_json": (c_int, [POINTER(HANDLE), c_char_p, c_size_t]),
+    "vault_seal": (c_int, [HANDLE, u8p, c_char_p, c_uint64, OUT_PTR, POINTER(c_size_t)]),
+    "vault_open": (c_int, [POINTER(HANDLE), u8p, c_char_p, c_uint64, u8p, c_size_t]),
+    "vault_item_add": (c_int, [HANDLE, c_char_p, OUT_PTR]),
+    "vault_item_update": (c_int, [HANDLE, c_char_p, c_char_p]),
+    "vault_item_get": (c_int, [HANDLE, c_char_p, OUT_PTR]),
+    "vault_item_delete": (c_int, [HANDLE, c_char_p]),
+    "vault_item_list": (c_int, [HANDLE, c_uint32, OUT_PTR]),
+    "vault_item_search": (c_int, [HANDLE, c_char_p, OUT_PTR]),
+    "vault_item_count": (c_int, [HANDLE, POINTER(c_uint64)]),
+    "vault_merge": (c_int, [POINTER(HANDLE), HANDLE, HANDLE, HANDLE]),
+    # server and daemon
+    "vault_server_open": (c_int, [POINTER(HANDLE), c_char_p, u8p, c_size_t, c_uint32]),
+    "vault_server_close": (None, [HANDLE]),
+    "vault_server_handle": (c_int, [HANDLE, c_char_p, c_size_t, OUT_PTR]),
+    "vault_server_set_option": (c_int, [HANDLE, c_int, c_int64]),
+    "vault_server_errmsg": (c_char_p, [HANDLE]),
+    "vault_httpd_start": (c_int, [POINTER(HANDLE), HANDLE, c_char_p, c_uint16, c_char_p, c_char_p, c_uint32]),
+    "vault_httpd_port": (c_uint16, [HANDLE]),
+    "vault_httpd_stop": (None, [HANDLE]),
+    # client
+    "vault_client_open": (c_int, [POINTER(HANDLE), c_char_p, c_uint32]),
+    "vault_client_close": (None, [HANDLE]),
+    "vault_client_errmsg": (c_char_p, [HANDLE]),
+    "vault_client_create": (c_int, [HANDLE, c_char_p, c_uint64, c_uint64]),
+    "vault_client_unlock": (c_int, [HANDLE, c_char_p]),
+    "vault_client_lock": (c_int, [HANDLE]),
+    "vault_client_is_unlocked": (c_int, [HANDLE, POINTER(c_int32)]),
+    "vault_client_vault": (c_int, [HANDLE, POINTER(HANDLE)]),
+    "vault_client_save": (c_int, [HANDLE]),
+    "vault_client_account_id": (c_int, [HANDLE, OUT_PTR]),
+    "vault_client_connect_local": (c_int, [HANDLE, HANDLE]),
+    "vault_client_connect_http": (c_int, [HANDLE, c_char_p, c_uint32]),
+    "vault_client_register": (c_int, [HANDLE, c_char_p]),
+    "vault_client_login": (c_int, [HANDLE, c_char_p, c_char_p]),
+    "vault_client_logout": (c_int, [HANDLE]),
+    "vault_client_pull": (c_int, [HANDLE]),
+    "vault_client_push": (c_int, [HANDLE]),
+    "vault_client_sync": (c_int, [HANDLE]),
+    "vault_client_revision": (c_int, [HANDLE, POINTER(c_uint64)]),
+    "vault_client_change_password": (c_int, [HANDLE, c_char_p, c_char_p, c_uint64, c_uint64]),
+    "vault_client_delete_account": (c_int, [HANDLE, c_char_p]),
+    "vault_client_unlock_device": (c_int, [HANDLE, u8p]),
+    "vault_client_devices": (c_int, [HANDLE, OUT_PTR]),
+    "vault_client_revoke": (c_int, [HANDLE, c_char_p]),
+    # device linking
+    "vault_link_offer": (c_int, [POINTER(HANDLE), HANDLE]),
+    "vault_link_payload": (c_int, [HANDLE, OUT_PTR]),
+    "vault_link_poll": (c_int, [HANDLE]),
+    "vault_link_join": (c_int, [POINTER(HANDLE), HANDLE, c_char_p]),
+    "vault_link_sas": (c_int, [HANDLE, OUT_PTR]),
+    "vault_link_confirm": (c_int, [HANDLE, c_char_p]),
+    "vault_link_complete": (c_int, [HANDLE, u8p]),
+    "vault_link_abort": (c_int, [HANDLE]),
+    "vault_link_free": (None, [HANDLE]),
+    "vault_qr_render": (c_int, [c_char_p, c_uint32, OUT_PTR, POINTER(c_size_t)]),
+}
+
+
+class _Functions:
+    """The declared functions as attributes; None where libvault lacks one."""
+
+
+fn = _Functions()
+for _name, (_restype, _argtypes) in _SIGNATURES.items():
+    try:
+        _f = getattr(lib, _name)
+    except AttributeError:
+        setattr(fn, _name, None)
+        continue
+    _f.restype = _restype
+    _f.argtypes = _argtypes
+    setattr(fn, _name, _f)
+
+if fn.vault_init() != 0:
+    raise OSError("libvault could not start (libsodium failed to initialise)")

@@ -1,0 +1,532 @@
+"""Pythonic wrapper over libvault: Vault, Client, Server, Httpd, Link.
+
+Strings cross the boundary as UTF-8; items are dicts (JSON on the C side).
+Every buffer the library returns is copied and released with vault_free(),
+which wipes it. Passwords are copied into a ctypes buffer that is zeroed
+right after the call; Python's own str objects cannot be wiped, so pass
+bytearray where that matters.
+"""
+
+import ctypes
+import json
+from ctypes import byref, c_int32, c_size_t, c_uint64, c_void_p
+
+from . import _lib
+from .errors import UnsupportedError, error_for
+
+fn = _lib.fn
+
+LIST_DELETED = 1
+HTTP_ALLOW_INSECURE = 1
+HTTP_INSECURE_TLS = 2
+QR_TEXT, QR_SVG, QR_PGM = 1, 2, 3
+SERVER_OPTIONS = {"session_ttl": 1, "link_ttl": 2, "login_free": 3, "max_blob": 4,
+                  "clock_skew": 5}
+KEY_BYTES = 32
+SALT_BYTES = 16
+
+
+def _call(name, *args, errmsg=None):
+    """Calls a libvault function; raises the mapped exception on failure.
+    errmsg(): the handle's message, read right after the call (a koffi-style
+    worker thread could otherwise lose the thread-local one)."""
+    f = getattr(fn, name)
+    if f is None:
+        raise UnsupportedError(name)
+    rc = f(*args)
+    if rc != 0:
+        raw = errmsg() if errmsg is not None else fn.vault_last_error()
+        raise error_for(rc, (raw or b"").decode("utf-8", "replace"))
+    return rc
+
+
+def _text(value, what="value"):
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError(f"{what} must be str or bytes, not {type(value).__name__}")
+
+
+class _Secret:
+    """A NUL-terminated copy of a password in a ctypes buffer, zeroed on exit."""
+
+    def __init__(self, value, what="password"):
+        if isinstance(value, str):
+            value = value.encode("utf-8")
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise TypeError(f"{what} must be str, bytes or bytearray")
+        self.buf = ctypes.create_string_buffer(bytes(value), len(value) + 1)
+
+    def __enter__(self):
+        return self.buf
+
+    def __exit__(self, *exc):
+        ctypes.memset(self.buf, 0, ctypes.sizeof(self.buf))
+
+
+def _take_string(ptr):
+    """Copies a vault_free-able NUL-terminated string and frees it."""
+    try:
+        return ctypes.string_at(ptr.value).decode("utf-8")
+    finally:
+        fn.vault_free(ptr)
+
+
+def _take_bytes(ptr, length):
+    try:
+        return ctypes.string_at(ptr.value, length.value)
+    finally:
+        fn.vault_free(ptr)
+
+
+def _key(value, what="key"):
+    data = bytes(value)
+    if len(data) != KEY_BYTES:
+        raise ValueError(f"{what} must be {KEY_BYTES} bytes")
+    return data
+
+
+def _item_json(item):
+    if isinstance(item, dict):
+        return json.dumps(item, ensure_ascii=False).encode("utf-8")
+    return _text(item, "item")
+
+
+def version():
+    return fn.vault_version().decode()
+
+
+def strerror(code):
+    return fn.vault_strerror(code).decode()
+
+
+def check_kdf_params(opslimit, memlimit):
+    _call("vault_kdf_check_params", opslimit, memlimit)
+
+
+def derive_keys(password, salt, opslimit, memlimit):
+    """Argon2id: (auth_key, enc_key), 32 bytes each."""
+    if len(salt) != SALT_BYTES:
+        raise ValueError(f"salt must be {SALT_BYTES} bytes")
+    auth = ctypes.create_string_buffer(KEY_BYTES)
+    enc = ctypes.create_string_buffer(KEY_BYTES)
+    with _Secret(password) as pw:
+        _call("vault_kdf_derive", auth, enc, pw, len(pw.value), bytes(salt), opslimit, memlimit)
+    return auth.raw, enc.raw
+
+
+def new_salt():
+    salt = ctypes.create_string_buffer(SALT_BYTES)
+    _call("vault_kdf_salt", salt)
+    return salt.raw
+
+
+def blob_seal(key, account_id, revision, plaintext):
+    out, out_len = c_void_p(), c_size_t()
+    data = _text(plaintext, "plaintext")
+    _call("vault_blob_seal", byref(out), byref(out_len), _key(key), _text(account_id), revision,
+          data, len(data))
+    return _take_bytes(out, out_len)
+
+
+def blob_open(key, account_id, revision, blob):
+    out, out_len = c_void_p(), c_size_t()
+    blob = bytes(blob)
+    _call("vault_blob_open", byref(out), byref(out_len), _key(key), _text(account_id), revision,
+          blob, len(blob))
+    return _take_bytes(out, out_len)
+
+
+def qr_render(text, fmt=QR_TEXT):
+    """The QR code of text: str for QR_TEXT and QR_SVG, bytes for QR_PGM."""
+    out, out_len = c_void_p(), c_size_t()
+    _call("vault_qr_render", _text(text), fmt, byref(out), byref(out_len))
+    data = _take_bytes(out, out_len)
+    return data if fmt == QR_PGM else data.decode("utf-8")
+
+
+class Vault:
+    """An unlocked vault in memory. Owned (vault_new / from_json / open) or
+    borrowed from a Client, in which case it is valid until the client locks,
+    closes, pulls or syncs; take Client.vault again after those."""
+
+    def __init__(self, _handle=None, _owner=None):
+        if _handle is None:
+            h = c_void_p()
+            _call("vault_new", byref(h))
+            _handle = h
+        self._h = _handle
+        self._owner = _owner  # the Client, for a borrowed vault
+
+    # lifetime
+    def close(self):
+        if getattr(self, "_h", None) is not None and self._owner is None:
+            fn.vault_close(self._h)
+        self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def _handle(self):
+        if self._h is None:
+            raise ValueError("vault is closed")
+        return self._h
+
+    # whole vault
+    @classmethod
+    def from_json(cls, text):
+        data = _text(text, "vault JSON")
+        h = c_void_p()
+        _call("vault_from_json", byref(h), data, len(data))
+        return cls(h)
+
+    def to_json(self):
+        out = c_void_p()
+        _call("vault_to_json", self._handle(), byref(out))
+        return _take_string(out)
+
+    @classmethod
+    def open(cls, key, account_id, revision, blob):
+        blob = bytes(blob)
+        h = c_void_p()
+        _call("vault_open", byref(h), _key(key), _text(account_id), revision, blob, len(blob))
+        return cls(h)
+
+    def seal(self, key, account_id, revision):
+        out, out_len = c_void_p(), c_size_t()
+        _call("vault_seal", self._handle(), _key(key), _text(account_id), revision, byref(out),
+              byref(out_len))
+        return _take_bytes(out, out_len)
+
+    @classmethod
+    def merge(cls, base, local, remote):
+        h = c_void_p()
+        _call("vault_merge", byref(h), base._handle(), local._handle(), remote._handle())
+        return cls(h)
+
+    # items
+    def add(self, item):
+        """Adds an item (dict or JSON text); returns its id."""
+        out = c_void_p()
+        _call("vault_item_add", self._handle(), _item_json(item), byref(out))
+        return _take_string(out)
+
+    def update(self, item_id, item):
+        _call("vault_item_update", self._handle(), _text(item_id, "id"), _item_json(item))
+
+    def get(self, item_id):
+        out = c_void_p()
+        _call("vault_item_get", self._handle(), _text(item_id, "id"), byref(out))
+        return json.loads(_take_string(out))
+
+    def delete(self, item_id):
+        _call("vault_item_delete", self._handle(), _text(item_id, "id"))
+
+    def list(self, deleted=False):
+        out = c_void_p()
+        _call("vault_item_list", self._handle(), LIST_DELETED if deleted else 0, byref(out))
+        return json.loads(_take_string(out))
+
+    def search(self, query):
+        out = c_void_p()
+        _call("vault_item_search", self._handle(), _text(query, "query"), byref(out))
+        return json.loads(_take_string(out))
+
+    def count(self):
+        n = c_uint64()
+        _call("vault_item_count", self._handle(), byref(n))
+        return n.value
+
+    def __len__(self):
+        return self.count()
+
+    def __iter__(self):
+        return iter(self.list())
+
+    def __contains__(self, item_id):
+        try:
+            self.get(item_id)
+        except LookupError:
+            return False
+        return True
+
+
+class Server:
+    """The server handler with its SQLite store (embedded, or behind Httpd)."""
+
+    def __init__(self, db_path, pepper):
+        pepper = bytes(pepper)
+        h = c_void_p()
+        _call("vault_server_open", byref(h), _text(str(db_path)), pepper, len(pepper), 0)
+        self._h = h
+
+    def _errmsg(self):
+        return fn.vault_server_errmsg(self._h)
+
+    def close(self):
+        if getattr(self, "_h", None) is not None:
+            fn.vault_server_close(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def handle(self, request):
+        """One protocol request (dict or JSON text) → the response dict."""
+        data = _item_json(request)
+        out = c_void_p()
+        _call("vault_server_handle", self._h, data, len(data), byref(out), errmsg=self._errmsg)
+        return json.loads(_take_string(out))
+
+    def set_option(self, name, value):
+        _call("vault_server_set_option", self._h, SERVER_OPTIONS[name], value,
+              errmsg=self._errmsg)
+
+    def serve_http(self, bind_addr="127.0.0.1", port=0, cert_pem=None, key_pem=None, threads=0):
+        return Httpd(self, bind_addr, port, cert_pem, key_pem, threads)
+
+
+class Httpd:
+    """The reference HTTP daemon serving a Server on a thread pool."""
+
+    def __init__(self, server, bind_addr="127.0.0.1", port=0, cert_pem=None, key_pem=None,
+                 threads=0):
+        h = c_void_p()
+        _call("vault_httpd_start", byref(h), server._h, _text(bind_addr), port,
+              None if cert_pem is None else _text(str(cert_pem)),
+              None if key_pem is None else _text(str(key_pem)), threads)
+        self._h = h
+        self._server = server  # must outlive the daemon
+        self.port = fn.vault_httpd_port(h)
+        self.url = f"http://{bind_addr}:{self.port}" if cert_pem is None else \
+            f"https://{bind_addr}:{self.port}"
+
+    def stop(self):
+        if getattr(self, "_h", None) is not None:
+            fn.vault_httpd_stop(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def __del__(self):
+        self.stop()
+
+
+class Client:
+    """One device: a local store (ciphertext only), unlock, sync."""
+
+    def __init__(self, path):
+        h = c_void_p()
+        _call("vault_client_open", byref(h), _text(str(path)), 0)
+        self._h = h
+        self._server = None  # keeps an embedded server alive while connected
+
+    def _errmsg(self):
+        return fn.vault_client_errmsg(self._h)
+
+    def _call(self, name, *args):
+        if self._h is None:
+            raise ValueError("client is closed")
+        return _call(name, self._h, *args, errmsg=self._errmsg)
+
+    def close(self):
+        if getattr(self, "_h", None) is not None:
+            fn.vault_client_close(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    # local vault
+    def create(self, password, opslimit=0, memlimit=0):
+        with _Secret(password) as pw:
+            self._call("vault_client_create", pw, opslimit, memlimit)
+
+    def unlock(self, password):
+        with _Secret(password) as pw:
+            self._call("vault_client_unlock", pw)
+
+    def unlock_device(self, local_key):
+        self._call("vault_client_unlock_device", _key(local_key, "local key"))
+
+    def lock(self):
+        self._call("vault_client_lock")
+
+    @property
+    def unlocked(self):
+        flag = c_int32()
+        self._call("vault_client_is_unlocked", byref(flag))
+        return bool(flag.value)
+
+    @property
+    def vault(self):
+        """The unlocked vault, borrowed (see Vault)."""
+        h = c_void_p()
+        self._call("vault_client_vault", byref(h))
+        return Vault(h, _owner=self)
+
+    def save(self):
+        self._call("vault_client_save")
+
+    @property
+    def account_id(self):
+        out = c_void_p()
+        self._call("vault_client_account_id", byref(out))
+        return _take_string(out)
+
+    @property
+    def revision(self):
+        n = c_uint64()
+        self._call("vault_client_revision", byref(n))
+        return n.value
+
+    # server
+    def connect_local(self, server):
+        self._call("vault_client_connect_local", server._h)
+        self._server = server
+
+    def connect_http(self, base_url, allow_insecure=False, insecure_tls=False):
+        flags = (HTTP_ALLOW_INSECURE if allow_insecure else 0) | \
+                (HTTP_INSECURE_TLS if insecure_tls else 0)
+        self._call("vault_client_connect_http", _text(base_url), flags)
+
+    def register(self, email):
+        self._call("vault_client_register", _text(email, "email"))
+
+    def login(self, email, password):
+        with _Secret(password) as pw:
+            self._call("vault_client_login", _text(email, "email"), pw)
+
+    def logout(self):
+        self._call("vault_client_logout")
+
+    def pull(self):
+        self._call("vault_client_pull")
+
+    def push(self):
+        self._call("vault_client_push")
+
+    def sync(self):
+        self._call("vault_client_sync")
+
+    def change_password(self, old_password, new_password, opslimit=0, memlimit=0):
+        with _Secret(old_password) as old, _Secret(new_password) as new:
+            self._call("vault_client_change_password", old, new, opslimit, memlimit)
+
+    def delete_account(self, password):
+        with _Secret(password) as pw:
+            self._call("vault_client_delete_account", pw)
+
+    # devices
+    def devices(self):
+        out = c_void_p()
+        self._call("vault_client_devices", byref(out))
+        return json.loads(_take_string(out))
+
+    def revoke(self, device_id):
+        self._call("vault_client_revoke", _text(device_id, "device id"))
+
+    def link_offer(self):
+        return Link._offer(self)
+
+    def link_join(self, payload):
+        return Link._join(self, payload)
+
+
+class Link:
+    """One device link, driven step by step (docs/devicelink.md)."""
+
+    def __init__(self, handle, client):
+        self._h = handle
+        self._client = client
+
+    @classmethod
+    def _offer(cls, client):
+        h = c_void_p()
+        _call("vault_link_offer", byref(h), client._h, errmsg=client._errmsg)
+        return cls(h, client)
+
+    @classmethod
+    def _join(cls, client, payload):
+        h = c_void_p()
+        _call("vault_link_join", byref(h), client._h, _text(payload, "payload"),
+              errmsg=client._errmsg)
+        return cls(h, client)
+
+    def _call(self, name, *args):
+        if self._h is None:
+            raise ValueError("link is closed")
+        return _call(name, self._h, *args)
+
+    @property
+    def payload(self):
+        out = c_void_p()
+        self._call("vault_link_payload", byref(out))
+        return _take_string(out)
+
+    def poll(self):
+        """True once the new device's key arrived; False while pending."""
+        return self._pending_to_bool("vault_link_poll")
+
+    @property
+    def sas(self):
+        out = c_void_p()
+        self._call("vault_link_sas", byref(out))
+        return _take_string(out)
+
+    def confirm(self, device_name):
+        self._call("vault_link_confirm", _text(device_name, "device name"))
+
+    def complete(self, local_key):
+        """True once the vault arrived; False while the old device has not confirmed."""
+        return self._pending_to_bool("vault_link_complete", _key(local_key, "local key"))
+
+    def abort(self):
+        self._call("vault_link_abort")
+
+    def _pending_to_bool(self, name, *args):
+        from .errors import StateError
+        try:
+            self._call(name, *args)
+        except StateError as exc:
+            if exc.code == -22:  # VAULT_E_PENDING
+                return False
+            raise
+        return True
+
+    def close(self):
+        if getattr(self, "_h", None) is not None:
+            fn.vault_link_free(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()

@@ -1,0 +1,274 @@
+/*
+ * vaultd — the reference zkvault server daemon (docs/vaultd.md).
+ *
+ *   vaultd --db PATH --pepper-file FILE [--addr 127.0.0.1] [--port 8443]
+ *          [--cert PEM --key PEM] [--threads N]
+ *   vaultd --new-pepper FILE
+ *
+ * Signals are blocked before any thread starts and collected with sigwait()
+ * on the main thread, so no work ever happens in a signal handler.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vault.h"
+
+#define EXIT_USAGE 1
+#define EXIT_PEPPER 2
+#define EXIT_DATABASE 3
+#define EXIT_LISTEN 4
+#define EXIT_INTERNAL 5
+
+#define PEPPER_NEW_BYTES 32u
+#define PEPPER_MAX_BYTES 4096u
+
+typedef struct {
+    const char *db;
+    const char *pepper_file;
+    const char *addr;
+    const char *cert;
+    const char *key;
+    const char *new_pepper;
+    uint16_t port;
+    uint32_t threads;
+} options;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vaultd --db PATH --pepper-file FILE [--addr 127.0.0.1] [--port 8443]\n"
+            "              [--cert PEM --key PEM] [--threads N]\n"
+            "       vaultd --new-pepper FILE\n"
+            "\n"
+            "Serves the zkvault protocol as POST /v1/api. --port 0 picks a free port.\n"
+            "Once listening it prints one line: vaultd listening on ADDR:PORT\n"
+            "(IPv6 addresses in brackets). SIGINT or SIGTERM stops it cleanly.\n"
+            "\n"
+            "  --db PATH          SQLite database (created if missing)\n"
+            "  --pepper-file FILE server secret: the raw bytes of the file (>= 32)\n"
+            "  --addr ADDR        numeric IPv4 or IPv6 address to bind (127.0.0.1)\n"
+            "  --port N           TCP port, 0..65535 (8443)\n"
+            "  --cert/--key PEM   serve HTTPS with this certificate and key\n"
+            "  --threads N        worker threads, 1..256 (4)\n"
+            "  --new-pepper FILE  write 32 random bytes to a new FILE (mode 0600) and exit\n"
+            "\n"
+            "exit codes: 0 stopped cleanly / pepper written, 1 usage error,\n"
+            "            2 pepper file problem, 3 database cannot be opened,\n"
+            "            4 cannot listen (address, port or TLS files), 5 internal error\n");
+}
+
+static int parse_number(const char *text, unsigned long min, unsigned long max,
+                        unsigned long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (text == NULL || text[0] < '0' || text[0] > '9')
+        return -1;
+    unsigned long v = strtoul(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, options *o)
+{
+    *o = (options){.addr = "127.0.0.1", .port = 8443, .threads = 4};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        unsigned long n = 0;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (val == NULL) {
+            fprintf(stderr, "vaultd: %s needs a value (or is unknown)\n", arg);
+            return -1;
+        }
+        i++;
+        if (strcmp(arg, "--db") == 0) {
+            o->db = val;
+        } else if (strcmp(arg, "--pepper-file") == 0) {
+            o->pepper_file = val;
+        } else if (strcmp(arg, "--addr") == 0) {
+            o->addr = val;
+        } else if (strcmp(arg, "--cert") == 0) {
+            o->cert = val;
+        } else if (strcmp(arg, "--key") == 0) {
+            o->key = val;
+        } else if (strcmp(arg, "--new-pepper") == 0) {
+            o->new_pepper = val;
+        } else if (strcmp(arg, "--port") == 0 && parse_number(val, 0, 65535, &n) == 0) {
+            o->port = (uint16_t)n;
+        } else if (strcmp(arg, "--threads") == 0 && parse_number(val, 1, 256, &n) == 0) {
+            o->threads = (uint32_t)n;
+        } else {
+            fprintf(stderr, "vaultd: bad option or value: %s %s\n", arg, val);
+            return -1;
+        }
+    }
+    if (o->new_pepper != NULL)
+        return 0;
+    if (o->db == NULL || o->pepper_file == NULL) {
+        fprintf(stderr, "vaultd: --db and --pepper-file are required\n");
+        return -1;
+    }
+    if ((o->cert == NULL) != (o->key == NULL)) {
+        fprintf(stderr, "vaultd: --cert and --key go together\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* O_EXCL: an existing pepper is never replaced, since that would lock every
+ * user out (their verifiers are keyed by it). */
+static int write_new_pepper(const char *path)
+{
+    uint8_t pepper[PEPPER_NEW_BYTES];
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "vaultd: cannot create %s: %s\n", path, strerror(errno));
+        return EXIT_PEPPER;
+    }
+    randombytes_buf(pepper, sizeof pepper);
+    int ok = write(fd, pepper, sizeof pepper) == (ssize_t)sizeof pepper && fsync(fd) == 0;
+    sodium_memzero(pepper, sizeof pepper);
+    if (close(fd) != 0)
+        ok = 0;
+    if (!ok) {
+        fprintf(stderr, "vaultd: cannot write %s: %s\n", path, strerror(errno));
+        unlink(path);
+        return EXIT_PEPPER;
+    }
+    printf("vaultd: wrote a new %u-byte pepper to %s\n", PEPPER_NEW_BYTES, path);
+    return 0;
+}
+
+/* Reads the pepper into guarded memory (sodium_malloc); *len its size. */
+static int read_pepper(const char *path, uint8_t **pepper, size_t *len)
+{
+    int rc = EXIT_PEPPER;
+    uint8_t *buf = NULL;
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "vaultd: cannot read the pepper file %s\n", path);
+        goto done;
+    }
+    if (st.st_size < (off_t)VAULT_PEPPER_MIN_BYTES || st.st_size > (off_t)PEPPER_MAX_BYTES) {
+        fprintf(stderr, "vaultd: the pepper file must hold %u to %u bytes\n",
+                VAULT_PEPPER_MIN_BYTES, PEPPER_MAX_BYTES);
+        goto done;
+    }
+    if (st.st_mode & 077)
+        fprintf(stderr, "vaultd: warning: %s is readable by group or others; chmod 600 it\n",
+                path);
+    size_t size = (size_t)st.st_size;
+    if ((buf = sodium_malloc(size)) == NULL) {
+        fprintf(stderr, "vaultd: out of memory\n");
+        goto done;
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = read(fd, buf + got, size - got);
+        if (n <= 0) {
+            fprintf(stderr, "vaultd: cannot read the pepper file %s\n", path);
+            goto done;
+        }
+        got += (size_t)n;
+    }
+    *pepper = buf;
+    *len = size;
+    buf = NULL;
+    rc = 0;
+done:
+    if (fd >= 0)
+        close(fd);
+    sodium_free(buf);
+    return rc;
+}
+
+static void print_listening(const char *addr, uint16_t port)
+{
+    if (strchr(addr, ':') != NULL)
+        printf("vaultd listening on [%s]:%u\n", addr, (unsigned)port);
+    else
+        printf("vaultd listening on %s:%u\n", addr, (unsigned)port);
+    fflush(stdout);
+}
+
+static int wait_for_stop_signal(const sigset_t *set)
+{
+    int sig = 0;
+    while (sigwait(set, &sig) != 0)
+        ;
+    return sig;
+}
+
+static int serve(const options *o, const sigset_t *signals)
+{
+    int rc = 0;
+    uint8_t *pepper = NULL;
+    size_t pepper_len = 0;
+    vault_server *server = NULL;
+    vault_httpd *httpd = NULL;
+    if ((rc = read_pepper(o->pepper_file, &pepper, &pepper_len)) != 0)
+        goto done;
+    if (vault_server_open(&server, o->db, pepper, pepper_len, 0) != VAULT_OK) {
+        fprintf(stderr, "vaultd: cannot open the database %s: %s\n", o->db, vault_last_error());
+        rc = EXIT_DATABASE;
+        goto done;
+    }
+    sodium_free(pepper); /* the server keeps its own copy */
+    pepper = NULL;
+    if (vault_httpd_start(&httpd, server, o->addr, o->port, o->cert, o->key, o->threads) !=
+        VAULT_OK) {
+        fprintf(stderr, "vaultd: cannot listen on %s port %u: %s\n", o->addr,
+                (unsigned)o->port, vault_last_error());
+        rc = EXIT_LISTEN;
+        goto done;
+    }
+    print_listening(o->addr, vault_httpd_port(httpd));
+    int sig = wait_for_stop_signal(signals);
+    fprintf(stderr, "vaultd: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+done:
+    vault_httpd_stop(httpd);
+    vault_server_close(server);
+    sodium_free(pepper);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    if (parse_args(argc, argv, &o) != 0) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (vault_init() != VAULT_OK) {
+        fprintf(stderr, "vaultd: cannot initialise the library\n");
+        return EXIT_INTERNAL;
+    }
+    if (o.new_pepper != NULL)
+        return write_new_pepper(o.new_pepper);
+    /* Blocked here, before the daemon's threads exist, so they inherit the
+     * mask and only sigwait() below ever sees these signals. */
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    if (pthread_sigmask(SIG_BLOCK, &signals, NULL) != 0) {
+        fprintf(stderr, "vaultd: cannot block signals\n");
+        return EXIT_INTERNAL;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    return serve(&o, &signals);
+}

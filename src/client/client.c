@@ -1,0 +1,356 @@
+/*
+ * Client lifecycle: open the local store, create a vault, unlock with the
+ * password, lock, save. Keys live in one sodium_malloc block while unlocked
+ * and are wiped on lock; the store only ever sees ciphertext.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "blob/blob.h"
+#include "client/client.h"
+#include "kdf/kdf.h"
+
+#define DONE(c, rc) vault__capture((c)->errmsg, (rc))
+
+int vault_client__keys_new(vault_client__keys **out)
+{
+    *out = vault__secure_alloc(sizeof **out);
+    if (*out == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of secure memory for keys");
+    sodium_memzero(*out, sizeof **out);
+    return VAULT_OK;
+}
+
+void vault_client__keys_free(vault_client__keys *k)
+{
+    vault__secure_free(k);
+}
+
+void vault_client__set_unlocked(vault_client *c, vault_client__keys *keys, vault *v)
+{
+    vault_client_lock(c);
+    c->keys = keys;
+    c->v = v;
+}
+
+static int ensure_device_id(vault_client *c)
+{
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    int rc = vault_client__store_get(c, "device_id", &raw, &len);
+    if (rc == VAULT_E_NOT_FOUND) {
+        vault__random_id(c->device_id);
+        return vault_client__store_put(c, "device_id", c->device_id, 2 * VAULT_ACCOUNT_ID_BYTES);
+    }
+    if (rc == VAULT_OK && len != 2 * VAULT_ACCOUNT_ID_BYTES)
+        rc = vault__fail(VAULT_E_CORRUPT, "local store: bad device id");
+    if (rc == VAULT_OK)
+        memcpy(c->device_id, raw, len);
+    vault_free(raw);
+    return rc;
+}
+
+int vault_client__load_state(vault_client *c)
+{
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    int rc = ensure_device_id(c);
+    if (rc != VAULT_OK)
+        return rc;
+    rc = vault_client__store_get(c, "account_id", &raw, &len);
+    if (rc == VAULT_E_NOT_FOUND) {
+        c->has_account = 0;
+        vault__clear_error();
+        return VAULT_OK;
+    }
+    if (rc == VAULT_OK && len != 2 * VAULT_ACCOUNT_ID_BYTES)
+        rc = vault__fail(VAULT_E_CORRUPT, "local store: bad account id");
+    if (rc == VAULT_OK) {
+        memcpy(c->account_id, raw, len);
+        c->account_id[len] = '\0';
+    }
+    vault_free(raw);
+    raw = NULL;
+    if (rc == VAULT_OK)
+        rc = vault_client__store_get(c, "salt", &raw, &len);
+    if (rc == VAULT_OK && len != VAULT_SALT_BYTES)
+        rc = vault__fail(VAULT_E_CORRUPT, "local store: bad salt");
+    if (rc == VAULT_OK)
+        memcpy(c->salt, raw, len);
+    vault_free(raw);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_get_u64(c, "opslimit", &c->opslimit);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_get_u64(c, "memlimit", &c->memlimit);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_get_u64(c, "base_revision", &c->base_revision);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_get_u64(c, "highest_revision", &c->highest_revision);
+    if (rc == VAULT_E_NOT_FOUND)
+        rc = vault__fail(VAULT_E_CORRUPT, "local store is incomplete");
+    c->has_account = rc == VAULT_OK;
+    return rc;
+}
+
+int vault_client__put_state(vault_client *c)
+{
+    int rc = vault_client__store_put(c, "account_id", c->account_id, 2 * VAULT_ACCOUNT_ID_BYTES);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "salt", c->salt, VAULT_SALT_BYTES);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put_u64(c, "opslimit", c->opslimit);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put_u64(c, "memlimit", c->memlimit);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put_u64(c, "base_revision", c->base_revision);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put_u64(c, "highest_revision", c->highest_revision);
+    return rc;
+}
+
+int vault_client__put_local_blob(vault_client *c)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    int rc = vault_seal(c->v, c->keys->vault_key, c->account_id, c->base_revision + 1, &blob, &len);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "local_blob", blob, len);
+    vault_free(blob);
+    return rc;
+}
+
+int vault_client_open(vault_client **out, const char *path, uint32_t flags)
+{
+    int rc = vault_init();
+    vault_client *c = NULL;
+    if (out != NULL)
+        *out = NULL;
+    if (rc != VAULT_OK)
+        return rc;
+    if (out == NULL || path == NULL || flags != 0)
+        return vault__fail(VAULT_E_INVALID, "vault_client_open: bad arguments");
+    c = vault__calloc(1, sizeof *c);
+    if (c == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory");
+    rc = vault_client__store_open(c, path);
+    if (rc == VAULT_OK)
+        rc = vault_client__load_state(c);
+    if (rc != VAULT_OK) {
+        vault_client_close(c);
+        return rc;
+    }
+    *out = c;
+    return VAULT_OK;
+}
+
+void vault_client_close(vault_client *c)
+{
+    if (c == NULL)
+        return;
+    vault_client_lock(c);
+    vault_client_connect_custom(c, NULL, NULL);
+    vault_client__store_close(c);
+    sodium_memzero(c, sizeof *c);
+    vault__free(c);
+}
+
+const char *vault_client_errmsg(const vault_client *c)
+{
+    return c != NULL ? c->errmsg : "no client";
+}
+
+int vault_client_lock(vault_client *c)
+{
+    if (c == NULL)
+        return VAULT_OK;
+    vault_close(c->v);
+    c->v = NULL;
+    vault_client__keys_free(c->keys);
+    c->keys = NULL;
+    return VAULT_OK;
+}
+
+void vault_client__forget_account(vault_client *c)
+{
+    vault_client_lock(c);
+    sodium_memzero(c->session, sizeof c->session);
+    vault_client__store_clear(c);
+    c->has_account = 0;
+    c->base_revision = c->highest_revision = 0;
+    sodium_memzero(c->account_id, sizeof c->account_id);
+}
+
+int vault_client_is_unlocked(const vault_client *c, int32_t *unlocked)
+{
+    if (c == NULL || unlocked == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_client_is_unlocked: NULL argument");
+    *unlocked = c->keys != NULL;
+    return VAULT_OK;
+}
+
+int vault_client_vault(vault_client *c, vault **v)
+{
+    if (v != NULL)
+        *v = NULL;
+    if (c == NULL || v == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_client_vault: NULL argument");
+    if (c->v == NULL)
+        return DONE(c, vault__fail(VAULT_E_LOCKED, "the client is locked"));
+    *v = c->v;
+    return VAULT_OK;
+}
+
+int vault_client_account_id(const vault_client *c, char **out)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (c == NULL || out == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_client_account_id: NULL argument");
+    if (!c->has_account)
+        return vault__fail(VAULT_E_NOT_FOUND, "no vault in this store");
+    *out = vault__out_dup(c->account_id, strlen(c->account_id));
+    return *out != NULL ? VAULT_OK : vault__fail(VAULT_E_NOMEM, "out of memory");
+}
+
+static int check_password_arg(const char *password)
+{
+    if (password == NULL)
+        return vault__fail(VAULT_E_INVALID, "password is NULL");
+    size_t n = strlen(password);
+    if (n == 0 || n > VAULT_PASSWORD_MAX_BYTES)
+        return vault__fail(VAULT_E_INVALID, "password must be 1..%u bytes",
+                           VAULT_PASSWORD_MAX_BYTES);
+    return VAULT_OK;
+}
+
+/* Derives auth and encryption keys into k from the password and the
+ * client's current salt and parameters. */
+static int derive_password_keys(vault_client *c, vault_client__keys *k, const char *password)
+{
+    int rc = vault_kdf_derive(k->auth_key, k->enc_key, password, strlen(password), c->salt,
+                              c->opslimit, c->memlimit);
+    k->has_password_keys = rc == VAULT_OK;
+    return rc;
+}
+
+int vault_client_create(vault_client *c, const char *password, uint64_t opslimit,
+                        uint64_t memlimit)
+{
+    vault_client__keys *k = NULL;
+    vault *v = NULL;
+    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
+    if (c == NULL)
+        return vault__fail(VAULT_E_INVALID, "client is NULL");
+    int rc = check_password_arg(password);
+    if (rc == VAULT_OK && c->has_account)
+        rc = vault__fail(VAULT_E_EXISTS, "this store already holds a vault");
+    if (opslimit == 0 && memlimit == 0) {
+        opslimit = VAULT_KDF_OPSLIMIT_DEFAULT;
+        memlimit = VAULT_KDF_MEMLIMIT_DEFAULT;
+    }
+    if (rc == VAULT_OK)
+        rc = vault_kdf_check_params(opslimit, memlimit);
+    if (rc == VAULT_OK)
+        rc = vault_client__keys_new(&k);
+    if (rc == VAULT_OK)
+        rc = vault_new(&v);
+    if (rc != VAULT_OK)
+        goto done;
+
+    vault__random_id(c->account_id);
+    randombytes_buf(c->salt, sizeof c->salt);
+    c->opslimit = opslimit;
+    c->memlimit = memlimit;
+    c->base_revision = c->highest_revision = 0;
+    rc = derive_password_keys(c, k, password);
+    if (rc != VAULT_OK)
+        goto done;
+    randombytes_buf(k->vault_key, sizeof k->vault_key);
+    rc = vault_blob__wrap_key(protected_key, k->enc_key, k->vault_key);
+    if (rc != VAULT_OK)
+        goto done;
+
+    vault_client__set_unlocked(c, k, v);
+    k = NULL;
+    v = NULL;
+    rc = vault_client__store_begin(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__put_state(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "protected_key", protected_key, sizeof protected_key);
+    if (rc == VAULT_OK)
+        rc = vault_client__put_local_blob(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_commit(c);
+    if (rc != VAULT_OK) {
+        vault_client__store_rollback(c);
+        vault_client_lock(c);
+    }
+    c->has_account = rc == VAULT_OK;
+done:
+    vault_client__keys_free(k);
+    vault_close(v);
+    return DONE(c, rc);
+}
+
+int vault_client__open_local(vault_client *c, const vault_client__keys *k, vault **out)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    int rc = vault_client__store_get(c, "local_blob", &blob, &len);
+    if (rc == VAULT_E_NOT_FOUND)
+        rc = vault__fail(VAULT_E_CORRUPT, "local store has no vault blob");
+    if (rc == VAULT_OK)
+        rc = vault_open(out, k->vault_key, c->account_id, c->base_revision + 1, blob, len);
+    vault_free(blob);
+    return rc;
+}
+
+int vault_client_unlock(vault_client *c, const char *password)
+{
+    vault_client__keys *k = NULL;
+    vault *v = NULL;
+    uint8_t *protected_key = NULL;
+    size_t len = 0;
+    if (c == NULL)
+        return vault__fail(VAULT_E_INVALID, "client is NULL");
+    int rc = check_password_arg(password);
+    if (rc == VAULT_OK && !c->has_account)
+        rc = vault__fail(VAULT_E_NOT_FOUND, "no vault in this store");
+    if (rc == VAULT_OK)
+        rc = vault_client__keys_new(&k);
+    if (rc == VAULT_OK)
+        rc = derive_password_keys(c, k, password);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_get(c, "protected_key", &protected_key, &len);
+    if (rc == VAULT_OK) {
+        rc = vault_blob__unwrap_key(k->vault_key, k->enc_key, protected_key, len);
+        if (rc == VAULT_E_AUTH)
+            rc = vault__fail(VAULT_E_AUTH, "wrong password");
+    }
+    if (rc == VAULT_OK)
+        rc = vault_client__open_local(c, k, &v);
+    if (rc == VAULT_OK) {
+        vault_client__set_unlocked(c, k, v);
+        k = NULL;
+    }
+    vault_client__keys_free(k);
+    vault_free(protected_key);
+    return DONE(c, rc);
+}
+
+int vault_client_save(vault_client *c)
+{
+    if (c == NULL)
+        return vault__fail(VAULT_E_INVALID, "client is NULL");
+    if (c->v == NULL)
+        return DONE(c, vault__fail(VAULT_E_LOCKED, "the client is locked"));
+    int rc = vault_client__store_begin(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__put_local_blob(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_commit(c);
+    else
+        vault_client__store_rollback(c);
+    return DONE(c, rc);
+}

@@ -1,0 +1,109 @@
+/*
+ * Client module: one device. Internal interface, also used by the device-link
+ * module. The struct is here (not in vault.h) so that sibling modules can reach
+ * the session and keys without widening the public API.
+ */
+#ifndef VAULT_CLIENT_H
+#define VAULT_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "vault.h"
+
+struct cJSON;
+struct sqlite3;
+typedef struct vault_transport__http vault_transport__http;
+
+#define VAULT_ID_HEX (2 * VAULT_ACCOUNT_ID_BYTES + 1)
+#define VAULT_SESSION_HEX 65
+
+/* Keys held while unlocked, in one sodium_malloc block (guard pages, wiped). */
+typedef struct vault_client__keys {
+    uint8_t vault_key[VAULT_KEY_BYTES]; /* VK: seals the blob */
+    uint8_t enc_key[VAULT_KEY_BYTES];   /* KEK from the password; zero if unlocked otherwise */
+    uint8_t auth_key[VAULT_KEY_BYTES];  /* proves the password to the server; zero if unknown */
+    int has_password_keys;
+} vault_client__keys;
+
+struct vault_client {
+    struct sqlite3 *db;
+    char errmsg[VAULT_ERRMSG_MAX];
+
+    /* Account state mirrored from the store (public or ciphertext only). */
+    int has_account;
+    char account_id[VAULT_ID_HEX];
+    char device_id[VAULT_ID_HEX];
+    uint8_t salt[VAULT_SALT_BYTES];
+    uint64_t opslimit, memlimit;
+    uint64_t base_revision;    /* revision of the last-synced blob (0: never synced) */
+    uint64_t highest_revision; /* highest revision ever accepted from the server */
+    /* The local blob is always sealed for base_revision + 1: the revision it
+     * would become if pushed. */
+
+    /* Unlocked state. */
+    vault_client__keys *keys; /* NULL while locked */
+    vault *v;                 /* NULL while locked */
+
+    /* Server connection. */
+    vault_transport_fn transport;
+    void *transport_ctx;
+    vault_transport__http *http; /* owned when connected over HTTP */
+    char session[VAULT_SESSION_HEX]; /* "" when logged out */
+};
+
+/* Sends one protocol request (the "v" member is added) and parses the answer.
+ * A server error answer is mapped to its VAULT_E_* code with the server's
+ * message; *response (a cJSON object, free with cJSON_Delete) is set only on
+ * success. Requests carrying secrets are wiped after sending. */
+int vault_client__call(vault_client *c, struct cJSON *request, struct cJSON **response);
+
+/* Adds "session" to a request; VAULT_E_STATE if not logged in. */
+int vault_client__add_session(vault_client *c, struct cJSON *request);
+
+/* Local store: a key/value table of public data and ciphertext.
+ * put_* stage values inside a transaction opened with store_begin. */
+int vault_client__store_open(vault_client *c, const char *path);
+void vault_client__store_close(vault_client *c);
+int vault_client__store_begin(vault_client *c);
+int vault_client__store_commit(vault_client *c);
+void vault_client__store_rollback(vault_client *c);
+int vault_client__store_put(vault_client *c, const char *name, const void *value, size_t len);
+int vault_client__store_put_u64(vault_client *c, const char *name, uint64_t value);
+int vault_client__store_delete(vault_client *c, const char *name);
+/* *value is vault_free-able; VAULT_E_NOT_FOUND if absent. */
+int vault_client__store_get(vault_client *c, const char *name, uint8_t **value, size_t *len);
+int vault_client__store_get_u64(vault_client *c, const char *name, uint64_t *value);
+/* Wipes every row (delete account, or a reset). */
+int vault_client__store_clear(vault_client *c);
+
+/* Reloads the public account state (ids, salt, params, revisions) from the store. */
+int vault_client__load_state(vault_client *c);
+
+/* Persists the public account state fields of c (inside a transaction). */
+int vault_client__put_state(vault_client *c);
+
+/* Seals c->v for local_revision and stores it (inside a transaction). */
+int vault_client__put_local_blob(vault_client *c);
+
+/* Takes ownership of keys and vault as the unlocked state. */
+void vault_client__set_unlocked(vault_client *c, vault_client__keys *keys, vault *v);
+
+/* Opens the sealed local blob (revision base_revision + 1) with k's vault key. */
+int vault_client__open_local(vault_client *c, const vault_client__keys *k, vault **out);
+
+/* Locks, ends the session and removes the account from the store (the device
+ * id stays). */
+void vault_client__forget_account(vault_client *c);
+
+/* Request building: a new {"op": op} object, hex and base64 members. */
+int vault_client__request_new(struct cJSON **out, const char *op);
+int vault_client__add_hex(struct cJSON *obj, const char *key, const uint8_t *bin, size_t len);
+int vault_client__add_blob(struct cJSON *obj, const char *key, const uint8_t *blob, size_t len);
+
+/* Allocates a zeroed key block in secure memory. */
+int vault_client__keys_new(vault_client__keys **out);
+void vault_client__keys_free(vault_client__keys *k);
+
+#endif

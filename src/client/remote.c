@@ -1,0 +1,445 @@
+/*
+ * Talking to the server: transports, the request/response helper, and the
+ * account calls register, login and logout. The server is untrusted: every
+ * answer is parsed strictly, and nothing it says about keys or parameters is
+ * accepted unless it checks out cryptographically or against what this
+ * device already knows (KDF downgrade protection).
+ */
+#include <cjson/cJSON.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "blob/blob.h"
+#include "client/client.h"
+#include "kdf/kdf.h"
+#include "transport/transport.h"
+
+#define DONE(c, rc) vault__capture((c)->errmsg, (rc))
+
+static void disconnect(vault_client *c)
+{
+    vault_transport__http_free(c->http);
+    c->http = NULL;
+    c->transport = NULL;
+    c->transport_ctx = NULL;
+    sodium_memzero(c->session, sizeof c->session);
+}
+
+int vault_client_connect_custom(vault_client *c, vault_transport_fn fn, void *ctx)
+{
+    if (c == NULL)
+        return vault__fail(VAULT_E_INVALID, "client is NULL");
+    disconnect(c);
+    c->transport = fn;
+    c->transport_ctx = ctx;
+    return VAULT_OK;
+}
+
+int vault_client_connect_local(vault_client *c, vault_server *s)
+{
+    if (c == NULL || s == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_client_connect_local: NULL argument");
+    return vault_client_connect_custom(c, vault_transport__local_call, s);
+}
+
+int vault_client_connect_http(vault_client *c, const char *base_url, uint32_t flags)
+{
+    vault_transport__http *t = NULL;
+    if (c == NULL || base_url == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_client_connect_http: NULL argument");
+    int rc = vault_transport__http_new(&t, base_url, flags);
+    if (rc != VAULT_OK)
+        return DONE(c, rc);
+    vault_client_connect_custom(c, vault_transport__http_call, t);
+    c->http = t;
+    return VAULT_OK;
+}
+
+static int map_server_error(const char *code)
+{
+    static const struct {
+        const char *name;
+        int code;
+    } map[] = {
+        {"invalid", VAULT_E_SERVER},   {"version", VAULT_E_VERSION},
+        {"limit", VAULT_E_LIMIT},      {"auth", VAULT_E_AUTH},
+        {"expired", VAULT_E_EXPIRED},  {"rate_limited", VAULT_E_RATE_LIMITED},
+        {"exists", VAULT_E_EXISTS},    {"not_found", VAULT_E_NOT_FOUND},
+        {"conflict", VAULT_E_CONFLICT}, {"revoked", VAULT_E_REVOKED},
+        {"state", VAULT_E_STATE},      {"internal", VAULT_E_SERVER},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(code, map[i].name) == 0)
+            return map[i].code;
+    return VAULT_E_SERVER;
+}
+
+/* Turns {"ok":false,"error":{...}} into a status with a message that quotes
+ * the server, truncated and restricted to printable ASCII (it is untrusted
+ * text that may reach a UI). */
+static int server_error(const cJSON *response)
+{
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(response, "error");
+    const char *code = NULL, *message = NULL;
+    if (vault__json_string(err, "code", "server error", &code) != VAULT_OK)
+        return vault__fail(VAULT_E_SERVER, "malformed error answer from the server");
+    if (vault__json_string(err, "message", "server error", &message) != VAULT_OK)
+        message = "";
+    char clean[128];
+    size_t n = 0;
+    for (; message[n] != '\0' && n < sizeof clean - 1; n++)
+        clean[n] = (message[n] >= 0x20 && message[n] < 0x7f) ? message[n] : '?';
+    clean[n] = '\0';
+    int rc = map_server_error(code);
+    const cJSON *retry = cJSON_GetObjectItemCaseSensitive(err, "retry_after_ms");
+    if (rc == VAULT_E_RATE_LIMITED && cJSON_IsNumber(retry))
+        return vault__fail(rc, "server: %s (retry after %.0f ms)", clean, retry->valuedouble);
+    return vault__fail(rc, "server: %s", clean);
+}
+
+int vault_client__call(vault_client *c, cJSON *request, cJSON **response)
+{
+    char *text = NULL, *answer = NULL;
+    size_t answer_len = 0;
+    cJSON *parsed = NULL;
+    *response = NULL;
+    if (c->transport == NULL)
+        return vault__fail(VAULT_E_STATE, "not connected to a server");
+    if (cJSON_AddNumberToObject(request, "v", 1) == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory building a request");
+    int rc = vault__json_print(request, &text);
+    if (rc != VAULT_OK)
+        return rc;
+    rc = c->transport(text, strlen(text), &answer, &answer_len, c->transport_ctx);
+    if (rc != VAULT_OK && rc != VAULT_E_NOMEM && rc != VAULT_E_INSECURE)
+        rc = vault__fail(VAULT_E_NETWORK, "transport failed: %s", vault_last_error());
+    if (rc == VAULT_OK && answer == NULL)
+        rc = vault__fail(VAULT_E_SERVER, "empty answer from the server");
+    if (rc == VAULT_OK && answer_len > VAULT_TRANSPORT__MAX_RESPONSE)
+        rc = vault__fail(VAULT_E_SERVER, "server answer too large");
+    if (rc == VAULT_OK && vault__json_parse(answer, answer_len, &parsed) != VAULT_OK)
+        rc = vault__fail(VAULT_E_SERVER, "malformed answer from the server: %s",
+                         vault_last_error());
+    if (rc == VAULT_OK) {
+        const cJSON *ok = cJSON_GetObjectItemCaseSensitive(parsed, "ok");
+        if (!cJSON_IsObject(parsed) || !cJSON_IsBool(ok))
+            rc = vault__fail(VAULT_E_SERVER, "malformed answer from the server");
+        else if (!cJSON_IsTrue(ok))
+            rc = server_error(parsed);
+    }
+    if (rc == VAULT_OK) {
+        *response = parsed;
+        parsed = NULL;
+    }
+    cJSON_Delete(parsed);
+    vault_free(text); /* wipes: requests may carry auth keys */
+    vault_free(answer);
+    return rc;
+}
+
+int vault_client__add_session(vault_client *c, cJSON *request)
+{
+    if (c->session[0] == '\0')
+        return vault__fail(VAULT_E_STATE, "not logged in");
+    if (cJSON_AddStringToObject(request, "session", c->session) == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory building a request");
+    return VAULT_OK;
+}
+
+/* Reads a hex member of exactly len bytes into out. */
+static int response_hex(const cJSON *resp, const char *key, uint8_t *out, size_t len)
+{
+    const char *hex = NULL;
+    if (vault__json_string(resp, key, "server answer", &hex) != VAULT_OK ||
+        vault__hex2bin(out, len, hex) != VAULT_OK)
+        return vault__fail(VAULT_E_SERVER, "server answer: bad \"%s\"", key);
+    return VAULT_OK;
+}
+
+static int take_session(vault_client *c, const cJSON *resp)
+{
+    uint8_t token[32];
+    int rc = response_hex(resp, "session", token, sizeof token);
+    if (rc == VAULT_OK)
+        vault__bin2hex(c->session, token, sizeof token);
+    sodium_memzero(token, sizeof token);
+    return rc;
+}
+
+static int add_hex(cJSON *obj, const char *key, const uint8_t *bin, size_t len)
+{
+    char hex[2 * VAULT_PROTECTED_KEY_BYTES + 1];
+    vault__bin2hex(hex, bin, len);
+    cJSON *item = cJSON_AddStringToObject(obj, key, hex);
+    sodium_memzero(hex, sizeof hex);
+    return item != NULL ? VAULT_OK : vault__fail(VAULT_E_NOMEM, "out of memory building a request");
+}
+
+static int add_blob(cJSON *obj, const char *key, const uint8_t *blob, size_t len)
+{
+    char *b64 = NULL;
+    int rc = vault__base64_encode(blob, len, &b64);
+    if (rc == VAULT_OK && cJSON_AddStringToObject(obj, key, b64) == NULL)
+        rc = vault__fail(VAULT_E_NOMEM, "out of memory building a request");
+    vault_free(b64);
+    return rc;
+}
+
+int vault_client__request_new(cJSON **out, const char *op)
+{
+    *out = cJSON_CreateObject();
+    if (*out == NULL || cJSON_AddStringToObject(*out, "op", op) == NULL) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        return vault__fail(VAULT_E_NOMEM, "out of memory building a request");
+    }
+    return VAULT_OK;
+}
+
+int vault_client__add_hex(cJSON *obj, const char *key, const uint8_t *bin, size_t len)
+{
+    return add_hex(obj, key, bin, len);
+}
+
+int vault_client__add_blob(cJSON *obj, const char *key, const uint8_t *blob, size_t len)
+{
+    return add_blob(obj, key, blob, len);
+}
+
+static int check_email_arg(const char *email)
+{
+    if (email == NULL || strlen(email) < 3 || strlen(email) > 254 || strchr(email, '@') == NULL)
+        return vault__fail(VAULT_E_INVALID, "email must be 3..254 bytes with an '@'");
+    return VAULT_OK;
+}
+
+int vault_client_register(vault_client *c, const char *email)
+{
+    cJSON *req = NULL, *resp = NULL;
+    uint8_t *protected_key = NULL, *blob = NULL;
+    size_t pk_len = 0, blob_len = 0;
+    if (c == NULL)
+        return vault__fail(VAULT_E_INVALID, "client is NULL");
+    int rc = check_email_arg(email);
+    if (rc == VAULT_OK && (c->keys == NULL || !c->keys->has_password_keys))
+        rc = vault__fail(VAULT_E_STATE, "unlock with the password before registering");
+    if (rc == VAULT_OK && c->base_revision != 0)
+        rc = vault__fail(VAULT_E_EXISTS, "this vault is already registered");
+    if (rc == VAULT_OK)
+        rc = vault_client__store_get(c, "protected_key", &protected_key, &pk_len);
+    if (rc == VAULT_OK)
+        rc = vault_seal(c->v, c->keys->vault_key, c->account_id, 1, &blob, &blob_len);
+    if (rc == VAULT_OK)
+        rc = vault_client__request_new(&req, "register");
+    if (rc != VAULT_OK)
+        goto done;
+    if (cJSON_AddStringToObject(req, "email", email) == NULL ||
+        cJSON_AddStringToObject(req, "account_id", c->account_id) == NULL ||
+        cJSON_AddNumberToObject(req, "opslimit", (double)c->opslimit) == NULL ||
+        cJSON_AddNumberToObject(req, "memlimit", (double)c->memlimit) == NULL ||
+        cJSON_AddStringToObject(req, "device_id", c->device_id) == NULL ||
+        cJSON_AddStringToObject(req, "device_name", "primary") == NULL) {
+        rc = vault__fail(VAULT_E_NOMEM, "out of memory building a request");
+        goto done;
+    }
+    rc = add_hex(req, "auth_key", c->keys->auth_key, VAULT_KEY_BYTES);
+    if (rc == VAULT_OK)
+        rc = add_hex(req, "salt", c->salt, VAULT_SALT_BYTES);
+    if (rc == VAULT_OK)
+        rc = add_hex(req, "protected_key", protected_key, pk_len);
+    if (rc == VAULT_OK)
+        rc = add_blob(req, "blob", blob, blob_len);
+    if (rc == VAULT_OK)
+        rc = vault_client__call(c, req, &resp);
+    if (rc == VAULT_OK)
+        rc = take_session(c, resp);
+    if (rc != VAULT_OK)
+        goto done;
+
+    /* Revision 1 is now the synced base; the local blob moves to revision 2. */
+    c->base_revision = c->highest_revision = 1;
+    rc = vault_client__store_begin(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__put_state(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "base_blob", blob, blob_len);
+    if (rc == VAULT_OK)
+        rc = vault_client__put_local_blob(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_commit(c);
+    if (rc != VAULT_OK) {
+        vault_client__store_rollback(c);
+        c->base_revision = c->highest_revision = 0;
+    }
+done:
+    cJSON_Delete(req);
+    cJSON_Delete(resp);
+    vault_free(protected_key);
+    vault_free(blob);
+    return DONE(c, rc);
+}
+
+/* Reads and vets the KDF parameters the server offers for an account: never
+ * below the floor, and never weaker than what this device already accepted. */
+static int vet_kdf_params(vault_client *c, const cJSON *resp, uint64_t *ops, uint64_t *mem)
+{
+    if (vault__json_u64(resp, "opslimit", "server answer", ops) != VAULT_OK ||
+        vault__json_u64(resp, "memlimit", "server answer", mem) != VAULT_OK)
+        return vault__fail(VAULT_E_SERVER, "server answer: bad KDF parameters");
+    int rc = vault_kdf_check_params(*ops, *mem);
+    if (rc == VAULT_E_WEAK_KDF)
+        return vault__fail(rc, "server offered KDF parameters below the floor");
+    if (rc != VAULT_OK)
+        return vault__fail(VAULT_E_SERVER, "server offered out-of-range KDF parameters");
+    if (c->has_account && vault_kdf__is_weaker(*ops, *mem, c->opslimit, c->memlimit))
+        return vault__fail(VAULT_E_WEAK_KDF,
+                           "server offered weaker KDF parameters than this device accepted");
+    return VAULT_OK;
+}
+
+static int prelogin(vault_client *c, const char *email, uint8_t salt[VAULT_SALT_BYTES],
+                    uint64_t *ops, uint64_t *mem)
+{
+    cJSON *req = NULL, *resp = NULL;
+    int rc = vault_client__request_new(&req, "prelogin");
+    if (rc == VAULT_OK && cJSON_AddStringToObject(req, "email", email) == NULL)
+        rc = vault__fail(VAULT_E_NOMEM, "out of memory building a request");
+    if (rc == VAULT_OK)
+        rc = vault_client__call(c, req, &resp);
+    if (rc == VAULT_OK)
+        rc = response_hex(resp, "salt", salt, VAULT_SALT_BYTES);
+    if (rc == VAULT_OK)
+        rc = vet_kdf_params(c, resp, ops, mem);
+    cJSON_Delete(req);
+    cJSON_Delete(resp);
+    return rc;
+}
+
+/* After a successful login: the protected key the server returned must open
+ * with our encryption key (a swapped key fails here), the account must be
+ * the one this store holds, and the new state is stored in one transaction. */
+static int adopt_login(vault_client *c, const cJSON *resp, vault_client__keys *k,
+                       const uint8_t salt[VAULT_SALT_BYTES], uint64_t ops, uint64_t mem)
+{
+    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
+    const char *account_id = NULL;
+    int rc = response_hex(resp, "protected_key", protected_key, sizeof protected_key);
+    if (rc == VAULT_OK && (vault__json_string(resp, "account_id", "server answer", &account_id) !=
+                               VAULT_OK ||
+                           strlen(account_id) != 2 * VAULT_ACCOUNT_ID_BYTES))
+        rc = vault__fail(VAULT_E_SERVER, "server answer: bad account id");
+    if (rc == VAULT_OK && c->has_account && strcmp(account_id, c->account_id) != 0)
+        rc = vault__fail(VAULT_E_MISMATCH, "the server answered for another account");
+    if (rc == VAULT_OK) {
+        rc = vault_blob__unwrap_key(k->vault_key, k->enc_key, protected_key, sizeof protected_key);
+        if (rc != VAULT_OK)
+            rc = vault__fail(VAULT_E_AUTH, "the server's protected vault key does not open");
+    }
+    if (rc != VAULT_OK)
+        return rc;
+    if (!c->has_account) {
+        memcpy(c->account_id, account_id, sizeof c->account_id);
+        c->base_revision = c->highest_revision = 0;
+    }
+    memcpy(c->salt, salt, VAULT_SALT_BYTES);
+    c->opslimit = ops;
+    c->memlimit = mem;
+    rc = vault_client__store_begin(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__put_state(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "protected_key", protected_key, sizeof protected_key);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_commit(c);
+    if (rc != VAULT_OK)
+        vault_client__store_rollback(c);
+    return rc;
+}
+
+static int login_request(vault_client *c, const char *email, const vault_client__keys *k,
+                         cJSON **resp)
+{
+    cJSON *req = NULL;
+    int rc = vault_client__request_new(&req, "login");
+    if (rc == VAULT_OK && (cJSON_AddStringToObject(req, "email", email) == NULL ||
+                           cJSON_AddStringToObject(req, "device_id", c->device_id) == NULL ||
+                           cJSON_AddStringToObject(req, "device_name", "device") == NULL))
+        rc = vault__fail(VAULT_E_NOMEM, "out of memory building a request");
+    if (rc == VAULT_OK)
+        rc = add_hex(req, "auth_key", k->auth_key, VAULT_KEY_BYTES);
+    if (rc == VAULT_OK)
+        rc = vault_client__call(c, req, resp);
+    cJSON_Delete(req);
+    return rc;
+}
+
+int vault_client_login(vault_client *c, const char *email, const char *password)
+{
+    vault_client__keys *k = NULL;
+    cJSON *resp = NULL;
+    uint8_t salt[VAULT_SALT_BYTES];
+    uint64_t ops = 0, mem = 0;
+    if (c == NULL)
+        return vault__fail(VAULT_E_INVALID, "client is NULL");
+    int rc = check_email_arg(email);
+    if (rc == VAULT_OK && (password == NULL || password[0] == '\0' ||
+                           strlen(password) > VAULT_PASSWORD_MAX_BYTES))
+        rc = vault__fail(VAULT_E_INVALID, "password must be 1..%u bytes", VAULT_PASSWORD_MAX_BYTES);
+    if (rc == VAULT_OK)
+        rc = prelogin(c, email, salt, &ops, &mem);
+    if (rc == VAULT_OK)
+        rc = vault_client__keys_new(&k);
+    if (rc == VAULT_OK)
+        rc = vault_kdf_derive(k->auth_key, k->enc_key, password, strlen(password), salt, ops, mem);
+    if (rc != VAULT_OK)
+        goto done;
+    k->has_password_keys = 1;
+    int known = c->has_account;
+    rc = login_request(c, email, k, &resp);
+    if (rc == VAULT_OK)
+        rc = take_session(c, resp);
+    if (rc == VAULT_OK)
+        rc = adopt_login(c, resp, k, salt, ops, mem);
+    if (rc != VAULT_OK) {
+        sodium_memzero(c->session, sizeof c->session);
+        goto done;
+    }
+    vault *v = NULL;
+    if (known) {
+        /* A known account: unlock from the local blob, then catch up. */
+        rc = vault_client__open_local(c, k, &v);
+    } else {
+        /* A fresh device: the vault comes from the server; if that fails the
+         * store is left empty rather than half-adopted. */
+        c->has_account = 1;
+        rc = vault_new(&v);
+    }
+    if (rc == VAULT_OK) {
+        vault_client__set_unlocked(c, k, v);
+        k = NULL;
+        rc = vault_client_pull(c);
+    }
+    if (rc != VAULT_OK && !known)
+        vault_client__forget_account(c);
+done:
+    vault_client__keys_free(k);
+    cJSON_Delete(resp);
+    sodium_memzero(salt, sizeof salt);
+    return DONE(c, rc);
+}
+
+int vault_client_logout(vault_client *c)
+{
+    cJSON *req = NULL, *resp = NULL;
+    if (c == NULL)
+        return vault__fail(VAULT_E_INVALID, "client is NULL");
+    int rc = vault_client__request_new(&req, "logout");
+    if (rc == VAULT_OK)
+        rc = vault_client__add_session(c, req);
+    if (rc == VAULT_OK)
+        rc = vault_client__call(c, req, &resp);
+    sodium_memzero(c->session, sizeof c->session);
+    cJSON_Delete(req);
+    cJSON_Delete(resp);
+    return DONE(c, rc);
+}

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# End-to-end tests of the `vault` command-line app against an embedded server.
+# Usage: cli_test.sh VAULT_BINARY TMP_DIR   (run by ctest as the "cli" test)
+# Argon2id always at the floor (--kdf-ops 2 --kdf-mem 19922944), never less.
+set -uo pipefail
+
+VAULT=$(realpath "$1")
+TMP=${2:-$(mktemp -d)}
+rm -rf "$TMP"
+mkdir -p "$TMP"
+cd "$TMP" || exit 1
+
+PW='correct horse battery staple'
+FLOOR=(--kdf-ops 2 --kdf-mem 19922944)
+passed=0
+failed=0
+
+# run EXPECTED_EXIT ARGS...: runs vault with VAULT_PASSWORD=$PW (unless the
+# caller unset it), stdout to $TMP/out, stderr to $TMP/err.
+run() {
+  local want=$1
+  shift
+  "$VAULT" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+  status=$?
+  if [[ $status -ne $want ]]; then
+    echo "  exit $status, wanted $want: vault $*"
+    sed 's/^/    stderr: /' "$TMP/err" | head -5
+    return 1
+  fi
+}
+
+# check NAME COMMANDS...: one named test case; fails if any command fails.
+check() {
+  local name=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "ok - $name"
+  else
+    failed=$((failed + 1))
+    echo "FAIL - $name"
+  fi
+}
+
+out_is() { [[ "$(cat "$TMP/out")" == "$1" ]] || { echo "  stdout: $(head -c 300 "$TMP/out")"; echo "  wanted: $1"; return 1; }; }
+out_has() { grep -q -- "$1" "$TMP/out" || { echo "  stdout lacks '$1': $(head -c 300 "$TMP/out")"; return 1; }; }
+out_lacks() { ! grep -q -- "$1" "$TMP/out" || { echo "  stdout has '$1'"; return 1; }; }
+err_has() { grep -q -- "$1" "$TMP/err" || { echo "  stderr lacks '$1': $(head -c 300 "$TMP/err")"; return 1; }; }
+
+export VAULT_PASSWORD=$PW
+A=(--store "$TMP/a.db")
+B=(--store "$TMP/b.db")
+SERVER=(--server-db "$TMP/server.db")
+
+# ---- help, usage, exit codes -------------------------------------------------
+t_help() { run 0 --help && out_has "Exit codes" && out_has "7 refused for integrity" &&
+  run 0 --version && out_has "vault (zkvault) 0.1.0" && run 0 add --help && out_has "--generate"; }
+check "help lists commands and exit codes" t_help
+t_usage() { run 2 && err_has "no command" && run 2 frobnicate && err_has "unknown command 'frobnicate'" &&
+  run 2 list extra && run 2 get && run 2 --password-fd x list; }
+check "bad command lines exit 2" t_usage
+t_no_store() { run 4 "${A[@]}" list && err_has "no vault at" && [[ ! -e "$TMP/a.db" ]]; }
+check "no store: exit 4, nothing created" t_no_store
+
+# ---- generate ----------------------------------------------------------------
+t_gen_default() { run 0 generate && [[ $(cat "$TMP/out") =~ ^[!-~]{20}$ ]]; }
+check "generate: 20 printable characters by default" t_gen_default
+t_gen_digits() { run 0 generate --length 64 --classes digits && [[ $(cat "$TMP/out") =~ ^[0-9]{64}$ ]]; }
+check "generate: one class only" t_gen_digits
+t_gen_every_class() {
+  run 0 generate -l 4 -c lower,upper,digits,symbols -n 200 || return 1
+  while read -r pw; do
+    [[ $pw =~ [a-z] && $pw =~ [A-Z] && $pw =~ [0-9] && $pw =~ [^a-zA-Z0-9] && ${#pw} -eq 4 ]] ||
+      { echo "  '$pw' lacks a class"; return 1; }
+  done <"$TMP/out"
+  [[ $(sort -u "$TMP/out" | wc -l) -gt 150 ]]
+}
+check "generate: every chosen class appears, even at length 4" t_gen_every_class
+t_gen_words() { run 0 generate --words 6 --separator . && [[ $(cat "$TMP/out") =~ ^[a-z]{4,5}(\.[a-z]{4,5}){5}$ ]]; }
+check "generate: passphrase of 6 words" t_gen_words
+t_gen_bad() { run 2 generate --length 3 && run 2 generate --classes lower,emoji && run 2 generate --words 0 &&
+  run 2 generate -l 4 -c lower,upper,digits,symbols,lower extra; }
+check "generate: bad parameters exit 2" t_gen_bad
+
+# ---- a local vault -------------------------------------------------------------
+t_init() { run 0 "${A[@]}" init "${FLOOR[@]}" && out_has "created vault" && [[ -f "$TMP/a.db" ]] &&
+  run 5 "${A[@]}" init "${FLOOR[@]}" && err_has "already holds a vault"; }
+check "init creates, a second init exits 5" t_init
+t_init_weak() { run 7 --store "$TMP/weak.db" init --kdf-ops 2 --kdf-mem 19922943; }
+check "init below the Argon2id floor exits 7" t_init_weak
+
+t_add() {
+  run 0 "${A[@]}" add GitHub -u ada --url https://github.com -g password --length 24 --tag work &&
+    [[ $(cat "$TMP/out") =~ ^[0-9a-f]{32}$ ]] && cp "$TMP/out" "$TMP/github.id" &&
+    run 0 "${A[@]}" add Shopping -t note --note "milk, eggs" &&
+    printf 's3cret-pin\n' | "$VAULT" "${A[@]}" add Bank -s pin >"$TMP/out" 2>"$TMP/err"
+}
+check "add: fields, generated password, secret from stdin" t_add
+t_get() {
+  run 0 "${A[@]}" get github && out_has "username: ada" && out_has "password: \*\*\*\*\*\*\*\* (hidden" &&
+    out_lacks "s3cret" && run 0 "${A[@]}" get Bank --field pin && out_is "s3cret-pin" &&
+    run 0 "${A[@]}" get GitHub --field password && [[ $(cat "$TMP/out") =~ ^[!-~]{24}$ ]] &&
+    run 0 "${A[@]}" get "$(head -c 6 "$TMP/github.id")" --json && out_has '"title":"GitHub"' &&
+    run 0 "${A[@]}" get Bank --show && out_has "pin: s3cret-pin"
+}
+check "get: by title, id prefix; hidden masked unless asked" t_get
+t_get_missing() { run 4 "${A[@]}" get Nope && err_has "no item 'Nope'" && run 4 "${A[@]}" get GitHub --field nope; }
+check "get: unknown item or field exits 4" t_get_missing
+t_list() {
+  run 0 "${A[@]}" list && [[ $(cut -c11- "$TMP/out" | tr -s ' ') == $'login Bank\nlogin GitHub\nnote Shopping' ]] &&
+    run 0 "${A[@]}" list --json && python3 -c 'import json,sys; assert len(json.load(open(sys.argv[1]))) == 3' "$TMP/out"
+}
+check "list: table ordered by title, and JSON" t_list
+t_search() { run 0 "${A[@]}" search MILK && out_has Shopping && out_lacks GitHub &&
+  run 0 "${A[@]}" search s3cret && out_is ""; }
+check "search: visible values only" t_search
+
+t_wrong_pw() { VAULT_PASSWORD=wrong run 3 "${A[@]}" list && err_has "cannot unlock" && out_is ""; }
+check "wrong password exits 3 with the library's message" t_wrong_pw
+t_pw_fd() { (unset VAULT_PASSWORD; "$VAULT" "${A[@]}" --password-fd 3 list 3<<<"$PW" >"$TMP/out" 2>"$TMP/err") && out_has GitHub; }
+check "--password-fd reads the password" t_pw_fd
+t_no_pw() { (unset VAULT_PASSWORD; setsid -w "$VAULT" "${A[@]}" list </dev/null >"$TMP/out" 2>"$TMP/err"; [[ $? -eq 2 ]]) &&
+  err_has "no terminal to read the password from"; }
+check "no terminal and no password source exits 2" t_no_pw
+t_no_progress() { run 0 "${A[@]}" list && out_lacks "deriving"; }
+check "no progress text when stdout is not a terminal" t_no_progress
+t_progress_tty() {
+  command -v script >/dev/null || { echo "  (script(1) missing: skipped)"; return 0; }
+  script -qec "'$VAULT' --store '$TMP/a.db' list" /dev/null >"$TMP/out" 2>&1 </dev/null && out_has "deriving key"
+}
+check "progress text when stdout is a terminal" t_progress_tty
+
+t_edit() {
+  printf 'new-pin\n' | "$VAULT" "${A[@]}" edit Bank -s pin --tag money >"$TMP/out" 2>"$TMP/err" &&
+    run 0 "${A[@]}" get Bank --field pin && out_is "new-pin" &&
+    run 0 "${A[@]}" history Bank --show && out_has "pin: s3cret-pin" &&
+    run 0 "${A[@]}" history Bank && out_has "pin: \*\*\*\*\*\*\*\*" && out_lacks "s3cret" &&
+    run 0 "${A[@]}" edit Shopping --title Groceries --remove-field note -f list=bread &&
+    run 0 "${A[@]}" get Groceries && out_has "list: bread" && out_lacks "note:" &&
+    run 4 "${A[@]}" edit Groceries --untag nope
+}
+check "edit: secrets go to history; rename, fields, tags" t_edit
+t_rm() { run 0 "${A[@]}" rm Groceries && run 0 "${A[@]}" list && out_lacks Groceries &&
+  run 0 "${A[@]}" list --deleted && out_has "(deleted)" && run 4 "${A[@]}" rm Groceries; }
+check "rm leaves a tombstone" t_rm
+t_plaintext() { ! grep -aq -e "s3cret" -e "new-pin" -e "GitHub" "$TMP/a.db"; }
+check "the store holds no plaintext" t_plaintext
+
+t_export_import() {
+  run 0 "${A[@]}" export "$TMP/export.json" && [[ $(stat -c %a "$TMP/export.json") == 600 ]] &&
+    grep -q new-pin "$TMP/export.json" && run 1 "${A[@]}" export "$TMP/export.json" &&
+    run 0 --store "$TMP/c.db" init "${FLOOR[@]}" &&
+    run 0 --store "$TMP/c.db" import "$TMP/export.json" && out_is "imported 2 new, replaced 0, skipped 0 existing" &&
+    run 0 --store "$TMP/c.db" get Bank --field pin && out_is "new-pin" &&
+    run 0 --store "$TMP/c.db" import "$TMP/export.json" && out_is "imported 0 new, replaced 0, skipped 2 existing" &&
+    echo '{"broken' >"$TMP/bad.json" && run 1 --store "$TMP/c.db" import "$TMP/bad.json"
+}
+check "export (mode 600) and import of the library's JSON" t_export_import
+
+# ---- account and sync through an embedded server --------------------------------
+t_sync_needs_server() { run 2 "${A[@]}" sync && err_has "no account email"; }
+check "sync without an account exits 2" t_sync_needs_server
+t_register() { run 0 "${A[@]}" "${SERVER[@]}" register ada@example.org && out_has "registered ada@example.org" &&
+  [[ -f "$TMP/server.db.pepper" && $(stat -c %a "$TMP/server.db.pepper") == 600 ]] &&
+  grep -q ada@example.org "$TMP/a.db.conf"; }
+check "register remembers the email and the server" t_register
+t_login() { run 3 "${B[@]}" "${SERVER[@]}" login ada@example.org --password-fd 3 3<<<"wrong" &&
+  run 0 "${B[@]}" "${SERVER[@]}" login ada@example.org && out_has "2 items" &&
+  run 0 "${B[@]}" get Bank --field pin && out_is "new-pin"; }
+check "login fetches the account into an empty store" t_login
+t_sync() {
+  run 0 "${B[@]}" edit GitHub -u lovelace && run 0 "${B[@]}" sync && out_has "synced" &&
+    run 0 "${A[@]}" add Wifi -t note --note "guest network" &&
+    run 0 "${A[@]}" sync && run 0 "${A[@]}" get GitHub --field username && out_is "lovelace" &&
+    run 0 "${B[@]}" sync && run 0 "${B[@]}" get Wifi --field note && out_is "guest network"
+}
+check "sync merges edits from both devices" t_sync
+t_server_blind() { ! grep -aq -e lovelace -e new-pin -e "guest network" -e ada@example.org "$TMP/server.db"; }
+check "the server database holds no plaintext and no email" t_server_blind
+t_passwd() {
+  (unset VAULT_PASSWORD; printf '%s\n%s\n' "$PW" "new master pw" |
+    "$VAULT" "${A[@]}" passwd --password-fd 0 >"$TMP/out" 2>"$TMP/err") && out_has "master password changed" &&
+    run 3 "${A[@]}" list && VAULT_PASSWORD="new master pw" run 0 "${A[@]}" list && out_has GitHub &&
+    run 3 --store "$TMP/d.db" "${SERVER[@]}" login ada@example.org &&
+    VAULT_PASSWORD="new master pw" run 0 --store "$TMP/d.db" "${SERVER[@]}" login ada@example.org
+}
+check "passwd changes the password here and on the server" t_passwd
+
+echo "cli: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]

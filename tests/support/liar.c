@@ -1,0 +1,146 @@
+#include "liar.h"
+
+#include "common/common.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *out_string(const char *text)
+{
+    size_t n = strlen(text);
+    char *p = vault_malloc(n + 1);
+    if (p != NULL)
+        memcpy(p, text, n + 1);
+    return p;
+}
+
+static char *reprint(cJSON *json)
+{
+    char *text = cJSON_PrintUnformatted(json);
+    char *p = text != NULL ? out_string(text) : NULL;
+    cJSON_free(text);
+    return p;
+}
+
+/* Tests are single-threaded per liar: a static buffer is enough. */
+static const char *op_of(const char *request, size_t len)
+{
+    static char op[32];
+    cJSON *req = cJSON_ParseWithLength(request, len);
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(req, "op");
+    snprintf(op, sizeof op, "%s", cJSON_IsString(o) ? o->valuestring : "");
+    cJSON_Delete(req);
+    return op;
+}
+
+/* Rewrites the "blob" member with one bit flipped. */
+static void flip_blob_bit(cJSON *resp, size_t bit)
+{
+    cJSON *b = cJSON_GetObjectItemCaseSensitive(resp, "blob");
+    uint8_t *bin = NULL;
+    size_t len = 0;
+    char *enc = NULL;
+    if (!cJSON_IsString(b) ||
+        vault__base64_decode(b->valuestring, VAULT_BLOB_MAX_BYTES, &bin, &len) != VAULT_OK)
+        return;
+    if (bit / 8 < len)
+        bin[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    if (vault__base64_encode(bin, len, &enc) == VAULT_OK)
+        cJSON_SetValuestring(b, enc);
+    vault_free(enc);
+    vault_free(bin);
+}
+
+static char *lie(liar *l, const char *op, char *honest)
+{
+    cJSON *resp = cJSON_Parse(honest);
+    char *out = NULL;
+    if (resp == NULL)
+        return honest;
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(resp, "blob");
+    if (strcmp(op, "pull") == 0 && cJSON_IsString(b)) {
+        size_t n = strlen(b->valuestring), pad = 0;
+        while (pad < n && pad < 2 && b->valuestring[n - 1 - pad] == '=')
+            pad++;
+        l->last_blob_len = n / 4 * 3 - pad;
+    }
+    if (strcmp(op, "pull") == 0 && l->mode == LIAR_RECORD_PULL && l->recorded == NULL) {
+        l->recorded = out_string(honest);
+    } else if (strcmp(op, "login") == 0 && l->mode == LIAR_RECORD_KEY && l->recorded == NULL) {
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(resp, "protected_key");
+        if (cJSON_IsString(k))
+            l->recorded = out_string(k->valuestring);
+    } else if (strcmp(op, "pull") == 0 && l->mode == LIAR_REPLAY_PULL && l->recorded != NULL) {
+        out = out_string(l->recorded);
+    } else if (strcmp(op, "pull") == 0 && l->mode == LIAR_FLIP_BLOB_BIT) {
+        flip_blob_bit(resp, l->arg);
+        out = reprint(resp);
+    } else if (strcmp(op, "pull") == 0 && l->mode == LIAR_CLAIM_NEXT_REVISION) {
+        cJSON *r = cJSON_GetObjectItemCaseSensitive(resp, "revision");
+        cJSON_SetNumberValue(r, r->valuedouble + 1);
+        out = reprint(resp);
+    } else if (strcmp(op, "prelogin") == 0 && l->mode == LIAR_WEAK_KDF) {
+        cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(resp, "opslimit"), (double)l->arg);
+        out = reprint(resp);
+    } else if (strcmp(op, "login") == 0 && l->mode == LIAR_SWAP_PROTECTED_KEY &&
+               l->recorded != NULL) {
+        cJSON_SetValuestring(cJSON_GetObjectItemCaseSensitive(resp, "protected_key"),
+                             l->recorded);
+        out = reprint(resp);
+    } else if (l->mode == LIAR_TRUNCATE && strlen(honest) > l->arg) {
+        out = out_string(honest);
+        out[l->arg] = '\0';
+    } else if (l->mode == LIAR_GARBAGE) {
+        out = out_string("\x01\x02 not json at all \xff");
+    }
+    cJSON_Delete(resp);
+    if (out == NULL)
+        return honest;
+    vault_free(honest);
+    return out;
+}
+
+/* Answers a push as accepted without storing it. */
+static char *fake_push_ack(const char *request, size_t len)
+{
+    cJSON *req = cJSON_ParseWithLength(request, len);
+    const cJSON *base = cJSON_GetObjectItemCaseSensitive(req, "base_revision");
+    char text[64];
+    snprintf(text, sizeof text, "{\"ok\":true,\"revision\":%.0f}",
+             cJSON_IsNumber(base) ? base->valuedouble + 1 : 0.0);
+    cJSON_Delete(req);
+    return out_string(text);
+}
+
+int liar_transport(const char *request, size_t request_len, char **response,
+                   size_t *response_len, void *ctx)
+{
+    liar *l = ctx;
+    const char *op = op_of(request, request_len);
+    char *answer = NULL;
+    if (strcmp(op, "push") == 0 && l->mode == LIAR_DROP_PUSH) {
+        answer = fake_push_ack(request, request_len);
+        l->dropped_pushes++;
+    } else {
+        int rc = vault_server_handle(l->server, request, request_len, &answer);
+        if (rc != VAULT_OK)
+            return rc;
+        answer = lie(l, op, answer);
+    }
+    if (answer == NULL)
+        return VAULT_E_NOMEM;
+    *response = answer;
+    *response_len = strlen(answer);
+    return VAULT_OK;
+}
+
+void liar_reset(liar *l)
+{
+    vault_free(l->recorded);
+    l->recorded = NULL;
+    l->mode = LIAR_HONEST;
+    l->arg = 0;
+    l->dropped_pushes = 0;
+}

@@ -1,0 +1,38 @@
+/* A malicious server for tests: forwards to a real in-process vault_server
+ * and then lies in one chosen way. Use liar_transport with
+ * vault_client_connect_custom(c, liar_transport, &liar). */
+#ifndef VAULT_TEST_LIAR_H
+#define VAULT_TEST_LIAR_H
+
+#include <stddef.h>
+
+#include "vault.h"
+
+typedef enum {
+    LIAR_HONEST,
+    LIAR_RECORD_PULL,       /* honest, but keeps a copy of the next pull answer */
+    LIAR_REPLAY_PULL,       /* answers pulls with the recorded (older) answer */
+    LIAR_FLIP_BLOB_BIT,     /* flips bit `arg` of the pulled blob */
+    LIAR_CLAIM_NEXT_REVISION, /* claims revision+1 for the current blob */
+    LIAR_WEAK_KDF,          /* prelogin offers opslimit `arg` */
+    LIAR_RECORD_KEY,        /* honest, but keeps the protected key of the next login */
+    LIAR_SWAP_PROTECTED_KEY, /* login returns the recorded protected key */
+    LIAR_DROP_PUSH,         /* acknowledges pushes without storing them */
+    LIAR_TRUNCATE,          /* cuts every answer to `arg` bytes */
+    LIAR_GARBAGE,           /* answers with non-JSON bytes */
+} liar_mode;
+
+typedef struct liar {
+    vault_server *server;
+    liar_mode mode;
+    size_t arg;
+    char *recorded;     /* a recorded answer (pull or login), vault_free'd by liar_reset */
+    int dropped_pushes; /* how many pushes were acknowledged but not stored */
+    size_t last_blob_len; /* decoded size of the last honest pull's blob */
+} liar;
+
+int liar_transport(const char *request, size_t request_len, char **response,
+                   size_t *response_len, void *ctx);
+void liar_reset(liar *l);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * Account commands: init, register, login, sync, passwd.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "items.h"
+
+/* Commands without options of their own: parses, checks the operand count.
+ * Returns an exit code, or OPT_HELP when the help was printed. */
+static int simple_args(cli *c, int argc, char **argv, const char *help, int operands)
+{
+    int opt;
+    while ((opt = cli_getopt(c, argc, argv, "h", NULL, help)) != OPT_END)
+        return opt == OPT_HELP ? OPT_HELP : CLI_EXIT_USAGE;
+    if (argc - optind != operands)
+        return cli_usage("%s takes %d argument%s (see `vault %s --help`)", argv[0], operands,
+                         operands == 1 ? "" : "s", argv[0]);
+    return CLI_EXIT_OK;
+}
+
+static void print_summary(cli *c)
+{
+    vault *v = NULL;
+    uint64_t count = 0, revision = 0;
+    char *account = NULL;
+    if (vault_client_vault(c->client, &v) == VAULT_OK)
+        vault_item_count(v, &count);
+    vault_client_revision(c->client, &revision);
+    vault_client_account_id(c->client, &account);
+    printf("account %s: %llu item%s, server revision %llu\n", account != NULL ? account : "?",
+           (unsigned long long)count, count == 1 ? "" : "s", (unsigned long long)revision);
+    vault_free(account);
+}
+
+static const char init_help[] =
+    "usage: vault init [--kdf-ops N --kdf-mem BYTES]\n"
+    "\n"
+    "Creates a new, empty vault in the local store, protected by a new master\n"
+    "password (asked twice on a terminal). Argon2id parameters default to\n"
+    "opslimit 3 and 64 MiB; the floor is 2 and 19 MiB (19922944 bytes).\n";
+
+int cli_cmd_init(cli *c, int argc, char **argv)
+{
+    int rc = simple_args(c, argc, argv, init_help, 0);
+    if (rc == OPT_HELP)
+        return CLI_EXIT_OK;
+    char *password = NULL;
+    if (rc == CLI_EXIT_OK)
+        rc = cli_open_client(c);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_read_password(c, "New master password: ", "VAULT_PASSWORD", 1, &password);
+    if (rc == CLI_EXIT_OK) {
+        cli_progress_begin(c, "deriving key");
+        int st = vault_client_create(c->client, password, c->kdf_ops, c->kdf_mem);
+        cli_progress_end(c);
+        if (st == VAULT_E_EXISTS)
+            rc = cli_error(CLI_EXIT_EXISTS, "%s already holds a vault", c->store);
+        else if (st != VAULT_OK)
+            rc = cli_fail(c, st, "cannot create the vault");
+    }
+    if (rc == CLI_EXIT_OK) {
+        char *account = NULL;
+        vault_client_account_id(c->client, &account);
+        printf("created vault %s in %s\n", account != NULL ? account : "?", c->store);
+        vault_free(account);
+    }
+    cli_secret_free(password);
+    return rc;
+}
+
+static const char register_help[] =
+    "usage: vault register EMAIL [--server URL | --server-db PATH]\n"
+    "\n"
+    "Creates an account for this vault on the server and pushes it. The email\n"
+    "and the server are remembered next to the store for later commands.\n";
+
+int cli_cmd_register(cli *c, int argc, char **argv)
+{
+    int rc = simple_args(c, argc, argv, register_help, 1);
+    if (rc == OPT_HELP)
+        return CLI_EXIT_OK;
+    const char *email = rc == CLI_EXIT_OK ? argv[optind] : NULL;
+    if (rc == CLI_EXIT_OK)
+        rc = cli_unlock(c);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_connect(c);
+    if (rc == CLI_EXIT_OK) {
+        int st = vault_client_register(c->client, email);
+        if (st != VAULT_OK)
+            rc = cli_fail(c, st, "cannot register");
+    }
+    if (rc == CLI_EXIT_OK)
+        rc = cli_remember(c, email);
+    if (rc == CLI_EXIT_OK) {
+        printf("registered %s\n", email);
+        print_summary(c);
+    }
+    return rc;
+}
+
+static const char login_help[] =
+    "usage: vault login EMAIL [--server URL | --server-db PATH]\n"
+    "\n"
+    "On an empty store: fetches the account from the server and unlocks it.\n"
+    "On a store that holds the account: checks the password with the server.\n"
+    "The email and the server are remembered for later commands.\n";
+
+int cli_cmd_login(cli *c, int argc, char **argv)
+{
+    int rc = simple_args(c, argc, argv, login_help, 1);
+    if (rc == OPT_HELP)
+        return CLI_EXIT_OK;
+    const char *email = rc == CLI_EXIT_OK ? argv[optind] : NULL;
+    char *password = NULL, *account = NULL;
+    if (rc == CLI_EXIT_OK)
+        rc = cli_open_client(c);
+    if (rc == CLI_EXIT_OK && vault_client_account_id(c->client, &account) == VAULT_OK) {
+        /* The store already holds an account: unlock it locally first, so a
+         * wrong password fails before anything reaches the server. */
+        vault_free(account);
+        c->email = email;
+        rc = cli_unlock_and_login(c, NULL);
+    } else if (rc == CLI_EXIT_OK) {
+        rc = cli_connect(c);
+        if (rc == CLI_EXIT_OK)
+            rc = cli_read_password(c, "Master password: ", "VAULT_PASSWORD", 0, &password);
+        if (rc == CLI_EXIT_OK) {
+            cli_progress_begin(c, "deriving key");
+            int st = vault_client_login(c->client, email, password);
+            cli_progress_end(c);
+            if (st != VAULT_OK)
+                rc = cli_fail(c, st, "login failed");
+        }
+    }
+    if (rc == CLI_EXIT_OK)
+        rc = cli_remember(c, email);
+    if (rc == CLI_EXIT_OK) {
+        printf("logged in as %s\n", email);
+        print_summary(c);
+    }
+    cli_secret_free(password);
+    return rc;
+}
+
+static const char sync_help[] =
+    "usage: vault sync\n"
+    "\n"
+    "Pulls the server's latest revision, merges it with local changes (three-way:\n"
+    "no edit is lost), and pushes the result.\n";
+
+int cli_cmd_sync(cli *c, int argc, char **argv)
+{
+    int rc = simple_args(c, argc, argv, sync_help, 0);
+    if (rc == OPT_HELP)
+        return CLI_EXIT_OK;
+    if (rc == CLI_EXIT_OK)
+        rc = cli_unlock_and_login(c, NULL);
+    if (rc == CLI_EXIT_OK) {
+        int st = vault_client_sync(c->client);
+        if (st != VAULT_OK)
+            rc = cli_fail(c, st, "sync failed");
+    }
+    if (rc == CLI_EXIT_OK) {
+        printf("synced: ");
+        print_summary(c);
+    }
+    return rc;
+}
+
+static const char passwd_help[] =
+    "usage: vault passwd [--kdf-ops N --kdf-mem BYTES]\n"
+    "\n"
+    "Changes the master password, here and on the server (the account must be\n"
+    "registered). The vault key is re-wrapped; the vault is not re-encrypted.\n"
+    "Argon2id parameters may only grow. Scripts: --password-fd N gives the old\n"
+    "password on the first line and the new one on the second; or\n"
+    "VAULT_PASSWORD and VAULT_NEW_PASSWORD.\n";
+
+int cli_cmd_passwd(cli *c, int argc, char **argv)
+{
+    int rc = simple_args(c, argc, argv, passwd_help, 0);
+    if (rc == OPT_HELP)
+        return CLI_EXIT_OK;
+    char *old_pw = NULL, *new_pw = NULL;
+    if (rc == CLI_EXIT_OK)
+        rc = cli_unlock_and_login(c, &old_pw);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_read_password(c, "New master password: ", "VAULT_NEW_PASSWORD", 1, &new_pw);
+    if (rc == CLI_EXIT_OK) {
+        cli_progress_begin(c, "deriving key");
+        int st = vault_client_change_password(c->client, old_pw, new_pw, c->kdf_ops, c->kdf_mem);
+        cli_progress_end(c);
+        if (st != VAULT_OK)
+            rc = cli_fail(c, st, "cannot change the password");
+    }
+    if (rc == CLI_EXIT_OK)
+        puts("master password changed");
+    cli_secret_free(old_pw);
+    cli_secret_free(new_pw);
+    return rc;
+}
