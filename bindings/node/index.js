@@ -493,19 +493,35 @@ class Client {
     this._call('vault_client_revoke', text(deviceId, 'device id'));
   }
 
-  linkOffer() {
+  _link(name, ...args) {
     const out = [null];
-    call('vault_link_offer', [out, this._handle()], () => this._errmsg());
+    call(name, [out, this._handle(), ...args], () => this._errmsg());
     return new Link(out[0], this);
   }
 
+  // Logged-in device: starts a link; show link.payload as a QR code.
+  linkOffer() {
+    return this._link('vault_link_offer');
+  }
+
+  // New device (empty store): joins with the scanned payload.
   linkJoin(payload) {
-    const out = [null];
-    call('vault_link_join', [out, this._handle(), text(payload, 'payload')], () => this._errmsg());
-    return new Link(out[0], this);
+    return this._link('vault_link_join', text(payload, 'payload'));
+  }
+
+  // New device, reverse direction: shows link.payload.
+  linkRequest() {
+    return this._link('vault_link_request');
+  }
+
+  // Logged-in device, reverse direction: accepts the scanned payload.
+  linkAccept(payload) {
+    return this._link('vault_link_accept', text(payload, 'payload'));
   }
 }
 
+// One device link, step by step. Its errors carry the client's message: the
+// library records link failures there.
 class Link {
   constructor(handle, client) {
     this._h = handle;
@@ -514,7 +530,7 @@ class Link {
 
   _call(name, ...args) {
     if (this._h === null) throw new Error('link is closed');
-    return call(name, [this._h, ...args]);
+    return call(name, [this._h, ...args], () => this._client._errmsg());
   }
 
   get payload() {

@@ -94,6 +94,8 @@ const PROTOTYPES = [
   'int vault_link_payload(void *l, _Out_ void **uri)',
   'int vault_link_poll(void *l)',
   'int vault_link_join(_Out_ void **out, void *c, const char *payload)',
+  'int vault_link_request(_Out_ void **out, void *c)',
+  'int vault_link_accept(_Out_ void **out, void *c, const char *payload)',
   'int vault_link_sas(void *l, _Out_ void **sas)',
   'int vault_link_confirm(void *l, const char *device_name)',
   'int vault_link_complete(void *l, const uint8_t *local_key)',

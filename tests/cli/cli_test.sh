@@ -186,5 +186,93 @@ t_passwd() {
 }
 check "passwd changes the password here and on the server" t_passwd
 
+# ---- device linking ----------------------------------------------------------------
+PW2="new master pw"
+DEV=(--store "$TMP/e.db")
+
+# link_pair ANSWER SHOW_ARGS... -- JOIN_STORE: runs `link show` on A and
+# `link join` on a new store; the show side gets ANSWER once both print a code.
+link_pair() {
+  local answer=$1 store=$2
+  rm -f "$TMP/answer" && mkfifo "$TMP/answer" && exec 7<>"$TMP/answer"
+  VAULT_PASSWORD=$PW2 setsid -w "$VAULT" "${A[@]}" link show --name laptop <"$TMP/answer" \
+    >"$TMP/show.out" 2>&1 &
+  local show=$! i
+  for i in $(seq 300); do grep -q "^link payload:" "$TMP/show.out" && break; sleep 0.1; done
+  local payload
+  payload=$(sed -n 's/^link payload: //p' "$TMP/show.out")
+  VAULT_PASSWORD="device pw" setsid -w "$VAULT" --store "$store" "${SERVER[@]}" "${FLOOR[@]}" \
+    link join "$payload" </dev/null >"$TMP/join.out" 2>&1 &
+  local join=$!
+  for i in $(seq 600); do
+    grep -q "^code:" "$TMP/show.out" && grep -q "^code:" "$TMP/join.out" && break
+    sleep 0.1
+  done
+  same_code=0
+  [[ "$(grep "^code:" "$TMP/show.out")" == "$(grep "^code:" "$TMP/join.out")" ]] && same_code=1
+  echo "$answer" >&7
+  wait $show
+  show_status=$?
+  wait $join
+  join_status=$?
+  exec 7>&-
+}
+
+t_link() {
+  link_pair y "$TMP/e.db"
+  [[ $same_code -eq 1 && $show_status -eq 0 && $join_status -eq 0 ]] ||
+    { echo "  show $show_status join $join_status"; cat "$TMP/show.out" "$TMP/join.out" | head -20; return 1; }
+  grep -q 'linked "laptop"' "$TMP/show.out" && grep -q "this device now holds the vault" "$TMP/join.out" &&
+    [[ $(stat -c %a "$TMP/e.db.devkey") == 600 ]] &&
+    VAULT_PASSWORD="device pw" run 0 "${DEV[@]}" get Bank --field pin && out_is "new-pin"
+}
+check "link show / join: same code on both sides, the new device reads the vault" t_link
+t_linked_device() {
+  VAULT_PASSWORD="wrong" run 3 "${DEV[@]}" list &&
+    VAULT_PASSWORD=$PW2 run 0 "${A[@]}" devices && out_has "laptop" &&
+    VAULT_PASSWORD="device pw" run 0 "${DEV[@]}" devices && out_has "^\* .*laptop" &&
+    VAULT_PASSWORD="device pw" run 0 "${DEV[@]}" edit GitHub -u babbage &&
+    VAULT_PASSWORD="device pw" run 0 "${DEV[@]}" sync &&
+    VAULT_PASSWORD=$PW2 run 0 "${A[@]}" sync && VAULT_PASSWORD=$PW2 run 0 "${A[@]}" get GitHub --field username &&
+    out_is "babbage"
+}
+check "the linked device unlocks with its own password and syncs" t_linked_device
+t_link_refused() {
+  link_pair n "$TMP/f.db"
+  [[ $same_code -eq 1 && $show_status -eq 3 && $join_status -ne 0 ]] && grep -q "aborted" "$TMP/show.out" &&
+    [[ ! -e "$TMP/f.db.devkey" ]] && VAULT_PASSWORD="device pw" run 4 --store "$TMP/f.db" list
+}
+check "link: codes not confirmed → nothing is sent" t_link_refused
+t_revoke() {
+  VAULT_PASSWORD=$PW2 run 0 "${A[@]}" devices --json &&
+    local id && id=$(python3 -c 'import json,sys; print([d["id"] for d in json.load(open(sys.argv[1])) if d["name"] == "laptop"][0])' "$TMP/out") &&
+    VAULT_PASSWORD=$PW2 run 0 "${A[@]}" revoke "$id" && out_has "revoked" &&
+    VAULT_PASSWORD="device pw" run 3 "${DEV[@]}" sync &&
+    VAULT_PASSWORD=$PW2 run 0 "${A[@]}" sync && VAULT_PASSWORD=$PW2 run 0 "${A[@]}" devices && out_lacks laptop
+}
+check "revoke: the revoked device is refused, the others keep working" t_revoke
+t_link_reverse() {
+  VAULT_PASSWORD="desk pw" setsid -w "$VAULT" --store "$TMP/g.db" "${SERVER[@]}" "${FLOOR[@]}" \
+    link request </dev/null >"$TMP/req.out" 2>&1 &
+  local req=$! i
+  for i in $(seq 300); do grep -q "^link payload:" "$TMP/req.out" && break; sleep 0.1; done
+  local payload
+  payload=$(sed -n 's/^link payload: //p' "$TMP/req.out")
+  echo y | VAULT_PASSWORD=$PW2 setsid -w "$VAULT" "${A[@]}" link accept "$payload" --name desktop \
+    >"$TMP/acc.out" 2>&1
+  local acc_status=$?
+  wait $req
+  local req_status=$?
+  [[ $acc_status -eq 0 && $req_status -eq 0 ]] ||
+    { echo "  accept $acc_status request $req_status"; cat "$TMP/acc.out" "$TMP/req.out" | head; return 1; }
+  [[ "$(grep "^code:" "$TMP/req.out")" == "$(grep "^code:" "$TMP/acc.out")" ]] &&
+    VAULT_PASSWORD="desk pw" run 0 --store "$TMP/g.db" get GitHub --field username && out_is "babbage" &&
+    VAULT_PASSWORD=$PW2 run 0 "${A[@]}" devices && out_has desktop
+}
+check "link request / accept: the new device shows the code (after a key rotation)" t_link_reverse
+t_link_usage() { run 2 "${A[@]}" link && run 2 "${A[@]}" link join && run 2 "${A[@]}" link show extra &&
+  VAULT_PASSWORD=x run 5 "${A[@]}" "${SERVER[@]}" link join "zkvlink:1/o/x" && err_has "already holds a vault"; }
+check "link: bad usage exits 2; joining into a full store exits 5" t_link_usage
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -52,5 +52,6 @@ int http_run_daemon_tests(void);
 int http_run_transport_tests(void);
 int http_run_tls_tests(void);
 int http_run_vaultd_tests(void);
+int http_run_client_tests(void);
 
 #endif

@@ -204,6 +204,7 @@ int main(void)
     failed += http_run_transport_tests();
     failed += http_run_tls_tests();
     failed += http_run_vaultd_tests();
+    failed += http_run_client_tests();
     curl_global_cleanup();
     return failed;
 }

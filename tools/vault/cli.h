@@ -39,6 +39,7 @@ typedef struct cli {
 
     vault_client *client;
     vault_server *server;  /* embedded server (--server-db) */
+    int connected;         /* the client has a transport */
 
     /* Remembered from the config file next to the store (plaintext, 0600). */
     char *conf_email;
@@ -103,16 +104,27 @@ void cli_progress_end(const cli *c);
 
 /* ---- session: store, config, server, unlock (session.c) ---- */
 int cli_open_client(cli *c);
+/* Opens the store only if it exists (exit 4 otherwise: nothing is created). */
+int cli_open_existing(cli *c);
 /* Opens the client and unlocks it with the master password. */
 int cli_unlock(cli *c);
-/* Connects to --server / --server-db or the remembered server. */
+/* Connects to --server / --server-db or the remembered server (once). */
 int cli_connect(cli *c);
+/* Whether any server is given or remembered. */
+int cli_has_server(const cli *c);
 /* unlock + connect + login with the remembered email and the password. */
 int cli_unlock_and_login(cli *c, char **password_out);
 int cli_save(cli *c);
-/* Remembers the email and the server in the config next to the store. */
+/* Remembers the email (NULL: keep the remembered one) and the server in the
+ * config next to the store. */
 int cli_remember(cli *c, const char *email);
 void cli_close(cli *c);
+
+/* ---- linked devices (devices.c) ---- */
+/* Whether the store belongs to a linked device (STORE.devkey exists). */
+int cli_is_linked(const cli *c);
+/* Unlocks a linked device with the key derived from its device password. */
+int cli_unlock_device(cli *c, const char *password);
 
 /* ---- random passwords and passphrases (generate.c) ---- */
 #define CLI_CLASS_LOWER 1u
@@ -148,5 +160,8 @@ int cli_cmd_register(cli *c, int argc, char **argv);
 int cli_cmd_login(cli *c, int argc, char **argv);
 int cli_cmd_sync(cli *c, int argc, char **argv);
 int cli_cmd_passwd(cli *c, int argc, char **argv);
+int cli_cmd_devices(cli *c, int argc, char **argv);
+int cli_cmd_revoke(cli *c, int argc, char **argv);
+int cli_cmd_link(cli *c, int argc, char **argv);
 
 #endif

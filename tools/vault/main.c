@@ -33,6 +33,10 @@ static const char usage_text[] =
     "  login EMAIL              fetch an account into an empty store, or sign in again\n"
     "  sync                     pull, merge and push\n"
     "  passwd                   change the master password (here and on the server)\n"
+    "  devices                  list the account's linked devices\n"
+    "  revoke DEVICE_ID         revoke a linked device (rotates the vault key)\n"
+    "  link show | join PAYLOAD link a new device by QR code (the new device joins)\n"
+    "  link request | accept PAYLOAD   the same, the new device showing the code\n"
       "\n"
     "Global options (before or after the command):\n"
     "  --store PATH             local store (default ~/.local/share/zkvault/device.db)\n"
@@ -235,6 +239,8 @@ static const struct command {
     {"export", cli_cmd_export},     {"import", cli_cmd_import},
     {"register", cli_cmd_register}, {"login", cli_cmd_login},
     {"sync", cli_cmd_sync},         {"passwd", cli_cmd_passwd},
+    {"devices", cli_cmd_devices},   {"revoke", cli_cmd_revoke},
+    {"link", cli_cmd_link},
 };
 
 static int run(cli *c, int argc, char **argv)

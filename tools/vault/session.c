@@ -141,12 +141,16 @@ static int write_file_0600(const char *path, const char *data, size_t len)
 int cli_remember(cli *c, const char *email)
 {
     const char *url = c->server_url, *db = c->server_db;
+    if (email == NULL)
+        email = c->email != NULL ? c->email : c->conf_email;
     if (url == NULL && db == NULL) {
         url = c->conf_server_url;
         db = c->conf_server_db;
     }
     cJSON *conf = cJSON_CreateObject();
-    int ok = conf != NULL && cJSON_AddStringToObject(conf, "email", email) != NULL;
+    int ok = conf != NULL;
+    if (ok && email != NULL)
+        ok = cJSON_AddStringToObject(conf, "email", email) != NULL;
     if (ok && url != NULL)
         ok = cJSON_AddStringToObject(conf, "server", url) != NULL;
     if (ok && url == NULL && db != NULL) {
@@ -185,7 +189,7 @@ int cli_open_client(cli *c)
 }
 
 /* Commands that need an existing vault must not leave an empty store behind. */
-static int require_store(cli *c)
+int cli_open_existing(cli *c)
 {
     if (c->store == NULL) {
         int rc = default_store(c);
@@ -246,25 +250,44 @@ static int open_embedded_server(cli *c, const char *db)
     return st == VAULT_OK ? CLI_EXIT_OK : cli_fail(c, st, "embedded server");
 }
 
+int cli_has_server(const cli *c)
+{
+    return c->server_url != NULL || c->server_db != NULL || c->conf_server_url != NULL ||
+           c->conf_server_db != NULL;
+}
+
 int cli_connect(cli *c)
 {
     const char *url = c->server_url, *db = c->server_db;
+    if (c->connected)
+        return CLI_EXIT_OK;
     if (url == NULL && db == NULL) {
         url = c->conf_server_url;
         db = c->conf_server_db;
     }
+    int rc;
     if (url != NULL) {
         int st = vault_client_connect_http(c->client, url,
                                            c->insecure ? VAULT_HTTP_ALLOW_INSECURE : 0);
-        return st == VAULT_OK ? CLI_EXIT_OK : cli_fail(c, st, url);
+        rc = st == VAULT_OK ? CLI_EXIT_OK : cli_fail(c, st, url);
+    } else if (db != NULL) {
+        rc = open_embedded_server(c, db);
+    } else {
+        rc = cli_usage("no server: give --server URL or --server-db PATH");
     }
-    if (db != NULL)
-        return open_embedded_server(c, db);
-    return cli_usage("no server: give --server URL or --server-db PATH");
+    c->connected = rc == CLI_EXIT_OK;
+    return rc;
 }
 
+/* A linked device unlocks with its device key; connected first (when it knows
+ * a server), so that the library signs in with the device credential and picks
+ * up a vault key rotated since. */
 static int unlock_with(cli *c, const char *password)
 {
+    if (cli_is_linked(c)) {
+        int rc = cli_has_server(c) ? cli_connect(c) : CLI_EXIT_OK;
+        return rc == CLI_EXIT_OK ? cli_unlock_device(c, password) : rc;
+    }
     cli_progress_begin(c, "deriving key");
     int st = vault_client_unlock(c->client, password);
     cli_progress_end(c);
@@ -279,10 +302,11 @@ static int unlock_with(cli *c, const char *password)
 
 static int unlock_keep_password(cli *c, char **password_out)
 {
-    int rc = require_store(c);
+    int rc = cli_open_existing(c);
     char *password = NULL;
     if (rc == CLI_EXIT_OK)
-        rc = cli_read_password(c, "Master password: ", "VAULT_PASSWORD", 0, &password);
+        rc = cli_read_password(c, cli_is_linked(c) ? "Device password: " : "Master password: ",
+                               "VAULT_PASSWORD", 0, &password);
     if (rc == CLI_EXIT_OK)
         rc = unlock_with(c, password);
     if (rc != CLI_EXIT_OK || password_out == NULL) {
@@ -303,6 +327,18 @@ int cli_unlock_and_login(cli *c, char **password_out)
 {
     char *password = NULL;
     int rc = unlock_keep_password(c, &password);
+    if (rc == CLI_EXIT_OK && cli_is_linked(c)) {
+        /* Signed in by the unlock itself, with the device credential. */
+        if (!c->connected)
+            rc = cli_usage("no server: give --server URL or --server-db PATH");
+        if (rc != CLI_EXIT_OK || password_out == NULL) {
+            cli_secret_free(password);
+            password = NULL;
+        }
+        if (password_out != NULL)
+            *password_out = password;
+        return rc;
+    }
     const char *email = c->email != NULL ? c->email : c->conf_email;
     if (rc == CLI_EXIT_OK && email == NULL)
         rc = cli_usage("no account email: give --email EMAIL, or `vault register EMAIL` / "

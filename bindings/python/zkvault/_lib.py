@@ -119,6 +119,8 @@ _SIGNATURES = {
     "vault_link_payload": (c_int, [HANDLE, OUT_PTR]),
     "vault_link_poll": (c_int, [HANDLE]),
     "vault_link_join": (c_int, [POINTER(HANDLE), HANDLE, c_char_p]),
+    "vault_link_request": (c_int, [POINTER(HANDLE), HANDLE]),
+    "vault_link_accept": (c_int, [POINTER(HANDLE), HANDLE, c_char_p]),
     "vault_link_sas": (c_int, [HANDLE, OUT_PTR]),
     "vault_link_confirm": (c_int, [HANDLE, c_char_p]),
     "vault_link_complete": (c_int, [HANDLE, u8p]),

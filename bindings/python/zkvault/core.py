@@ -450,36 +450,40 @@ class Client:
         self._call("vault_client_revoke", _text(device_id, "device id"))
 
     def link_offer(self):
-        return Link._offer(self)
+        """Logged-in device: starts a link and shows Link.payload as a QR code."""
+        return Link._start("vault_link_offer", self)
 
     def link_join(self, payload):
-        return Link._join(self, payload)
+        """New device (empty store): joins with the scanned payload."""
+        return Link._start("vault_link_join", self, _text(payload, "payload"))
+
+    def link_request(self):
+        """New device (empty store), reverse direction: shows Link.payload."""
+        return Link._start("vault_link_request", self)
+
+    def link_accept(self, payload):
+        """Logged-in device, reverse direction: accepts the scanned payload."""
+        return Link._start("vault_link_accept", self, _text(payload, "payload"))
 
 
 class Link:
-    """One device link, driven step by step (docs/devicelink.md)."""
+    """One device link, driven step by step (docs/devicelink.md). Its errors
+    carry the client's message: the library records link failures there."""
 
     def __init__(self, handle, client):
         self._h = handle
         self._client = client
 
     @classmethod
-    def _offer(cls, client):
+    def _start(cls, function, client, *args):
         h = c_void_p()
-        _call("vault_link_offer", byref(h), client._h, errmsg=client._errmsg)
-        return cls(h, client)
-
-    @classmethod
-    def _join(cls, client, payload):
-        h = c_void_p()
-        _call("vault_link_join", byref(h), client._h, _text(payload, "payload"),
-              errmsg=client._errmsg)
+        _call(function, byref(h), client._h, *args, errmsg=client._errmsg)
         return cls(h, client)
 
     def _call(self, name, *args):
         if self._h is None:
             raise ValueError("link is closed")
-        return _call(name, self._h, *args)
+        return _call(name, self._h, *args, errmsg=self._client._errmsg)
 
     @property
     def payload(self):
