@@ -93,6 +93,16 @@ void vault_client__set_unlocked(vault_client *c, vault_client__keys *keys, vault
 /* Opens the sealed local blob (revision base_revision + 1) with k's vault key. */
 int vault_client__open_local(vault_client *c, const vault_client__keys *k, vault **out);
 
+/* The vault key the locally stored protected key yields under k's
+ * encryption key (VAULT_E_AUTH if the password changed since). */
+int vault_client__local_vault_key(vault_client *c, const vault_client__keys *k, uint8_t *out);
+
+/* Opens the local blob under k's vault key; if it was sealed under old_key
+ * (a rotation happened elsewhere), opens it with that and re-seals the local
+ * and base blobs under the new key. old_key may be NULL. */
+int vault_client__open_local_rekeyed(vault_client *c, const vault_client__keys *k,
+                                     const uint8_t *old_key, vault **out);
+
 /* Locks, ends the session and removes the account from the store (the device
  * id stays). */
 void vault_client__forget_account(vault_client *c);

@@ -377,7 +377,7 @@ int vault_client_login(vault_client *c, const char *email, const char *password)
 {
     vault_client__keys *k = NULL;
     cJSON *resp = NULL;
-    uint8_t salt[VAULT_SALT_BYTES];
+    uint8_t salt[VAULT_SALT_BYTES], old_vk[VAULT_KEY_BYTES];
     uint64_t ops = 0, mem = 0;
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
@@ -395,6 +395,9 @@ int vault_client_login(vault_client *c, const char *email, const char *password)
         goto done;
     k->has_password_keys = 1;
     int known = c->has_account;
+    /* The key the local blobs are sealed under, in case the server's differs. */
+    int have_old = known && vault_client__local_vault_key(c, k, old_vk) == VAULT_OK;
+    vault__clear_error();
     rc = login_request(c, email, k, &resp);
     if (rc == VAULT_OK)
         rc = take_session(c, resp);
@@ -407,7 +410,7 @@ int vault_client_login(vault_client *c, const char *email, const char *password)
     vault *v = NULL;
     if (known) {
         /* A known account: unlock from the local blob, then catch up. */
-        rc = vault_client__open_local(c, k, &v);
+        rc = vault_client__open_local_rekeyed(c, k, have_old ? old_vk : NULL, &v);
     } else {
         /* A fresh device: the vault comes from the server; if that fails the
          * store is left empty rather than half-adopted. */
@@ -425,6 +428,7 @@ done:
     vault_client__keys_free(k);
     cJSON_Delete(resp);
     sodium_memzero(salt, sizeof salt);
+    sodium_memzero(old_vk, sizeof old_vk);
     return DONE(c, rc);
 }
 

@@ -475,6 +475,42 @@ static void test_devicelink_flow__revoke_rotates_the_vault_key(void **state)
     vault_client_close(c);
 }
 
+/* A device that logs in with the password (not linked) learns the rotated key
+ * from the re-wrapped protected key at its next login, and an edit it made
+ * offline under the old key survives and syncs. */
+static void test_devicelink_flow__password_device_adopts_rotated_key(void **state)
+{
+    world *w = *state;
+    uint8_t key_c[32];
+    test_key(key_c, 0xa1);
+    vault_client *p = fresh_client(w, "pw-device");
+    assert_int_equal(vault_client_login(p, EMAIL, PASSWORD), VAULT_OK);
+    vault_client *c = link_new_device(w, "tablet", key_c);
+    vault *v = NULL;
+    assert_int_equal(vault_client_vault(p, &v), VAULT_OK);
+    assert_int_equal(vault_item_add(v, "{\"type\":\"note\",\"title\":\"Offline edit\"}", NULL),
+                     VAULT_OK);
+    assert_int_equal(vault_client_save(p), VAULT_OK);
+
+    assert_int_equal(vault_client_pull(w->a), VAULT_OK);
+    assert_int_equal(vault_client_revoke(w->a, c->device_id), VAULT_OK);
+    assert_int_equal(vault_client_pull(p), VAULT_E_AUTH); /* old key, new blob */
+    assert_true(has_item_titled(p, "Offline edit"));      /* nothing lost locally */
+
+    assert_int_equal(vault_client_login(p, EMAIL, PASSWORD), VAULT_OK);
+    assert_memory_equal(p->keys->vault_key, w->a->keys->vault_key, 32);
+    assert_true(has_item_titled(p, "Offline edit"));
+    assert_int_equal(vault_client_sync(p), VAULT_OK);
+    assert_int_equal(vault_client_pull(w->a), VAULT_OK);
+    assert_true(has_item_titled(w->a, "Offline edit"));
+    /* and the re-sealed local store unlocks with the password alone */
+    vault_client_lock(p);
+    assert_int_equal(vault_client_unlock(p, PASSWORD), VAULT_OK);
+    assert_true(has_item_titled(p, "Offline edit"));
+    vault_client_close(p);
+    vault_client_close(c);
+}
+
 /* Reverse direction: the new device shows the code, the logged-in device
  * scans it. */
 static void test_devicelink_flow__reverse_direction(void **state)
@@ -651,6 +687,8 @@ int test_devicelink_flow_suite(void)
         cmocka_unit_test_setup_teardown(test_devicelink_flow__expired_and_reused_links, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_devicelink_flow__tampered_envelope_is_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_devicelink_flow__password_device_adopts_rotated_key,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_devicelink_flow__revoke_rotates_the_vault_key,
                                         setup, teardown),
