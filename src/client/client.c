@@ -212,7 +212,7 @@ int vault_client_account_id(const vault_client *c, char **out)
     return *out != NULL ? VAULT_OK : vault__fail(VAULT_E_NOMEM, "out of memory");
 }
 
-static int check_password_arg(const char *password)
+int vault_client__check_password(const char *password)
 {
     if (password == NULL)
         return vault__fail(VAULT_E_INVALID, "password is NULL");
@@ -221,6 +221,22 @@ static int check_password_arg(const char *password)
         return vault__fail(VAULT_E_INVALID, "password must be 1..%u bytes",
                            VAULT_PASSWORD_MAX_BYTES);
     return VAULT_OK;
+}
+
+int vault_client__store_account(vault_client *c, const uint8_t *protected_key, int with_local)
+{
+    int rc = vault_client__store_begin(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__put_state(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "protected_key", protected_key, VAULT_PROTECTED_KEY_BYTES);
+    if (rc == VAULT_OK && with_local)
+        rc = vault_client__put_local_blob(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_commit(c);
+    else
+        vault_client__store_rollback(c);
+    return rc;
 }
 
 /* Derives auth and encryption keys into k from the password and the
@@ -241,7 +257,7 @@ int vault_client_create(vault_client *c, const char *password, uint64_t opslimit
     uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
-    int rc = check_password_arg(password);
+    int rc = vault_client__check_password(password);
     if (rc == VAULT_OK && c->has_account)
         rc = vault__fail(VAULT_E_EXISTS, "this store already holds a vault");
     if (opslimit == 0 && memlimit == 0) {
@@ -273,19 +289,9 @@ int vault_client_create(vault_client *c, const char *password, uint64_t opslimit
     vault_client__set_unlocked(c, k, v);
     k = NULL;
     v = NULL;
-    rc = vault_client__store_begin(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__put_state(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_put(c, "protected_key", protected_key, sizeof protected_key);
-    if (rc == VAULT_OK)
-        rc = vault_client__put_local_blob(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_commit(c);
-    if (rc != VAULT_OK) {
-        vault_client__store_rollback(c);
+    rc = vault_client__store_account(c, protected_key, 1);
+    if (rc != VAULT_OK)
         vault_client_lock(c);
-    }
     c->has_account = rc == VAULT_OK;
 done:
     vault_client__keys_free(k);
@@ -314,7 +320,7 @@ int vault_client_unlock(vault_client *c, const char *password)
     size_t len = 0;
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
-    int rc = check_password_arg(password);
+    int rc = vault_client__check_password(password);
     if (rc == VAULT_OK && !c->has_account)
         rc = vault__fail(VAULT_E_NOT_FOUND, "no vault in this store");
     if (rc == VAULT_OK)

@@ -78,6 +78,18 @@ int vault_client__store_get_u64(vault_client *c, const char *name, uint64_t *val
 /* Wipes every row (delete account, or a reset). */
 int vault_client__store_clear(vault_client *c);
 
+/* VAULT_E_INVALID unless password is 1..VAULT_PASSWORD_MAX_BYTES bytes. */
+int vault_client__check_password(const char *password);
+
+/* Stores the account state and the protected key (and, with with_local, the
+ * local blob) in one transaction. */
+int vault_client__store_account(vault_client *c, const uint8_t *protected_key, int with_local);
+
+/* Stores the account state, the base blob (unless NULL) and the local blob
+ * in one transaction. */
+int vault_client__store_blobs(vault_client *c, const uint8_t *base, size_t base_len,
+                              const uint8_t *local, size_t local_len);
+
 /* Reloads the public account state (ids, salt, params, revisions) from the store. */
 int vault_client__load_state(vault_client *c);
 

@@ -344,16 +344,7 @@ static int adopt_login(vault_client *c, const cJSON *resp, vault_client__keys *k
     memcpy(c->salt, salt, VAULT_SALT_BYTES);
     c->opslimit = ops;
     c->memlimit = mem;
-    rc = vault_client__store_begin(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__put_state(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_put(c, "protected_key", protected_key, sizeof protected_key);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_commit(c);
-    if (rc != VAULT_OK)
-        vault_client__store_rollback(c);
-    return rc;
+    return vault_client__store_account(c, protected_key, 0);
 }
 
 static int login_request(vault_client *c, const char *email, const vault_client__keys *k,
@@ -382,9 +373,8 @@ int vault_client_login(vault_client *c, const char *email, const char *password)
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
     int rc = check_email_arg(email);
-    if (rc == VAULT_OK && (password == NULL || password[0] == '\0' ||
-                           strlen(password) > VAULT_PASSWORD_MAX_BYTES))
-        rc = vault__fail(VAULT_E_INVALID, "password must be 1..%u bytes", VAULT_PASSWORD_MAX_BYTES);
+    if (rc == VAULT_OK)
+        rc = vault_client__check_password(password);
     if (rc == VAULT_OK)
         rc = prelogin(c, email, salt, &ops, &mem);
     if (rc == VAULT_OK)

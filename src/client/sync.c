@@ -90,21 +90,29 @@ static int store_synced(vault_client *c, uint64_t revision, const uint8_t *blob,
     if (rc != VAULT_OK)
         return rc;
     c->base_revision = c->highest_revision = revision;
-    rc = vault_client__store_begin(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__put_state(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_put(c, "base_blob", blob, len);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_put(c, "local_blob", local, local_len);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_commit(c);
+    rc = vault_client__store_blobs(c, blob, len, local, local_len);
     if (rc != VAULT_OK) {
-        vault_client__store_rollback(c);
         c->base_revision = old_base;
         c->highest_revision = old_highest;
     }
     vault_free(local);
+    return rc;
+}
+
+int vault_client__store_blobs(vault_client *c, const uint8_t *base, size_t base_len,
+                              const uint8_t *local, size_t local_len)
+{
+    int rc = vault_client__store_begin(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__put_state(c);
+    if (rc == VAULT_OK && base != NULL)
+        rc = vault_client__store_put(c, "base_blob", base, base_len);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "local_blob", local, local_len);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_commit(c);
+    else
+        vault_client__store_rollback(c);
     return rc;
 }
 
