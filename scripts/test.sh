@@ -13,6 +13,9 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc >/d
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
+echo "== bindings (Python ctypes, Node koffi) =="
+bash scripts/test_bindings.sh build
+
 if [[ "${1:-}" != "--quick" ]]; then
   echo "== build and test (clang, ASan + UBSan) =="
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \

@@ -11,7 +11,6 @@
 #include "client/client.h"
 #include "kdf/kdf.h"
 
-#define DONE(c, rc) vault__capture((c)->errmsg, (rc))
 
 /* Derives the keys of password under the current salt and checks them
  * against the locally stored protected key: VAULT_E_AUTH if wrong. */
@@ -20,9 +19,10 @@ static int verify_password(vault_client *c, const char *password, vault_client__
     uint8_t *protected_key = NULL;
     size_t len = 0;
     uint8_t vk[VAULT_KEY_BYTES];
-    if (password == NULL || password[0] == '\0' || strlen(password) > VAULT_PASSWORD_MAX_BYTES)
-        return vault__fail(VAULT_E_INVALID, "password must be 1..%u bytes", VAULT_PASSWORD_MAX_BYTES);
-    int rc = vault_kdf_derive(k->auth_key, k->enc_key, password, strlen(password), c->salt,
+    int rc = vault_client__check_password(password);
+    if (rc != VAULT_OK)
+        return rc;
+    rc = vault_kdf_derive(k->auth_key, k->enc_key, password, strlen(password), c->salt,
                               c->opslimit, c->memlimit);
     if (rc == VAULT_OK)
         rc = vault_client__store_get(c, "protected_key", &protected_key, &len);
@@ -87,10 +87,8 @@ int vault_client_change_password(vault_client *c, const char *old_password,
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
     int rc = c->keys == NULL ? vault__fail(VAULT_E_LOCKED, "the client is locked") : VAULT_OK;
-    if (rc == VAULT_OK && (new_password == NULL || new_password[0] == '\0' ||
-                           strlen(new_password) > VAULT_PASSWORD_MAX_BYTES))
-        rc = vault__fail(VAULT_E_INVALID, "new password must be 1..%u bytes",
-                         VAULT_PASSWORD_MAX_BYTES);
+    if (rc == VAULT_OK)
+        rc = vault_client__check_password(new_password);
     if (rc == VAULT_OK)
         rc = check_new_params(c, &opslimit, &memlimit);
     if (rc == VAULT_OK)
@@ -117,19 +115,11 @@ int vault_client_change_password(vault_client *c, const char *old_password,
     memcpy(c->keys->auth_key, new_k->auth_key, VAULT_KEY_BYTES);
     memcpy(c->keys->enc_key, new_k->enc_key, VAULT_KEY_BYTES);
     c->keys->has_password_keys = 1;
-    rc = vault_client__store_begin(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__put_state(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_put(c, "protected_key", protected_key, sizeof protected_key);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_commit(c);
-    if (rc != VAULT_OK)
-        vault_client__store_rollback(c);
+    rc = vault_client__store_account(c, protected_key, 0);
 done:
     vault_client__keys_free(old_k);
     vault_client__keys_free(new_k);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 int vault_client_delete_account(vault_client *c, const char *password)
@@ -156,5 +146,5 @@ int vault_client_delete_account(vault_client *c, const char *password)
     vault_client__keys_free(k);
     cJSON_Delete(req);
     cJSON_Delete(resp);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }

@@ -10,7 +10,6 @@
 #include "client/client.h"
 #include "kdf/kdf.h"
 
-#define DONE(c, rc) vault__capture((c)->errmsg, (rc))
 
 int vault_client__keys_new(vault_client__keys **out)
 {
@@ -195,7 +194,7 @@ int vault_client_vault(vault_client *c, vault **v)
     if (c == NULL || v == NULL)
         return vault__fail(VAULT_E_INVALID, "vault_client_vault: NULL argument");
     if (c->v == NULL)
-        return DONE(c, vault__fail(VAULT_E_LOCKED, "the client is locked"));
+        return vault_client__done(c, vault__fail(VAULT_E_LOCKED, "the client is locked"));
     *v = c->v;
     return VAULT_OK;
 }
@@ -212,7 +211,7 @@ int vault_client_account_id(const vault_client *c, char **out)
     return *out != NULL ? VAULT_OK : vault__fail(VAULT_E_NOMEM, "out of memory");
 }
 
-static int check_password_arg(const char *password)
+int vault_client__check_password(const char *password)
 {
     if (password == NULL)
         return vault__fail(VAULT_E_INVALID, "password is NULL");
@@ -221,6 +220,22 @@ static int check_password_arg(const char *password)
         return vault__fail(VAULT_E_INVALID, "password must be 1..%u bytes",
                            VAULT_PASSWORD_MAX_BYTES);
     return VAULT_OK;
+}
+
+int vault_client__store_account(vault_client *c, const uint8_t *protected_key, int with_local)
+{
+    int rc = vault_client__store_begin(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__put_state(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "protected_key", protected_key, VAULT_PROTECTED_KEY_BYTES);
+    if (rc == VAULT_OK && with_local)
+        rc = vault_client__put_local_blob(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_commit(c);
+    else
+        vault_client__store_rollback(c);
+    return rc;
 }
 
 /* Derives auth and encryption keys into k from the password and the
@@ -241,7 +256,7 @@ int vault_client_create(vault_client *c, const char *password, uint64_t opslimit
     uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
-    int rc = check_password_arg(password);
+    int rc = vault_client__check_password(password);
     if (rc == VAULT_OK && c->has_account)
         rc = vault__fail(VAULT_E_EXISTS, "this store already holds a vault");
     if (opslimit == 0 && memlimit == 0) {
@@ -273,24 +288,14 @@ int vault_client_create(vault_client *c, const char *password, uint64_t opslimit
     vault_client__set_unlocked(c, k, v);
     k = NULL;
     v = NULL;
-    rc = vault_client__store_begin(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__put_state(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_put(c, "protected_key", protected_key, sizeof protected_key);
-    if (rc == VAULT_OK)
-        rc = vault_client__put_local_blob(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_commit(c);
-    if (rc != VAULT_OK) {
-        vault_client__store_rollback(c);
+    rc = vault_client__store_account(c, protected_key, 1);
+    if (rc != VAULT_OK)
         vault_client_lock(c);
-    }
     c->has_account = rc == VAULT_OK;
 done:
     vault_client__keys_free(k);
     vault_close(v);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 int vault_client__open_local(vault_client *c, const vault_client__keys *k, vault **out)
@@ -314,7 +319,7 @@ int vault_client_unlock(vault_client *c, const char *password)
     size_t len = 0;
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
-    int rc = check_password_arg(password);
+    int rc = vault_client__check_password(password);
     if (rc == VAULT_OK && !c->has_account)
         rc = vault__fail(VAULT_E_NOT_FOUND, "no vault in this store");
     if (rc == VAULT_OK)
@@ -336,7 +341,7 @@ int vault_client_unlock(vault_client *c, const char *password)
     }
     vault_client__keys_free(k);
     vault_free(protected_key);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 int vault_client_save(vault_client *c)
@@ -344,7 +349,7 @@ int vault_client_save(vault_client *c)
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
     if (c->v == NULL)
-        return DONE(c, vault__fail(VAULT_E_LOCKED, "the client is locked"));
+        return vault_client__done(c, vault__fail(VAULT_E_LOCKED, "the client is locked"));
     int rc = vault_client__store_begin(c);
     if (rc == VAULT_OK)
         rc = vault_client__put_local_blob(c);
@@ -352,5 +357,5 @@ int vault_client_save(vault_client *c)
         rc = vault_client__store_commit(c);
     else
         vault_client__store_rollback(c);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }

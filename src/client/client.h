@@ -53,6 +53,13 @@ struct vault_client {
     char session[VAULT_SESSION_HEX]; /* "" when logged out */
 };
 
+/* Ends a public call: keeps the thread's detail message in the handle too
+ * (bindings may run consecutive calls on different threads) and returns rc. */
+static inline int vault_client__done(vault_client *c, int rc)
+{
+    return vault__capture(c->errmsg, rc);
+}
+
 /* Sends one protocol request (the "v" member is added) and parses the answer.
  * A server error answer is mapped to its VAULT_E_* code with the server's
  * message; *response (a cJSON object, free with cJSON_Delete) is set only on
@@ -77,6 +84,18 @@ int vault_client__store_get(vault_client *c, const char *name, uint8_t **value, 
 int vault_client__store_get_u64(vault_client *c, const char *name, uint64_t *value);
 /* Wipes every row (delete account, or a reset). */
 int vault_client__store_clear(vault_client *c);
+
+/* VAULT_E_INVALID unless password is 1..VAULT_PASSWORD_MAX_BYTES bytes. */
+int vault_client__check_password(const char *password);
+
+/* Stores the account state and the protected key (and, with with_local, the
+ * local blob) in one transaction. */
+int vault_client__store_account(vault_client *c, const uint8_t *protected_key, int with_local);
+
+/* Stores the account state, the base blob (unless NULL) and the local blob
+ * in one transaction. */
+int vault_client__store_blobs(vault_client *c, const uint8_t *base, size_t base_len,
+                              const uint8_t *local, size_t local_len);
 
 /* Reloads the public account state (ids, salt, params, revisions) from the store. */
 int vault_client__load_state(vault_client *c);

@@ -64,15 +64,8 @@ int vault_client__open_local_rekeyed(vault_client *c, const vault_client__keys *
     if (rc == VAULT_OK)
         rc = vault_seal(*out, k->vault_key, c->account_id, c->base_revision + 1, &local, &local_len);
     if (rc == VAULT_OK)
-        rc = vault_client__store_begin(c);
-    if (rc == VAULT_OK && base != NULL)
-        rc = vault_client__store_put(c, "base_blob", base, base_len);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_put(c, "local_blob", local, local_len);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_commit(c);
+        rc = vault_client__store_blobs(c, base, base_len, local, local_len);
     if (rc != VAULT_OK) {
-        vault_client__store_rollback(c);
         vault_close(*out);
         *out = NULL;
     }

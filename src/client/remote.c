@@ -14,7 +14,6 @@
 #include "kdf/kdf.h"
 #include "transport/transport.h"
 
-#define DONE(c, rc) vault__capture((c)->errmsg, (rc))
 
 static void disconnect(vault_client *c)
 {
@@ -49,7 +48,7 @@ int vault_client_connect_http(vault_client *c, const char *base_url, uint32_t fl
         return vault__fail(VAULT_E_INVALID, "vault_client_connect_http: NULL argument");
     int rc = vault_transport__http_new(&t, base_url, flags);
     if (rc != VAULT_OK)
-        return DONE(c, rc);
+        return vault_client__done(c, rc);
     vault_client_connect_custom(c, vault_transport__http_call, t);
     c->http = t;
     return VAULT_OK;
@@ -276,7 +275,7 @@ done:
     cJSON_Delete(resp);
     vault_free(protected_key);
     vault_free(blob);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 /* Reads and vets the KDF parameters the server offers for an account: never
@@ -344,16 +343,7 @@ static int adopt_login(vault_client *c, const cJSON *resp, vault_client__keys *k
     memcpy(c->salt, salt, VAULT_SALT_BYTES);
     c->opslimit = ops;
     c->memlimit = mem;
-    rc = vault_client__store_begin(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__put_state(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_put(c, "protected_key", protected_key, sizeof protected_key);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_commit(c);
-    if (rc != VAULT_OK)
-        vault_client__store_rollback(c);
-    return rc;
+    return vault_client__store_account(c, protected_key, 0);
 }
 
 static int login_request(vault_client *c, const char *email, const vault_client__keys *k,
@@ -382,9 +372,8 @@ int vault_client_login(vault_client *c, const char *email, const char *password)
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
     int rc = check_email_arg(email);
-    if (rc == VAULT_OK && (password == NULL || password[0] == '\0' ||
-                           strlen(password) > VAULT_PASSWORD_MAX_BYTES))
-        rc = vault__fail(VAULT_E_INVALID, "password must be 1..%u bytes", VAULT_PASSWORD_MAX_BYTES);
+    if (rc == VAULT_OK)
+        rc = vault_client__check_password(password);
     if (rc == VAULT_OK)
         rc = prelogin(c, email, salt, &ops, &mem);
     if (rc == VAULT_OK)
@@ -429,7 +418,7 @@ done:
     cJSON_Delete(resp);
     sodium_memzero(salt, sizeof salt);
     sodium_memzero(old_vk, sizeof old_vk);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 int vault_client_logout(vault_client *c)
@@ -445,5 +434,5 @@ int vault_client_logout(vault_client *c)
     sodium_memzero(c->session, sizeof c->session);
     cJSON_Delete(req);
     cJSON_Delete(resp);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }

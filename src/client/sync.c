@@ -12,7 +12,6 @@
 
 #include "client/client.h"
 
-#define DONE(c, rc) vault__capture((c)->errmsg, (rc))
 #define SYNC_ATTEMPTS 5
 
 static int require_session(vault_client *c)
@@ -90,21 +89,29 @@ static int store_synced(vault_client *c, uint64_t revision, const uint8_t *blob,
     if (rc != VAULT_OK)
         return rc;
     c->base_revision = c->highest_revision = revision;
-    rc = vault_client__store_begin(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__put_state(c);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_put(c, "base_blob", blob, len);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_put(c, "local_blob", local, local_len);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_commit(c);
+    rc = vault_client__store_blobs(c, blob, len, local, local_len);
     if (rc != VAULT_OK) {
-        vault_client__store_rollback(c);
         c->base_revision = old_base;
         c->highest_revision = old_highest;
     }
     vault_free(local);
+    return rc;
+}
+
+int vault_client__store_blobs(vault_client *c, const uint8_t *base, size_t base_len,
+                              const uint8_t *local, size_t local_len)
+{
+    int rc = vault_client__store_begin(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__put_state(c);
+    if (rc == VAULT_OK && base != NULL)
+        rc = vault_client__store_put(c, "base_blob", base, base_len);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "local_blob", local, local_len);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_commit(c);
+    else
+        vault_client__store_rollback(c);
     return rc;
 }
 
@@ -143,7 +150,7 @@ done:
     vault_close(base);
     vault_close(merged);
     vault_free(blob);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 static int push_blob(vault_client *c, const uint8_t *blob, size_t len, uint64_t *revision)
@@ -185,7 +192,7 @@ int vault_client_push(vault_client *c)
     if (rc == VAULT_OK)
         rc = store_synced(c, revision, blob, len, c->v);
     vault_free(blob);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 /* Whether the local vault has changes the last-synced base does not. */
@@ -221,7 +228,7 @@ int vault_client_sync(vault_client *c)
     }
     if (rc == VAULT_E_CONFLICT)
         vault__fail(rc, "gave up after %d conflicting attempts", SYNC_ATTEMPTS);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 int vault_client_revision(const vault_client *c, uint64_t *revision)

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # End-to-end tests of the `vault` command-line app against an embedded server.
-# Usage: cli_test.sh VAULT_BINARY TMP_DIR   (run by ctest as the "cli" test)
+# Usage: cli_test.sh VAULT_BINARY TMP_DIR [VAULTD_BINARY]   (ctest "cli")
+# With VAULTD_BINARY, also syncs over HTTP with a vaultd on loopback.
 # Argon2id always at the floor (--kdf-ops 2 --kdf-mem 19922944), never less.
 set -uo pipefail
 
 VAULT=$(realpath "$1")
 TMP=${2:-$(mktemp -d)}
+VAULTD=${3:+$(realpath "$3")}
 rm -rf "$TMP"
 mkdir -p "$TMP"
 cd "$TMP" || exit 1
@@ -273,6 +275,34 @@ check "link request / accept: the new device shows the code (after a key rotatio
 t_link_usage() { run 2 "${A[@]}" link && run 2 "${A[@]}" link join && run 2 "${A[@]}" link show extra &&
   VAULT_PASSWORD=x run 5 "${A[@]}" "${SERVER[@]}" link join "zkvlink:1/o/x" && err_has "already holds a vault"; }
 check "link: bad usage exits 2; joining into a full store exits 5" t_link_usage
+
+# ---- over HTTP with vaultd ----------------------------------------------------------
+t_insecure() { run 6 --store "$TMP/h.db" --server http://example.org login x@example.org &&
+  err_has "refused insecure connection"; }
+check "plain http to a non-loopback host is refused (exit 6)" t_insecure
+t_vaultd() {
+  [[ -n "$VAULTD" ]] || { echo "  (no vaultd given: skipped)"; return 0; }
+  "$VAULTD" --new-pepper "$TMP/http.pepper" >/dev/null || return 1
+  "$VAULTD" --db "$TMP/http.db" --pepper-file "$TMP/http.pepper" --port 0 >"$TMP/vaultd.out" 2>&1 &
+  local daemon=$! i port=""
+  for i in $(seq 100); do
+    port=$(sed -n 's/^vaultd listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$TMP/vaultd.out")
+    [[ -n $port ]] && break
+    sleep 0.1
+  done
+  local url="http://127.0.0.1:$port" ok=1
+  { [[ -n $port ]] && run 0 --store "$TMP/h1.db" init "${FLOOR[@]}" &&
+    run 0 --store "$TMP/h1.db" add Router -t note --note "admin" &&
+    run 0 --store "$TMP/h1.db" --server "$url" register http@example.org &&
+    run 0 --store "$TMP/h2.db" --server "$url" login http@example.org &&
+    run 0 --store "$TMP/h2.db" get Router --field note && out_is "admin" &&
+    run 0 --store "$TMP/h2.db" edit Router --note "changed" && run 0 --store "$TMP/h2.db" sync &&
+    run 0 --store "$TMP/h1.db" sync && run 0 --store "$TMP/h1.db" get Router --field note &&
+    out_is "changed"; } || ok=0
+  kill "$daemon" && wait "$daemon"
+  [[ $ok -eq 1 ]] || { echo "  vaultd: $(head -3 "$TMP/vaultd.out")"; return 1; }
+}
+check "register, login and sync over HTTP with vaultd on loopback" t_vaultd
 
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
