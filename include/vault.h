@@ -283,7 +283,10 @@ typedef struct vault_server vault_server;
 #define VAULT_PEPPER_MIN_BYTES 32u
 #define VAULT_SERVER_MAX_REQUEST (96u * 1024u * 1024u)
 
-/* Opens (or creates) a server whose store is the SQLite file db_path (WAL).
+/* Opens (or creates) a server whose store is the SQLite file db_path (WAL),
+ * or, when db_path is a libpq connection URI ("postgresql://..." or
+ * "postgres://..."), that PostgreSQL database, which several server processes
+ * may share (docs/deploy.md); the schema is created or upgraded on open.
  * pepper (>= 32 bytes) comes from the server's configuration, never the
  * database; it keys the verifier and email hashes. flags: 0.
  * Free with vault_server_close(). Errors: VAULT_E_INVALID, VAULT_E_IO,

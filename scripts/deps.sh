@@ -9,10 +9,10 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libsodium-dev libsqlite3-dev libcjson-dev zlib1g-dev
-  libcmocka-dev libqrencode-dev libmicrohttpd-dev libcurl4-openssl-dev
+  libcmocka-dev libqrencode-dev libmicrohttpd-dev libcurl4-openssl-dev libpq-dev
 )
 if [[ "${1:-}" == "--with-extras" ]]; then
-  packages+=(zbar-tools clang)
+  packages+=(zbar-tools clang postgresql)
 fi
 
 missing=()

@@ -11,7 +11,6 @@
 #include "client/client.h"
 #include "kdf/kdf.h"
 
-#define DONE(c, rc) vault__capture((c)->errmsg, (rc))
 
 /* Derives the keys of password under the current salt and checks them
  * against the locally stored protected key: VAULT_E_AUTH if wrong. */
@@ -120,7 +119,7 @@ int vault_client_change_password(vault_client *c, const char *old_password,
 done:
     vault_client__keys_free(old_k);
     vault_client__keys_free(new_k);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 int vault_client_delete_account(vault_client *c, const char *password)
@@ -147,5 +146,5 @@ int vault_client_delete_account(vault_client *c, const char *password)
     vault_client__keys_free(k);
     cJSON_Delete(req);
     cJSON_Delete(resp);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }

@@ -10,7 +10,6 @@
 #include "client/client.h"
 #include "kdf/kdf.h"
 
-#define DONE(c, rc) vault__capture((c)->errmsg, (rc))
 
 int vault_client__keys_new(vault_client__keys **out)
 {
@@ -195,7 +194,7 @@ int vault_client_vault(vault_client *c, vault **v)
     if (c == NULL || v == NULL)
         return vault__fail(VAULT_E_INVALID, "vault_client_vault: NULL argument");
     if (c->v == NULL)
-        return DONE(c, vault__fail(VAULT_E_LOCKED, "the client is locked"));
+        return vault_client__done(c, vault__fail(VAULT_E_LOCKED, "the client is locked"));
     *v = c->v;
     return VAULT_OK;
 }
@@ -296,7 +295,7 @@ int vault_client_create(vault_client *c, const char *password, uint64_t opslimit
 done:
     vault_client__keys_free(k);
     vault_close(v);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 int vault_client__open_local(vault_client *c, const vault_client__keys *k, vault **out)
@@ -342,7 +341,7 @@ int vault_client_unlock(vault_client *c, const char *password)
     }
     vault_client__keys_free(k);
     vault_free(protected_key);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 int vault_client_save(vault_client *c)
@@ -350,7 +349,7 @@ int vault_client_save(vault_client *c)
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
     if (c->v == NULL)
-        return DONE(c, vault__fail(VAULT_E_LOCKED, "the client is locked"));
+        return vault_client__done(c, vault__fail(VAULT_E_LOCKED, "the client is locked"));
     int rc = vault_client__store_begin(c);
     if (rc == VAULT_OK)
         rc = vault_client__put_local_blob(c);
@@ -358,5 +357,5 @@ int vault_client_save(vault_client *c)
         rc = vault_client__store_commit(c);
     else
         vault_client__store_rollback(c);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }

@@ -53,6 +53,13 @@ struct vault_client {
     char session[VAULT_SESSION_HEX]; /* "" when logged out */
 };
 
+/* Ends a public call: keeps the thread's detail message in the handle too
+ * (bindings may run consecutive calls on different threads) and returns rc. */
+static inline int vault_client__done(vault_client *c, int rc)
+{
+    return vault__capture(c->errmsg, rc);
+}
+
 /* Sends one protocol request (the "v" member is added) and parses the answer.
  * A server error answer is mapped to its VAULT_E_* code with the server's
  * message; *response (a cJSON object, free with cJSON_Delete) is set only on

@@ -14,7 +14,6 @@
 #include "kdf/kdf.h"
 #include "transport/transport.h"
 
-#define DONE(c, rc) vault__capture((c)->errmsg, (rc))
 
 static void disconnect(vault_client *c)
 {
@@ -49,7 +48,7 @@ int vault_client_connect_http(vault_client *c, const char *base_url, uint32_t fl
         return vault__fail(VAULT_E_INVALID, "vault_client_connect_http: NULL argument");
     int rc = vault_transport__http_new(&t, base_url, flags);
     if (rc != VAULT_OK)
-        return DONE(c, rc);
+        return vault_client__done(c, rc);
     vault_client_connect_custom(c, vault_transport__http_call, t);
     c->http = t;
     return VAULT_OK;
@@ -276,7 +275,7 @@ done:
     cJSON_Delete(resp);
     vault_free(protected_key);
     vault_free(blob);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 /* Reads and vets the KDF parameters the server offers for an account: never
@@ -419,7 +418,7 @@ done:
     cJSON_Delete(resp);
     sodium_memzero(salt, sizeof salt);
     sodium_memzero(old_vk, sizeof old_vk);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 int vault_client_logout(vault_client *c)
@@ -435,5 +434,5 @@ int vault_client_logout(vault_client *c)
     sodium_memzero(c->session, sizeof c->session);
     cJSON_Delete(req);
     cJSON_Delete(resp);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }

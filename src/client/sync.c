@@ -12,7 +12,6 @@
 
 #include "client/client.h"
 
-#define DONE(c, rc) vault__capture((c)->errmsg, (rc))
 #define SYNC_ATTEMPTS 5
 
 static int require_session(vault_client *c)
@@ -151,7 +150,7 @@ done:
     vault_close(base);
     vault_close(merged);
     vault_free(blob);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 static int push_blob(vault_client *c, const uint8_t *blob, size_t len, uint64_t *revision)
@@ -193,7 +192,7 @@ int vault_client_push(vault_client *c)
     if (rc == VAULT_OK)
         rc = store_synced(c, revision, blob, len, c->v);
     vault_free(blob);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 /* Whether the local vault has changes the last-synced base does not. */
@@ -229,7 +228,7 @@ int vault_client_sync(vault_client *c)
     }
     if (rc == VAULT_E_CONFLICT)
         vault__fail(rc, "gave up after %d conflicting attempts", SYNC_ATTEMPTS);
-    return DONE(c, rc);
+    return vault_client__done(c, rc);
 }
 
 int vault_client_revision(const vault_client *c, uint64_t *revision)

@@ -93,6 +93,11 @@ int64_t vault_server__login_wait_ms(uint64_t failures, uint32_t free_failures)
     return wait < LOGIN_WAIT_CAP_MS ? wait : LOGIN_WAIT_CAP_MS;
 }
 
+int vault_server__store_is_pg(const char *db)
+{
+    return strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0;
+}
+
 /* ---- handle ----------------------------------------------------------------------- */
 
 static void remember_error(vault_server *s, int status)
@@ -127,7 +132,9 @@ int vault_server_open(vault_server **out, const char *db_path, const uint8_t *pe
     s->login_free = DEFAULT_LOGIN_FREE;
     s->max_blob = DEFAULT_MAX_BLOB;
     if ((status = vault_server__keys_derive(&s->keys, pepper, pepper_len)) != VAULT_OK ||
-        (status = vault_server__store_open_sqlite(&s->store, db_path)) != VAULT_OK) {
+        (status = vault_server__store_is_pg(db_path)
+                      ? vault_server__store_open_pg(&s->store, db_path)
+                      : vault_server__store_open_sqlite(&s->store, db_path)) != VAULT_OK) {
         vault_server_close(s);
         return status;
     }

@@ -2,7 +2,8 @@
  * The server's storage interface. The handler (server.c and the ops files)
  * never talks to a database: it calls these operations through a small table
  * of function pointers, so that a backend is one file that fills the table
- * (store_sqlite.c today; a PostgreSQL backend later).
+ * (store_sqlite.c, store_pg.c); vault_server_open picks one by the shape of
+ * its db argument.
  *
  * Rules every backend follows:
  *   - Each operation is atomic: it either happens completely or not at all,
@@ -291,6 +292,16 @@ struct vault_store {
 /* Opens (creating and migrating if needed) the SQLite store at path.
  * VAULT_E_IO (with detail), VAULT_E_INVALID, VAULT_E_NOMEM. */
 int vault_server__store_open_sqlite(vault_store **out, const char *path);
+
+/* Opens (creating and migrating if needed) the PostgreSQL store that the
+ * libpq connection URI names (postgresql://... or postgres://...); needs the
+ * database to be reachable. VAULT_E_IO (with detail), VAULT_E_INVALID (a
+ * malformed URI), VAULT_E_NOMEM. */
+int vault_server__store_open_pg(vault_store **out, const char *uri);
+
+/* Whether db names a PostgreSQL database (a postgresql:// or postgres://
+ * URI) rather than a SQLite file. */
+int vault_server__store_is_pg(const char *db);
 
 /* How long a caller with failures consecutive failed attempts must wait
  * after the last one: 0 while failures < free_failures, then

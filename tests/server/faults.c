@@ -1,6 +1,6 @@
 /* Storage failures: the client gets "internal" without detail, the operator
  * gets the detail, and the server keeps serving. */
-#include <sqlite3.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -66,14 +66,14 @@ void test_server_faults__newer_schema_is_refused(void **state)
     (void)state;
     vault_server *s = ts_open("faults_schema", 1);
     vault_server_close(s);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(ts_db_path("faults_schema"), &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    if (ts_backend_is_pg())
+        assert_int_equal(ts_db_run("faults_schema", "UPDATE schema_version SET version = 99"), 1);
+    else
+        ts_db_run("faults_schema", "PRAGMA user_version = 99");
     uint8_t pepper[VAULT_PEPPER_MIN_BYTES];
     test_key(pepper, 1);
     s = (vault_server *)1;
-    assert_int_equal(vault_server_open(&s, ts_db_path("faults_schema"), pepper, sizeof pepper,
+    assert_int_equal(vault_server_open(&s, ts_db("faults_schema"), pepper, sizeof pepper,
                                        0), VAULT_E_IO);
     assert_null(s);
     assert_non_null(strstr(vault_last_error(), "newer"));
@@ -104,5 +104,123 @@ void test_server_faults__rate_limit_shared_by_processes(void **state)
     ts_assert_error(resp, "rate_limited");
     cJSON_Delete(resp);
     vault_server_close(other);
+    vault_server_close(s);
+}
+
+/* A postgresql:// or postgres:// db argument selects PostgreSQL. A database
+ * that cannot be reached is VAULT_E_IO with the cause; a malformed URI is
+ * VAULT_E_INVALID. Neither message repeats the URI, which may hold a
+ * password. */
+void test_server_faults__unreachable_database_is_io(void **state)
+{
+    (void)state;
+    uint8_t pepper[VAULT_PEPPER_MIN_BYTES];
+    test_key(pepper, 1);
+    vault_server *s = (vault_server *)1;
+    /* Nothing listens on port 1 of the loopback: refused at once. */
+    assert_int_equal(vault_server_open(&s, "postgresql://vault:Secret-pw@127.0.0.1:1/vault",
+                                       pepper, sizeof pepper, 0),
+                     VAULT_E_IO);
+    assert_null(s);
+    assert_non_null(strstr(vault_last_error(), "cannot connect to PostgreSQL"));
+    assert_null(strstr(vault_last_error(), "Secret-pw"));
+    assert_int_equal(vault_server_open(&s, "postgres://127.0.0.1:1/vault?connect_timeout=2",
+                                       pepper, sizeof pepper, 0),
+                     VAULT_E_IO);
+    assert_non_null(strstr(vault_last_error(), "PostgreSQL"));
+    assert_int_equal(vault_server_open(&s, "postgresql://vault:Secret-pw@host/db?nosuch=1",
+                                       pepper, sizeof pepper, 0),
+                     VAULT_E_INVALID);
+    assert_null(s);
+    assert_non_null(strstr(vault_last_error(), "malformed PostgreSQL URI"));
+    assert_null(strstr(vault_last_error(), "Secret-pw"));
+}
+
+/* The database the test closed, and a connection to another database of
+ * the cluster that can open it again. */
+static char closed_db[128];
+static struct pg_conn *closed_by;
+
+/* Kills every connection the servers hold, as a database restart does, and
+ * waits until they are gone. */
+static void terminate_server_connections(struct pg_conn *admin)
+{
+    ts_pg_exec(admin, "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                      " WHERE datname = current_database() AND application_name = 'vaultd'");
+}
+
+static void allow_connections(int allow)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql, "ALTER DATABASE \"%s\" ALLOW_CONNECTIONS %s", closed_db,
+             allow ? "true" : "false");
+    ts_pg_exec(closed_by, sql);
+}
+
+/* Whatever happened in the test, the database opens again. */
+int ts_reopen_database(void **state)
+{
+    (void)state;
+    if (closed_by != NULL) {
+        allow_connections(1);
+        ts_pg_finish(closed_by);
+        closed_by = NULL;
+    }
+    return 0;
+}
+
+static void expect_internal(vault_server *s, cJSON *request)
+{
+    cJSON *resp = ts_call(s, request);
+    ts_assert_error(resp, "internal");
+    assert_string_equal(ts_str(cJSON_GetObjectItemCaseSensitive(resp, "error"), "message"),
+                        "internal server error");
+    cJSON_Delete(resp);
+    assert_non_null(strstr(vault_server_errmsg(s), "PostgreSQL"));
+}
+
+/* PostgreSQL only: the server's connections are cut (a restart) and then the
+ * database refuses new ones (down). Requests fail as "internal" while it is
+ * down, with the cause for the operator, and succeed as soon as it is back;
+ * nothing accepted is lost. */
+void test_server_faults__connection_loss_survived(void **state)
+{
+    (void)state;
+    if (!ts_backend_is_pg())
+        skip();
+    vault_server *s = ts_open("faults_conn", 1);
+    ts_account a;
+    ts_account_init(&a, 1);
+    ts_register(s, &a);
+    cJSON *resp = ts_push(s, &a, 1, "two");
+    ts_assert_ok(resp);
+    cJSON_Delete(resp);
+    struct pg_conn *admin = ts_pg_admin();
+    snprintf(closed_db, sizeof closed_db, "%s", PQdb(admin));
+    closed_by = ts_pg_admin_elsewhere();
+
+    terminate_server_connections(admin);
+    assert_int_equal(ts_revision(s, &a), 2);
+    terminate_server_connections(admin);
+    resp = ts_push(s, &a, 2, "three");
+    ts_assert_ok(resp);
+    cJSON_Delete(resp);
+
+    allow_connections(0);
+    terminate_server_connections(admin);
+    expect_internal(s, ts_session_request("pull", a.session));
+    expect_internal(s, ts_push_request(&a, 3, "lost"));
+    expect_internal(s, ts_login_request(&a, a.auth_key));
+
+    allow_connections(1);
+    assert_int_equal(ts_revision(s, &a), 3);
+    resp = ts_push(s, &a, 3, "four");
+    ts_assert_ok(resp);
+    cJSON_Delete(resp);
+    resp = ts_login(s, &a, a.auth_key);
+    ts_assert_ok(resp);
+    cJSON_Delete(resp);
+    ts_pg_finish(admin);
+    ts_reopen_database(NULL);
     vault_server_close(s);
 }

@@ -8,40 +8,21 @@
 #include "common/common.h"
 #include "server_test.h"
 
-const char *ts_db_path(const char *name)
-{
-    static char path[1024];
-    char file[256];
-    snprintf(file, sizeof file, "%s.db", name);
-    snprintf(path, sizeof path, "%s", test_path(file));
-    return path;
-}
-
-static void remove_db(const char *path)
-{
-    char side[1100];
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
-}
-
 vault_server *ts_reopen(const char *name, uint8_t pepper_base)
 {
     uint8_t pepper[VAULT_PEPPER_MIN_BYTES];
     vault_server *s = NULL;
     test_key(pepper, pepper_base);
     vault__set_clock_for_tests(TS_NOW_MS);
-    assert_int_equal(vault_server_open(&s, ts_db_path(name), pepper, sizeof pepper, 0),
-                     VAULT_OK);
+    if (vault_server_open(&s, ts_db(name), pepper, sizeof pepper, 0) != VAULT_OK)
+        fail_msg("vault_server_open(%s): %s", name, vault_last_error());
     assert_non_null(s);
     return s;
 }
 
 vault_server *ts_open(const char *name, uint8_t pepper_base)
 {
-    remove_db(ts_db_path(name));
+    ts_db_reset(name);
     return ts_reopen(name, pepper_base);
 }
 

@@ -1,6 +1,5 @@
 /* The operations of docs/protocol.md, one by one: exact answers. */
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -292,19 +291,6 @@ void test_server_push__checks_blob_header(void **state)
     vault_server_close(s);
 }
 
-static int count_rows(const char *db_path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *q = NULL;
-    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    int n = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-    return n;
-}
-
 void test_server_push__keeps_last_revisions(void **state)
 {
     (void)state;
@@ -317,10 +303,9 @@ void test_server_push__keeps_last_revisions(void **state)
         ts_assert_ok(resp);
         cJSON_Delete(resp);
     }
-    const char *path = ts_db_path("keep");
-    assert_int_equal(count_rows(path, "SELECT count(*) FROM blobs"), 10);
-    assert_int_equal(count_rows(path, "SELECT min(revision) FROM blobs"), 6);
-    assert_int_equal(count_rows(path, "SELECT max(revision) FROM blobs"), 15);
+    assert_int_equal(ts_db_run("keep", "SELECT count(*) FROM blobs"), 10);
+    assert_int_equal(ts_db_run("keep", "SELECT min(revision) FROM blobs"), 6);
+    assert_int_equal(ts_db_run("keep", "SELECT max(revision) FROM blobs"), 15);
     assert_int_equal(ts_revision(s, &a), 15);
     vault_server_close(s);
 }
@@ -424,27 +409,24 @@ void test_server_delete_account__removes_everything(void **state)
     resp = ts_login(s, &a, a.auth_key);
     ts_assert_error(resp, "auth");
     cJSON_Delete(resp);
-    const char *path = ts_db_path("delete");
-    assert_int_equal(count_rows(path, "SELECT count(*) FROM accounts"), 1);
-    assert_int_equal(count_rows(path, "SELECT count(*) FROM blobs"), 1);
-    assert_int_equal(count_rows(path, "SELECT count(*) FROM devices"), 1);
-    assert_int_equal(count_rows(path, "SELECT count(*) FROM sessions"), 1);
+    assert_int_equal(ts_db_run("delete", "SELECT count(*) FROM accounts"), 1);
+    assert_int_equal(ts_db_run("delete", "SELECT count(*) FROM blobs"), 1);
+    assert_int_equal(ts_db_run("delete", "SELECT count(*) FROM devices"), 1);
+    assert_int_equal(ts_db_run("delete", "SELECT count(*) FROM sessions"), 1);
     /* b is untouched, and the email can register again. */
     assert_int_equal(ts_revision(s, &b), 1);
     ts_register(s, &a);
     vault_server_close(s);
 }
 
-static void revoke_device(const char *db_path, const char *device_hex)
+static void revoke_device(const char *name, const char *device_hex)
 {
-    sqlite3 *db = NULL;
     char sql[256];
-    snprintf(sql, sizeof sql, "UPDATE devices SET revoked_ms = 1 WHERE id = x'%s'", device_hex);
-    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_changes(db), 1);
-    sqlite3_close(db);
+    snprintf(sql, sizeof sql,
+             ts_backend_is_pg() ? "UPDATE devices SET revoked_ms = 1 WHERE id = '\\x%s'"
+                                : "UPDATE devices SET revoked_ms = 1 WHERE id = x'%s'",
+             device_hex);
+    assert_int_equal(ts_db_run(name, sql), 1);
 }
 
 /* Revocation itself belongs to the device calls; the store already refuses
@@ -456,7 +438,7 @@ void test_server_device__revoked_is_refused(void **state)
     ts_account a;
     ts_account_init(&a, 1);
     ts_register(s, &a);
-    revoke_device(ts_db_path("revoked"), a.device_id);
+    revoke_device("revoked", a.device_id);
     cJSON *resp = ts_call(s, ts_session_request("pull", a.session));
     ts_assert_error(resp, "revoked");
     cJSON_Delete(resp);

@@ -45,12 +45,9 @@ static void assert_absent(const uint8_t *data, size_t len, const void *needle, s
         fail_msg("the database contains %s", what);
 }
 
-static void check_file(const char *path, const ts_account *a, const char *session)
+static void check_bytes(const uint8_t *data, size_t len, const ts_account *a,
+                        const char *session)
 {
-    size_t len = 0;
-    uint8_t *data = test_read_file(path, &len);
-    if (data == NULL)
-        return; /* -wal and -shm may be gone after a clean close */
     char hex[65];
     uint8_t token[32];
     assert_absent(data, len, a->email, strlen(a->email), "the email");
@@ -66,13 +63,37 @@ static void check_file(const char *path, const ts_account *a, const char *sessio
     uint8_t pepper[VAULT_PEPPER_MIN_BYTES];
     test_key(pepper, 1);
     assert_absent(data, len, pepper, sizeof pepper, "the pepper");
+}
+
+static void check_file(const char *path, const ts_account *a, const char *session)
+{
+    size_t len = 0;
+    uint8_t *data = test_read_file(path, &len);
+    if (data == NULL)
+        return; /* -wal and -shm may be gone after a clean close */
+    check_bytes(data, len, a, session);
     free(data);
+}
+
+/* What the server stored, and on SQLite also its write-ahead log. */
+static void check_database(const char *name, const ts_account *a, const char *session)
+{
+    size_t len = 0;
+    uint8_t *data = ts_db_contents(name, &len);
+    assert_non_null(data);
+    assert_true(len > 0);
+    check_bytes(data, len, a, session);
+    free(data);
+    if (!ts_backend_is_pg()) {
+        char side[1100];
+        snprintf(side, sizeof side, "%s-wal", ts_db(name));
+        check_file(side, a, session);
+    }
 }
 
 void test_server_breach__no_email_or_key_in_database(void **state)
 {
     (void)state;
-    char side[1100];
     vault_server *s = ts_open("breach", 1);
     ts_account a;
     ts_account_init(&a, 1);
@@ -86,20 +107,11 @@ void test_server_breach__no_email_or_key_in_database(void **state)
     resp = ts_push(s, &a, 1, "two");
     ts_assert_ok(resp);
     cJSON_Delete(resp);
-    const char *path = ts_db_path("breach");
-    /* While open (data in the WAL) and after closing (checkpointed). */
+    /* While open (SQLite: data in the WAL) and after closing (checkpointed). */
     for (int closed = 0; closed < 2; closed++) {
-        check_file(path, &a, session);
-        check_file(path, &a, a.session);
-        snprintf(side, sizeof side, "%s-wal", path);
-        check_file(side, &a, session);
-        check_file(side, &a, a.session);
+        check_database("breach", &a, session);
+        check_database("breach", &a, a.session);
         if (!closed)
             vault_server_close(s);
     }
-    size_t len = 0;
-    uint8_t *data = test_read_file(path, &len);
-    assert_non_null(data);
-    assert_true(len > 0);
-    free(data);
 }

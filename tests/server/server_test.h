@@ -21,11 +21,44 @@ typedef struct ts_account {
     uint8_t vault_key[32];
 } ts_account;
 
-/* A fresh server (pepper byte pepper_base) on a fresh database "name".db;
+/* ---- backends (backend.c) ----------------------------------------------------
+ * main.c runs the whole group once per backend in its list. Each test names
+ * its database; ts_db() turns the name into what vault_server_open takes on
+ * the current backend (a SQLite file, or a PostgreSQL URI with a schema of
+ * its own). */
+
+/* Selects "sqlite" or "postgresql" for the next run of the group: 1 when it
+ * can run, 0 when it is skipped (said loudly: PostgreSQL without
+ * VAULT_TEST_PG_URI), -1 when the skip must fail the suite (the same with
+ * CI=true). */
+int ts_backend_begin(const char *backend);
+void ts_backend_end(void); /* drops what the run left in the database */
+int ts_backend_is_pg(void);
+const char *ts_db(const char *name);
+void ts_db_reset(const char *name); /* a fresh, empty database */
+/* Runs one SQL statement on name's database: the first column of the first
+ * row as an integer, or the number of rows it changed. */
+int64_t ts_db_run(const char *name, const char *sql);
+/* Every byte the database holds for the server (SQLite: the main file;
+ * PostgreSQL: every value of every table); free() it. */
+uint8_t *ts_db_contents(const char *name, size_t *len);
+/* PostgreSQL only: a connection to VAULT_TEST_PG_URI itself, and a
+ * statement on it that must succeed. */
+struct pg_conn *ts_pg_admin(void);
+/* The same, to the cluster's "postgres" database: a database cannot be
+ * closed from a connection to itself. */
+struct pg_conn *ts_pg_admin_elsewhere(void);
+void ts_pg_exec(struct pg_conn *pg, const char *sql);
+void ts_pg_finish(struct pg_conn *pg);
+void ts_pg_ignore_notice(void *arg, const char *message);
+/* Teardown of the connection-loss test: opens the database again if the
+ * test closed it and failed before opening it. */
+int ts_reopen_database(void **state);
+
+/* A fresh server (pepper byte pepper_base) on a fresh database "name";
  * pins the clock at TS_NOW_MS. */
 vault_server *ts_open(const char *name, uint8_t pepper_base);
-vault_server *ts_reopen(const char *name, uint8_t pepper_base); /* keeps the file */
-const char *ts_db_path(const char *name);
+vault_server *ts_reopen(const char *name, uint8_t pepper_base); /* keeps the data */
 
 /* Sends request (deleted afterwards) and returns the parsed response. */
 cJSON *ts_call(vault_server *s, cJSON *request);
@@ -93,5 +126,11 @@ TS_AREA(test_server_alloc__every_failure_answers);
 TS_AREA(test_server_faults__storage_failure_is_internal);
 TS_AREA(test_server_faults__newer_schema_is_refused);
 TS_AREA(test_server_faults__rate_limit_shared_by_processes);
+TS_AREA(test_server_faults__unreachable_database_is_io);
+TS_AREA(test_server_faults__connection_loss_survived);
+TS_AREA(test_server_links__relay_lifecycle);
+TS_AREA(test_server_links__quota_and_states);
+TS_AREA(test_server_links__reverse_request);
+TS_AREA(test_server_devices__list_revoke_rotate);
 
 #endif

@@ -65,7 +65,7 @@ void test_server_options__validated(void **state)
     /* Opening checks its arguments. */
     uint8_t pepper[VAULT_PEPPER_MIN_BYTES];
     test_key(pepper, 1);
-    const char *path = ts_db_path("options_open");
+    const char *path = ts_db("options_open");
     assert_int_equal(vault_server_open(NULL, path, pepper, sizeof pepper, 0), VAULT_E_INVALID);
     assert_int_equal(vault_server_open(&s, path, pepper, sizeof pepper - 1, 0),
                      VAULT_E_INVALID);
