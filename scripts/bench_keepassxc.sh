@@ -12,7 +12,8 @@
 # into a scratch database, and `keepassxc-cli merge` copies them into the
 # Argon2id database; `keepassxc-cli db-info` confirms the KDF.
 #
-# What is timed (median of --runs; wall clock around one keepassxc-cli process):
+# What is timed (median of --runs; CPU time, user+sys, of one keepassxc-cli
+# process, and its wall time for reference; zkvault runs with --cpu-time):
 #   open:  `show` of one entry            = start-up + KDF + decrypt/parse
 #   save:  `add` of one entry             = start-up + KDF + decrypt/parse + add
 #                                           + KDF again (KeePassXC re-seeds the
@@ -61,20 +62,28 @@ work=$(mktemp -d /tmp/zkvault-kpx-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 pw="bench-password-$$"
 
-now_ns() { date +%s%N; }
-
 # median_ms CMD...: runs CMD $runs times (stdin: the password) and prints the
-# median wall time in ms. A setup hook (PREPARE) runs untimed before each run.
+# medians "CPU_MS WALL_MS". CPU time is user+sys of the child (all its
+# threads): on a busy shared machine it is far steadier than wall time. A
+# setup command (PREPARE) runs untimed before each run.
 median_ms() {
-  local times=() i t0 t1
-  for ((i = 0; i < runs; i++)); do
-    if [[ -n "${PREPARE:-}" ]]; then eval "$PREPARE"; fi
-    t0=$(now_ns)
-    printf '%s\n' "$pw" | "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }
-    t1=$(now_ns)
-    times+=($(((t1 - t0) / 1000)))
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m=a[int((NR+1)/2)]; printf "%.1f\n", m/1000}'
+  "$py" - "$runs" "$pw" "${PREPARE:-}" "$@" <<'PYEOF'
+import resource, statistics, subprocess, sys, time
+runs, pw, prepare, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+cpu, wall = [], []
+for _ in range(runs):
+    if prepare:
+        subprocess.run(prepare, shell=True, check=True)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, input=(pw + "\n").encode(), stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True)
+    t1 = time.perf_counter()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu.append((r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) * 1000)
+    wall.append((t1 - t0) * 1000)
+print(f"{statistics.median(cpu):.1f} {statistics.median(wall):.1f}")
+PYEOF
 }
 
 # ---- the empty Argon2id KDBX4 database ----------------------------------------
@@ -132,17 +141,17 @@ from argon2.low_level import hash_secret_raw, Type
 runs = int(sys.argv[1])
 t = []
 for _ in range(runs):
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     hash_secret_raw(b'bench-password', b'\x07' * 32, time_cost=3, memory_cost=65536,
                     parallelism=1, hash_len=32, type=Type.ID)
-    t.append(time.perf_counter() - t0)
+    t.append(time.process_time() - t0)
 print(f"{statistics.median(t) * 1000:.1f}")
 EOF
 )
 
 # ---- KeePassXC timings ------------------------------------------------------------
 base_open=$(median_ms keepassxc-cli show -q -a UserName "$work/base.kdbx" probe)
-base_save=$(PREPARE='cp "$work/base.kdbx" "$work/scratch.kdbx"' median_ms keepassxc-cli add -q "$work/scratch.kdbx" added)
+base_save=$(PREPARE="cp '$work/base.kdbx' '$work/scratch.kdbx'" median_ms keepassxc-cli add -q "$work/scratch.kdbx" added)
 
 declare -A kpx_open kpx_save
 for n in $sizes; do
@@ -155,14 +164,16 @@ done
 # ---- zkvault on the same items ----------------------------------------------------------
 size_list=$(echo "$sizes" | tr ' ' ',')
 zk_out="$work/bench_vault.txt"
-build/bench_vault --sizes "$size_list" --runs "$runs" --rounds 2 --kdf-runs "$runs" --no-merge --no-zlib-table >"$zk_out"
+build/bench_vault --sizes "$size_list" --runs "$runs" --rounds 2 --kdf-runs "$runs" --no-merge --no-zlib-table --cpu-time >"$zk_out"
 zk_kdf=$(sed -n 's/^RESULT kdf_lib_ms=\([0-9.]*\).*/\1/p' "$zk_out")
 
+read -r bo_cpu bo_wall <<<"$base_open"
+read -r bs_cpu bs_wall <<<"$base_save"
 echo
-echo "### KeePassXC vs zkvault (same items; Argon2id 64 MiB, 3 passes, 1 lane; medians)"
+echo "### KeePassXC vs zkvault (same items; Argon2id 64 MiB, 3 passes, 1 lane; medians of CPU time)"
 echo
-echo "KDF alone: libargon2 (KeePassXC's) ${kdf_ms} ms, libsodium (zkvault's vault_kdf_derive) ${zk_kdf} ms."
-echo "KeePassXC baseline (one entry, same KDF): open ${base_open} ms, open+add+save ${base_save} ms"
+echo "KDF alone (CPU): libargon2 (KeePassXC's) ${kdf_ms} ms, libsodium (zkvault's vault_kdf_derive) ${zk_kdf} ms."
+echo "KeePassXC baseline (one entry, same KDF), CPU (wall): open ${bo_cpu} (${bo_wall}) ms, open+add+save ${bs_cpu} (${bs_wall}) ms"
 echo "(process start-up + 1 resp. 2 KDF runs; subtracted for the KDF-excluded columns)."
 echo
 echo "| items | KeePassXC open ms (total / KDF excl.) | KeePassXC open+add+save ms (total / KDF excl.) | zkvault open ms | zkvault save ms | zkvault open+save ms (KDF excl. / incl.) | speed-up open+save KDF excl. | speed-up KDF incl. |"
@@ -171,12 +182,14 @@ for n in $sizes; do
   line=$(grep "^RESULT items=$n " "$zk_out")
   zo=$(sed 's/.*lib_open_ms=\([0-9.]*\).*/\1/' <<<"$line")
   zs=$(sed 's/.*lib_save_ms=\([0-9.]*\).*/\1/' <<<"$line")
-  awk -v n="$n" -v ko="${kpx_open[$n]}" -v ks="${kpx_save[$n]}" -v bo="$base_open" -v bs="$base_save" \
+  read -r ko kow <<<"${kpx_open[$n]}"
+  read -r ks ksw <<<"${kpx_save[$n]}"
+  awk -v n="$n" -v ko="$ko" -v ks="$ks" -v kow="$kow" -v ksw="$ksw" -v bo="$bo_cpu" -v bs="$bs_cpu" \
       -v zo="$zo" -v zs="$zs" -v zk="$zk_kdf" 'BEGIN {
     koe = ko - bo; kse = ks - bs; if (koe < 0) koe = 0; if (kse < 0) kse = 0;
     z = zo + zs; zi = z + zk;
-    printf "| %d | %.0f / %.0f | %.0f / %.0f | %.1f | %.1f | %.1f / %.1f | %.1fx | %.1fx |\n",
-           n, ko, koe, ks, kse, zo, zs, z, zi, kse / z, ks / zi;
+    printf "| %d | %.0f / %.0f (wall %.0f) | %.0f / %.0f (wall %.0f) | %.1f | %.1f | %.1f / %.1f | %.1fx | %.1fx |\n",
+           n, ko, koe, kow, ks, kse, ksw, zo, zs, z, zi, kse / z, ks / zi;
     if (n == 10000) {
       printf "\nTARGET 10k open+save, KDF excluded, >= 8x faster than KeePassXC: %s (%.1fx)\n",
              (kse / z >= 8 ? "MET" : "NOT MET"), kse / z;
