@@ -48,6 +48,9 @@ int breach_scenario_teardown(void **state);
 int breach_contains_any_encoding(const uint8_t *hay, size_t hay_len, const char *secret,
                                  const char **encoding);
 
+/* The malicious-server tests (malicious.c), a group of their own. */
+int breach_run_liar_tests(void);
+
 void test_breach_leak__scanner_finds_every_encoding(void **state);
 void test_breach_leak__server_files_hold_no_known_plaintext(void **state);
 void test_breach_leak__device_stores_hold_no_known_plaintext(void **state);

@@ -1,4 +1,5 @@
-/* The server-breach simulation: one scenario, then the thief's view. */
+/* The server-breach simulation (one scenario, then the thief's view) and the
+ * malicious-server tests. */
 #include "breach.h"
 
 int main(void)
@@ -16,6 +17,8 @@ int main(void)
         cmocka_unit_test(test_breach_guess__db_alone_protected_key_is_a_guess_oracle),
         cmocka_unit_test(test_breach_guess__with_pepper_each_guess_costs_one_argon2id),
     };
-    return cmocka_run_group_tests_name("breach", tests, breach_scenario_setup,
-                                       breach_scenario_teardown);
+    int failed = cmocka_run_group_tests_name("breach", tests, breach_scenario_setup,
+                                             breach_scenario_teardown);
+    failed += breach_run_liar_tests();
+    return failed;
 }

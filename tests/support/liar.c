@@ -89,6 +89,18 @@ static char *lie(liar *l, const char *op, char *honest)
         cJSON_SetValuestring(cJSON_GetObjectItemCaseSensitive(resp, "protected_key"),
                              l->recorded);
         out = reprint(resp);
+    } else if (l->mode == LIAR_RECORD_OP && l->recorded == NULL && strcmp(op, l->op) == 0 &&
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "ok")) &&
+               !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(resp, "ready"))) {
+        l->recorded = out_string(honest);
+    } else if (l->mode == LIAR_REWRITE && strcmp(op, l->op) == 0) {
+        cJSON *value = cJSON_Parse(l->value);
+        if (value != NULL && cJSON_GetObjectItemCaseSensitive(resp, l->member) != NULL)
+            cJSON_ReplaceItemInObjectCaseSensitive(resp, l->member, value);
+        else
+            cJSON_Delete(value);
+        out = reprint(resp);
+        l->replays++;
     } else if (l->mode == LIAR_TRUNCATE && strlen(honest) > l->arg) {
         out = out_string(honest);
         out[l->arg] = '\0';
@@ -114,13 +126,31 @@ static char *fake_push_ack(const char *request, size_t len)
     return out_string(text);
 }
 
+/* A well-formed success answer of exactly len bytes (len >= 12). */
+static char *oversized(size_t len)
+{
+    char *p = vault_malloc(len + 1);
+    if (p == NULL)
+        return NULL;
+    memset(p, ' ', len);
+    memcpy(p, "{\"ok\":true", 10);
+    p[len - 1] = '}';
+    p[len] = '\0';
+    return p;
+}
+
 int liar_transport(const char *request, size_t request_len, char **response,
                    size_t *response_len, void *ctx)
 {
     liar *l = ctx;
     const char *op = op_of(request, request_len);
     char *answer = NULL;
-    if (strcmp(op, "push") == 0 && l->mode == LIAR_DROP_PUSH) {
+    if (l->mode == LIAR_OVERSIZE) {
+        answer = oversized(l->arg);
+    } else if (l->mode == LIAR_REPLAY_OP && l->recorded != NULL && strcmp(op, l->op) == 0) {
+        answer = out_string(l->recorded);
+        l->replays++;
+    } else if (strcmp(op, "push") == 0 && l->mode == LIAR_DROP_PUSH) {
         answer = fake_push_ack(request, request_len);
         l->dropped_pushes++;
     } else {
@@ -143,4 +173,6 @@ void liar_reset(liar *l)
     l->mode = LIAR_HONEST;
     l->arg = 0;
     l->dropped_pushes = 0;
+    l->op = l->member = l->value = NULL;
+    l->replays = 0;
 }

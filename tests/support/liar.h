@@ -20,6 +20,10 @@ typedef enum {
     LIAR_DROP_PUSH,         /* acknowledges pushes without storing them */
     LIAR_TRUNCATE,          /* cuts every answer to `arg` bytes */
     LIAR_GARBAGE,           /* answers with non-JSON bytes */
+    LIAR_RECORD_OP,         /* honest, but keeps the next successful answer to op `op` */
+    LIAR_REPLAY_OP,         /* answers op `op` with the recorded answer (no server call) */
+    LIAR_OVERSIZE,          /* answers every request with `arg` bytes: {"ok":true, spaces } */
+    LIAR_REWRITE,           /* in answers to op `op`, sets member `member` to the JSON `value` */
 } liar_mode;
 
 typedef struct liar {
@@ -29,6 +33,10 @@ typedef struct liar {
     char *recorded;     /* a recorded answer (pull or login), vault_free'd by liar_reset */
     int dropped_pushes; /* how many pushes were acknowledged but not stored */
     size_t last_blob_len; /* decoded size of the last honest pull's blob */
+    const char *op;     /* the operation LIAR_RECORD_OP / LIAR_REPLAY_OP / LIAR_REWRITE act on */
+    const char *member; /* LIAR_REWRITE: the answer member to replace */
+    const char *value;  /* LIAR_REWRITE: its new value, as JSON text */
+    int replays;        /* how many answers LIAR_REPLAY_OP / LIAR_REWRITE forged */
 } liar;
 
 int liar_transport(const char *request, size_t request_len, char **response,
