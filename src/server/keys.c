@@ -106,3 +106,10 @@ int vault_server__reply_session(vault_server_call *call,
         status = vault_server__reply_u64(call, "expires_ms", (uint64_t)sess->expires_ms);
     return status;
 }
+
+int vault_server__session_status(int status)
+{
+    if (status == VAULT_E_NOT_FOUND)
+        return vault__fail(VAULT_E_AUTH, "unknown session");
+    return status;
+}

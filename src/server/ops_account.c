@@ -136,14 +136,9 @@ static int login_reply(vault_server_call *call, const vault_store_account *acct,
 {
     int status;
     if ((status = vault_server__reply_session(call, token, sess)) ||
-        (status = vault_server__reply_hex(call, "account_id", acct->id, sizeof acct->id)) ||
-        (status = vault_server__reply_hex(call, "protected_key", acct->protected_key,
-                                          sizeof acct->protected_key)) ||
-        (status = vault_server__reply_hex(call, "salt", acct->salt, sizeof acct->salt)) ||
-        (status = vault_server__reply_u64(call, "opslimit", acct->opslimit)) ||
-        (status = vault_server__reply_u64(call, "memlimit", acct->memlimit)))
+        (status = vault_server__reply_hex(call, "account_id", acct->id, sizeof acct->id)))
         return status;
-    return vault_server__reply_u64(call, "revision", acct->revision);
+    return vault_server__reply_account_keys(call, acct);
 }
 
 int vault_server__op_login(vault_server_call *call)
@@ -193,10 +188,8 @@ done:
 static int session_account(vault_server_call *call, vault_store_account *acct)
 {
     vault_store *st = store_of(call);
-    int status = st->ops->get_account(st, call->session.account_id, acct);
-    if (status == VAULT_E_NOT_FOUND)
-        return vault__fail(VAULT_E_AUTH, "unknown session");
-    return status;
+    return vault_server__session_status(st->ops->get_account(st, call->session.account_id,
+                                                             acct));
 }
 
 static int read_credentials(vault_server_call *call, uint8_t *new_auth_key,
@@ -230,10 +223,8 @@ int vault_server__op_change_password(vault_server_call *call)
         goto done;
     vault_server__verifier(s, new_key, acct.id, cred.verifier);
     vault_server__new_session(call, call->session.device_id, NULL, token, &sess);
-    status = st->ops->update_credentials(st, acct.id, acct.email_hash, &cred, &sess,
-                                         call->now_ms);
-    if (status == VAULT_E_NOT_FOUND)
-        status = vault__fail(VAULT_E_AUTH, "unknown session");
+    status = vault_server__session_status(
+        st->ops->update_credentials(st, acct.id, acct.email_hash, &cred, &sess, call->now_ms));
     if (status == VAULT_OK)
         status = vault_server__reply_session(call, token, &sess);
 done:
@@ -256,9 +247,8 @@ int vault_server__op_delete_account(vault_server_call *call)
         (status = session_account(call, &acct)) ||
         (status = check_credential(call, &acct, acct.email_hash, auth_key)))
         goto done;
-    status = st->ops->delete_account(st, acct.id, acct.email_hash);
-    if (status == VAULT_E_NOT_FOUND)
-        status = vault__fail(VAULT_E_AUTH, "unknown session");
+    status = vault_server__session_status(st->ops->delete_account(st, acct.id,
+                                                                  acct.email_hash));
 done:
     sodium_memzero(auth_key, sizeof auth_key);
     sodium_memzero(&acct, sizeof acct);

@@ -174,15 +174,10 @@ static int check_device_credential(vault_server_call *call, const uint8_t *accou
 static int device_login_reply(vault_server_call *call, const vault_store_account *acct,
                               const uint8_t *token, const vault_store_new_session *sess)
 {
-    int status;
-    if ((status = vault_server__reply_session(call, token, sess)) ||
-        (status = vault_server__reply_hex(call, "protected_key", acct->protected_key,
-                                          sizeof acct->protected_key)) ||
-        (status = vault_server__reply_hex(call, "salt", acct->salt, sizeof acct->salt)) ||
-        (status = vault_server__reply_u64(call, "opslimit", acct->opslimit)) ||
-        (status = vault_server__reply_u64(call, "memlimit", acct->memlimit)))
+    int status = vault_server__reply_session(call, token, sess);
+    if (status != VAULT_OK)
         return status;
-    return vault_server__reply_u64(call, "revision", acct->revision);
+    return vault_server__reply_account_keys(call, acct);
 }
 
 int vault_server__op_device_login(vault_server_call *call)

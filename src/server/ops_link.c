@@ -88,6 +88,15 @@ static int link_state_error(const vault_store_link *link)
     return vault__fail(VAULT_E_STATE, "this device link is not in that step");
 }
 
+/* A link record of the given role bound to this session's account and device. */
+static void session_link(const vault_server_call *call, vault_store_link *link, uint32_t role)
+{
+    memset(link, 0, sizeof *link);
+    link->role = role;
+    memcpy(link->account_id, call->session.account_id, sizeof link->account_id);
+    memcpy(link->device_id, call->session.device_id, sizeof link->device_id);
+}
+
 /* Gives a new link (role and owner already set) a random id and its lifetime. */
 static void start_link(const vault_server_call *call, vault_store_link *link)
 {
@@ -108,10 +117,7 @@ int vault_server__op_link_create(vault_server_call *call)
     vault_store *st = store_of(call);
     vault_store_link link;
     int status;
-    memset(&link, 0, sizeof link);
-    link.role = VAULT_STORE_LINK_OFFER;
-    memcpy(link.account_id, call->session.account_id, sizeof link.account_id);
-    memcpy(link.device_id, call->session.device_id, sizeof link.device_id);
+    session_link(call, &link, VAULT_STORE_LINK_OFFER);
     start_link(call, &link);
     if ((status = st->ops->link_create(st, &link, call->now_ms)) != VAULT_OK)
         return status;
@@ -338,10 +344,7 @@ int vault_server__op_link_accept(vault_server_call *call)
     vault_store *st = store_of(call);
     vault_store_link posted;
     int status;
-    memset(&posted, 0, sizeof posted);
-    posted.role = VAULT_STORE_LINK_REVERSE;
-    memcpy(posted.account_id, call->session.account_id, sizeof posted.account_id);
-    memcpy(posted.device_id, call->session.device_id, sizeof posted.device_id);
+    session_link(call, &posted, VAULT_STORE_LINK_REVERSE);
     if ((status = read_posted_key(call, &posted)) != VAULT_OK)
         return status;
     status = st->ops->link_post_key(st, &posted, call->now_ms);

@@ -40,9 +40,8 @@ int vault_server__op_pull(vault_server_call *call)
     uint8_t *blob = NULL;
     size_t blob_len = 0;
     uint64_t revision = 0;
-    int status = st->ops->get_blob(st, call->session.account_id, &revision, &blob, &blob_len);
-    if (status == VAULT_E_NOT_FOUND)
-        status = vault__fail(VAULT_E_AUTH, "unknown session");
+    int status = vault_server__session_status(
+        st->ops->get_blob(st, call->session.account_id, &revision, &blob, &blob_len));
     if (status == VAULT_OK)
         status = pull_response(revision, blob, blob_len, &call->raw_reply);
     vault__free(blob);
@@ -61,10 +60,9 @@ int vault_server__op_push(vault_server_call *call)
         (status = vault_server__check_blob(blob, blob_len, call->session.account_id,
                                            base + 1)) != VAULT_OK)
         goto done;
-    status = st->ops->put_blob_cas(st, call->session.account_id, base, blob, blob_len,
-                                   call->now_ms, &call->current_revision);
-    if (status == VAULT_E_NOT_FOUND)
-        status = vault__fail(VAULT_E_AUTH, "unknown session");
+    status = vault_server__session_status(
+        st->ops->put_blob_cas(st, call->session.account_id, base, blob, blob_len, call->now_ms,
+                              &call->current_revision));
     if (status == VAULT_OK)
         status = vault_server__reply_u64(call, "revision", base + 1);
 done:

@@ -55,6 +55,18 @@ const char *vault_server__error_code(int status)
 
 /* Copies message as the inside of a JSON string: quotes, backslashes and
  * control bytes escaped, bytes >= 0x80 kept (messages are ASCII or UTF-8). */
+int vault_server__reply_account_keys(vault_server_call *call, const vault_store_account *acct)
+{
+    int status;
+    if ((status = vault_server__reply_hex(call, "protected_key", acct->protected_key,
+                                          sizeof acct->protected_key)) ||
+        (status = vault_server__reply_hex(call, "salt", acct->salt, sizeof acct->salt)) ||
+        (status = vault_server__reply_u64(call, "opslimit", acct->opslimit)) ||
+        (status = vault_server__reply_u64(call, "memlimit", acct->memlimit)))
+        return status;
+    return vault_server__reply_u64(call, "revision", acct->revision);
+}
+
 static void json_escape(char *out, size_t cap, const char *message)
 {
     size_t n = 0;

@@ -140,6 +140,9 @@ int vault_server__check_blob(const uint8_t *blob, size_t blob_len, const uint8_t
 int vault_server__reply_hex(vault_server_call *call, const char *name, const uint8_t *bytes,
                             size_t len);
 int vault_server__reply_u64(vault_server_call *call, const char *name, uint64_t value);
+/* Adds what a logging-in device needs to derive and open its keys:
+ * "protected_key", "salt", "opslimit", "memlimit" and "revision". */
+int vault_server__reply_account_keys(vault_server_call *call, const vault_store_account *acct);
 /* The protocol's error code name for a status ("invalid", "auth", ...). */
 const char *vault_server__error_code(int status);
 /* {"ok":false,"error":{...}} for status, with message and the extra members
@@ -169,5 +172,9 @@ void vault_server__new_session(const vault_server_call *call, const uint8_t *dev
 int vault_server__reply_session(vault_server_call *call,
                                 const uint8_t token[VAULT_SERVER_TOKEN_BYTES],
                                 const vault_store_new_session *sess);
+/* A store status for the session's own account: VAULT_E_NOT_FOUND means the
+ * account was deleted under the session, which the client learns as
+ * VAULT_E_AUTH "unknown session". Other statuses pass through. */
+int vault_server__session_status(int status);
 
 #endif
