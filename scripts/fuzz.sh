@@ -32,12 +32,15 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 status=0
 for h in $harnesses; do
   mkdir -p "$BUILD/corpus/$h" "$BUILD/artifacts/$h"
+  # -jobs/-workers only when asked: with them libFuzzer forks and logs to ./fuzz-N.log.
+  par=""
+  [ "$JOBS" -gt 1 ] && par="-jobs=$JOBS -workers=$JOBS"
   dict=""
   [ -f "fuzz/$h.dict" ] && dict="-dict=fuzz/$h.dict"
   echo "== fuzz_$h: ${TIME}s"
   # The writable corpus first (new inputs land there), the committed one second.
   if ! "$BUILD/fuzz/fuzz_$h" $dict -max_total_time="$TIME" -timeout=25 -rss_limit_mb=4096 \
-       -max_len=65536 -jobs="$JOBS" -workers="$JOBS" -print_final_stats=1 \
+       -max_len=65536 $par -print_final_stats=1 \
        -artifact_prefix="$BUILD/artifacts/$h/" "$BUILD/corpus/$h" "fuzz/corpus/$h" \
        >"$BUILD/fuzz_$h.log" 2>&1; then
     echo "fuzz_$h FAILED: see $BUILD/fuzz_$h.log and $BUILD/artifacts/$h/"
