@@ -527,22 +527,36 @@ static int read_version(conn *c, int64_t *version)
 }
 
 /* Brings the schema to SCHEMA_VERSION in one transaction; processes opening
- * a new database at once queue on the advisory lock. */
+ * a new database at once queue on the advisory lock. A schema already at the
+ * version sees no DDL at all, so that a role without CREATE rights can serve
+ * a database its administrator set up. */
 static int migrate(conn *c, void *arg)
 {
+    PGresult *res = NULL;
     int64_t version = 0;
     (void)arg;
-    int status = simple(c, "SELECT pg_advisory_xact_lock(x'" MIGRATION_LOCK "'::bigint);"
-                           "CREATE TABLE IF NOT EXISTS schema_version ("
-                           "  one boolean PRIMARY KEY DEFAULT true CHECK (one),"
-                           "  version bigint NOT NULL)", "migrate");
-    if (status != VAULT_OK || (status = read_version(c, &version)) != VAULT_OK)
+    int status = simple(c, "SELECT pg_advisory_xact_lock(x'" MIGRATION_LOCK "'::bigint)",
+                        "migrate");
+    if (status != VAULT_OK ||
+        (status = fetch(c, "SELECT to_regclass('schema_version') IS NOT NULL", NULL, &res,
+                        "migrate")) != VAULT_OK)
+        return status;
+    row r = {res, 0, VAULT_OK};
+    int exists = col_bool(&r, 0);
+    PQclear(res);
+    if (r.status != VAULT_OK)
+        return r.status;
+    if (exists && (status = read_version(c, &version)) != VAULT_OK)
         return status;
     if (version > SCHEMA_VERSION)
         return vault__fail(VAULT_E_IO, "store: schema version %lld is newer than this "
                            "library (%lld)", (long long)version, (long long)SCHEMA_VERSION);
     if (version == SCHEMA_VERSION)
         return VAULT_OK;
+    if (!exists && (status = simple(c, "CREATE TABLE schema_version ("
+                                       "  one boolean PRIMARY KEY DEFAULT true CHECK (one),"
+                                       "  version bigint NOT NULL)", "migrate")) != VAULT_OK)
+        return status;
     for (int64_t v = version; v < SCHEMA_VERSION; v++)
         if ((status = simple(c, migrations[v], "migrate")) != VAULT_OK)
             return status;
