@@ -58,6 +58,7 @@ static int read_register(vault_server_call *call, vault_store_account *acct,
                                         sizeof acct->protected_key)) ||
         (status = vault_server__req_hex(call, "device_id", device_id, VAULT_STORE_ID_BYTES)))
         return status;
+    vault_server__mask_protected_key(call->server, acct->id, acct->protected_key);
     return vault_server__req_name(call, "device_name", VAULT_STORE_DEVICE_NAME_MAX,
                                   device_name);
 }
@@ -200,8 +201,12 @@ static int read_credentials(vault_server_call *call, uint8_t *new_auth_key,
         (status = vault_server__req_hex(call, "salt", cred->salt, sizeof cred->salt)) ||
         (status = vault_server__req_kdf(call, &cred->opslimit, &cred->memlimit)))
         return status;
-    return vault_server__req_hex(call, "protected_key", cred->protected_key,
-                                 sizeof cred->protected_key);
+    status = vault_server__req_hex(call, "protected_key", cred->protected_key,
+                                   sizeof cred->protected_key);
+    if (status == VAULT_OK)
+        vault_server__mask_protected_key(call->server, call->session.account_id,
+                                         cred->protected_key);
+    return status;
 }
 
 int vault_server__op_change_password(vault_server_call *call)

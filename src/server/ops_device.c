@@ -120,6 +120,7 @@ int vault_server__op_device_revoke(vault_server_call *call)
             status = vault__fail(VAULT_E_INVALID, "a key sealed to the revoked device");
             goto done;
         }
+    vault_server__mask_protected_key(call->server, call->session.account_id, protected_key);
     status = st->ops->device_revoke_rotate(st, call->session.account_id, device_id, base, blob,
                                            blob_len, protected_key, keys, nkeys, call->now_ms,
                                            &call->current_revision);

@@ -55,11 +55,17 @@ const char *vault_server__error_code(int status)
 
 /* Copies message as the inside of a JSON string: quotes, backslashes and
  * control bytes escaped, bytes >= 0x80 kept (messages are ASCII or UTF-8). */
+/* The stored protected key is masked under a server subkey (keys.c): the
+ * client gets it unmasked, and the unmasked copy is wiped. */
 int vault_server__reply_account_keys(vault_server_call *call, const vault_store_account *acct)
 {
-    int status;
-    if ((status = vault_server__reply_hex(call, "protected_key", acct->protected_key,
-                                          sizeof acct->protected_key)) ||
+    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
+    memcpy(protected_key, acct->protected_key, sizeof protected_key);
+    vault_server__mask_protected_key(call->server, acct->id, protected_key);
+    int status = vault_server__reply_hex(call, "protected_key", protected_key,
+                                         sizeof protected_key);
+    sodium_memzero(protected_key, sizeof protected_key);
+    if (status ||
         (status = vault_server__reply_hex(call, "salt", acct->salt, sizeof acct->salt)) ||
         (status = vault_server__reply_u64(call, "opslimit", acct->opslimit)) ||
         (status = vault_server__reply_u64(call, "memlimit", acct->memlimit)))

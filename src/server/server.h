@@ -37,6 +37,7 @@ typedef struct vault_server_keys {
     uint8_t email[32];    /* keys the email hash */
     uint8_t salt[32];     /* keys the fake salt of unknown emails */
     uint8_t verifier[32]; /* keys the verifier */
+    uint8_t at_rest[32];  /* masks stored protected keys (keys.c) */
 } vault_server_keys;
 
 struct vault_server {
@@ -140,8 +141,8 @@ int vault_server__check_blob(const uint8_t *blob, size_t blob_len, const uint8_t
 int vault_server__reply_hex(vault_server_call *call, const char *name, const uint8_t *bytes,
                             size_t len);
 int vault_server__reply_u64(vault_server_call *call, const char *name, uint64_t value);
-/* Adds what a logging-in device needs to derive and open its keys:
- * "protected_key", "salt", "opslimit", "memlimit" and "revision". */
+/* Adds what a logging-in device needs to derive and open its keys (the
+ * protected key unmasked): "protected_key", "salt", "opslimit", "memlimit", "revision". */
 int vault_server__reply_account_keys(vault_server_call *call, const vault_store_account *acct);
 /* The protocol's error code name for a status ("invalid", "auth", ...). */
 const char *vault_server__error_code(int status);
@@ -153,6 +154,10 @@ int vault_server__error_response(const vault_server_call *call, int status,
 /* ---- secrets (keys.c) ----------------------------------------------------------- */
 int vault_server__keys_derive(vault_server_keys **out, const uint8_t *pepper, size_t len);
 void vault_server__keys_free(vault_server_keys *keys);
+/* Masks a protected key for storage, or unmasks a stored one (the same call). */
+void vault_server__mask_protected_key(const vault_server *s,
+                                      const uint8_t account_id[VAULT_ACCOUNT_ID_BYTES],
+                                      uint8_t key[VAULT_PROTECTED_KEY_BYTES]);
 void vault_server__email_hash(const vault_server *s, const char *email, size_t len,
                               uint8_t out[VAULT_SERVER_HASH_BYTES]);
 void vault_server__fake_salt(const vault_server *s, const char *email, size_t len,
