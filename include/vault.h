@@ -198,7 +198,7 @@ VAULT_API int vault_blob_peek(const uint8_t *blob, size_t blob_len,
  *    "history": [{"name": "password", "value": "old", "changed": 1690000000000}]}
  *
  * On input only "type", "title", "fields" and "tags" are read (fields and tags
- * are optional). "id", "created", "updated", "rev", "deleted" and "history" are
+ * are optional; each field needs all three of "name", "value" and "hidden"). "id", "created", "updated", "rev", "deleted" and "history" are
  * kept by the library. Types: "login", "note", "card", "identity", or any
  * app-defined name of 1..64 characters [a-z0-9_.-]. Times are milliseconds
  * since the Unix epoch.

@@ -323,35 +323,32 @@ int cli_unlock(cli *c)
     return unlock_keep_password(c, NULL);
 }
 
+/* Opens a server session for an unlocked password device. A linked device
+ * needs none of this: its unlock signed in with the device credential. */
+static int login_with(cli *c, const char *password)
+{
+    if (cli_is_linked(c))
+        return c->connected ? CLI_EXIT_OK
+                            : cli_usage("no server: give --server URL or --server-db PATH");
+    const char *email = c->email != NULL ? c->email : c->conf_email;
+    if (email == NULL)
+        return cli_usage("no account email: give --email EMAIL, or `vault register EMAIL` / "
+                         "`vault login EMAIL` first");
+    int rc = cli_connect(c);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    cli_progress_begin(c, "signing in");
+    int st = vault_client_login(c->client, email, password);
+    cli_progress_end(c);
+    return st == VAULT_OK ? CLI_EXIT_OK : cli_fail(c, st, "login failed");
+}
+
 int cli_unlock_and_login(cli *c, char **password_out)
 {
     char *password = NULL;
     int rc = unlock_keep_password(c, &password);
-    if (rc == CLI_EXIT_OK && cli_is_linked(c)) {
-        /* Signed in by the unlock itself, with the device credential. */
-        if (!c->connected)
-            rc = cli_usage("no server: give --server URL or --server-db PATH");
-        if (rc != CLI_EXIT_OK || password_out == NULL) {
-            cli_secret_free(password);
-            password = NULL;
-        }
-        if (password_out != NULL)
-            *password_out = password;
-        return rc;
-    }
-    const char *email = c->email != NULL ? c->email : c->conf_email;
-    if (rc == CLI_EXIT_OK && email == NULL)
-        rc = cli_usage("no account email: give --email EMAIL, or `vault register EMAIL` / "
-                       "`vault login EMAIL` first");
     if (rc == CLI_EXIT_OK)
-        rc = cli_connect(c);
-    if (rc == CLI_EXIT_OK) {
-        cli_progress_begin(c, "signing in");
-        int st = vault_client_login(c->client, email, password);
-        cli_progress_end(c);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "login failed");
-    }
+        rc = login_with(c, password);
     if (rc != CLI_EXIT_OK || password_out == NULL) {
         cli_secret_free(password);
         password = NULL;
