@@ -11,7 +11,9 @@ jobs=$(nproc 2>/dev/null || echo 2)
 echo "== build and test (gcc) =="
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc >/dev/null
 cmake --build build -j"$jobs"
-ctest --test-dir build --output-on-failure -j"$jobs"
+# The server suite also runs against PostgreSQL: pg_test.sh gives the run a
+# throwaway cluster of its own and removes it afterwards.
+bash scripts/pg_test.sh ctest --test-dir build --output-on-failure -j"$jobs"
 
 echo "== bindings (Python ctypes, Node koffi) =="
 bash scripts/test_bindings.sh build
@@ -22,6 +24,6 @@ if [[ "${1:-}" != "--quick" ]]; then
         -DCMAKE_CXX_COMPILER=clang++ -DVAULT_SANITIZE=ON -DVAULT_BUILD_BENCH=OFF >/dev/null
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j"$jobs"
+    bash scripts/pg_test.sh ctest --test-dir build-asan --output-on-failure -j"$jobs"
 fi
 echo "== all tests passed =="

@@ -95,15 +95,6 @@ static int store_secrets(vault_client *c, const uint8_t *local_key, const device
 
 /* ---- server calls -------------------------------------------------------------- */
 
-static int response_hex(const cJSON *resp, const char *name, uint8_t *out, size_t len)
-{
-    const char *hex = NULL;
-    if (vault__json_string(resp, name, "server answer", &hex) != VAULT_OK ||
-        vault__hex2bin(out, len, hex) != VAULT_OK)
-        return vault__fail(VAULT_E_SERVER, "server answer: bad \"%s\"", name);
-    return VAULT_OK;
-}
-
 /* device_login: opens a session with the credential; keeps the account's
  * protected key so that the master password also works on this device. */
 static int device_login(vault_client *c, const uint8_t *credential)
@@ -120,9 +111,10 @@ static int device_login(vault_client *c, const uint8_t *credential)
     if (rc == VAULT_OK)
         rc = vault_client__call(c, req, &resp);
     if (rc == VAULT_OK)
-        rc = response_hex(resp, "session", token, sizeof token);
+        rc = vault_devicelink__response_hex(resp, "session", token, sizeof token);
     if (rc == VAULT_OK)
-        rc = response_hex(resp, "protected_key", protected_key, sizeof protected_key);
+        rc = vault_devicelink__response_hex(resp, "protected_key", protected_key,
+                                            sizeof protected_key);
     if (rc == VAULT_OK) {
         vault__bin2hex(c->session, token, sizeof token);
         rc = vault_client__store_put(c, "protected_key", protected_key, sizeof protected_key);
@@ -145,7 +137,7 @@ static int fetch_rotated_key(vault_client *c, const device_secrets *d, uint8_t *
     if (rc == VAULT_OK)
         rc = vault_client__call(c, req, &resp);
     if (rc == VAULT_OK)
-        rc = response_hex(resp, "sealed_key", sealed, sizeof sealed);
+        rc = vault_devicelink__response_hex(resp, "sealed_key", sealed, sizeof sealed);
     if (rc == VAULT_OK && crypto_box_seal_open(vault_key, sealed, sizeof sealed, d->pk, d->sk) != 0)
         rc = vault__fail(VAULT_E_AUTH, "the rotated vault key does not open with this device's key");
     cJSON_Delete(req);

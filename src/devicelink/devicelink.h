@@ -176,4 +176,9 @@ int vault_devicelink__grant_decode(vault_devicelink_grant *g, const char *json,
 int vault_devicelink__adopt_grant(vault_client *c, const vault_devicelink_grant *g,
                                   const uint8_t *local_key);
 
+/* Reads the hex member name of a relay answer into exactly len bytes;
+ * VAULT_E_SERVER if it is missing or malformed. */
+int vault_devicelink__response_hex(const struct cJSON *resp, const char *name, uint8_t *out,
+                                   size_t len);
+
 #endif

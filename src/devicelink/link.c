@@ -87,7 +87,9 @@ static int link_request(vault_link *l, cJSON *req, cJSON **resp)
     return rc;
 }
 
-static int response_hex(const cJSON *resp, const char *name, uint8_t *out, size_t len)
+/* A hex member of the relay's answer, exactly len bytes (shared with device.c). */
+int vault_devicelink__response_hex(const cJSON *resp, const char *name, uint8_t *out,
+                                   size_t len)
 {
     const char *hex = NULL;
     if (vault__json_string(resp, name, "server answer", &hex) != VAULT_OK ||
@@ -96,24 +98,32 @@ static int response_hex(const cJSON *resp, const char *name, uint8_t *out, size_
     return VAULT_OK;
 }
 
-static int response_ready(const cJSON *resp, int *ready)
+/* VAULT_E_PENDING with `waiting` until the relay answers "ready": true. */
+static int response_ready(const cJSON *resp, const char *waiting)
 {
-    if (vault__json_bool(resp, "ready", "server answer", ready) != VAULT_OK)
+    int ready = 0;
+    if (vault__json_bool(resp, "ready", "server answer", &ready) != VAULT_OK)
         return vault__fail(VAULT_E_SERVER, "server answer: missing \"ready\"");
-    return VAULT_OK;
+    return ready ? VAULT_OK : vault__fail(VAULT_E_PENDING, "%s", waiting);
+}
+
+/* A request for op, authenticated as this side: the old device by its
+ * session, the new device by its fetch token. */
+static int new_request(vault_link *l, const char *op, cJSON **req)
+{
+    int rc = vault_client__request_new(req, op);
+    if (rc == VAULT_OK)
+        rc = l->is_old ? vault_client__add_session(l->c, *req)
+                       : vault_client__add_hex(*req, "fetch_token", l->sec->fetch_token,
+                                               sizeof l->sec->fetch_token);
+    return rc;
 }
 
 /* Tells the relay to forget the link; best effort (the link expires anyway). */
 static void cancel_on_server(vault_link *l)
 {
     cJSON *req = NULL, *resp = NULL;
-    const char *op = l->is_old ? "link_cancel" : "link_abort";
-    if (vault_client__request_new(&req, op) != VAULT_OK)
-        return;
-    int rc = l->is_old ? vault_client__add_session(l->c, req)
-                       : vault_client__add_hex(req, "fetch_token", l->sec->fetch_token,
-                                               sizeof l->sec->fetch_token);
-    if (rc == VAULT_OK)
+    if (new_request(l, l->is_old ? "link_cancel" : "link_abort", &req) == VAULT_OK)
         link_request(l, req, &resp);
     cJSON_Delete(req);
     cJSON_Delete(resp);
@@ -145,6 +155,21 @@ static void make_shower(vault_link *l, uint8_t role)
     l->step = STEP_OFFERED;
 }
 
+/* Sends the request that opens the link on the relay; this side then shows
+ * the code. */
+static int open_on_server(vault_link *l, cJSON *req, uint8_t role)
+{
+    cJSON *resp = NULL;
+    int rc = vault_client__call(l->c, req, &resp);
+    if (rc == VAULT_OK)
+        rc = vault_devicelink__response_hex(resp, "link_id", l->sec->payload.link_id,
+                                            VAULT_DEVICELINK_ID_BYTES);
+    if (rc == VAULT_OK)
+        make_shower(l, role);
+    cJSON_Delete(resp);
+    return rc;
+}
+
 /* Once the scanner's key is posted only the session keys (and, on a new
  * device, the fetch token) are needed. */
 static void scanned(vault_link *l)
@@ -159,7 +184,7 @@ static void scanned(vault_link *l)
 int vault_link_offer(vault_link **out, vault_client *c)
 {
     vault_link *l = NULL;
-    cJSON *req = NULL, *resp = NULL;
+    cJSON *req = NULL;
     if (out != NULL)
         *out = NULL;
     if (out == NULL || c == NULL)
@@ -168,21 +193,14 @@ int vault_link_offer(vault_link **out, vault_client *c)
         return vault__capture(c->errmsg, vault__fail(VAULT_E_LOCKED, "unlock this device first"));
     int rc = new_link(&l, c, 1);
     if (rc == VAULT_OK)
-        rc = vault_client__request_new(&req, "link_create");
+        rc = new_request(l, "link_create", &req);
     if (rc == VAULT_OK)
-        rc = vault_client__add_session(c, req);
-    if (rc == VAULT_OK)
-        rc = vault_client__call(c, req, &resp);
-    if (rc == VAULT_OK)
-        rc = response_hex(resp, "link_id", l->sec->payload.link_id, VAULT_DEVICELINK_ID_BYTES);
-    if (rc != VAULT_OK)
-        goto done;
-    make_shower(l, VAULT_DEVICELINK_OFFER);
-    *out = l;
-    l = NULL;
-done:
+        rc = open_on_server(l, req, VAULT_DEVICELINK_OFFER);
+    if (rc == VAULT_OK) {
+        *out = l;
+        l = NULL;
+    }
     cJSON_Delete(req);
-    cJSON_Delete(resp);
     vault_link_free(l);
     return vault__capture(c->errmsg, rc);
 }
@@ -204,11 +222,12 @@ static int verify_posted_key(vault_link *l, const cJSON *resp)
 {
     uint8_t mac[VAULT_DEVICELINK_MAC_BYTES], tag[VAULT_DEVICELINK_MAC_BYTES];
     uint64_t extra = 0;
-    int rc = response_hex(resp, "public_key", l->t.scanner_pk, sizeof l->t.scanner_pk);
+    int rc = vault_devicelink__response_hex(resp, "public_key", l->t.scanner_pk,
+                                            sizeof l->t.scanner_pk);
     if (rc == VAULT_OK)
-        rc = response_hex(resp, "mac", mac, sizeof mac);
+        rc = vault_devicelink__response_hex(resp, "mac", mac, sizeof mac);
     if (rc == VAULT_OK)
-        rc = response_hex(resp, "confirm", tag, sizeof tag);
+        rc = vault_devicelink__response_hex(resp, "confirm", tag, sizeof tag);
     if (rc == VAULT_OK && vault__json_u64(resp, "extra_posts", "server answer", &extra) != VAULT_OK)
         rc = vault__fail(VAULT_E_SERVER, "server answer: bad \"extra_posts\"");
     if (rc != VAULT_OK)
@@ -229,23 +248,16 @@ static int verify_posted_key(vault_link *l, const cJSON *resp)
 int vault_link_poll(vault_link *l)
 {
     cJSON *req = NULL, *resp = NULL;
-    int ready = 0;
     if (l == NULL)
         return vault__fail(VAULT_E_INVALID, "vault_link_poll: NULL link");
     if (l->step != STEP_OFFERED)
         return DONE(l, vault__fail(VAULT_E_STATE, "vault_link_poll: not waiting for a device"));
-    int rc = vault_client__request_new(&req, l->is_old ? "link_poll" : "link_wait");
-    if (rc == VAULT_OK)
-        rc = l->is_old ? vault_client__add_session(l->c, req)
-                       : vault_client__add_hex(req, "fetch_token", l->sec->fetch_token,
-                                               sizeof l->sec->fetch_token);
+    int rc = new_request(l, l->is_old ? "link_poll" : "link_wait", &req);
     if (rc == VAULT_OK)
         rc = link_request(l, req, &resp);
     if (rc == VAULT_OK)
-        rc = response_ready(resp, &ready);
-    if (rc == VAULT_OK && !ready)
-        rc = vault__fail(VAULT_E_PENDING, "no device has scanned the code yet");
-    else if (rc == VAULT_OK) {
+        rc = response_ready(resp, "no device has scanned the code yet");
+    if (rc == VAULT_OK) {
         rc = verify_posted_key(l, resp);
         if (rc == VAULT_OK)
             scanned(l); /* same clean-up as the scanner: only session keys remain */
@@ -296,9 +308,7 @@ static int deliver(vault_link *l, const vault_devicelink_grant *g, const uint8_t
     cJSON *req = NULL, *resp = NULL;
     uint8_t cred_hash[32];
     vault_devicelink__token_hash(cred_hash, g->credential);
-    int rc = vault_client__request_new(&req, "link_deliver");
-    if (rc == VAULT_OK)
-        rc = vault_client__add_session(l->c, req);
+    int rc = new_request(l, "link_deliver", &req);
     if (rc == VAULT_OK)
         rc = vault_client__add_blob(req, "envelope", env, env_len);
     if (rc == VAULT_OK)
@@ -369,7 +379,7 @@ int vault_link_abort(vault_link *l)
 int vault_link_request(vault_link **out, vault_client *c)
 {
     vault_link *l = NULL;
-    cJSON *req = NULL, *resp = NULL;
+    cJSON *req = NULL;
     uint8_t hash[32];
     if (out != NULL)
         *out = NULL;
@@ -387,16 +397,12 @@ int vault_link_request(vault_link **out, vault_client *c)
     if (rc == VAULT_OK)
         rc = vault_client__add_hex(req, "fetch_hash", hash, sizeof hash);
     if (rc == VAULT_OK)
-        rc = vault_client__call(c, req, &resp);
-    if (rc == VAULT_OK)
-        rc = response_hex(resp, "link_id", l->sec->payload.link_id, VAULT_DEVICELINK_ID_BYTES);
+        rc = open_on_server(l, req, VAULT_DEVICELINK_REVERSE);
     if (rc == VAULT_OK) {
-        make_shower(l, VAULT_DEVICELINK_REVERSE);
         *out = l;
         l = NULL;
     }
     cJSON_Delete(req);
-    cJSON_Delete(resp);
     vault_link_free(l);
     return vault__capture(c->errmsg, rc);
 }
@@ -451,9 +457,7 @@ int vault_link_accept(vault_link **out, vault_client *c, const char *payload)
     if (rc == VAULT_OK)
         rc = scan(l, payload, VAULT_DEVICELINK_REVERSE);
     if (rc == VAULT_OK)
-        rc = vault_client__request_new(&req, "link_accept");
-    if (rc == VAULT_OK)
-        rc = vault_client__add_session(c, req);
+        rc = new_request(l, "link_accept", &req);
     if (rc == VAULT_OK)
         rc = add_scanner_key(l, req);
     if (rc == VAULT_OK)
@@ -522,18 +526,12 @@ static int fetch_envelope(vault_link *l, uint8_t **env, size_t *env_len)
 {
     cJSON *req = NULL, *resp = NULL;
     const char *b64 = NULL;
-    int ready = 0;
     *env = NULL;
-    int rc = vault_client__request_new(&req, "link_fetch");
-    if (rc == VAULT_OK)
-        rc = vault_client__add_hex(req, "fetch_token", l->sec->fetch_token,
-                                   sizeof l->sec->fetch_token);
+    int rc = new_request(l, "link_fetch", &req);
     if (rc == VAULT_OK)
         rc = link_request(l, req, &resp);
     if (rc == VAULT_OK)
-        rc = response_ready(resp, &ready);
-    if (rc == VAULT_OK && !ready)
-        rc = vault__fail(VAULT_E_PENDING, "the other device has not confirmed yet");
+        rc = response_ready(resp, "the other device has not confirmed yet");
     if (rc == VAULT_OK && (vault__json_string(resp, "envelope", "server answer", &b64) != VAULT_OK ||
                            vault__base64_decode(b64, VAULT_DEVICELINK_ENVELOPE_MAX, env,
                                                 env_len) != VAULT_OK))

@@ -29,13 +29,21 @@ static int read_link_id(const vault_server_call *call, uint8_t *id)
     return vault_server__req_hex(call, "link_id", id, VAULT_STORE_ID_BYTES);
 }
 
+/* The link the request names, whoever asks (callers prove their right). */
+static int requested_link(vault_server_call *call, uint8_t *link_id, vault_store_link *link,
+                          uint8_t **envelope, size_t *envelope_len)
+{
+    int status = read_link_id(call, link_id);
+    if (status != VAULT_OK)
+        return status;
+    return store_of(call)->ops->link_get(store_of(call), link_id, link, envelope, envelope_len);
+}
+
 /* A link of this session's account, or VAULT_E_NOT_FOUND (also for another
  * account's link: its existence is not revealed). */
-static int own_link(vault_server_call *call, const uint8_t *link_id, vault_store_link *link,
-                    uint8_t **envelope, size_t *envelope_len)
+static int own_link(vault_server_call *call, uint8_t *link_id, vault_store_link *link)
 {
-    vault_store *st = store_of(call);
-    int status = st->ops->link_get(st, link_id, link, envelope, envelope_len);
+    int status = requested_link(call, link_id, link, NULL, NULL);
     if (status != VAULT_OK)
         return status;
     if (sodium_memcmp(link->account_id, call->session.account_id, VAULT_STORE_ID_BYTES) != 0)
@@ -56,6 +64,21 @@ static int reply_base64(vault_server_call *call, const char *name, const uint8_t
     return VAULT_OK;
 }
 
+static int reply_ready(vault_server_call *call, int ready)
+{
+    if (cJSON_AddBoolToObject(call->reply, "ready", ready) == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory building a reply");
+    return VAULT_OK;
+}
+
+/* Cancels a link in any live step; an already finished one is VAULT_E_STATE. */
+static int abort_link(const vault_server_call *call, const uint8_t *link_id)
+{
+    return store_of(call)->ops->link_set_state(store_of(call), link_id,
+                                               VAULT_STORE_LINK_ANY_LIVE,
+                                               VAULT_STORE_LINK_ABORTED);
+}
+
 static int link_state_error(const vault_store_link *link)
 {
     if (link->state == VAULT_STORE_LINK_ABORTED)
@@ -65,22 +88,34 @@ static int link_state_error(const vault_store_link *link)
     return vault__fail(VAULT_E_STATE, "this device link is not in that step");
 }
 
+/* Gives a new link (role and owner already set) a random id and its lifetime. */
+static void start_link(const vault_server_call *call, vault_store_link *link)
+{
+    randombytes_buf(link->id, sizeof link->id);
+    link->expires_ms = call->now_ms + call->server->link_ttl_s * 1000;
+}
+
+static int reply_new_link(vault_server_call *call, const vault_store_link *link)
+{
+    int status = vault_server__reply_hex(call, "link_id", link->id, sizeof link->id);
+    if (status != VAULT_OK)
+        return status;
+    return vault_server__reply_u64(call, "expires_ms", (uint64_t)link->expires_ms);
+}
+
 int vault_server__op_link_create(vault_server_call *call)
 {
     vault_store *st = store_of(call);
     vault_store_link link;
     int status;
     memset(&link, 0, sizeof link);
-    randombytes_buf(link.id, sizeof link.id);
     link.role = VAULT_STORE_LINK_OFFER;
     memcpy(link.account_id, call->session.account_id, sizeof link.account_id);
     memcpy(link.device_id, call->session.device_id, sizeof link.device_id);
-    link.expires_ms = call->now_ms + call->server->link_ttl_s * 1000;
+    start_link(call, &link);
     if ((status = st->ops->link_create(st, &link, call->now_ms)) != VAULT_OK)
         return status;
-    if ((status = vault_server__reply_hex(call, "link_id", link.id, sizeof link.id)) != VAULT_OK)
-        return status;
-    return vault_server__reply_u64(call, "expires_ms", (uint64_t)link.expires_ms);
+    return reply_new_link(call, &link);
 }
 
 static int read_posted_key(const vault_server_call *call, vault_store_link *posted)
@@ -118,15 +153,12 @@ static int reply_posted_key(vault_server_call *call, const vault_store_link *l)
     if (l->state == VAULT_STORE_LINK_OPEN) {
         if (call->now_ms >= l->expires_ms)
             return vault__fail(VAULT_E_EXPIRED, "this device link has expired");
-        return cJSON_AddFalseToObject(call->reply, "ready") != NULL
-                   ? VAULT_OK
-                   : vault__fail(VAULT_E_NOMEM, "out of memory building a reply");
+        return reply_ready(call, 0);
     }
     if (l->state != VAULT_STORE_LINK_POSTED && l->state != VAULT_STORE_LINK_DELIVERED)
         return link_state_error(l);
-    if (cJSON_AddTrueToObject(call->reply, "ready") == NULL)
-        return vault__fail(VAULT_E_NOMEM, "out of memory building a reply");
-    if ((status = vault_server__reply_hex(call, "public_key", l->peer_pk,
+    if ((status = reply_ready(call, 1)) != VAULT_OK ||
+        (status = vault_server__reply_hex(call, "public_key", l->peer_pk,
                                           sizeof l->peer_pk)) != VAULT_OK ||
         (status = vault_server__reply_hex(call, "mac", l->post_mac, sizeof l->post_mac)) !=
             VAULT_OK ||
@@ -143,8 +175,7 @@ int vault_server__op_link_poll(vault_server_call *call)
     vault_store_link link;
     uint8_t link_id[VAULT_STORE_ID_BYTES];
     int status;
-    if ((status = read_link_id(call, link_id)) != VAULT_OK ||
-        (status = own_link(call, link_id, &link, NULL, NULL)) != VAULT_OK)
+    if ((status = own_link(call, link_id, &link)) != VAULT_OK)
         return status;
     if (link.role != VAULT_STORE_LINK_OFFER)
         return vault__fail(VAULT_E_NOT_FOUND, "no such device link");
@@ -220,8 +251,7 @@ static int check_fetch_token(vault_server_call *call, const uint8_t *link_id,
     if (posted && same)
         return VAULT_OK;
     if (posted)
-        store_of(call)->ops->link_set_state(store_of(call), link_id, VAULT_STORE_LINK_ANY_LIVE,
-                                            VAULT_STORE_LINK_ABORTED);
+        abort_link(call, link_id);
     return vault__fail(VAULT_E_AUTH, "wrong fetch token for this device link; link cancelled");
 }
 
@@ -233,8 +263,7 @@ int vault_server__op_link_fetch(vault_server_call *call)
     uint8_t *envelope = NULL;
     size_t envelope_len = 0;
     int status;
-    if ((status = read_link_id(call, link_id)) != VAULT_OK ||
-        (status = st->ops->link_get(st, link_id, &link, &envelope, &envelope_len)) != VAULT_OK)
+    if ((status = requested_link(call, link_id, &link, &envelope, &envelope_len)) != VAULT_OK)
         return status;
     if ((status = check_fetch_token(call, link_id, &link)) != VAULT_OK)
         goto done;
@@ -245,9 +274,7 @@ int vault_server__op_link_fetch(vault_server_call *call)
         }
     }
     if (link.state == VAULT_STORE_LINK_POSTED) {
-        status = cJSON_AddFalseToObject(call->reply, "ready") != NULL
-                     ? VAULT_OK
-                     : vault__fail(VAULT_E_NOMEM, "out of memory building a reply");
+        status = reply_ready(call, 0);
         goto done;
     }
     if (link.state != VAULT_STORE_LINK_DELIVERED || envelope == NULL) {
@@ -257,13 +284,9 @@ int vault_server__op_link_fetch(vault_server_call *call)
     /* Single use: the first fetch moves the link to DONE; a concurrent one
      * loses the compare-and-set and gets "already used". */
     if ((status = st->ops->link_set_state(st, link_id, VAULT_STORE_LINK_DELIVERED,
-                                          VAULT_STORE_LINK_DONE)) != VAULT_OK)
-        goto done;
-    if (cJSON_AddTrueToObject(call->reply, "ready") == NULL) {
-        status = vault__fail(VAULT_E_NOMEM, "out of memory building a reply");
-        goto done;
-    }
-    status = reply_base64(call, "envelope", envelope, envelope_len);
+                                          VAULT_STORE_LINK_DONE)) == VAULT_OK &&
+        (status = reply_ready(call, 1)) == VAULT_OK)
+        status = reply_base64(call, "envelope", envelope, envelope_len);
 done:
     vault__free(envelope);
     return status;
@@ -274,26 +297,20 @@ int vault_server__op_link_cancel(vault_server_call *call)
     vault_store_link link;
     uint8_t link_id[VAULT_STORE_ID_BYTES];
     int status;
-    if ((status = read_link_id(call, link_id)) != VAULT_OK ||
-        (status = own_link(call, link_id, &link, NULL, NULL)) != VAULT_OK)
+    if ((status = own_link(call, link_id, &link)) != VAULT_OK)
         return status;
-    return store_of(call)->ops->link_set_state(store_of(call), link_id,
-                                               VAULT_STORE_LINK_ANY_LIVE,
-                                               VAULT_STORE_LINK_ABORTED);
+    return abort_link(call, link_id);
 }
 
 int vault_server__op_link_abort(vault_server_call *call)
 {
-    vault_store *st = store_of(call);
     vault_store_link link;
     uint8_t link_id[VAULT_STORE_ID_BYTES];
     int status;
-    if ((status = read_link_id(call, link_id)) != VAULT_OK ||
-        (status = st->ops->link_get(st, link_id, &link, NULL, NULL)) != VAULT_OK ||
+    if ((status = requested_link(call, link_id, &link, NULL, NULL)) != VAULT_OK ||
         (status = check_fetch_token(call, link_id, &link)) != VAULT_OK)
         return status;
-    return st->ops->link_set_state(st, link_id, VAULT_STORE_LINK_ANY_LIVE,
-                                   VAULT_STORE_LINK_ABORTED);
+    return abort_link(call, link_id);
 }
 
 /* ---- reverse direction: the new device shows the QR code ----------------------- */
@@ -307,14 +324,11 @@ int vault_server__op_link_request(vault_server_call *call)
     if ((status = vault_server__req_hex(call, "fetch_hash", link.fetch_hash,
                                         sizeof link.fetch_hash)) != VAULT_OK)
         return status;
-    randombytes_buf(link.id, sizeof link.id);
     link.role = VAULT_STORE_LINK_REVERSE;
-    link.expires_ms = call->now_ms + call->server->link_ttl_s * 1000;
+    start_link(call, &link);
     if ((status = st->ops->link_request(st, &link, call->now_ms)) != VAULT_OK)
         return status;
-    if ((status = vault_server__reply_hex(call, "link_id", link.id, sizeof link.id)) != VAULT_OK)
-        return status;
-    return vault_server__reply_u64(call, "expires_ms", (uint64_t)link.expires_ms);
+    return reply_new_link(call, &link);
 }
 
 /* The logged-in device scanned the new device's code: its key is posted and
@@ -340,12 +354,10 @@ int vault_server__op_link_accept(vault_server_call *call)
 /* The new device waits for the logged-in device's key (proof: its token). */
 int vault_server__op_link_wait(vault_server_call *call)
 {
-    vault_store *st = store_of(call);
     vault_store_link link;
     uint8_t link_id[VAULT_STORE_ID_BYTES];
     int status;
-    if ((status = read_link_id(call, link_id)) != VAULT_OK ||
-        (status = st->ops->link_get(st, link_id, &link, NULL, NULL)) != VAULT_OK)
+    if ((status = requested_link(call, link_id, &link, NULL, NULL)) != VAULT_OK)
         return status;
     if (link.role != VAULT_STORE_LINK_REVERSE)
         return vault__fail(VAULT_E_NOT_FOUND, "no such device link");

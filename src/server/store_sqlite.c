@@ -188,16 +188,19 @@ static const char *const sql[S_COUNT] = {
     [S_FAILURES_CLEAR] = "DELETE FROM login_failures WHERE email_hash = ?1",
 };
 
+typedef struct sqlite_store sqlite_store;
+
 typedef struct conn {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
+    sqlite_store *st; /* the owner, whose write_lock a transaction takes */
     int busy;
     int durable; /* synchronous = FULL (1) or NORMAL (0) */
 } conn;
 
 enum { RELAXED = 0, DURABLE = 1 };
 
-typedef struct sqlite_store {
+struct sqlite_store {
     vault_store base;
     char *path;
     pthread_mutex_t pool_lock;
@@ -205,7 +208,7 @@ typedef struct sqlite_store {
     pthread_mutex_t write_lock;
     conn conns[POOL_MAX];
     int nconns;
-} sqlite_store;
+};
 
 /* ---- errors, statements ----------------------------------------------------- */
 
@@ -236,6 +239,18 @@ static int prep(conn *c, int id, sqlite3_stmt **out)
     return VAULT_OK;
 }
 
+/* For statements outside the cached table; the caller finalizes *q (NULL on
+ * failure). */
+static int prep_once(conn *c, const char *text, sqlite3_stmt **q)
+{
+    int rc = sqlite3_prepare_v2(c->db, text, -1, q, NULL);
+    if (rc != SQLITE_OK) {
+        *q = NULL;
+        return sql_fail(c, rc, "prepare");
+    }
+    return VAULT_OK;
+}
+
 static void finish(sqlite3_stmt *q)
 {
     sqlite3_reset(q);
@@ -263,14 +278,98 @@ static int step_row(conn *c, sqlite3_stmt *q, const char *what)
     return status;
 }
 
-static int bind_bytes(sqlite3_stmt *q, int i, const uint8_t *p, size_t n)
+/* One parameter of a statement. Operations list their parameters in order
+ * (?1, ?2, ...) as data, so that each reads as its SQL and its values. Blobs
+ * and text are borrowed (SQLITE_STATIC): they outlive the statement's step. */
+typedef struct param {
+    enum { PK_BLOB, PK_INT, PK_TEXT } kind;
+    const void *p;
+    size_t n;
+    int64_t v;
+} param;
+
+#define P_BLOB(ptr, len) ((param){PK_BLOB, (ptr), (len), 0})
+#define P_ID(ptr) P_BLOB((ptr), VAULT_STORE_ID_BYTES)
+#define P_HASH(ptr) P_BLOB((ptr), VAULT_STORE_HASH_BYTES)
+#define P_INT(x) ((param){PK_INT, NULL, 0, (int64_t)(x)})
+#define P_TEXT(s) ((param){PK_TEXT, (s), 0, 0})
+#define NPARAMS(a) (sizeof(a) / sizeof(a)[0])
+
+static void bind_params(sqlite3_stmt *q, const param *ps, size_t n)
 {
-    return sqlite3_bind_blob64(q, i, p, (sqlite3_uint64)n, SQLITE_STATIC);
+    for (size_t i = 0; i < n; i++) {
+        int at = (int)i + 1;
+        if (ps[i].kind == PK_BLOB)
+            sqlite3_bind_blob64(q, at, ps[i].p, (sqlite3_uint64)ps[i].n, SQLITE_STATIC);
+        else if (ps[i].kind == PK_INT)
+            sqlite3_bind_int64(q, at, (sqlite3_int64)ps[i].v);
+        else
+            sqlite3_bind_text(q, at, ps[i].p, -1, SQLITE_STATIC);
+    }
 }
 
-static int bind_i64(sqlite3_stmt *q, int i, int64_t v)
+/* Runs a cached statement that returns no row. */
+static int run(conn *c, int id, const char *what, const param *ps, size_t n)
 {
-    return sqlite3_bind_int64(q, i, (sqlite3_int64)v);
+    sqlite3_stmt *q = NULL;
+    int status = prep(c, id, &q);
+    if (status != VAULT_OK)
+        return status;
+    bind_params(q, ps, n);
+    return step_done(c, q, what);
+}
+
+/* Runs a cached query as step_row does: on VAULT_OK the caller reads the row
+ * and finishes *q. */
+static int query(conn *c, int id, const char *what, const param *ps, size_t n,
+                 sqlite3_stmt **q)
+{
+    int status = prep(c, id, q);
+    if (status != VAULT_OK)
+        return status;
+    bind_params(*q, ps, n);
+    return step_row(c, *q, what);
+}
+
+/* Runs a statement prepared for this call that returns no row. */
+static int run_once(conn *c, const char *text, const char *what, const param *ps, size_t n)
+{
+    sqlite3_stmt *q = NULL;
+    int status = prep_once(c, text, &q);
+    if (status != VAULT_OK)
+        return status;
+    bind_params(q, ps, n);
+    status = step_done(c, q, what);
+    sqlite3_finalize(q);
+    return status;
+}
+
+/* Runs a query prepared for this call as step_row does; the caller finalizes
+ * *q whatever the status. */
+static int query_once(conn *c, const char *text, const char *what, const param *ps,
+                      size_t n, sqlite3_stmt **q)
+{
+    int status = prep_once(c, text, q);
+    if (status != VAULT_OK)
+        return status;
+    bind_params(*q, ps, n);
+    return step_row(c, *q, what);
+}
+
+static int run_with_key(conn *c, int id, const uint8_t *key, size_t key_len,
+                        const char *what)
+{
+    const param ps[] = {P_BLOB(key, key_len)};
+    return run(c, id, what, ps, NPARAMS(ps));
+}
+
+/* An UPDATE or DELETE that must hit exactly one row: one that hit none (a
+ * row deleted meanwhile) is VAULT_E_NOT_FOUND with this message. */
+static int one_row(conn *c, int status, const char *message)
+{
+    if (status == VAULT_OK && sqlite3_changes(c->db) != 1)
+        return vault__fail(VAULT_E_NOT_FOUND, "%s", message);
+    return status;
 }
 
 /* A blob column of exactly n bytes; anything else means a damaged database. */
@@ -281,6 +380,15 @@ static int column_exact(sqlite3_stmt *q, int i, uint8_t *dst, size_t n)
         return vault__fail(VAULT_E_IO, "store: column %d has a wrong length", i);
     memcpy(dst, p, n);
     return VAULT_OK;
+}
+
+static int column_optional(sqlite3_stmt *q, int i, uint8_t *dst, size_t n)
+{
+    if (sqlite3_column_type(q, i) == SQLITE_NULL) {
+        memset(dst, 0, n);
+        return VAULT_OK;
+    }
+    return column_exact(q, i, dst, n);
 }
 
 static uint64_t column_u64(sqlite3_stmt *q, int i)
@@ -307,11 +415,12 @@ static int exec(sqlite3 *db, const char *text)
 }
 
 /* Settings that live with the connection, not the file. */
-static int conn_open(conn *c, const char *path)
+static int conn_open(conn *c, sqlite_store *st)
 {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     memset(c, 0, sizeof *c);
-    int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+    c->st = st;
+    int rc = sqlite3_open_v2(st->path, &c->db, flags, NULL);
     if (rc != SQLITE_OK) {
         int status = c->db != NULL ? sql_fail(c, rc, "open")
                                    : vault__fail(VAULT_E_NOMEM, "store: SQLite out of memory");
@@ -398,7 +507,7 @@ static int acquire(sqlite_store *st, conn **out)
         }
         if (st->nconns < POOL_MAX) {
             conn *c = &st->conns[st->nconns];
-            if ((status = conn_open(c, st->path)) == VAULT_OK) {
+            if ((status = conn_open(c, st)) == VAULT_OK) {
                 c->busy = 1;
                 st->nconns++;
                 *out = c;
@@ -420,7 +529,8 @@ static void release(sqlite_store *st, conn *c)
     pthread_mutex_unlock(&st->pool_lock);
 }
 
-/* ---- write transactions -------------------------------------------------------- */
+
+/* ---- transactions on pooled connections --------------------------------------- */
 
 /* Durability per transaction. Everything a client is told was stored (push,
  * register, sessions, credentials) commits DURABLE: synchronous=FULL, the WAL
@@ -439,28 +549,23 @@ static int set_durability(conn *c, int durable)
     return VAULT_OK;
 }
 
-static int write_begin_as(sqlite_store *st, conn *c, int durable)
+static int write_begin(conn *c, int durable)
 {
     sqlite3_stmt *q = NULL;
-    pthread_mutex_lock(&st->write_lock);
+    pthread_mutex_lock(&c->st->write_lock);
     int status = set_durability(c, durable);
     if (status == VAULT_OK)
         status = prep(c, S_BEGIN, &q);
     if (status == VAULT_OK)
         status = step_done(c, q, "begin");
     if (status != VAULT_OK)
-        pthread_mutex_unlock(&st->write_lock);
+        pthread_mutex_unlock(&c->st->write_lock);
     return status;
-}
-
-static int write_begin(sqlite_store *st, conn *c)
-{
-    return write_begin_as(st, c, DURABLE);
 }
 
 /* Commits if status is VAULT_OK, otherwise rolls back; returns the final
  * status (a failed commit is a failure: the caller must not report success). */
-static int write_end(sqlite_store *st, conn *c, int status)
+static int write_end(conn *c, int status)
 {
     sqlite3_stmt *q = NULL;
     if (status == VAULT_OK) {
@@ -470,62 +575,94 @@ static int write_end(sqlite_store *st, conn *c, int status)
     }
     if (!sqlite3_get_autocommit(c->db) && prep(c, S_ROLLBACK, &q) == VAULT_OK)
         step_done(c, q, "rollback");
-    pthread_mutex_unlock(&st->write_lock);
+    pthread_mutex_unlock(&c->st->write_lock);
     return status;
 }
 
-/* ---- statement helpers shared by several operations ---------------------------- */
+/* The body of an operation: its arguments come in one struct, ctx. */
+typedef int (*conn_fn)(conn *c, const void *ctx);
+
+static int write_on(conn *c, int durable, conn_fn fn, const void *ctx)
+{
+    int status = write_begin(c, durable);
+    if (status != VAULT_OK)
+        return status;
+    return write_end(c, fn(c, ctx));
+}
+
+#define STORE(base) ((sqlite_store *)(base))
+
+/* Reads run on a pooled connection outside any transaction: WAL gives each
+ * statement a consistent snapshot. */
+static int on_conn(vault_store *base, conn_fn fn, const void *ctx)
+{
+    conn *c = NULL;
+    int status = acquire(STORE(base), &c);
+    if (status != VAULT_OK)
+        return status;
+    status = fn(c, ctx);
+    release(STORE(base), c);
+    return status;
+}
+
+/* A write runs fn inside one BEGIN IMMEDIATE transaction on a pooled
+ * connection, committed if fn returns VAULT_OK and rolled back otherwise. */
+static int in_write_as(vault_store *base, int durable, conn_fn fn, const void *ctx)
+{
+    conn *c = NULL;
+    int status = acquire(STORE(base), &c);
+    if (status != VAULT_OK)
+        return status;
+    status = write_on(c, durable, fn, ctx);
+    release(STORE(base), c);
+    return status;
+}
+
+static int in_write(vault_store *base, conn_fn fn, const void *ctx)
+{
+    return in_write_as(base, DURABLE, fn, ctx);
+}
+
+/* ---- accounts, blobs, sessions -------------------------------------------------- */
 
 static int insert_session(conn *c, const uint8_t *account_id,
                           const vault_store_new_session *sess, int64_t now_ms)
 {
-    sqlite3_stmt *q = NULL;
-    int status = prep(c, S_SESSIONS_PRUNE, &q);
-    if (status != VAULT_OK)
-        return status;
-    bind_i64(q, 1, now_ms);
-    if ((status = step_done(c, q, "prune sessions")) != VAULT_OK)
-        return status;
-    if (sess->device_name != NULL) {
-        if ((status = prep(c, S_DEVICE_UPSERT, &q)) != VAULT_OK)
-            return status;
-        bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-        bind_bytes(q, 2, sess->device_id, VAULT_STORE_ID_BYTES);
-        sqlite3_bind_text(q, 3, sess->device_name, -1, SQLITE_STATIC);
-        bind_i64(q, 4, now_ms);
-        if ((status = step_done(c, q, "record device")) != VAULT_OK)
-            return status;
-    }
-    if ((status = prep(c, S_SESSION_INSERT, &q)) != VAULT_OK)
-        return status;
-    bind_bytes(q, 1, sess->token_hash, VAULT_STORE_HASH_BYTES);
-    bind_bytes(q, 2, account_id, VAULT_STORE_ID_BYTES);
-    bind_bytes(q, 3, sess->device_id, VAULT_STORE_ID_BYTES);
-    bind_i64(q, 4, now_ms);
-    bind_i64(q, 5, sess->expires_ms);
-    return step_done(c, q, "create session");
+    const param prune[] = {P_INT(now_ms)};
+    const param device[] = {P_ID(account_id), P_ID(sess->device_id), P_TEXT(sess->device_name),
+                            P_INT(now_ms)};
+    const param session[] = {P_HASH(sess->token_hash), P_ID(account_id), P_ID(sess->device_id),
+                             P_INT(now_ms), P_INT(sess->expires_ms)};
+    int status = run(c, S_SESSIONS_PRUNE, "prune sessions", prune, NPARAMS(prune));
+    if (status == VAULT_OK && sess->device_name != NULL)
+        status = run(c, S_DEVICE_UPSERT, "record device", device, NPARAMS(device));
+    if (status == VAULT_OK)
+        status = run(c, S_SESSION_INSERT, "create session", session, NPARAMS(session));
+    return status;
 }
 
-static int run_with_key(conn *c, int id, const uint8_t *key, size_t key_len,
-                        const char *what)
+static int insert_blob(conn *c, const uint8_t *account_id, uint64_t revision,
+                       const uint8_t *blob, size_t blob_len, int64_t now_ms)
 {
-    sqlite3_stmt *q = NULL;
-    int status = prep(c, id, &q);
-    if (status != VAULT_OK)
-        return status;
-    bind_bytes(q, 1, key, key_len);
-    return step_done(c, q, what);
+    const param ps[] = {P_ID(account_id), P_INT(revision), P_BLOB(blob, blob_len), P_INT(now_ms)};
+    return run(c, S_BLOB_INSERT, "store blob", ps, NPARAMS(ps));
 }
 
-static int read_account(conn *c, int id, const uint8_t *key, size_t key_len,
-                        vault_store_account *out)
+typedef struct account_query {
+    int stmt; /* S_ACCOUNT_BY_ID or S_ACCOUNT_BY_EMAIL */
+    const uint8_t *key;
+    size_t key_len;
+    vault_store_account *out;
+} account_query;
+
+static int read_account(conn *c, const void *ctx)
 {
+    const account_query *x = ctx;
+    vault_store_account *out = x->out;
     sqlite3_stmt *q = NULL;
-    int status = prep(c, id, &q);
+    const param ps[] = {P_BLOB(x->key, x->key_len)};
+    int status = query(c, x->stmt, "read account", ps, NPARAMS(ps), &q);
     if (status != VAULT_OK)
-        return status;
-    bind_bytes(q, 1, key, key_len);
-    if ((status = step_row(c, q, "read account")) != VAULT_OK)
         return status;
     if ((status = column_exact(q, 0, out->id, sizeof out->id)) == VAULT_OK &&
         (status = column_exact(q, 1, out->email_hash, sizeof out->email_hash)) == VAULT_OK &&
@@ -541,90 +678,71 @@ static int read_account(conn *c, int id, const uint8_t *key, size_t key_len,
     return status;
 }
 
-/* ---- operations -------------------------------------------------------------- */
+typedef struct new_account {
+    const vault_store_account *a;
+    const uint8_t *blob;
+    size_t blob_len;
+    const vault_store_new_session *sess;
+    int64_t now_ms;
+} new_account;
 
-#define STORE(base) ((sqlite_store *)(base))
+static int create_account(conn *c, const void *ctx)
+{
+    const new_account *x = ctx;
+    const vault_store_account *a = x->a;
+    const param ps[] = {P_BLOB(a->id, sizeof a->id),
+                        P_BLOB(a->email_hash, sizeof a->email_hash),
+                        P_BLOB(a->verifier, sizeof a->verifier),
+                        P_BLOB(a->salt, sizeof a->salt),
+                        P_INT(a->opslimit),
+                        P_INT(a->memlimit),
+                        P_BLOB(a->protected_key, sizeof a->protected_key),
+                        P_INT(x->now_ms)};
+    int status = run(c, S_ACCOUNT_INSERT, "create account", ps, NPARAMS(ps));
+    if (status == VAULT_OK)
+        status = insert_blob(c, a->id, 1, x->blob, x->blob_len, x->now_ms);
+    if (status == VAULT_OK)
+        status = insert_session(c, a->id, x->sess, x->now_ms);
+    return status;
+}
 
 static int sq_create_account(vault_store *base, const vault_store_account *a,
                              const uint8_t *blob, size_t blob_len,
                              const vault_store_new_session *sess, int64_t now_ms)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    if ((status = write_begin(st, c)) != VAULT_OK)
-        goto release;
-    if ((status = prep(c, S_ACCOUNT_INSERT, &q)) != VAULT_OK)
-        goto done;
-    bind_bytes(q, 1, a->id, sizeof a->id);
-    bind_bytes(q, 2, a->email_hash, sizeof a->email_hash);
-    bind_bytes(q, 3, a->verifier, sizeof a->verifier);
-    bind_bytes(q, 4, a->salt, sizeof a->salt);
-    bind_i64(q, 5, (int64_t)a->opslimit);
-    bind_i64(q, 6, (int64_t)a->memlimit);
-    bind_bytes(q, 7, a->protected_key, sizeof a->protected_key);
-    bind_i64(q, 8, now_ms);
-    if ((status = step_done(c, q, "create account")) != VAULT_OK)
-        goto done;
-    if ((status = prep(c, S_BLOB_INSERT, &q)) != VAULT_OK)
-        goto done;
-    bind_bytes(q, 1, a->id, sizeof a->id);
-    bind_i64(q, 2, 1);
-    bind_bytes(q, 3, blob, blob_len);
-    bind_i64(q, 4, now_ms);
-    if ((status = step_done(c, q, "store blob")) != VAULT_OK)
-        goto done;
-    status = insert_session(c, a->id, sess, now_ms);
-done:
-    status = write_end(st, c, status);
-release:
-    release(st, c);
-    return status;
+    const new_account x = {a, blob, blob_len, sess, now_ms};
+    return in_write(base, create_account, &x);
 }
 
 static int sq_get_account(vault_store *base, const uint8_t *account_id,
                           vault_store_account *out)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    status = read_account(c, S_ACCOUNT_BY_ID, account_id, VAULT_STORE_ID_BYTES, out);
-    release(st, c);
-    return status;
+    const account_query x = {S_ACCOUNT_BY_ID, account_id, VAULT_STORE_ID_BYTES, out};
+    return on_conn(base, read_account, &x);
 }
 
 static int sq_get_account_by_email_hash(vault_store *base, const uint8_t *email_hash,
                                         vault_store_account *out)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    status = read_account(c, S_ACCOUNT_BY_EMAIL, email_hash, VAULT_STORE_HASH_BYTES, out);
-    release(st, c);
-    return status;
+    const account_query x = {S_ACCOUNT_BY_EMAIL, email_hash, VAULT_STORE_HASH_BYTES, out};
+    return on_conn(base, read_account, &x);
 }
 
-static int sq_get_blob(vault_store *base, const uint8_t *account_id, uint64_t *revision,
-                       uint8_t **blob, size_t *blob_len)
+typedef struct blob_query {
+    const uint8_t *account_id;
+    uint64_t *revision;
+    uint8_t **blob;
+    size_t *blob_len;
+} blob_query;
+
+static int read_blob(conn *c, const void *ctx)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
+    const blob_query *x = ctx;
     sqlite3_stmt *q = NULL;
-    int status = acquire(st, &c);
+    const param ps[] = {P_ID(x->account_id)};
+    int status = query(c, S_BLOB_CURRENT, "read blob", ps, NPARAMS(ps), &q);
     if (status != VAULT_OK)
         return status;
-    if ((status = prep(c, S_BLOB_CURRENT, &q)) != VAULT_OK)
-        goto done;
-    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-    if ((status = step_row(c, q, "read blob")) != VAULT_OK)
-        goto done;
     const void *data = sqlite3_column_blob(q, 1);
     size_t len = (size_t)sqlite3_column_bytes(q, 1);
     uint8_t *copy = vault__malloc(len);
@@ -633,80 +751,77 @@ static int sq_get_blob(vault_store *base, const uint8_t *account_id, uint64_t *r
     } else {
         if (len > 0)
             memcpy(copy, data, len);
-        *revision = column_u64(q, 0);
-        *blob = copy;
-        *blob_len = len;
+        *x->revision = column_u64(q, 0);
+        *x->blob = copy;
+        *x->blob_len = len;
     }
     finish(q);
-done:
-    release(st, c);
     return status;
 }
 
-/* The revision check and the insert are in one IMMEDIATE transaction, and the
- * check is a conditional UPDATE: two pushes on the same base cannot both win. */
+static int sq_get_blob(vault_store *base, const uint8_t *account_id, uint64_t *revision,
+                       uint8_t **blob, size_t *blob_len)
+{
+    const blob_query x = {account_id, revision, blob, blob_len};
+    return on_conn(base, read_blob, &x);
+}
+
+typedef struct push {
+    const uint8_t *account_id;
+    uint64_t base_revision;
+    const uint8_t *blob;
+    size_t blob_len;
+    int64_t now_ms;
+    uint64_t *current;
+} push;
+
+/* A lost compare-and-swap: tells the caller which revision won. */
+static int revision_conflict(conn *c, const uint8_t *account_id, uint64_t *current)
+{
+    sqlite3_stmt *q = NULL;
+    const param ps[] = {P_ID(account_id)};
+    int status = query(c, S_REVISION_GET, "read revision", ps, NPARAMS(ps), &q);
+    if (status != VAULT_OK)
+        return status;
+    *current = column_u64(q, 0);
+    finish(q);
+    return vault__fail(VAULT_E_CONFLICT, "the server holds revision %llu",
+                       (unsigned long long)*current);
+}
+
+/* The revision check is a conditional UPDATE inside the caller's IMMEDIATE
+ * transaction: two pushes on the same base cannot both win. */
+static int cas_blob(conn *c, const void *ctx)
+{
+    const push *x = ctx;
+    uint64_t next = x->base_revision + 1;
+    const param bump[] = {P_ID(x->account_id), P_INT(x->base_revision)};
+    int status = run(c, S_REVISION_BUMP, "bump revision", bump, NPARAMS(bump));
+    if (status != VAULT_OK)
+        return status;
+    if (sqlite3_changes(c->db) != 1)
+        return revision_conflict(c, x->account_id, x->current);
+    status = insert_blob(c, x->account_id, next, x->blob, x->blob_len, x->now_ms);
+    if (status != VAULT_OK || next <= VAULT_STORE_KEEP_REVISIONS)
+        return status;
+    const param prune[] = {P_ID(x->account_id), P_INT(next - VAULT_STORE_KEEP_REVISIONS)};
+    return run(c, S_BLOB_PRUNE, "prune blobs", prune, NPARAMS(prune));
+}
+
 static int sq_put_blob_cas(vault_store *base, const uint8_t *account_id,
                            uint64_t base_revision, const uint8_t *blob, size_t blob_len,
                            int64_t now_ms, uint64_t *current)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    uint64_t next = base_revision + 1;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    if ((status = write_begin(st, c)) != VAULT_OK)
-        goto release;
-    if ((status = prep(c, S_REVISION_BUMP, &q)) != VAULT_OK)
-        goto done;
-    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-    bind_i64(q, 2, (int64_t)base_revision);
-    if ((status = step_done(c, q, "bump revision")) != VAULT_OK)
-        goto done;
-    if (sqlite3_changes(c->db) != 1) {
-        if ((status = prep(c, S_REVISION_GET, &q)) != VAULT_OK)
-            goto done;
-        bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-        if ((status = step_row(c, q, "read revision")) != VAULT_OK)
-            goto done;
-        *current = column_u64(q, 0);
-        finish(q);
-        status = vault__fail(VAULT_E_CONFLICT, "the server holds revision %llu",
-                             (unsigned long long)*current);
-        goto done;
-    }
-    if ((status = prep(c, S_BLOB_INSERT, &q)) != VAULT_OK)
-        goto done;
-    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-    bind_i64(q, 2, (int64_t)next);
-    bind_bytes(q, 3, blob, blob_len);
-    bind_i64(q, 4, now_ms);
-    if ((status = step_done(c, q, "store blob")) != VAULT_OK)
-        goto done;
-    if (next > VAULT_STORE_KEEP_REVISIONS) {
-        if ((status = prep(c, S_BLOB_PRUNE, &q)) != VAULT_OK)
-            goto done;
-        bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-        bind_i64(q, 2, (int64_t)(next - VAULT_STORE_KEEP_REVISIONS));
-        status = step_done(c, q, "prune blobs");
-    }
-done:
-    status = write_end(st, c, status);
-release:
-    release(st, c);
-    return status;
+    const push x = {account_id, base_revision, blob, blob_len, now_ms, current};
+    return in_write(base, cas_blob, &x);
 }
 
 static int read_failures(conn *c, const uint8_t *email_hash, uint64_t *failures,
                          int64_t *last_ms)
 {
     sqlite3_stmt *q = NULL;
-    int status = prep(c, S_FAILURES_GET, &q);
-    if (status != VAULT_OK)
-        return status;
-    bind_bytes(q, 1, email_hash, VAULT_STORE_HASH_BYTES);
-    status = step_row(c, q, "read failures");
+    const param ps[] = {P_HASH(email_hash)};
+    int status = query(c, S_FAILURES_GET, "read failures", ps, NPARAMS(ps), &q);
     if (status == VAULT_E_NOT_FOUND) {
         *failures = 0;
         *last_ms = 0;
@@ -720,54 +835,46 @@ static int read_failures(conn *c, const uint8_t *email_hash, uint64_t *failures,
     return VAULT_OK;
 }
 
+typedef struct attempt {
+    const uint8_t *email_hash;
+    int64_t now_ms;
+    uint32_t free_failures;
+    int64_t *retry_after_ms;
+} attempt;
+
+static int begin_attempt(conn *c, const void *ctx)
+{
+    const attempt *x = ctx;
+    uint64_t failures = 0;
+    int64_t last_ms = 0;
+    const param prune[] = {P_INT(x->now_ms - VAULT_STORE_FAILURE_MEMORY_MS)};
+    int status = run(c, S_FAILURES_PRUNE, "prune failures", prune, NPARAMS(prune));
+    if (status == VAULT_OK)
+        status = read_failures(c, x->email_hash, &failures, &last_ms);
+    if (status != VAULT_OK)
+        return status;
+    int64_t allowed_at = last_ms + vault_server__login_wait_ms(failures, x->free_failures);
+    if (failures > 0 && x->now_ms < allowed_at) {
+        *x->retry_after_ms = allowed_at - x->now_ms;
+        return vault__fail(VAULT_E_RATE_LIMITED, "too many failed attempts");
+    }
+    const param bump[] = {P_HASH(x->email_hash), P_INT(x->now_ms)};
+    return run(c, S_FAILURES_BUMP, "count attempt", bump, NPARAMS(bump));
+}
+
 static int sq_login_attempt_begin(vault_store *base, const uint8_t *email_hash,
                                   int64_t now_ms, uint32_t free_failures,
                                   int64_t *retry_after_ms)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    uint64_t failures = 0;
-    int64_t last_ms = 0;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    if ((status = write_begin_as(st, c, RELAXED)) != VAULT_OK)
-        goto release;
-    if ((status = prep(c, S_FAILURES_PRUNE, &q)) != VAULT_OK)
-        goto done;
-    bind_i64(q, 1, now_ms - VAULT_STORE_FAILURE_MEMORY_MS);
-    if ((status = step_done(c, q, "prune failures")) != VAULT_OK)
-        goto done;
-    if ((status = read_failures(c, email_hash, &failures, &last_ms)) != VAULT_OK)
-        goto done;
-    int64_t allowed_at = last_ms + vault_server__login_wait_ms(failures, free_failures);
-    if (failures > 0 && now_ms < allowed_at) {
-        *retry_after_ms = allowed_at - now_ms;
-        status = vault__fail(VAULT_E_RATE_LIMITED, "too many failed attempts");
-        goto done;
-    }
-    if ((status = prep(c, S_FAILURES_BUMP, &q)) != VAULT_OK)
-        goto done;
-    bind_bytes(q, 1, email_hash, VAULT_STORE_HASH_BYTES);
-    bind_i64(q, 2, now_ms);
-    status = step_done(c, q, "count attempt");
-done:
-    status = write_end(st, c, status);
-release:
-    release(st, c);
-    return status;
+    const attempt x = {email_hash, now_ms, free_failures, retry_after_ms};
+    return in_write_as(base, RELAXED, begin_attempt, &x);
 }
 
 static int device_revoked(conn *c, const uint8_t *account_id, const uint8_t *device_id)
 {
     sqlite3_stmt *q = NULL;
-    int status = prep(c, S_DEVICE_REVOKED, &q);
-    if (status != VAULT_OK)
-        return status;
-    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-    bind_bytes(q, 2, device_id, VAULT_STORE_ID_BYTES);
-    status = step_row(c, q, "read device");
+    const param ps[] = {P_ID(account_id), P_ID(device_id)};
+    int status = query(c, S_DEVICE_REVOKED, "read device", ps, NPARAMS(ps), &q);
     if (status == VAULT_E_NOT_FOUND)
         return VAULT_OK;
     if (status != VAULT_OK)
@@ -777,27 +884,59 @@ static int device_revoked(conn *c, const uint8_t *account_id, const uint8_t *dev
     return revoked ? vault__fail(VAULT_E_REVOKED, "this device was revoked") : VAULT_OK;
 }
 
+/* The arguments of the writes that change an account's login state. */
+typedef struct account_change {
+    const uint8_t *account_id;
+    const uint8_t *email_hash;
+    const vault_store_credentials *cred;
+    const vault_store_new_session *sess;
+    int64_t now_ms;
+} account_change;
+
+static int clear_failures(conn *c, const uint8_t *email_hash)
+{
+    return run_with_key(c, S_FAILURES_CLEAR, email_hash, VAULT_STORE_HASH_BYTES,
+                        "clear failures");
+}
+
+static int login_succeeded(conn *c, const void *ctx)
+{
+    const account_change *x = ctx;
+    int status = device_revoked(c, x->account_id, x->sess->device_id);
+    if (status == VAULT_OK)
+        status = clear_failures(c, x->email_hash);
+    if (status == VAULT_OK)
+        status = insert_session(c, x->account_id, x->sess, x->now_ms);
+    return status;
+}
+
 static int sq_login_succeeded(vault_store *base, const uint8_t *account_id,
                               const uint8_t *email_hash,
                               const vault_store_new_session *sess, int64_t now_ms)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    if ((status = write_begin(st, c)) != VAULT_OK)
-        goto release;
-    if ((status = device_revoked(c, account_id, sess->device_id)) != VAULT_OK)
-        goto done;
-    if ((status = run_with_key(c, S_FAILURES_CLEAR, email_hash, VAULT_STORE_HASH_BYTES,
-                               "clear failures")) != VAULT_OK)
-        goto done;
-    status = insert_session(c, account_id, sess, now_ms);
-done:
-    status = write_end(st, c, status);
-release:
-    release(st, c);
+    const account_change x = {account_id, email_hash, NULL, sess, now_ms};
+    return in_write(base, login_succeeded, &x);
+}
+
+static int update_credentials(conn *c, const void *ctx)
+{
+    const account_change *x = ctx;
+    const vault_store_credentials *cred = x->cred;
+    const param ps[] = {P_ID(x->account_id),
+                        P_BLOB(cred->verifier, sizeof cred->verifier),
+                        P_BLOB(cred->salt, sizeof cred->salt),
+                        P_INT(cred->opslimit),
+                        P_INT(cred->memlimit),
+                        P_BLOB(cred->protected_key, sizeof cred->protected_key)};
+    int status = run(c, S_CREDENTIALS_UPDATE, "update credentials", ps, NPARAMS(ps));
+    status = one_row(c, status, "the account no longer exists");
+    if (status == VAULT_OK)
+        status = clear_failures(c, x->email_hash);
+    if (status == VAULT_OK)
+        status = run_with_key(c, S_SESSIONS_OF_ACCOUNT_DELETE, x->account_id,
+                              VAULT_STORE_ID_BYTES, "end sessions");
+    if (status == VAULT_OK)
+        status = insert_session(c, x->account_id, x->sess, x->now_ms);
     return status;
 }
 
@@ -806,125 +945,85 @@ static int sq_update_credentials(vault_store *base, const uint8_t *account_id,
                                  const vault_store_credentials *cred,
                                  const vault_store_new_session *sess, int64_t now_ms)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    if ((status = write_begin(st, c)) != VAULT_OK)
-        goto release;
-    if ((status = prep(c, S_CREDENTIALS_UPDATE, &q)) != VAULT_OK)
-        goto done;
-    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-    bind_bytes(q, 2, cred->verifier, sizeof cred->verifier);
-    bind_bytes(q, 3, cred->salt, sizeof cred->salt);
-    bind_i64(q, 4, (int64_t)cred->opslimit);
-    bind_i64(q, 5, (int64_t)cred->memlimit);
-    bind_bytes(q, 6, cred->protected_key, sizeof cred->protected_key);
-    if ((status = step_done(c, q, "update credentials")) != VAULT_OK)
-        goto done;
-    if (sqlite3_changes(c->db) != 1) {
-        status = vault__fail(VAULT_E_NOT_FOUND, "the account no longer exists");
-        goto done;
-    }
-    if ((status = run_with_key(c, S_FAILURES_CLEAR, email_hash, VAULT_STORE_HASH_BYTES,
-                               "clear failures")) != VAULT_OK ||
-        (status = run_with_key(c, S_SESSIONS_OF_ACCOUNT_DELETE, account_id,
-                               VAULT_STORE_ID_BYTES, "end sessions")) != VAULT_OK)
-        goto done;
-    status = insert_session(c, account_id, sess, now_ms);
-done:
-    status = write_end(st, c, status);
-release:
-    release(st, c);
+    const account_change x = {account_id, email_hash, cred, sess, now_ms};
+    return in_write(base, update_credentials, &x);
+}
+
+static int delete_account(conn *c, const void *ctx)
+{
+    const account_change *x = ctx;
+    int status = run_with_key(c, S_ACCOUNT_DELETE, x->account_id, VAULT_STORE_ID_BYTES,
+                              "delete account");
+    status = one_row(c, status, "the account no longer exists");
+    if (status == VAULT_OK)
+        status = clear_failures(c, x->email_hash);
     return status;
 }
 
 static int sq_delete_account(vault_store *base, const uint8_t *account_id,
                              const uint8_t *email_hash)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    int status = acquire(st, &c);
+    const account_change x = {account_id, email_hash, NULL, NULL, 0};
+    return in_write(base, delete_account, &x);
+}
+
+/* ctx is the token hash. */
+static int delete_session(conn *c, const void *ctx)
+{
+    return run_with_key(c, S_SESSION_DELETE, ctx, VAULT_STORE_HASH_BYTES, "delete session");
+}
+
+typedef struct session_query {
+    const uint8_t *token_hash;
+    int64_t now_ms;
+    vault_store_session *out;
+} session_query;
+
+static int read_session(conn *c, const session_query *x, int *revoked)
+{
+    sqlite3_stmt *q = NULL;
+    const param ps[] = {P_HASH(x->token_hash)};
+    int status = query(c, S_SESSION_GET, "read session", ps, NPARAMS(ps), &q);
+    if (status == VAULT_E_NOT_FOUND)
+        return vault__fail(VAULT_E_AUTH, "unknown session");
     if (status != VAULT_OK)
         return status;
-    if ((status = write_begin(st, c)) != VAULT_OK)
-        goto release;
-    if ((status = run_with_key(c, S_ACCOUNT_DELETE, account_id, VAULT_STORE_ID_BYTES,
-                               "delete account")) != VAULT_OK)
-        goto done;
-    if (sqlite3_changes(c->db) != 1) {
-        status = vault__fail(VAULT_E_NOT_FOUND, "the account no longer exists");
-        goto done;
+    if ((status = column_exact(q, 0, x->out->account_id, sizeof x->out->account_id)) ==
+            VAULT_OK &&
+        (status = column_exact(q, 1, x->out->device_id, sizeof x->out->device_id)) == VAULT_OK) {
+        x->out->expires_ms = sqlite3_column_int64(q, 2);
+        *revoked = sqlite3_column_int(q, 3);
     }
-    status = run_with_key(c, S_FAILURES_CLEAR, email_hash, VAULT_STORE_HASH_BYTES,
-                          "clear failures");
-done:
-    status = write_end(st, c, status);
-release:
-    release(st, c);
+    finish(q);
     return status;
 }
 
-static int delete_session(sqlite_store *st, conn *c, const uint8_t *token_hash)
+/* An expired session is deleted as it is found, in a write of its own. */
+static int lookup_session(conn *c, const void *ctx)
 {
-    int status = write_begin(st, c);
+    const session_query *x = ctx;
+    int revoked = 0;
+    int status = read_session(c, x, &revoked);
     if (status != VAULT_OK)
         return status;
-    status = run_with_key(c, S_SESSION_DELETE, token_hash, VAULT_STORE_HASH_BYTES,
-                          "delete session");
-    return write_end(st, c, status);
+    if (revoked)
+        return vault__fail(VAULT_E_REVOKED, "this device was revoked");
+    if (x->out->expires_ms > x->now_ms)
+        return VAULT_OK;
+    status = write_on(c, DURABLE, delete_session, x->token_hash);
+    return status == VAULT_OK ? vault__fail(VAULT_E_EXPIRED, "session expired") : status;
 }
 
 static int sq_session_lookup(vault_store *base, const uint8_t *token_hash, int64_t now_ms,
                              vault_store_session *out)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    int revoked = 0;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    if ((status = prep(c, S_SESSION_GET, &q)) != VAULT_OK)
-        goto done;
-    bind_bytes(q, 1, token_hash, VAULT_STORE_HASH_BYTES);
-    status = step_row(c, q, "read session");
-    if (status == VAULT_E_NOT_FOUND)
-        status = vault__fail(VAULT_E_AUTH, "unknown session");
-    if (status != VAULT_OK)
-        goto done;
-    if ((status = column_exact(q, 0, out->account_id, sizeof out->account_id)) == VAULT_OK &&
-        (status = column_exact(q, 1, out->device_id, sizeof out->device_id)) == VAULT_OK) {
-        out->expires_ms = sqlite3_column_int64(q, 2);
-        revoked = sqlite3_column_int(q, 3);
-    }
-    finish(q);
-    if (status != VAULT_OK)
-        goto done;
-    if (revoked) {
-        status = vault__fail(VAULT_E_REVOKED, "this device was revoked");
-    } else if (out->expires_ms <= now_ms) {
-        status = delete_session(st, c, token_hash);
-        if (status == VAULT_OK)
-            status = vault__fail(VAULT_E_EXPIRED, "session expired");
-    }
-done:
-    release(st, c);
-    return status;
+    const session_query x = {token_hash, now_ms, out};
+    return on_conn(base, lookup_session, &x);
 }
 
 static int sq_session_delete(vault_store *base, const uint8_t *token_hash)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    status = delete_session(st, c, token_hash);
-    release(st, c);
-    return status;
+    return in_write(base, delete_session, token_hash);
 }
 
 static void sq_close(vault_store *base)
@@ -949,33 +1048,6 @@ static void sq_close(vault_store *base)
     "id, account_id, device_id, state, expires_ms, extra_posts, peer_pk, post_mac,"  \
     " confirm_tag, fetch_hash, role"
 
-static int prep_once(conn *c, const char *text, sqlite3_stmt **q)
-{
-    int rc = sqlite3_prepare_v2(c->db, text, -1, q, NULL);
-    if (rc != SQLITE_OK) {
-        *q = NULL;
-        return sql_fail(c, rc, "prepare");
-    }
-    return VAULT_OK;
-}
-
-/* Runs a fresh statement that returns no row, then finalizes it. */
-static int done_once(conn *c, sqlite3_stmt *q, const char *what)
-{
-    int status = step_done(c, q, what);
-    sqlite3_finalize(q);
-    return status;
-}
-
-static int column_optional(sqlite3_stmt *q, int i, uint8_t *dst, size_t n)
-{
-    if (sqlite3_column_type(q, i) == SQLITE_NULL) {
-        memset(dst, 0, n);
-        return VAULT_OK;
-    }
-    return column_exact(q, i, dst, n);
-}
-
 static int read_link_row(sqlite3_stmt *q, vault_store_link *out)
 {
     int status;
@@ -996,236 +1068,219 @@ static int read_link_row(sqlite3_stmt *q, vault_store_link *out)
     return VAULT_OK;
 }
 
+/* A copy of a nullable blob column: NULL and 0 for SQL NULL. */
+static int column_dup(sqlite3_stmt *q, int i, uint8_t **out, size_t *out_len)
+{
+    const void *p = sqlite3_column_blob(q, i);
+    size_t n = (size_t)sqlite3_column_bytes(q, i);
+    *out = NULL;
+    *out_len = 0;
+    if (p == NULL)
+        return VAULT_OK;
+    if ((*out = vault__malloc(n)) == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory reading a link");
+    memcpy(*out, p, n);
+    *out_len = n;
+    return VAULT_OK;
+}
+
 /* Reads a link inside the caller's transaction (or plain read). */
 static int load_link(conn *c, const uint8_t *link_id, vault_store_link *out,
                      uint8_t **envelope, size_t *envelope_len)
 {
     sqlite3_stmt *q = NULL;
-    int status = prep_once(c, "SELECT " LINK_COLUMNS ", envelope FROM links WHERE id = ?1", &q);
-    if (status != VAULT_OK)
-        return status;
-    bind_bytes(q, 1, link_id, VAULT_STORE_ID_BYTES);
-    if ((status = step_row(c, q, "read link")) != VAULT_OK) {
-        sqlite3_finalize(q);
-        if (status == VAULT_E_NOT_FOUND)
-            return vault__fail(VAULT_E_NOT_FOUND, "no such device link");
-        return status;
-    }
-    status = read_link_row(q, out);
-    if (status == VAULT_OK && envelope != NULL) {
-        const void *p = sqlite3_column_blob(q, 11);
-        size_t n = (size_t)sqlite3_column_bytes(q, 11);
-        *envelope = NULL;
-        *envelope_len = 0;
-        if (p != NULL) {
-            if ((*envelope = vault__malloc(n)) == NULL)
-                status = vault__fail(VAULT_E_NOMEM, "out of memory reading a link");
-            else {
-                memcpy(*envelope, p, n);
-                *envelope_len = n;
-            }
-        }
-    }
+    const param ps[] = {P_ID(link_id)};
+    int status = query_once(c, "SELECT " LINK_COLUMNS ", envelope FROM links WHERE id = ?1",
+                            "read link", ps, NPARAMS(ps), &q);
+    if (status == VAULT_E_NOT_FOUND)
+        status = vault__fail(VAULT_E_NOT_FOUND, "no such device link");
+    if (status == VAULT_OK)
+        status = read_link_row(q, out);
+    if (status == VAULT_OK && envelope != NULL)
+        status = column_dup(q, 11, envelope, envelope_len);
     sqlite3_finalize(q);
     return status;
 }
 
-static int check_link_quota(conn *c, const uint8_t *account_id, int64_t now_ms)
+/* VAULT_E_LIMIT with `message` once the query counts `max` live links. */
+static int check_quota(conn *c, const char *count, const param *ps, size_t n, int64_t max,
+                       const char *message)
 {
     sqlite3_stmt *q = NULL;
-    int status = prep_once(c, "SELECT count(*) FROM links WHERE account_id = ?1"
-                              " AND expires_ms > ?2 AND state <= 2", &q);
-    if (status != VAULT_OK)
-        return status;
-    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-    bind_i64(q, 2, now_ms);
-    if ((status = step_row(c, q, "count links")) == VAULT_OK &&
-        sqlite3_column_int64(q, 0) >= VAULT_STORE_LINKS_MAX)
-        status = vault__fail(VAULT_E_LIMIT, "too many open device links; wait for them to expire");
+    int status = query_once(c, count, "count links", ps, n, &q);
+    if (status == VAULT_OK && sqlite3_column_int64(q, 0) >= max)
+        status = vault__fail(VAULT_E_LIMIT, "%s", message);
     sqlite3_finalize(q);
+    return status;
+}
+
+static int prune_links(conn *c, int64_t now_ms)
+{
+    const param ps[] = {P_INT(now_ms - VAULT_STORE_LINK_MEMORY_MS)};
+    return run_once(c, "DELETE FROM links WHERE expires_ms < ?1", "prune links", ps,
+                    NPARAMS(ps));
+}
+
+/* The two ways a link opens: offered by a logged-in device (bound to its
+ * account, counted against that account's quota) or requested by a new
+ * device (bound to no account yet, counted against one server-wide quota).
+ * Both bind the same parameters; each kind's SQL uses the ones it needs. */
+typedef struct link_kind {
+    uint32_t role;
+    const char *count;
+    int64_t max;
+    const char *too_many;
+    const char *insert;
+    const char *what;
+} link_kind;
+
+static const link_kind offered = {
+    VAULT_STORE_LINK_OFFER,
+    "SELECT count(*) FROM links WHERE account_id = ?1 AND expires_ms > ?2 AND state <= 2",
+    VAULT_STORE_LINKS_MAX,
+    "too many open device links; wait for them to expire",
+    "INSERT INTO links (id, account_id, device_id, state, created_ms, expires_ms, role)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    "create link",
+};
+
+static const link_kind requested = {
+    VAULT_STORE_LINK_REVERSE,
+    "SELECT count(*) FROM links WHERE account_id IS NULL AND expires_ms > ?2 AND state <= 2",
+    VAULT_STORE_LINKS_UNBOUND_MAX,
+    "too many pending device links; retry later",
+    "INSERT INTO links (id, role, state, created_ms, expires_ms, fetch_hash)"
+    " VALUES (?1, ?7, ?4, ?5, ?6, ?8)",
+    "request link",
+};
+
+typedef struct new_link {
+    const link_kind *kind;
+    const vault_store_link *link;
+    int64_t now_ms;
+} new_link;
+
+static int open_link(conn *c, const void *ctx)
+{
+    const new_link *x = ctx;
+    const vault_store_link *link = x->link;
+    const param quota[] = {P_ID(link->account_id), P_INT(x->now_ms)};
+    const param ps[] = {P_BLOB(link->id, sizeof link->id),
+                        P_BLOB(link->account_id, sizeof link->account_id),
+                        P_BLOB(link->device_id, sizeof link->device_id),
+                        P_INT(VAULT_STORE_LINK_OPEN),
+                        P_INT(x->now_ms),
+                        P_INT(link->expires_ms),
+                        P_INT(x->kind->role),
+                        P_BLOB(link->fetch_hash, sizeof link->fetch_hash)};
+    int status = prune_links(c, x->now_ms);
+    if (status == VAULT_OK)
+        status = check_quota(c, x->kind->count, quota, NPARAMS(quota), x->kind->max,
+                             x->kind->too_many);
+    if (status == VAULT_OK)
+        status = run_once(c, x->kind->insert, x->kind->what, ps, NPARAMS(ps));
     return status;
 }
 
 static int sq_link_create(vault_store *base, const vault_store_link *link, int64_t now_ms)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    if ((status = write_begin(st, c)) != VAULT_OK)
-        goto release;
-    if ((status = prep_once(c, "DELETE FROM links WHERE expires_ms < ?1", &q)) != VAULT_OK)
-        goto done;
-    bind_i64(q, 1, now_ms - VAULT_STORE_LINK_MEMORY_MS);
-    if ((status = done_once(c, q, "prune links")) != VAULT_OK ||
-        (status = check_link_quota(c, link->account_id, now_ms)) != VAULT_OK)
-        goto done;
-    if ((status = prep_once(c, "INSERT INTO links (id, account_id, device_id, state,"
-                               " created_ms, expires_ms, role) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                            &q)) != VAULT_OK)
-        goto done;
-    bind_i64(q, 7, VAULT_STORE_LINK_OFFER);
-    bind_bytes(q, 1, link->id, sizeof link->id);
-    bind_bytes(q, 2, link->account_id, sizeof link->account_id);
-    bind_bytes(q, 3, link->device_id, sizeof link->device_id);
-    bind_i64(q, 4, VAULT_STORE_LINK_OPEN);
-    bind_i64(q, 5, now_ms);
-    bind_i64(q, 6, link->expires_ms);
-    status = done_once(c, q, "create link");
-done:
-    status = write_end(st, c, status);
-release:
-    release(st, c);
-    return status;
-}
-
-static int check_unbound_quota(conn *c, int64_t now_ms)
-{
-    sqlite3_stmt *q = NULL;
-    int status = prep_once(c, "SELECT count(*) FROM links WHERE account_id IS NULL"
-                              " AND expires_ms > ?1 AND state <= 2", &q);
-    if (status != VAULT_OK)
-        return status;
-    bind_i64(q, 1, now_ms);
-    if ((status = step_row(c, q, "count links")) == VAULT_OK &&
-        sqlite3_column_int64(q, 0) >= VAULT_STORE_LINKS_UNBOUND_MAX)
-        status = vault__fail(VAULT_E_LIMIT, "too many pending device links; retry later");
-    sqlite3_finalize(q);
-    return status;
+    const new_link x = {&offered, link, now_ms};
+    return in_write(base, open_link, &x);
 }
 
 static int sq_link_request(vault_store *base, const vault_store_link *link, int64_t now_ms)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    if ((status = write_begin(st, c)) != VAULT_OK)
-        goto release;
-    if ((status = prep_once(c, "DELETE FROM links WHERE expires_ms < ?1", &q)) != VAULT_OK)
-        goto done;
-    bind_i64(q, 1, now_ms - VAULT_STORE_LINK_MEMORY_MS);
-    if ((status = done_once(c, q, "prune links")) != VAULT_OK ||
-        (status = check_unbound_quota(c, now_ms)) != VAULT_OK)
-        goto done;
-    if ((status = prep_once(c, "INSERT INTO links (id, role, state, created_ms, expires_ms,"
-                               " fetch_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &q)) != VAULT_OK)
-        goto done;
-    bind_bytes(q, 1, link->id, sizeof link->id);
-    bind_i64(q, 2, VAULT_STORE_LINK_REVERSE);
-    bind_i64(q, 3, VAULT_STORE_LINK_OPEN);
-    bind_i64(q, 4, now_ms);
-    bind_i64(q, 5, link->expires_ms);
-    bind_bytes(q, 6, link->fetch_hash, sizeof link->fetch_hash);
-    status = done_once(c, q, "request link");
-done:
-    status = write_end(st, c, status);
-release:
-    release(st, c);
-    return status;
+    const new_link x = {&requested, link, now_ms};
+    return in_write(base, open_link, &x);
+}
+
+typedef struct link_query {
+    const uint8_t *link_id;
+    vault_store_link *out;
+    uint8_t **envelope;
+    size_t *envelope_len;
+} link_query;
+
+static int get_link(conn *c, const void *ctx)
+{
+    const link_query *x = ctx;
+    return load_link(c, x->link_id, x->out, x->envelope, x->envelope_len);
 }
 
 static int sq_link_get(vault_store *base, const uint8_t *link_id, vault_store_link *out,
                        uint8_t **envelope, size_t *envelope_len)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    status = load_link(c, link_id, out, envelope, envelope_len);
-    release(st, c);
-    return status;
+    const link_query x = {link_id, out, envelope, envelope_len};
+    return on_conn(base, get_link, &x);
 }
 
-static int count_extra_post(conn *c, const uint8_t *link_id)
+static int write_posted_key(conn *c, const vault_store_link *posted)
 {
-    sqlite3_stmt *q = NULL;
-    int status = prep_once(c, "UPDATE links SET extra_posts = extra_posts + 1 WHERE id = ?1", &q);
+    int offer = posted->role == VAULT_STORE_LINK_OFFER;
+    /* An offer's new device leaves its fetch hash; a reverse link's owner
+     * binds the link to its account and device. */
+    const param ps[] = {P_BLOB(posted->id, sizeof posted->id),
+                        P_INT(VAULT_STORE_LINK_POSTED),
+                        P_BLOB(posted->peer_pk, sizeof posted->peer_pk),
+                        P_BLOB(posted->post_mac, sizeof posted->post_mac),
+                        P_BLOB(posted->confirm_tag, sizeof posted->confirm_tag),
+                        offer ? P_BLOB(posted->fetch_hash, sizeof posted->fetch_hash)
+                              : P_BLOB(posted->account_id, sizeof posted->account_id),
+                        P_BLOB(posted->device_id, sizeof posted->device_id)};
+    return run_once(c, offer ? "UPDATE links SET state = ?2, peer_pk = ?3, post_mac = ?4,"
+                               " confirm_tag = ?5, fetch_hash = ?6 WHERE id = ?1"
+                             : "UPDATE links SET state = ?2, peer_pk = ?3, post_mac = ?4,"
+                               " confirm_tag = ?5, account_id = ?6, device_id = ?7"
+                               " WHERE id = ?1",
+                    "post link key", ps, offer ? 6 : 7);
+}
+
+typedef struct key_post {
+    const vault_store_link *posted;
+    int64_t now_ms;
+    int *already_used;
+} key_post;
+
+static int post_key(conn *c, const void *ctx)
+{
+    const key_post *x = ctx;
+    vault_store_link link;
+    int status = load_link(c, x->posted->id, &link, NULL, NULL);
     if (status != VAULT_OK)
         return status;
-    bind_bytes(q, 1, link_id, VAULT_STORE_ID_BYTES);
-    return done_once(c, q, "count post");
+    if (link.role != x->posted->role)
+        return vault__fail(VAULT_E_NOT_FOUND, "no such device link");
+    if (x->now_ms >= link.expires_ms)
+        return vault__fail(VAULT_E_EXPIRED, "this device link has expired");
+    if (link.state == VAULT_STORE_LINK_OPEN)
+        return write_posted_key(c, x->posted);
+    /* Counted and committed on purpose: the link's owner must see that a
+     * second device tried this code (a copied QR code). The caller refuses. */
+    *x->already_used = 1;
+    const param ps[] = {P_ID(x->posted->id)};
+    return run_once(c, "UPDATE links SET extra_posts = extra_posts + 1 WHERE id = ?1",
+                    "count post", ps, NPARAMS(ps));
 }
 
 static int sq_link_post_key(vault_store *base, const vault_store_link *posted, int64_t now_ms)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    vault_store_link link;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    if ((status = write_begin(st, c)) != VAULT_OK)
-        goto release;
-    if ((status = load_link(c, posted->id, &link, NULL, NULL)) != VAULT_OK)
-        goto done;
-    if (link.role != posted->role) {
-        status = vault__fail(VAULT_E_NOT_FOUND, "no such device link");
-        goto done;
-    }
-    if (now_ms >= link.expires_ms) {
-        status = vault__fail(VAULT_E_EXPIRED, "this device link has expired");
-        goto done;
-    }
-    if (link.state != VAULT_STORE_LINK_OPEN) {
-        /* Committed on purpose: the link's owner must see that a second
-         * device tried this code (a copied QR code). */
-        if ((status = count_extra_post(c, posted->id)) == VAULT_OK)
-            status = write_end(st, c, VAULT_OK);
-        else
-            status = write_end(st, c, status);
-        release(st, c);
-        if (status != VAULT_OK)
-            return status;
+    int already_used = 0;
+    const key_post x = {posted, now_ms, &already_used};
+    int status = in_write(base, post_key, &x);
+    if (status == VAULT_OK && already_used)
         return vault__fail(VAULT_E_STATE, "this link code was already used by another device");
-    }
-    int offer = posted->role == VAULT_STORE_LINK_OFFER;
-    if ((status = prep_once(c, offer ? "UPDATE links SET state = ?2, peer_pk = ?3, post_mac = ?4,"
-                                       " confirm_tag = ?5, fetch_hash = ?6 WHERE id = ?1"
-                                     : "UPDATE links SET state = ?2, peer_pk = ?3, post_mac = ?4,"
-                                       " confirm_tag = ?5, account_id = ?6, device_id = ?7"
-                                       " WHERE id = ?1",
-                            &q)) != VAULT_OK)
-        goto done;
-    bind_bytes(q, 1, posted->id, sizeof posted->id);
-    bind_i64(q, 2, VAULT_STORE_LINK_POSTED);
-    bind_bytes(q, 3, posted->peer_pk, sizeof posted->peer_pk);
-    bind_bytes(q, 4, posted->post_mac, sizeof posted->post_mac);
-    bind_bytes(q, 5, posted->confirm_tag, sizeof posted->confirm_tag);
-    if (offer) {
-        bind_bytes(q, 6, posted->fetch_hash, sizeof posted->fetch_hash);
-    } else {
-        bind_bytes(q, 6, posted->account_id, sizeof posted->account_id);
-        bind_bytes(q, 7, posted->device_id, sizeof posted->device_id);
-    }
-    status = done_once(c, q, "post link key");
-done:
-    status = write_end(st, c, status);
-release:
-    release(st, c);
     return status;
 }
 
 static int insert_linked_device(conn *c, const uint8_t *account_id,
                                 const vault_store_new_device *dev, int64_t now_ms)
 {
-    sqlite3_stmt *q = NULL;
-    int status = prep_once(c, "INSERT INTO devices (account_id, id, name, added_ms, last_seen_ms,"
-                              " credential_hash) VALUES (?1, ?2, ?3, ?4, ?4, ?5)", &q);
-    if (status != VAULT_OK)
-        return status;
-    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-    bind_bytes(q, 2, dev->id, sizeof dev->id);
-    sqlite3_bind_text(q, 3, dev->name, -1, SQLITE_STATIC);
-    bind_i64(q, 4, now_ms);
-    bind_bytes(q, 5, dev->credential_hash, sizeof dev->credential_hash);
-    return done_once(c, q, "record linked device");
+    const param ps[] = {P_ID(account_id), P_BLOB(dev->id, sizeof dev->id), P_TEXT(dev->name),
+                        P_INT(now_ms),
+                        P_BLOB(dev->credential_hash, sizeof dev->credential_hash)};
+    return run_once(c, "INSERT INTO devices (account_id, id, name, added_ms, last_seen_ms,"
+                       " credential_hash) VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+                    "record linked device", ps, NPARAMS(ps));
 }
 
 static int check_deliverable(const vault_store_link *link, const uint8_t *account_id,
@@ -1242,73 +1297,72 @@ static int check_deliverable(const vault_store_link *link, const uint8_t *accoun
     return VAULT_OK;
 }
 
+typedef struct delivery {
+    const uint8_t *link_id;
+    const uint8_t *account_id;
+    const uint8_t *envelope;
+    size_t envelope_len;
+    const vault_store_new_device *dev;
+    int64_t now_ms;
+} delivery;
+
+static int deliver(conn *c, const void *ctx)
+{
+    const delivery *x = ctx;
+    vault_store_link link;
+    const param ps[] = {P_ID(x->link_id), P_INT(VAULT_STORE_LINK_DELIVERED),
+                        P_BLOB(x->envelope, x->envelope_len)};
+    int status = load_link(c, x->link_id, &link, NULL, NULL);
+    if (status == VAULT_OK)
+        status = check_deliverable(&link, x->account_id, x->now_ms);
+    if (status == VAULT_OK)
+        status = run_once(c, "UPDATE links SET state = ?2, envelope = ?3 WHERE id = ?1",
+                          "deliver envelope", ps, NPARAMS(ps));
+    if (status == VAULT_OK)
+        status = insert_linked_device(c, x->account_id, x->dev, x->now_ms);
+    return status;
+}
+
 static int sq_link_deliver(vault_store *base, const uint8_t *link_id, const uint8_t *account_id,
                            const uint8_t *envelope, size_t envelope_len,
                            const vault_store_new_device *dev, int64_t now_ms)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    sqlite3_stmt *q = NULL;
+    const delivery x = {link_id, account_id, envelope, envelope_len, dev, now_ms};
+    return in_write(base, deliver, &x);
+}
+
+typedef struct state_change {
+    const uint8_t *link_id;
+    uint32_t expect;
+    uint32_t state;
+} state_change;
+
+static int set_link_state(conn *c, const void *ctx)
+{
+    const state_change *x = ctx;
     vault_store_link link;
-    int status = acquire(st, &c);
+    int status = load_link(c, x->link_id, &link, NULL, NULL);
     if (status != VAULT_OK)
         return status;
-    if ((status = write_begin(st, c)) != VAULT_OK)
-        goto release;
-    if ((status = load_link(c, link_id, &link, NULL, NULL)) != VAULT_OK ||
-        (status = check_deliverable(&link, account_id, now_ms)) != VAULT_OK)
-        goto done;
-    if ((status = prep_once(c, "UPDATE links SET state = ?2, envelope = ?3 WHERE id = ?1", &q)) !=
-        VAULT_OK)
-        goto done;
-    bind_bytes(q, 1, link_id, VAULT_STORE_ID_BYTES);
-    bind_i64(q, 2, VAULT_STORE_LINK_DELIVERED);
-    bind_bytes(q, 3, envelope, envelope_len);
-    if ((status = done_once(c, q, "deliver envelope")) != VAULT_OK)
-        goto done;
-    status = insert_linked_device(c, account_id, dev, now_ms);
-done:
-    status = write_end(st, c, status);
-release:
-    release(st, c);
-    return status;
+    int live = link.state == VAULT_STORE_LINK_OPEN || link.state == VAULT_STORE_LINK_POSTED ||
+               link.state == VAULT_STORE_LINK_DELIVERED;
+    if (x->expect == VAULT_STORE_LINK_ANY_LIVE ? !live : link.state != x->expect)
+        return vault__fail(VAULT_E_STATE, link.state == VAULT_STORE_LINK_DONE
+                                              ? "this device link was already used"
+                                              : "this device link is not in that step");
+    /* A finished link no longer needs its envelope: drop it. */
+    int final = x->state == VAULT_STORE_LINK_DONE || x->state == VAULT_STORE_LINK_ABORTED;
+    const param ps[] = {P_ID(x->link_id), P_INT(x->state)};
+    return run_once(c, final ? "UPDATE links SET state = ?2, envelope = NULL WHERE id = ?1"
+                             : "UPDATE links SET state = ?2 WHERE id = ?1",
+                    "update link", ps, NPARAMS(ps));
 }
 
 static int sq_link_set_state(vault_store *base, const uint8_t *link_id, uint32_t expect,
                              uint32_t state)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    vault_store_link link;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    if ((status = write_begin(st, c)) != VAULT_OK)
-        goto release;
-    if ((status = load_link(c, link_id, &link, NULL, NULL)) != VAULT_OK)
-        goto done;
-    int live = link.state == VAULT_STORE_LINK_OPEN || link.state == VAULT_STORE_LINK_POSTED ||
-               link.state == VAULT_STORE_LINK_DELIVERED;
-    if (expect == VAULT_STORE_LINK_ANY_LIVE ? !live : link.state != expect) {
-        status = vault__fail(VAULT_E_STATE, link.state == VAULT_STORE_LINK_DONE
-                                                ? "this device link was already used"
-                                                : "this device link is not in that step");
-        goto done;
-    }
-    int final = state == VAULT_STORE_LINK_DONE || state == VAULT_STORE_LINK_ABORTED;
-    if ((status = prep_once(c, final ? "UPDATE links SET state = ?2, envelope = NULL WHERE id = ?1"
-                                     : "UPDATE links SET state = ?2 WHERE id = ?1",
-                            &q)) != VAULT_OK)
-        goto done;
-    bind_bytes(q, 1, link_id, VAULT_STORE_ID_BYTES);
-    bind_i64(q, 2, state);
-    status = done_once(c, q, "update link");
-done:
-    status = write_end(st, c, status);
-release:
-    release(st, c);
-    return status;
+    const state_change x = {link_id, expect, state};
+    return in_write(base, set_link_state, &x);
 }
 
 static int read_device_row(sqlite3_stmt *q, vault_store_device *d)
@@ -1330,143 +1384,102 @@ static int read_device_row(sqlite3_stmt *q, vault_store_device *d)
     return VAULT_OK;
 }
 
-static int sq_device_list(vault_store *base, const uint8_t *account_id,
-                          vault_store_device **out, size_t *count)
+/* Appends the current row to a list that doubles as it fills. */
+static int append_device(sqlite3_stmt *q, vault_store_device **list, size_t *n, size_t *cap)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
+    if (*n == *cap) {
+        size_t ncap = *cap == 0 ? 8 : *cap * 2;
+        vault_store_device *grown = vault__realloc(*list, ncap * sizeof **list);
+        if (grown == NULL)
+            return vault__fail(VAULT_E_NOMEM, "out of memory listing devices");
+        *list = grown;
+        *cap = ncap;
+    }
+    int status = read_device_row(q, &(*list)[*n]);
+    if (status == VAULT_OK)
+        (*n)++;
+    return status;
+}
+
+typedef struct device_query {
+    const uint8_t *account_id;
+    const uint8_t *device_id;
+    vault_store_device **list;
+    size_t *count;
+    uint8_t *out; /* a credential hash or a sealed key */
+} device_query;
+
+static int list_devices(conn *c, const void *ctx)
+{
+    const device_query *x = ctx;
     sqlite3_stmt *q = NULL;
     vault_store_device *list = NULL;
     size_t n = 0, cap = 0;
-    int rc, status = acquire(st, &c);
-    *out = NULL;
-    *count = 0;
+    int rc, status = prep_once(c, "SELECT id, name, added_ms, last_seen_ms, revoked_ms,"
+                                  " credential_hash FROM devices WHERE account_id = ?1"
+                                  " ORDER BY added_ms, id", &q);
     if (status != VAULT_OK)
         return status;
-    if ((status = prep_once(c, "SELECT id, name, added_ms, last_seen_ms, revoked_ms,"
-                               " credential_hash FROM devices WHERE account_id = ?1"
-                               " ORDER BY added_ms, id", &q)) != VAULT_OK)
-        goto release;
-    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap == 0 ? 8 : cap * 2;
-            vault_store_device *grown = vault__realloc(list, ncap * sizeof *list);
-            if (grown == NULL) {
-                status = vault__fail(VAULT_E_NOMEM, "out of memory listing devices");
-                goto done;
-            }
-            list = grown;
-            cap = ncap;
-        }
-        if ((status = read_device_row(q, &list[n])) != VAULT_OK)
-            goto done;
-        n++;
-    }
-    if (rc != SQLITE_DONE)
+    const param ps[] = {P_ID(x->account_id)};
+    bind_params(q, ps, NPARAMS(ps));
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if ((status = append_device(q, &list, &n, &cap)) != VAULT_OK)
+            break;
+    if (status == VAULT_OK && rc != SQLITE_DONE)
         status = sql_fail(c, rc, "list devices");
-done:
     sqlite3_finalize(q);
-    if (status == VAULT_OK) {
-        *out = list;
-        *count = n;
-    } else {
+    if (status != VAULT_OK) {
         vault__free(list);
+        return status;
     }
-release:
-    release(st, c);
+    *x->list = list;
+    *x->count = n;
+    return VAULT_OK;
+}
+
+static int sq_device_list(vault_store *base, const uint8_t *account_id,
+                          vault_store_device **out, size_t *count)
+{
+    const device_query x = {account_id, NULL, out, count, NULL};
+    *out = NULL;
+    *count = 0;
+    return on_conn(base, list_devices, &x);
+}
+
+static int read_credential(conn *c, const void *ctx)
+{
+    const device_query *x = ctx;
+    sqlite3_stmt *q = NULL;
+    const param ps[] = {P_ID(x->account_id), P_ID(x->device_id)};
+    int status = query_once(c, "SELECT revoked_ms IS NOT NULL, credential_hash FROM devices"
+                               " WHERE account_id = ?1 AND id = ?2",
+                            "read device", ps, NPARAMS(ps), &q);
+    if (status == VAULT_OK) {
+        if (sqlite3_column_int(q, 0))
+            status = vault__fail(VAULT_E_REVOKED, "this device was revoked");
+        else if (sqlite3_column_type(q, 1) == SQLITE_NULL)
+            status = vault__fail(VAULT_E_NOT_FOUND, "no such linked device");
+        else
+            status = column_exact(q, 1, x->out, VAULT_STORE_HASH_BYTES);
+    }
+    sqlite3_finalize(q);
     return status;
 }
 
 static int sq_device_credential(vault_store *base, const uint8_t *account_id,
                                 const uint8_t *device_id, uint8_t *credential_hash)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    if ((status = prep_once(c, "SELECT revoked_ms IS NOT NULL, credential_hash FROM devices"
-                               " WHERE account_id = ?1 AND id = ?2", &q)) != VAULT_OK)
-        goto release;
-    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-    bind_bytes(q, 2, device_id, VAULT_STORE_ID_BYTES);
-    if ((status = step_row(c, q, "read device")) == VAULT_OK) {
-        if (sqlite3_column_int(q, 0))
-            status = vault__fail(VAULT_E_REVOKED, "this device was revoked");
-        else if (sqlite3_column_type(q, 1) == SQLITE_NULL)
-            status = vault__fail(VAULT_E_NOT_FOUND, "no such linked device");
-        else
-            status = column_exact(q, 1, credential_hash, VAULT_STORE_HASH_BYTES);
-    }
-    sqlite3_finalize(q);
-release:
-    release(st, c);
-    return status;
+    const device_query x = {account_id, device_id, NULL, NULL, credential_hash};
+    return on_conn(base, read_credential, &x);
 }
 
-/* The compare-and-swap part of a push, inside the caller's transaction. */
-static int cas_blob(conn *c, const uint8_t *account_id, uint64_t base_revision,
-                    const uint8_t *blob, size_t blob_len, int64_t now_ms, uint64_t *current)
-{
-    sqlite3_stmt *q = NULL;
-    uint64_t next = base_revision + 1;
-    int status = prep(c, S_REVISION_BUMP, &q);
-    if (status != VAULT_OK)
-        return status;
-    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-    bind_i64(q, 2, (int64_t)base_revision);
-    if ((status = step_done(c, q, "bump revision")) != VAULT_OK)
-        return status;
-    if (sqlite3_changes(c->db) != 1) {
-        if ((status = prep(c, S_REVISION_GET, &q)) != VAULT_OK)
-            return status;
-        bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-        if ((status = step_row(c, q, "read revision")) != VAULT_OK)
-            return status;
-        *current = column_u64(q, 0);
-        finish(q);
-        return vault__fail(VAULT_E_CONFLICT, "the server holds revision %llu",
-                           (unsigned long long)*current);
-    }
-    if ((status = prep(c, S_BLOB_INSERT, &q)) != VAULT_OK)
-        return status;
-    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-    bind_i64(q, 2, (int64_t)next);
-    bind_bytes(q, 3, blob, blob_len);
-    bind_i64(q, 4, now_ms);
-    if ((status = step_done(c, q, "store blob")) != VAULT_OK || next <= VAULT_STORE_KEEP_REVISIONS)
-        return status;
-    if ((status = prep(c, S_BLOB_PRUNE, &q)) != VAULT_OK)
-        return status;
-    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-    bind_i64(q, 2, (int64_t)(next - VAULT_STORE_KEEP_REVISIONS));
-    return step_done(c, q, "prune blobs");
-}
-
-/* Runs an UPDATE on one device row (?1 account, ?2 device, ?3 optional blob,
- * ?4 time); VAULT_E_NOT_FOUND if no row matched. */
-static int update_device(conn *c, const char *text, const uint8_t *account_id,
-                         const uint8_t *device_id, const uint8_t *value, size_t value_len,
-                         int64_t now_ms)
-{
-    sqlite3_stmt *q = NULL;
-    int status = prep_once(c, text, &q);
-    if (status != VAULT_OK)
-        return status;
-    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-    bind_bytes(q, 2, device_id, VAULT_STORE_ID_BYTES);
-    if (value != NULL)
-        bind_bytes(q, 3, value, value_len);
-    if (sqlite3_bind_parameter_count(q) >= 4)
-        bind_i64(q, 4, now_ms);
-    if ((status = done_once(c, q, "update device")) != VAULT_OK)
-        return status;
-    if (sqlite3_changes(c->db) != 1)
-        return vault__fail(VAULT_E_NOT_FOUND, "no such device");
-    return VAULT_OK;
-}
+typedef struct rotation {
+    push push;
+    const uint8_t *revoked_device_id;
+    const uint8_t *protected_key;
+    const vault_store_sealed_key *keys;
+    size_t nkeys;
+} rotation;
 
 /* Revoked, its credential and sealed key dropped. Its sessions stay in the
  * table until they expire, but session_lookup refuses them (VAULT_E_REVOKED),
@@ -1474,10 +1487,40 @@ static int update_device(conn *c, const char *text, const uint8_t *account_id,
 static int revoke_device(conn *c, const uint8_t *account_id, const uint8_t *device_id,
                          int64_t now_ms)
 {
-    return update_device(c, "UPDATE devices SET revoked_ms = coalesce(revoked_ms, ?4),"
-                            " credential_hash = NULL, sealed_key = NULL"
-                            " WHERE account_id = ?1 AND id = ?2",
-                         account_id, device_id, NULL, 0, now_ms);
+    const param ps[] = {P_ID(account_id), P_ID(device_id), P_INT(now_ms)};
+    int status = run_once(c, "UPDATE devices SET revoked_ms = coalesce(revoked_ms, ?3),"
+                             " credential_hash = NULL, sealed_key = NULL"
+                             " WHERE account_id = ?1 AND id = ?2",
+                          "update device", ps, NPARAMS(ps));
+    return one_row(c, status, "no such device");
+}
+
+static int store_sealed_key(conn *c, const uint8_t *account_id,
+                            const vault_store_sealed_key *key)
+{
+    const param ps[] = {P_ID(account_id), P_ID(key->device_id),
+                        P_BLOB(key->sealed, sizeof key->sealed)};
+    int status = run_once(c, "UPDATE devices SET sealed_key = ?3"
+                             " WHERE account_id = ?1 AND id = ?2 AND revoked_ms IS NULL",
+                          "update device", ps, NPARAMS(ps));
+    return one_row(c, status, "no such device");
+}
+
+static int revoke_rotate(conn *c, const void *ctx)
+{
+    const rotation *x = ctx;
+    const uint8_t *account_id = x->push.account_id;
+    const param ps[] = {P_ID(account_id),
+                        P_BLOB(x->protected_key, VAULT_PROTECTED_KEY_BYTES)};
+    int status = revoke_device(c, account_id, x->revoked_device_id, x->push.now_ms);
+    if (status == VAULT_OK)
+        status = cas_blob(c, &x->push);
+    if (status == VAULT_OK)
+        status = run_once(c, "UPDATE accounts SET protected_key = ?2 WHERE id = ?1",
+                          "replace protected key", ps, NPARAMS(ps));
+    for (size_t i = 0; i < x->nkeys && status == VAULT_OK; i++)
+        status = store_sealed_key(c, account_id, &x->keys[i]);
+    return status;
 }
 
 static int sq_device_revoke_rotate(vault_store *base, const uint8_t *account_id,
@@ -1487,60 +1530,32 @@ static int sq_device_revoke_rotate(vault_store *base, const uint8_t *account_id,
                                    const vault_store_sealed_key *keys, size_t nkeys,
                                    int64_t now_ms, uint64_t *current)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
+    const rotation x = {{account_id, base_revision, blob, blob_len, now_ms, current},
+                        revoked_device_id, protected_key, keys, nkeys};
+    return in_write(base, revoke_rotate, &x);
+}
+
+static int read_sealed_key(conn *c, const void *ctx)
+{
+    const device_query *x = ctx;
     sqlite3_stmt *q = NULL;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    if ((status = write_begin(st, c)) != VAULT_OK)
-        goto release;
-    if ((status = revoke_device(c, account_id, revoked_device_id, now_ms)) != VAULT_OK ||
-        (status = cas_blob(c, account_id, base_revision, blob, blob_len, now_ms, current)) !=
-            VAULT_OK)
-        goto done;
-    if ((status = prep_once(c, "UPDATE accounts SET protected_key = ?2 WHERE id = ?1", &q)) !=
-        VAULT_OK)
-        goto done;
-    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-    bind_bytes(q, 2, protected_key, VAULT_PROTECTED_KEY_BYTES);
-    if ((status = done_once(c, q, "replace protected key")) != VAULT_OK)
-        goto done;
-    for (size_t i = 0; i < nkeys && status == VAULT_OK; i++)
-        status = update_device(c, "UPDATE devices SET sealed_key = ?3"
-                                  " WHERE account_id = ?1 AND id = ?2 AND revoked_ms IS NULL",
-                               account_id, keys[i].device_id, keys[i].sealed,
-                               sizeof keys[i].sealed, now_ms);
-done:
-    status = write_end(st, c, status);
-release:
-    release(st, c);
+    const param ps[] = {P_ID(x->account_id), P_ID(x->device_id)};
+    int status = query_once(c, "SELECT sealed_key FROM devices WHERE account_id = ?1 AND id = ?2"
+                               " AND revoked_ms IS NULL AND sealed_key IS NOT NULL",
+                            "read sealed key", ps, NPARAMS(ps), &q);
+    if (status == VAULT_OK)
+        status = column_exact(q, 0, x->out, VAULT_STORE_SEALED_KEY_BYTES);
+    else if (status == VAULT_E_NOT_FOUND)
+        status = vault__fail(VAULT_E_NOT_FOUND, "no rotated key for this device");
+    sqlite3_finalize(q);
     return status;
 }
 
 static int sq_device_sealed_key(vault_store *base, const uint8_t *account_id,
                                 const uint8_t *device_id, uint8_t *sealed)
 {
-    sqlite_store *st = STORE(base);
-    conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    int status = acquire(st, &c);
-    if (status != VAULT_OK)
-        return status;
-    if ((status = prep_once(c, "SELECT sealed_key FROM devices WHERE account_id = ?1 AND id = ?2"
-                               " AND revoked_ms IS NULL AND sealed_key IS NOT NULL", &q)) !=
-        VAULT_OK)
-        goto release;
-    bind_bytes(q, 1, account_id, VAULT_STORE_ID_BYTES);
-    bind_bytes(q, 2, device_id, VAULT_STORE_ID_BYTES);
-    if ((status = step_row(c, q, "read sealed key")) == VAULT_OK)
-        status = column_exact(q, 0, sealed, VAULT_STORE_SEALED_KEY_BYTES);
-    else if (status == VAULT_E_NOT_FOUND)
-        status = vault__fail(VAULT_E_NOT_FOUND, "no rotated key for this device");
-    sqlite3_finalize(q);
-release:
-    release(st, c);
-    return status;
+    const device_query x = {account_id, device_id, NULL, NULL, sealed};
+    return on_conn(base, read_sealed_key, &x);
 }
 
 static const vault_store_ops sqlite_ops = {
@@ -1605,7 +1620,7 @@ int vault_server__store_open_sqlite(vault_store **out, const char *path)
     pthread_mutex_init(&st->pool_lock, NULL);
     pthread_cond_init(&st->pool_freed, NULL);
     pthread_mutex_init(&st->write_lock, NULL);
-    if ((status = conn_open(&st->conns[0], path)) != VAULT_OK)
+    if ((status = conn_open(&st->conns[0], st)) != VAULT_OK)
         goto done;
     st->nconns = 1;
     status = migrate(&st->conns[0]);

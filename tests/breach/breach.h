@@ -50,6 +50,8 @@ int breach_contains_any_encoding(const uint8_t *hay, size_t hay_len, const char 
 
 /* The malicious-server tests (malicious.c), a group of their own. */
 int breach_run_liar_tests(void);
+/* The allocation-failure tests (alloc.c). */
+int breach_run_alloc_tests(void);
 
 void test_breach_leak__scanner_finds_every_encoding(void **state);
 void test_breach_leak__server_files_hold_no_known_plaintext(void **state);

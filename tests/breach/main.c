@@ -20,5 +20,6 @@ int main(void)
     int failed = cmocka_run_group_tests_name("breach", tests, breach_scenario_setup,
                                              breach_scenario_teardown);
     failed += breach_run_liar_tests();
+    failed += breach_run_alloc_tests();
     return failed;
 }
