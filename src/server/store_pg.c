@@ -527,22 +527,36 @@ static int read_version(conn *c, int64_t *version)
 }
 
 /* Brings the schema to SCHEMA_VERSION in one transaction; processes opening
- * a new database at once queue on the advisory lock. */
+ * a new database at once queue on the advisory lock. A schema already at the
+ * version sees no DDL at all, so that a role without CREATE rights can serve
+ * a database its administrator set up. */
 static int migrate(conn *c, void *arg)
 {
+    PGresult *res = NULL;
     int64_t version = 0;
     (void)arg;
-    int status = simple(c, "SELECT pg_advisory_xact_lock(x'" MIGRATION_LOCK "'::bigint);"
-                           "CREATE TABLE IF NOT EXISTS schema_version ("
-                           "  one boolean PRIMARY KEY DEFAULT true CHECK (one),"
-                           "  version bigint NOT NULL)", "migrate");
-    if (status != VAULT_OK || (status = read_version(c, &version)) != VAULT_OK)
+    int status = simple(c, "SELECT pg_advisory_xact_lock(x'" MIGRATION_LOCK "'::bigint)",
+                        "migrate");
+    if (status != VAULT_OK ||
+        (status = fetch(c, "SELECT to_regclass('schema_version') IS NOT NULL", NULL, &res,
+                        "migrate")) != VAULT_OK)
+        return status;
+    row r = {res, 0, VAULT_OK};
+    int exists = col_bool(&r, 0);
+    PQclear(res);
+    if (r.status != VAULT_OK)
+        return r.status;
+    if (exists && (status = read_version(c, &version)) != VAULT_OK)
         return status;
     if (version > SCHEMA_VERSION)
         return vault__fail(VAULT_E_IO, "store: schema version %lld is newer than this "
                            "library (%lld)", (long long)version, (long long)SCHEMA_VERSION);
     if (version == SCHEMA_VERSION)
         return VAULT_OK;
+    if (!exists && (status = simple(c, "CREATE TABLE schema_version ("
+                                       "  one boolean PRIMARY KEY DEFAULT true CHECK (one),"
+                                       "  version bigint NOT NULL)", "migrate")) != VAULT_OK)
+        return status;
     for (int64_t v = version; v < SCHEMA_VERSION; v++)
         if ((status = simple(c, migrations[v], "migrate")) != VAULT_OK)
             return status;
@@ -613,42 +627,47 @@ static int clear_failures(conn *c, const uint8_t *email_hash)
                         VAULT_STORE_HASH_BYTES, "clear failures");
 }
 
-/* The compare-and-swap part of a push, inside the caller's transaction. */
+/* The compare-and-swap part of a push, inside the caller's transaction, as
+ * one statement (one round trip): the conditional UPDATE takes the account
+ * row's lock and matches only while the revision is still base_revision
+ * (a concurrent push waits for the lock, then re-checks against the
+ * committed row); the blob is stored, and old ones pruned, only if it
+ * matched. */
 static int cas_blob(conn *c, const uint8_t *account_id, uint64_t base_revision,
                     const uint8_t *blob, size_t blob_len, int64_t now_ms, uint64_t *current)
 {
     PGresult *res = NULL;
     params p = {.n = 0};
-    uint64_t next = base_revision + 1;
     p_bytes(&p, account_id, VAULT_STORE_ID_BYTES);
     p_i64(&p, (int64_t)base_revision);
-    int status = run(c, "UPDATE accounts SET revision = revision + 1"
-                        " WHERE id = $1 AND revision = $2", &p, "bump revision");
+    p_bytes(&p, blob, blob_len);
+    p_i64(&p, now_ms);
+    p_i64(&p, (int64_t)base_revision + 1 - (int64_t)VAULT_STORE_KEEP_REVISIONS);
+    int status = fetch(c, "WITH bumped AS (UPDATE accounts SET revision = revision + 1"
+                          "   WHERE id = $1 AND revision = $2 RETURNING id, revision),"
+                          " stored AS (INSERT INTO blobs (account_id, revision, data, created_ms)"
+                          "   SELECT id, revision, $3, $4 FROM bumped RETURNING revision),"
+                          " pruned AS (DELETE FROM blobs WHERE account_id = $1 AND revision <= $5"
+                          "   AND EXISTS (SELECT 1 FROM bumped))"
+                          " SELECT revision FROM stored", &p, &res, "store blob");
+    if (status == VAULT_OK)
+        PQclear(res);
+    if (status != VAULT_E_NOT_FOUND)
+        return status;
+    /* A fresh statement, so a fresh snapshot: the revision that won. */
+    p.n = 1;
+    status = fetch(c, "SELECT revision FROM accounts WHERE id = $1", &p, &res, "read revision");
+    if (status == VAULT_E_NOT_FOUND)
+        return vault__fail(VAULT_E_NOT_FOUND, "the account no longer exists");
     if (status != VAULT_OK)
         return status;
-    if (c->changes != 1) {
-        p.n = 1;
-        status = fetch(c, "SELECT revision FROM accounts WHERE id = $1", &p, &res,
-                       "read revision");
-        if (status == VAULT_E_NOT_FOUND)
-            return vault__fail(VAULT_E_NOT_FOUND, "the account no longer exists");
-        if (status != VAULT_OK)
-            return status;
-        row r = {res, 0, VAULT_OK};
-        *current = col_u64(&r, 0);
-        PQclear(res);
-        if (r.status != VAULT_OK)
-            return r.status;
-        return vault__fail(VAULT_E_CONFLICT, "the server holds revision %llu",
-                           (unsigned long long)*current);
-    }
-    if ((status = insert_blob(c, account_id, next, blob, blob_len, now_ms)) != VAULT_OK ||
-        next <= VAULT_STORE_KEEP_REVISIONS)
-        return status;
-    p.n = 1;
-    p_i64(&p, (int64_t)(next - VAULT_STORE_KEEP_REVISIONS));
-    return run(c, "DELETE FROM blobs WHERE account_id = $1 AND revision <= $2", &p,
-               "prune blobs");
+    row r = {res, 0, VAULT_OK};
+    *current = col_u64(&r, 0);
+    PQclear(res);
+    if (r.status != VAULT_OK)
+        return r.status;
+    return vault__fail(VAULT_E_CONFLICT, "the server holds revision %llu",
+                       (unsigned long long)*current);
 }
 
 #define ACCOUNT_COLUMNS \

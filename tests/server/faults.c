@@ -224,3 +224,38 @@ void test_server_faults__connection_loss_survived(void **state)
     ts_reopen_database(NULL);
     vault_server_close(s);
 }
+
+/* PostgreSQL only: a database left at version 2 (before reverse links) is
+ * upgraded in place when a server opens it, keeping its data. */
+void test_server_faults__schema_upgrade_in_place(void **state)
+{
+    (void)state;
+    if (!ts_backend_is_pg())
+        skip();
+    vault_server *s = ts_open("faults_upgrade", 1);
+    ts_account a;
+    ts_account_init(&a, 1);
+    ts_register(s, &a);
+    vault_server_close(s);
+    /* Undo migration 3 by hand. */
+    ts_db_run("faults_upgrade", "ALTER TABLE links DROP COLUMN role");
+    ts_db_run("faults_upgrade", "ALTER TABLE links ALTER COLUMN account_id SET NOT NULL");
+    ts_db_run("faults_upgrade", "ALTER TABLE links ALTER COLUMN device_id SET NOT NULL");
+    assert_int_equal(ts_db_run("faults_upgrade", "UPDATE schema_version SET version = 2"), 1);
+
+    s = ts_reopen("faults_upgrade", 1);
+    assert_int_equal(ts_db_run("faults_upgrade", "SELECT version FROM schema_version"), 3);
+    assert_int_equal(ts_db_run("faults_upgrade", "SELECT count(*) FROM information_schema.columns"
+                                                 " WHERE table_schema = current_schema()"
+                                                 " AND table_name = 'links'"
+                                                 " AND column_name = 'role'"),
+                     1);
+    assert_int_equal(ts_revision(s, &a), 1);
+    vault_store_link link;
+    memset(&link, 0, sizeof link);
+    link.role = VAULT_STORE_LINK_REVERSE;
+    link.id[0] = 1;
+    link.expires_ms = TS_NOW_MS + 1000;
+    assert_int_equal(s->store->ops->link_request(s->store, &link, TS_NOW_MS), VAULT_OK);
+    vault_server_close(s);
+}

@@ -44,6 +44,7 @@ int main(void)
         cmocka_unit_test(test_server_faults__unreachable_database_is_io),
         cmocka_unit_test_teardown(test_server_faults__connection_loss_survived,
                                   ts_reopen_database),
+        cmocka_unit_test(test_server_faults__schema_upgrade_in_place),
         cmocka_unit_test(test_server_links__relay_lifecycle),
         cmocka_unit_test(test_server_links__quota_and_states),
         cmocka_unit_test(test_server_links__reverse_request),

@@ -128,6 +128,7 @@ TS_AREA(test_server_faults__newer_schema_is_refused);
 TS_AREA(test_server_faults__rate_limit_shared_by_processes);
 TS_AREA(test_server_faults__unreachable_database_is_io);
 TS_AREA(test_server_faults__connection_loss_survived);
+TS_AREA(test_server_faults__schema_upgrade_in_place);
 TS_AREA(test_server_links__relay_lifecycle);
 TS_AREA(test_server_links__quota_and_states);
 TS_AREA(test_server_links__reverse_request);
