@@ -11,12 +11,18 @@
 
 static _Thread_local char last_error[VAULT_ERRMSG_MAX];
 
+/* Formats into a local buffer first: callers often quote the previous
+ * message (`vault__fail(rc, "context: %s", vault_last_error())`), and
+ * formatting a buffer into itself is undefined behaviour (found by valgrind:
+ * overlapping mempcpy inside vsnprintf). */
 int vault__fail(int code, const char *fmt, ...)
 {
+    char message[VAULT_ERRMSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    memcpy(last_error, message, sizeof last_error);
     return code;
 }
 

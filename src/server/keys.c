@@ -5,8 +5,8 @@
  *
  * Key schedule: master = BLAKE2b-256(pepper); subkeys are
  * crypto_kdf_derive_from_key(master, id, "zkvsrvr1") with id 1 = email hash,
- * 2 = fake salt, 3 = verifier. Only the subkeys are kept, in sodium_malloc
- * memory that is read-only after derivation.
+ * 2 = fake salt, 3 = verifier, 4 = protected keys at rest. Only the subkeys
+ * are kept, in sodium_malloc memory that is read-only after derivation.
  */
 #include <sodium.h>
 #include <string.h>
@@ -14,7 +14,7 @@
 #include "server/server.h"
 
 #define KDF_CONTEXT "zkvsrvr1"
-enum { SUBKEY_EMAIL = 1, SUBKEY_SALT = 2, SUBKEY_VERIFIER = 3 };
+enum { SUBKEY_EMAIL = 1, SUBKEY_SALT = 2, SUBKEY_VERIFIER = 3, SUBKEY_AT_REST = 4 };
 
 int vault_server__keys_derive(vault_server_keys **out, const uint8_t *pepper, size_t len)
 {
@@ -30,6 +30,8 @@ int vault_server__keys_derive(vault_server_keys **out, const uint8_t *pepper, si
                                master);
     crypto_kdf_derive_from_key(keys->verifier, sizeof keys->verifier, SUBKEY_VERIFIER,
                                KDF_CONTEXT, master);
+    crypto_kdf_derive_from_key(keys->at_rest, sizeof keys->at_rest, SUBKEY_AT_REST, KDF_CONTEXT,
+                               master);
     sodium_memzero(master, sizeof master);
     sodium_mprotect_readonly(keys);
     *out = keys;
@@ -62,6 +64,29 @@ void vault_server__fake_salt(const vault_server *s, const char *email, size_t le
                        sizeof s->keys->salt);
     memcpy(out, full, VAULT_SALT_BYTES);
     sodium_memzero(full, sizeof full);
+}
+
+/* The protected vault key is the client's secretbox under its password's
+ * encryption key, with a commitment tag: stored as is, it would let a thief of
+ * the database alone test password guesses (derive, then check the tag). So
+ * the tag and ciphertext (bytes 32..111) are kept XORed with an XChaCha20
+ * stream under a pepper subkey. The nonce is a hash of the account id and the
+ * protected key's own random nonce (bytes 8..31, left in clear): unique per
+ * wrap, and the operation is its own inverse, so it runs on write and on read.
+ * Integrity is the client's business: a changed byte still fails its tag. */
+void vault_server__mask_protected_key(const vault_server *s,
+                                      const uint8_t account_id[VAULT_ACCOUNT_ID_BYTES],
+                                      uint8_t key[VAULT_PROTECTED_KEY_BYTES])
+{
+    enum { CLEAR = 32 };
+    uint8_t nonce[crypto_stream_xchacha20_NONCEBYTES];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof nonce);
+    crypto_generichash_update(&st, account_id, VAULT_ACCOUNT_ID_BYTES);
+    crypto_generichash_update(&st, key + 8, CLEAR - 8);
+    crypto_generichash_final(&st, nonce, sizeof nonce);
+    crypto_stream_xchacha20_xor(key + CLEAR, key + CLEAR, VAULT_PROTECTED_KEY_BYTES - CLEAR, nonce,
+                                s->keys->at_rest);
 }
 
 /* Binding the account id into the verifier means a verifier copied to

@@ -58,6 +58,7 @@ static int read_register(vault_server_call *call, vault_store_account *acct,
                                         sizeof acct->protected_key)) ||
         (status = vault_server__req_hex(call, "device_id", device_id, VAULT_STORE_ID_BYTES)))
         return status;
+    vault_server__mask_protected_key(call->server, acct->id, acct->protected_key);
     return vault_server__req_name(call, "device_name", VAULT_STORE_DEVICE_NAME_MAX,
                                   device_name);
 }
@@ -134,11 +135,15 @@ static int check_credential(vault_server_call *call, const vault_store_account *
 static int login_reply(vault_server_call *call, const vault_store_account *acct,
                        const uint8_t *token, const vault_store_new_session *sess)
 {
-    int status;
-    if ((status = vault_server__reply_session(call, token, sess)) ||
+    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
+    memcpy(protected_key, acct->protected_key, sizeof protected_key);
+    vault_server__mask_protected_key(call->server, acct->id, protected_key);
+    int status = vault_server__reply_hex(call, "protected_key", protected_key,
+                                         sizeof protected_key);
+    sodium_memzero(protected_key, sizeof protected_key);
+    if (status ||
+        (status = vault_server__reply_session(call, token, sess)) ||
         (status = vault_server__reply_hex(call, "account_id", acct->id, sizeof acct->id)) ||
-        (status = vault_server__reply_hex(call, "protected_key", acct->protected_key,
-                                          sizeof acct->protected_key)) ||
         (status = vault_server__reply_hex(call, "salt", acct->salt, sizeof acct->salt)) ||
         (status = vault_server__reply_u64(call, "opslimit", acct->opslimit)) ||
         (status = vault_server__reply_u64(call, "memlimit", acct->memlimit)))
@@ -207,8 +212,12 @@ static int read_credentials(vault_server_call *call, uint8_t *new_auth_key,
         (status = vault_server__req_hex(call, "salt", cred->salt, sizeof cred->salt)) ||
         (status = vault_server__req_kdf(call, &cred->opslimit, &cred->memlimit)))
         return status;
-    return vault_server__req_hex(call, "protected_key", cred->protected_key,
-                                 sizeof cred->protected_key);
+    status = vault_server__req_hex(call, "protected_key", cred->protected_key,
+                                   sizeof cred->protected_key);
+    if (status == VAULT_OK)
+        vault_server__mask_protected_key(call->server, call->session.account_id,
+                                         cred->protected_key);
+    return status;
 }
 
 int vault_server__op_change_password(vault_server_call *call)

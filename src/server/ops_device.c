@@ -120,6 +120,7 @@ int vault_server__op_device_revoke(vault_server_call *call)
             status = vault__fail(VAULT_E_INVALID, "a key sealed to the revoked device");
             goto done;
         }
+    vault_server__mask_protected_key(call->server, call->session.account_id, protected_key);
     status = st->ops->device_revoke_rotate(st, call->session.account_id, device_id, base, blob,
                                            blob_len, protected_key, keys, nkeys, call->now_ms,
                                            &call->current_revision);
@@ -174,10 +175,14 @@ static int check_device_credential(vault_server_call *call, const uint8_t *accou
 static int device_login_reply(vault_server_call *call, const vault_store_account *acct,
                               const uint8_t *token, const vault_store_new_session *sess)
 {
-    int status;
-    if ((status = vault_server__reply_session(call, token, sess)) ||
-        (status = vault_server__reply_hex(call, "protected_key", acct->protected_key,
-                                          sizeof acct->protected_key)) ||
+    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
+    memcpy(protected_key, acct->protected_key, sizeof protected_key);
+    vault_server__mask_protected_key(call->server, acct->id, protected_key);
+    int status = vault_server__reply_hex(call, "protected_key", protected_key,
+                                         sizeof protected_key);
+    sodium_memzero(protected_key, sizeof protected_key);
+    if (status ||
+        (status = vault_server__reply_session(call, token, sess)) ||
         (status = vault_server__reply_hex(call, "salt", acct->salt, sizeof acct->salt)) ||
         (status = vault_server__reply_u64(call, "opslimit", acct->opslimit)) ||
         (status = vault_server__reply_u64(call, "memlimit", acct->memlimit)))

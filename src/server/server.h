@@ -37,6 +37,7 @@ typedef struct vault_server_keys {
     uint8_t email[32];    /* keys the email hash */
     uint8_t salt[32];     /* keys the fake salt of unknown emails */
     uint8_t verifier[32]; /* keys the verifier */
+    uint8_t at_rest[32];  /* masks stored protected keys (keys.c) */
 } vault_server_keys;
 
 struct vault_server {
@@ -150,6 +151,10 @@ int vault_server__error_response(const vault_server_call *call, int status,
 /* ---- secrets (keys.c) ----------------------------------------------------------- */
 int vault_server__keys_derive(vault_server_keys **out, const uint8_t *pepper, size_t len);
 void vault_server__keys_free(vault_server_keys *keys);
+/* Masks a protected key for storage, or unmasks a stored one (the same call). */
+void vault_server__mask_protected_key(const vault_server *s,
+                                      const uint8_t account_id[VAULT_ACCOUNT_ID_BYTES],
+                                      uint8_t key[VAULT_PROTECTED_KEY_BYTES]);
 void vault_server__email_hash(const vault_server *s, const char *email, size_t len,
                               uint8_t out[VAULT_SERVER_HASH_BYTES]);
 void vault_server__fake_salt(const vault_server *s, const char *email, size_t len,

@@ -61,7 +61,7 @@ void test_breach_size__small_vaults_of_different_counts_look_alike(void **state)
 void test_breach_size__larger_vaults_share_buckets_across_counts(void **state);
 void test_breach_guess__db_alone_cannot_check_the_verifier(void **state);
 void test_breach_guess__db_alone_cannot_reverse_the_email_hash(void **state);
-void test_breach_guess__db_alone_protected_key_is_a_guess_oracle(void **state);
+void test_breach_guess__db_alone_protected_key_is_no_guess_oracle(void **state);
 void test_breach_guess__with_pepper_each_guess_costs_one_argon2id(void **state);
 
 #endif

@@ -130,16 +130,28 @@ void test_breach_guess__db_alone_cannot_reverse_the_email_hash(void **state)
     assert_int_equal(memcmp(cand, a.email_hash, 32), 0);
 }
 
-/* FINDING (docs/security.md, "Open findings"): the database row also holds
- * the protected vault key, wrapped under the encryption half of the same
- * Argon2id output, with a key-commitment tag. That tag (or the secretbox
- * MAC) tells a right guess from a wrong one WITHOUT the pepper. Each guess
- * still costs one full Argon2id at the account's parameters, per account
- * (per-account salt), but DESIGN.md's "not at all without the pepper" does
- * not hold. This test models the attack exactly; it must be changed (to
- * assert the oracle is gone) when the server wraps the protected key under
- * a pepper-derived key at rest. */
-void test_breach_guess__db_alone_protected_key_is_a_guess_oracle(void **state)
+/* The database row also holds the protected vault key, wrapped under the
+ * encryption half of the same Argon2id output, with a key-commitment tag. Kept
+ * as the client sent it, that tag would tell a right guess from a wrong one
+ * without the pepper (finding F1 in docs/security.md). The server therefore
+ * stores the tag and ciphertext masked under pepper subkey 4: with the
+ * database alone even the right password does not unwrap it; with the pepper
+ * it does (so the test models the attacker exactly, and the fix is real). */
+static void unmask_with_pepper(stolen_account *a)
+{
+    uint8_t key[32], nonce[crypto_stream_xchacha20_NONCEBYTES];
+    crypto_generichash_state st;
+    pepper_subkey(key, 4);
+    crypto_generichash_init(&st, NULL, 0, sizeof nonce);
+    crypto_generichash_update(&st, a->id, VAULT_ACCOUNT_ID_BYTES);
+    crypto_generichash_update(&st, a->protected_key + 8, 24);
+    crypto_generichash_final(&st, nonce, sizeof nonce);
+    crypto_stream_xchacha20_xor(a->protected_key + 32, a->protected_key + 32,
+                                sizeof a->protected_key - 32, nonce, key);
+    sodium_memzero(key, sizeof key);
+}
+
+void test_breach_guess__db_alone_protected_key_is_no_guess_oracle(void **state)
 {
     breach_world *w = *state;
     stolen_account a;
@@ -150,7 +162,10 @@ void test_breach_guess__db_alone_protected_key_is_a_guess_oracle(void **state)
                      VAULT_E_AUTH);
     argon2id(out, BREACH_VICTIM_PASSWORD, &a);
     assert_int_equal(vault_blob__unwrap_key(vk, out + 32, a.protected_key, sizeof a.protected_key),
-                     VAULT_OK);
+                     VAULT_E_AUTH); /* the right password: still no signal */
+    unmask_with_pepper(&a);
+    assert_int_equal(vault_blob__unwrap_key(vk, out + 32, a.protected_key, sizeof a.protected_key),
+                     VAULT_OK); /* with the pepper it is one Argon2id per guess again */
     sodium_memzero(out, sizeof out);
     sodium_memzero(vk, sizeof vk);
 }

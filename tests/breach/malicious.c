@@ -292,6 +292,11 @@ static void test_breach_liar__oversized_and_absurd_answers_are_server_errors(voi
         w->lie_a.member = "revision";
         w->lie_a.value = revisions[i];
         assert_int_equal(vault_client_pull(w->a), VAULT_E_SERVER);
+        /* The message quotes the parser's own message intact (formatting
+         * the error buffer into itself was undefined behaviour). */
+        assert_string_equal(vault_client_errmsg(w->a),
+                            "malformed pull answer: pull: \"revision\" must be a non-negative "
+                            "integer");
     }
     /* 2^53 is still a valid number: then it is a claim the sealed blob
      * contradicts. */
