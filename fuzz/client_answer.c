@@ -59,25 +59,40 @@ static int transport(const char *request, size_t request_len, char **response,
     return rc;
 }
 
+static char paths[2][256];
+
+static void remove_db(const char *path)
+{
+    char side[300];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
 static void close_all(void)
 {
     vault_client_close(client);
     vault_server_close(ctx.server);
+    remove_db(paths[0]);
+    remove_db(paths[1]);
 }
 
 static void set_up(void)
 {
     static const uint8_t pepper[32] = "fuzz-pepper-fuzz-pepper-fuzz-pep";
-    char path[256];
     vault_init();
     const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(path, sizeof path, "%s/zkvault-fuzz-answer-server-%ld.db", dir, (long)getpid());
-    unlink(path);
-    if (vault_server_open(&ctx.server, path, pepper, sizeof pepper, 0) != VAULT_OK)
+    snprintf(paths[0], sizeof paths[0], "%s/zkvault-fuzz-answer-server-%ld.db", dir,
+             (long)getpid());
+    snprintf(paths[1], sizeof paths[1], "%s/zkvault-fuzz-answer-client-%ld.db", dir,
+             (long)getpid());
+    remove_db(paths[0]);
+    remove_db(paths[1]);
+    if (vault_server_open(&ctx.server, paths[0], pepper, sizeof pepper, 0) != VAULT_OK)
         abort();
-    snprintf(path, sizeof path, "%s/zkvault-fuzz-answer-client-%ld.db", dir, (long)getpid());
-    unlink(path);
-    if (vault_client_open(&client, path, 0) != VAULT_OK ||
+    if (vault_client_open(&client, paths[1], 0) != VAULT_OK ||
         vault_client_connect_custom(client, transport, &ctx) != VAULT_OK ||
         vault_client_create(client, PASSWORD, VAULT_KDF_OPSLIMIT_MIN, VAULT_KDF_MEMLIMIT_MIN) !=
             VAULT_OK ||

@@ -10,17 +10,23 @@
 #include "fuzz.h"
 
 static vault_server *server;
+static char path[256];
 
 static void close_server(void)
 {
+    char side[300];
     vault_server_close(server);
     server = NULL;
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
 }
 
 static vault_server *the_server(void)
 {
     static const uint8_t pepper[32] = "fuzz-pepper-fuzz-pepper-fuzz-pep";
-    char path[256];
     if (server != NULL)
         return server;
     vault_init();

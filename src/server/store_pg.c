@@ -673,14 +673,13 @@ static int cas_blob(conn *c, const uint8_t *account_id, uint64_t base_revision,
 #define ACCOUNT_COLUMNS \
     "id, email_hash, verifier, salt, opslimit, memlimit, protected_key, revision"
 
-static int read_account(conn *c, const char *where, const uint8_t *key, size_t key_len,
+/* sql selects ACCOUNT_COLUMNS of the account whose key is $1. */
+static int read_account(conn *c, const char *sql, const uint8_t *key, size_t key_len,
                         vault_store_account *out)
 {
     PGresult *res = NULL;
-    char sql[160];
     params p = {.n = 0};
     p_bytes(&p, key, key_len);
-    snprintf(sql, sizeof sql, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE %s = $1", where);
     int status = fetch(c, sql, &p, &res, "read account");
     if (status != VAULT_OK)
         return status;
@@ -738,7 +737,7 @@ static int pg_create_account(vault_store *base, const vault_store_account *acct,
 }
 
 typedef struct account_args {
-    const char *where;
+    const char *sql;
     const uint8_t *key;
     size_t key_len;
     vault_store_account *out;
@@ -747,20 +746,22 @@ typedef struct account_args {
 static int get_account_tx(conn *c, void *arg)
 {
     const account_args *x = arg;
-    return read_account(c, x->where, x->key, x->key_len, x->out);
+    return read_account(c, x->sql, x->key, x->key_len, x->out);
 }
 
 static int pg_get_account(vault_store *base, const uint8_t *account_id,
                           vault_store_account *out)
 {
-    account_args x = {"id", account_id, VAULT_STORE_ID_BYTES, out};
+    account_args x = {"SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = $1", account_id,
+                      VAULT_STORE_ID_BYTES, out};
     return transact(STORE(base), READ, get_account_tx, &x);
 }
 
 static int pg_get_account_by_email_hash(vault_store *base, const uint8_t *email_hash,
                                         vault_store_account *out)
 {
-    account_args x = {"email_hash", email_hash, VAULT_STORE_HASH_BYTES, out};
+    account_args x = {"SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email_hash = $1",
+                      email_hash, VAULT_STORE_HASH_BYTES, out};
     return transact(STORE(base), READ, get_account_tx, &x);
 }
 

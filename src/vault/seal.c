@@ -13,7 +13,7 @@ int vault_seal(const vault *v, const uint8_t *key, const char *account_id,
         *blob = NULL;
     if (v == NULL || blob == NULL || blob_len == NULL)
         return vault__fail(VAULT_E_INVALID, "vault_seal: NULL argument");
-    int rc = vault_vault__print(v->root, &json, &len);
+    int rc = vault_vault__print_hinted(v->root, v->json_hint, &json, &len);
     if (rc != VAULT_OK)
         return rc;
     rc = vault_blob_seal(blob, blob_len, key, account_id, revision, (const uint8_t *)json, len);

@@ -274,26 +274,65 @@ static size_t json_bound(const cJSON *n)
     }
 }
 
-int vault_vault__print(const cJSON *node, char **out, size_t *out_len)
+/* Prints node into a new output buffer of size bytes. VAULT_OK with *out set,
+ * VAULT_E_NOMEM, or VAULT_E_LIMIT when the text does not fit (the partial
+ * output is wiped with the buffer). */
+static int print_into(const cJSON *node, size_t size, char **out)
 {
     *out = NULL;
-    size_t bound = json_bound(node) + 64;
-    if (bound > (size_t)INT32_MAX)
-        return vault__fail(VAULT_E_LIMIT, "vault too large to serialize");
-    char *buf = vault__out_alloc(bound);
+    char *buf = vault__out_alloc(size);
     if (buf == NULL)
         return vault__fail(VAULT_E_NOMEM, "out of memory serializing the vault");
-    if (!cJSON_PrintPreallocated((cJSON *)node, buf, (int)bound, 0)) {
-        /* Cannot happen if the bound is right; fall back rather than fail. */
-        vault_free(buf);
-        int rc = vault__json_print(node, &buf);
-        if (rc != VAULT_OK)
-            return rc;
+    if (!cJSON_PrintPreallocated((cJSON *)node, buf, (int)size, 0)) {
+        vault_free(buf); /* wipes */
+        return VAULT_E_LIMIT;
     }
+    *out = buf;
+    return VAULT_OK;
+}
+
+static void finish_print(char *buf, char **out, size_t *out_len)
+{
     size_t len = strlen(buf);
     *out = vault__out_shrink(buf, len);
     if (out_len != NULL)
         *out_len = len;
+}
+
+int vault_vault__print(const cJSON *node, char **out, size_t *out_len)
+{
+    char *buf = NULL;
+    *out = NULL;
+    size_t bound = json_bound(node) + 64;
+    if (bound > (size_t)INT32_MAX)
+        return vault__fail(VAULT_E_LIMIT, "vault too large to serialize");
+    int rc = print_into(node, bound, &buf);
+    if (rc == VAULT_E_LIMIT) {
+        /* Cannot happen if the bound is right; fall back rather than fail. */
+        rc = vault__json_print(node, &buf);
+    }
+    if (rc != VAULT_OK)
+        return rc;
+    finish_print(buf, out, out_len);
+    return VAULT_OK;
+}
+
+/* Room for a few edits since the hint was taken; larger growth (a bulk
+ * import) pays one wasted partial print and then the exact bound. */
+#define PRINT_HINT_SLACK(hint) ((hint) / 64 + 16384u)
+
+int vault_vault__print_hinted(const cJSON *node, size_t hint, char **out, size_t *out_len)
+{
+    char *buf = NULL;
+    *out = NULL;
+    if (hint == 0 || hint > (size_t)INT32_MAX - PRINT_HINT_SLACK((size_t)INT32_MAX))
+        return vault_vault__print(node, out, out_len);
+    int rc = print_into(node, hint + PRINT_HINT_SLACK(hint), &buf);
+    if (rc == VAULT_E_LIMIT)
+        return vault_vault__print(node, out, out_len);
+    if (rc != VAULT_OK)
+        return rc;
+    finish_print(buf, out, out_len);
     return VAULT_OK;
 }
 
@@ -305,7 +344,7 @@ int vault_to_json(const vault *v, char **json)
         *json = NULL;
     if (v == NULL || json == NULL)
         return vault__fail(VAULT_E_INVALID, "vault_to_json: NULL argument");
-    return vault_vault__print(v->root, json, NULL);
+    return vault_vault__print_hinted(v->root, v->json_hint, json, NULL);
 }
 
 static const char *const top_keys[] = {"format", "items", "devices"};
@@ -389,6 +428,7 @@ int vault_from_json(vault **out, const char *json, size_t json_len)
         vault_close(v);
         return rc;
     }
+    v->json_hint = json_len;
     *out = v;
     return VAULT_OK;
 }

@@ -52,6 +52,7 @@ struct vault {
     size_t cap;  /* power of two, or 0 */
     size_t used; /* entries, tombstones included */
     uint64_t live;
+    size_t json_hint; /* length of the JSON last parsed into this vault, or 0 */
     uint8_t hash_key[crypto_shorthash_KEYBYTES];
 };
 
@@ -81,6 +82,10 @@ void vault_vault__replace(vault *v, cJSON *old, cJSON *item);
 /* Prints node into output memory (vault_free) with one exact-size buffer: no
  * intermediate copies of a possibly 100 MB document. *out_len may be NULL. */
 int vault_vault__print(const cJSON *node, char **out, size_t *out_len);
+/* The same output, but sized from hint (the expected length, e.g. that of the
+ * JSON the vault was parsed from) instead of a pass over every string; falls
+ * back to vault_vault__print when the document outgrew the hint's margin. */
+int vault_vault__print_hinted(const cJSON *node, size_t hint, char **out, size_t *out_len);
 
 /* ---- check.c: validation ------------------------------------------------- */
 

@@ -25,6 +25,7 @@ typedef struct breach_file {
 } breach_file;
 
 #define BREACH_MAX_FILES 16
+#define BREACH_MAX_KEYS 32
 
 typedef struct breach_world {
     /* Server database, -wal and -shm copied while the server ran, then the
@@ -35,6 +36,9 @@ typedef struct breach_world {
     /* Every secret the scenario used: item texts, emails, master passwords
      * (old and new). NULL-terminated. */
     const char *const *secrets;
+    /* Every vault key, auth key and encryption key the devices held. */
+    uint8_t keys[BREACH_MAX_KEYS][32];
+    size_t nkeys;
     /* Accounts whose vaults hold different item counts, for the size test. */
     char small_account_a[33], small_account_b[33];
     uint64_t small_items_a, small_items_b;
@@ -56,6 +60,7 @@ int breach_run_alloc_tests(void);
 void test_breach_leak__scanner_finds_every_encoding(void **state);
 void test_breach_leak__server_files_hold_no_known_plaintext(void **state);
 void test_breach_leak__device_stores_hold_no_known_plaintext(void **state);
+void test_breach_leak__server_files_hold_no_key_material(void **state);
 void test_breach_size__every_stored_blob_is_a_padme_bucket(void **state);
 void test_breach_size__small_vaults_of_different_counts_look_alike(void **state);
 void test_breach_size__larger_vaults_share_buckets_across_counts(void **state);

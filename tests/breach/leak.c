@@ -229,5 +229,25 @@ void test_breach_leak__device_stores_hold_no_known_plaintext(void **state)
         assert_clean(f, w->secrets);
         scanned++;
     }
-    assert_int_equal(scanned, 5);
+    assert_int_equal(scanned, 6);
+}
+
+/* No vault key, auth key or encryption key of any device, raw or as hex:
+ * the server keeps only keyed hashes of auth keys and wrapped vault keys. */
+void test_breach_leak__server_files_hold_no_key_material(void **state)
+{
+    breach_world *w = *state;
+    char hex[65];
+    assert_true(w->nkeys >= 10);
+    for (size_t i = 0; i < w->nfiles; i++) {
+        const breach_file *f = &w->files[i];
+        if (!is_server_file(w, f) || f->data == NULL)
+            continue;
+        for (size_t k = 0; k < w->nkeys; k++) {
+            sodium_bin2hex(hex, sizeof hex, w->keys[k], 32);
+            if (test_contains(f->data, f->len, w->keys[k], 32) ||
+                test_contains(f->data, f->len, hex, 64))
+                fail_msg("%s holds key #%zu", f->path, k);
+        }
+    }
 }

@@ -9,6 +9,7 @@ int main(void)
         cmocka_unit_test(test_breach_leak__scanner_finds_every_encoding),
         cmocka_unit_test(test_breach_leak__server_files_hold_no_known_plaintext),
         cmocka_unit_test(test_breach_leak__device_stores_hold_no_known_plaintext),
+        cmocka_unit_test(test_breach_leak__server_files_hold_no_key_material),
         cmocka_unit_test(test_breach_size__every_stored_blob_is_a_padme_bucket),
         cmocka_unit_test(test_breach_size__small_vaults_of_different_counts_look_alike),
         cmocka_unit_test(test_breach_size__larger_vaults_share_buckets_across_counts),

@@ -2,13 +2,14 @@
  * master passwords, items with known titles, URLs, usernames, passwords and
  * notes (ASCII and non-ASCII), two devices syncing one account with a merge,
  * an edit that puts an old password in an item's history, and a password
- * change. Device linking is not part of it yet (see docs/security.md). */
+ * change, and a third device linked by QR code. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "breach.h"
+#include "client/client.h"
 
 const uint8_t breach_pepper[32] = "breach-test-pepper-32-bytes-long";
 
@@ -40,7 +41,7 @@ static const char *const secrets[] = {
     "\xd0\x9a\xd0\xbb\xd1\x8e\xd1\x87 \xd0\xbe\xd1\x82 \xd1\x81\xd0\xb5\xd0\xb9\xd1\x84\xd0\xb0: 7741",
     /* carol and dave */
     "Carolingian diary entry", "Met the quartermaster at dawn", "Davenport recipe one",
-    "Davenport recipe two", "Davenport recipe three",
+    "Davenport recipe two", "Davenport recipe three", "Added on the linked tablet",
     NULL};
 
 static vault_client *device(const char *name)
@@ -128,9 +129,44 @@ static void steal_with_wal(breach_world *w, const char *path)
     steal(w, side);
 }
 
+/* The keys a device holds while unlocked: none may reach the server. */
+static void keep_keys(breach_world *w, const vault_client *c)
+{
+    assert_non_null(c->keys);
+    assert_true(w->nkeys + 3 <= BREACH_MAX_KEYS);
+    memcpy(w->keys[w->nkeys++], c->keys->vault_key, 32);
+    if (c->keys->has_password_keys) {
+        memcpy(w->keys[w->nkeys++], c->keys->auth_key, 32);
+        memcpy(w->keys[w->nkeys++], c->keys->enc_key, 32);
+    }
+}
+
+/* A third device joins by QR code (the relay stores keys, MACs and the
+ * envelope while the link runs). */
+static vault_client *link_tablet(vault_server *s, vault_client *a1)
+{
+    uint8_t local_key[32];
+    vault_link *offer = NULL, *join = NULL;
+    char *uri = NULL;
+    vault_client *tablet = device("alice-tablet.db");
+    test_key(local_key, 0x5a);
+    assert_int_equal(vault_client_connect_local(tablet, s), VAULT_OK);
+    assert_int_equal(vault_link_offer(&offer, a1), VAULT_OK);
+    assert_int_equal(vault_link_payload(offer, &uri), VAULT_OK);
+    assert_int_equal(vault_link_join(&join, tablet, uri), VAULT_OK);
+    assert_int_equal(vault_link_poll(offer), VAULT_OK);
+    assert_int_equal(vault_link_confirm(offer, "tablet"), VAULT_OK);
+    assert_int_equal(vault_link_complete(join, local_key), VAULT_OK);
+    vault_free(uri);
+    vault_link_free(offer);
+    vault_link_free(join);
+    return tablet;
+}
+
 /* Alice: two devices, a merge (both edited offline), an edited password that
- * lands in the item's history, then a password change. */
-static void alice(vault_server *s)
+ * lands in the item's history, a password change, then a third device linked
+ * by QR code that adds an item. */
+static void alice(breach_world *w, vault_server *s)
 {
     vault_client *a1 = new_account(s, "alice1.db", ALICE_EMAIL, ALICE_OLD_PASSWORD);
     char *bank = add(a1, login_json("Zephyrine Savings Bank",
@@ -160,9 +196,17 @@ static void alice(vault_server *s)
                      VAULT_OK);
     assert_int_equal(vault_client_login(a2, ALICE_EMAIL, ALICE_NEW_PASSWORD), VAULT_OK);
     assert_int_equal(vault_client_sync(a2), VAULT_OK);
+    vault_client *tablet = link_tablet(s, a1);
+    add_note(tablet, "Added on the linked tablet", NULL);
+    assert_int_equal(vault_client_sync(tablet), VAULT_OK);
+    assert_int_equal(vault_client_sync(a1), VAULT_OK);
+    keep_keys(w, a1);
+    keep_keys(w, a2);
+    keep_keys(w, tablet);
     vault_free(bank);
     vault_client_close(a1);
     vault_client_close(a2);
+    vault_client_close(tablet);
 }
 
 int breach_scenario_setup(void **state)
@@ -175,7 +219,7 @@ int breach_scenario_setup(void **state)
     unlink(w->server_db);
     assert_int_equal(vault_server_open(&s, w->server_db, breach_pepper, sizeof breach_pepper, 0),
                      VAULT_OK);
-    alice(s);
+    alice(w, s);
 
     vault_client *bob = new_account(s, "bob.db", BOB_EMAIL, BOB_PASSWORD);
     vault_free(add(bob, login_json("J\xc3\xb6rmungandr Caf\xc3\xa9 Wi-Fi", "http://10.0.0.1",
@@ -205,11 +249,14 @@ int breach_scenario_setup(void **state)
     steal_with_wal(w, w->server_db);
     vault_server_close(s);
     steal_with_wal(w, w->server_db);
+    keep_keys(w, bob);
+    keep_keys(w, carol);
+    keep_keys(w, dave);
     vault_client_close(bob);
     vault_client_close(carol);
     vault_client_close(dave);
-    static const char *const stores[] = {"alice1.db", "alice2.db", "bob.db", "carol.db",
-                                         "dave.db"};
+    static const char *const stores[] = {"alice1.db", "alice2.db", "alice-tablet.db", "bob.db",
+                                         "carol.db", "dave.db"};
     for (size_t i = 0; i < sizeof stores / sizeof stores[0]; i++)
         steal(w, test_path(stores[i]));
     *state = w;

@@ -54,8 +54,8 @@ static int add_item(vault_client *c, uint64_t k)
     return rc == VAULT_OK ? vault_item_add(v, json, NULL) : rc;
 }
 
-/* The child: logs in on the known store, tells the parent it is ready, then
- * saves and syncs until it is killed. Exit codes only: no CMocka here. */
+/* The child: logs in on the known store, saves once, tells the parent it is
+ * ready, then saves and syncs until it is killed. Exit codes only: no CMocka here. */
 static void child_loop(const crash_paths *p, int ready_fd)
 {
     vault_server *s = NULL;
@@ -66,13 +66,15 @@ static void child_loop(const crash_paths *p, int ready_fd)
         vault_client_connect_local(c, s) != VAULT_OK ||
         vault_client_login(c, EMAIL, PASSWORD) != VAULT_OK || !consistent_items(c, &k))
         _exit(2);
-    if (write(ready_fd, "r", 1) != 1)
-        _exit(3);
-    for (;; k++) {
+    for (uint64_t done = 0;; k++, done++) {
         if (add_item(c, k) != VAULT_OK || vault_client_save(c) != VAULT_OK)
             _exit(4);
         if (k % 2 == 1 && vault_client_sync(c) != VAULT_OK)
             _exit(5);
+        /* Ready once one save is durable, so that every round makes
+         * progress even when the child is slow (valgrind). */
+        if (done == 0 && write(ready_fd, "r", 1) != 1)
+            _exit(3);
     }
 }
 
@@ -157,7 +159,7 @@ static void test_crash_kill__store_reopens_old_or_new_state(void **state)
                delay.tv_nsec / 1000, (unsigned long long)before, (unsigned long long)m);
     }
     assert_int_equal(kills_mid_loop, ROUNDS);
-    assert_true(m > 0); /* the child did get work done between kills */
+    assert_true(m >= ROUNDS); /* every round saved at least once before its kill */
 }
 
 int main(void)

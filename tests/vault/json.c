@@ -103,6 +103,62 @@ static void test_vault_json__print_matches_cjson(void **state)
     vault_close(v);
 }
 
+/* vault_to_json sizes its buffer from the length the vault was parsed from;
+ * a vault that grew past that (or was parsed from spaced-out JSON) must print
+ * exactly what cJSON prints. */
+static void expect_cjson_print(const vault *v)
+{
+    char *ours = NULL;
+    assert_int_equal(vault_to_json(v, &ours), VAULT_OK);
+    cJSON *tree = cJSON_Parse(ours);
+    assert_non_null(tree);
+    char *theirs = cJSON_PrintUnformatted(tree);
+    assert_string_equal(ours, theirs);
+    cJSON_free(theirs);
+    cJSON_Delete(tree);
+    vault_free(ours);
+}
+
+static void test_vault_json__print_after_parse_grows_or_shrinks(void **state)
+{
+    (void)state;
+    vault *v = sample_vault(), *w = NULL, *spaced = NULL;
+    char *json = NULL;
+    assert_int_equal(vault_to_json(v, &json), VAULT_OK);
+    size_t parsed_len = strlen(json);
+    assert_int_equal(vault_from_json(&w, json, parsed_len), VAULT_OK);
+
+    /* Grow by far more than any slack over the parsed length. */
+    static char item[70000];
+    static char value[60001];
+    memset(value, 'v', sizeof value - 1);
+    value[sizeof value - 1] = '\0';
+    snprintf(item, sizeof item,
+             "{\"type\":\"note\",\"title\":\"big\",\"fields\":[{\"name\":\"n\",\"value\":\"%s\","
+             "\"hidden\":true}]}", value);
+    vt_add(w, item);
+    char *grown = NULL;
+    assert_int_equal(vault_to_json(w, &grown), VAULT_OK);
+    assert_true(strlen(grown) > parsed_len + 60000);
+    assert_non_null(strstr(grown, value));
+    vault_free(grown);
+    expect_cjson_print(w);
+
+    /* Parsed from JSON with white space: longer than what it prints. */
+    char spaced_json[8192];
+    snprintf(spaced_json, sizeof spaced_json, "  %s\n\n%2000s", json, "");
+    assert_int_equal(vault_from_json(&spaced, spaced_json, strlen(spaced_json)), VAULT_OK);
+    char *compact = NULL;
+    assert_int_equal(vault_to_json(spaced, &compact), VAULT_OK);
+    assert_string_equal(compact, json);
+    vault_free(compact);
+
+    vault_free(json);
+    vault_close(spaced);
+    vault_close(w);
+    vault_close(v);
+}
+
 typedef struct bad_vault {
     const char *json;
     int code;
@@ -262,6 +318,7 @@ int vt_run_json(void)
         cmocka_unit_test(test_vault_json__empty_vault),
         cmocka_unit_test(test_vault_json__roundtrip_is_exact),
         cmocka_unit_test(test_vault_json__print_matches_cjson),
+        cmocka_unit_test(test_vault_json__print_after_parse_grows_or_shrinks),
         cmocka_unit_test(test_vault_json__from_json_rejects_malformed),
         cmocka_unit_test(test_vault_json__from_json_enforces_stored_limits),
         cmocka_unit_test(test_vault_json__devices_accessors),
