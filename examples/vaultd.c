@@ -223,7 +223,8 @@ static int serve(const options *o, const sigset_t *signals)
     if ((rc = read_pepper(o->pepper_file, &pepper, &pepper_len)) != 0)
         goto done;
     if (vault_server_open(&server, o->db, pepper, pepper_len, 0) != VAULT_OK) {
-        fprintf(stderr, "vaultd: cannot open the database %s: %s\n", o->db, vault_last_error());
+        /* Not o->db: a PostgreSQL URI may carry a password. */
+        fprintf(stderr, "vaultd: cannot open the database: %s\n", vault_last_error());
         rc = EXIT_DATABASE;
         goto done;
     }
