@@ -336,6 +336,8 @@ static int run(vault_parser *p, const char *t, size_t n, int at_end, size_t *use
 
 static int keep_pending(vault_parser *p, const char *t, size_t n)
 {
+    if (n == 0)
+        return VAULT_OK;
     if (p->pending_cap - p->pending_len < n) {
         size_t cap = 2 * p->pending_cap > p->pending_len + n ? 2 * p->pending_cap
                                                              : p->pending_len + n;
