@@ -77,6 +77,47 @@ static void start_span(vault_parser *p, char first)
     p->scan = p->kind == SPAN_SCALAR ? 0 : 1; /* a scalar's first byte is checked too */
 }
 
+/* Advances the scan over c outside strings: 1 if c ends the span (a scalar
+ * ends before it, a nested value with it). */
+static int ends_span(vault_parser *p, char c)
+{
+    if (p->kind == SPAN_SCALAR)
+        return is_space(c) || c == ',' || c == ']' || c == '}';
+    if (c == '"')
+        p->in_string = 1;
+    else if (c == '{' || c == '[')
+        p->depth++;
+    else if (c == '}' || c == ']')
+        return --p->depth == 0;
+    return 0;
+}
+
+/* The index of the quote that closes the string being scanned, or n if it is
+ * not in t[i..n). Strings are most of a vault's text, so this jumps with
+ * memchr: to the next quote, and to each backslash before it (an escape pair
+ * is skipped whole; a quote it swallowed is searched again after it). Linear:
+ * no byte is searched twice for the same character. */
+static size_t string_end(vault_parser *p, const char *t, size_t i, size_t n)
+{
+    size_t k = p->escaped ? i + 1 : i; /* a piece ended right after a backslash */
+    size_t quote = SIZE_MAX;
+    p->escaped = 0;
+    for (;;) {
+        if (k >= n) {
+            p->escaped = k > n; /* the backslash was the last byte */
+            return n;
+        }
+        if (quote == SIZE_MAX || quote < k) {
+            const char *q = memchr(t + k, '"', n - k);
+            quote = q != NULL ? (size_t)(q - t) : n;
+        }
+        const char *b = memchr(t + k, '\\', quote - k);
+        if (b == NULL)
+            return quote;
+        k = (size_t)(b - t) + 2;
+    }
+}
+
 /* 1 with *len set when t[0..n) holds the whole value starting at t[0]; 0 if
  * more text is needed (the scan resumes where it stopped). At the end of the
  * document a scalar ends with the text. */
@@ -84,39 +125,29 @@ static int span_end(vault_parser *p, const char *t, size_t n, int at_end, size_t
 {
     if (!p->spanning)
         start_span(p, t[0]);
-    size_t i = p->scan;
-    for (; i < n; i++) {
-        char c = t[i];
+    for (size_t i = p->scan; i < n; i++) {
+        int ends;
         if (p->in_string) {
-            if (p->escaped)
-                p->escaped = 0;
-            else if (c == '\\')
-                p->escaped = 1;
-            else if (c == '"' && (p->in_string = 0, p->kind == SPAN_STRING))
+            if ((i = string_end(p, t, i, n)) == n)
                 break;
-        } else if (p->kind == SPAN_SCALAR) {
-            if (is_space(c) || c == ',' || c == ']' || c == '}')
-                goto found;
-        } else if (c == '"') {
-            p->in_string = 1;
-        } else if (c == '{' || c == '[') {
-            p->depth++;
-        } else if ((c == '}' || c == ']') && --p->depth == 0) {
-            break;
+            p->in_string = 0;
+            ends = p->kind == SPAN_STRING;
+        } else {
+            ends = ends_span(p, t[i]);
+        }
+        if (ends) {
+            *len = p->kind == SPAN_SCALAR ? i : i + 1;
+            p->spanning = 0;
+            return 1;
         }
     }
-    if (i < n) {
-        i++; /* the closing bracket or quote */
-        goto found;
+    p->scan = n;
+    if (at_end && p->kind == SPAN_SCALAR) {
+        *len = n;
+        p->spanning = 0;
+        return 1;
     }
-    if (at_end && p->kind == SPAN_SCALAR)
-        goto found;
-    p->scan = i;
     return 0;
-found:
-    *len = i;
-    p->spanning = 0;
-    return 1;
 }
 
 /* cJSON parses exactly the span t[0..len) at offset at of the window. */

@@ -4,8 +4,10 @@
  *
  * Representation: the whole vault is one cJSON tree
  *   {"format":1,"items":[item, ...],"devices":[...]}
- * so that serialization is a single print and parsing a single parse, plus an
- * open-addressing hash table id -> item node so that lookups are O(1).
+ * printed and parsed item by item as a stream (print.c, parse.c), so that the
+ * whole text never sits beside the tree, plus an open-addressing hash table
+ * id -> item node so that lookups are O(1). Member names of the format are
+ * static strings, not per-node copies.
  * Tombstones stay in the tree, so entries are never removed from the index.
  */
 #ifndef VAULT_VAULT_INT_H

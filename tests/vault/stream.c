@@ -23,6 +23,14 @@ static vault *tricky_vault(void)
     vt_add(v, "{\"type\":\"login\",\"title\":\"brackets ]}[{ and \\\"quotes\\\" \\\\\",\"fields\":["
               "{\"name\":\"n\\\\\",\"value\":\"\\\\\\\"}]\",\"hidden\":true}],\"tags\":[\"a]\",\"{b\"]}");
     vt_add(v, "{\"type\":\"note\",\"title\":\"caf\xc3\xa9 \\ud83d\\udd11 \\u0000x\"}");
+    /* Long runs of escaped quotes and backslashes: each escape swallows the
+     * next quote or backslash the scanner would otherwise stop at. */
+    char item[4096];
+    size_t n = (size_t)snprintf(item, sizeof item, "{\"type\":\"note\",\"title\":\"");
+    for (int i = 0; i < 300; i++)
+        n += (size_t)snprintf(item + n, sizeof item - n, "%s", i % 3 ? "a\\\"b\\\\" : "\\\\\\\"");
+    snprintf(item + n, sizeof item - n, "\"}");
+    vt_add(v, item);
     const char *id = vt_add(v, "{\"type\":\"note\",\"title\":\"gone\"}");
     assert_int_equal(vault_item_delete(v, id), VAULT_OK);
     cJSON *dev = cJSON_Parse("{\"id\":\"d]1\",\"name\":\"Phone\"}");
