@@ -203,8 +203,7 @@ int vault_blob__seal_end(vault_blob__sealer *s, uint8_t **blob, size_t *blob_len
     vault_blob__commit_tag(out + BLOB_TAG_OFF, s->keys, s->nonce, s->header, BLOB_HEADER_BYTES);
     crypto_secretbox_detached(out + BLOB_INNER_OFF, out + BLOB_MAC_OFF, out + BLOB_INNER_OFF,
                               inner_len, s->nonce, s->keys->encrypt);
-    /* Only ciphertext and public bytes now: trimming may move them unwiped,
-     * and the reserved tail past them was never written. */
+    /* The reserved tail past the blob was never written. */
     *blob = vault__out_trim(out, BLOB_INNER_OFF + inner_len);
     *blob_len = BLOB_INNER_OFF + inner_len;
     s->out = NULL;

@@ -39,10 +39,9 @@ void *vault__out_alloc(size_t size);
 char *vault__out_dup(const void *src, size_t size);
 /* Shrinks an output buffer to new_size bytes (wiping the tail). */
 void *vault__out_shrink(void *ptr, size_t new_size);
-/* Shrinks an output buffer whose bytes past new_size were never written (or
- * hold nothing secret) by giving the tail back with realloc: unlike
- * vault__out_shrink it never touches the tail, so a generous reservation
- * costs no memory. Returns the buffer, possibly moved. */
+/* Shrinks an output buffer whose bytes past new_size were never written:
+ * unlike vault__out_shrink it does not wipe (touch) the tail, so a generous
+ * reservation costs only the pages actually used. Returns ptr. */
 void *vault__out_trim(void *ptr, size_t new_size);
 
 /* Plain heap memory for plaintext: free with vault__wipe_free(p, size). */
