@@ -78,11 +78,14 @@ static int run_deflate(vault_blob__sealer *s, int flush)
     }
 }
 
+/* Room for the hinted plaintext even if it does not compress: only the
+ * pages the stream reaches are ever touched. */
 static size_t initial_capacity(size_t size_hint)
 {
     size_t hint = size_hint < VAULT_BLOB_MAX_PLAINTEXT ? size_hint : VAULT_BLOB_MAX_PLAINTEXT;
-    return BLOB_INNER_OFF + vault_blob__padded_len(INNER_DATA_OFF +
-                                                   vault_blob__deflate_bound(hint));
+    size_t cap = BLOB_INNER_OFF + vault_blob__padded_len(INNER_DATA_OFF +
+                                                         vault_blob__deflate_bound(hint));
+    return cap < SEAL_MAX_CAP ? cap : SEAL_MAX_CAP;
 }
 
 int vault_blob__seal_begin(vault_blob__sealer **out, const uint8_t *key,

@@ -43,9 +43,8 @@ struct vault_parser {
     size_t items;               /* items read so far */
     size_t fed;                 /* bytes given so far */
     size_t consumed;            /* document offset of the first unconsumed byte */
-    /* the current span's scan, kept across pieces */
-    int spanning;
-    size_t scan, depth;
+    /* the scan of a value that a piece ended in, carried to the next piece */
+    size_t depth;
     enum span_kind kind;
     int in_string, escaped;
     /* unconsumed text carried over to the next piece (plaintext: wiped) */
@@ -65,16 +64,17 @@ static int malformed(const vault_parser *p, size_t at)
 
 /* ---- span boundaries ------------------------------------------------------ */
 
-static void start_span(vault_parser *p, char first)
+/* Starts the scan of a value at its first byte; returns where the scan
+ * goes on (a scalar's first byte is one of its own). */
+static size_t start_span(vault_parser *p, char first)
 {
-    p->spanning = 1;
     p->depth = 1;
     p->in_string = first == '"';
     p->escaped = 0;
     p->kind = first == '{' || first == '[' ? SPAN_NESTED
               : first == '"'               ? SPAN_STRING
                                            : SPAN_SCALAR;
-    p->scan = p->kind == SPAN_SCALAR ? 0 : 1; /* a scalar's first byte is checked too */
+    return p->kind == SPAN_SCALAR ? 0 : 1;
 }
 
 /* Advances the scan over c outside strings: 1 if c ends the span (a scalar
@@ -118,14 +118,11 @@ static size_t string_end(vault_parser *p, const char *t, size_t i, size_t n)
     }
 }
 
-/* 1 with *len set when t[0..n) holds the whole value starting at t[0]; 0 if
- * more text is needed (the scan resumes where it stopped). At the end of the
- * document a scalar ends with the text. */
-static int span_end(vault_parser *p, const char *t, size_t n, int at_end, size_t *len)
+/* Scans t[from..n) on: the value's end (exclusive) in t, or SIZE_MAX if it
+ * goes on past n (the state is kept for the next piece). */
+static size_t scan_span(vault_parser *p, const char *t, size_t from, size_t n)
 {
-    if (!p->spanning)
-        start_span(p, t[0]);
-    for (size_t i = p->scan; i < n; i++) {
+    for (size_t i = from; i < n; i++) {
         int ends;
         if (p->in_string) {
             if ((i = string_end(p, t, i, n)) == n)
@@ -135,19 +132,10 @@ static int span_end(vault_parser *p, const char *t, size_t n, int at_end, size_t
         } else {
             ends = ends_span(p, t[i]);
         }
-        if (ends) {
-            *len = p->kind == SPAN_SCALAR ? i : i + 1;
-            p->spanning = 0;
-            return 1;
-        }
+        if (ends)
+            return p->kind == SPAN_SCALAR ? i : i + 1;
     }
-    p->scan = n;
-    if (at_end && p->kind == SPAN_SCALAR) {
-        *len = n;
-        p->spanning = 0;
-        return 1;
-    }
-    return 0;
+    return SIZE_MAX;
 }
 
 /* cJSON parses exactly the span t[0..len) at offset at of the window. */
@@ -335,26 +323,24 @@ static int take_byte(vault_parser *p, char c, size_t at, int *is_value)
 }
 
 /* Consumes what it can of t[0..n); *used is how much. What is left is the
- * start of a value that is not complete yet. */
-static int run(vault_parser *p, const char *t, size_t n, int at_end, size_t *used)
+ * start of a value that is not complete yet (its scan state is kept). */
+static int run(vault_parser *p, const char *t, size_t n, size_t *used)
 {
     size_t i = 0;
     int rc = VAULT_OK;
     while (rc == VAULT_OK && i < n) {
-        int is_value = 1;
-        if (!p->spanning) {
-            if (is_space(t[i])) {
-                i++;
-                continue;
-            }
-            rc = take_byte(p, t[i], i, &is_value);
-            if (!is_value) {
-                i++;
-                continue;
-            }
+        int is_value;
+        if (is_space(t[i])) {
+            i++;
+            continue;
         }
-        size_t len;
-        if (rc != VAULT_OK || !span_end(p, t + i, n - i, at_end, &len))
+        rc = take_byte(p, t[i], i, &is_value);
+        if (!is_value) {
+            i++;
+            continue;
+        }
+        size_t len = rc == VAULT_OK ? scan_span(p, t + i, start_span(p, t[i]), n - i) : 0;
+        if (rc != VAULT_OK || len == SIZE_MAX)
             break;
         rc = take_span(p, t + i, len, i);
         i += len;
@@ -386,31 +372,41 @@ static int keep_pending(vault_parser *p, const char *t, size_t n)
     return VAULT_OK;
 }
 
-static void drop_pending(vault_parser *p, size_t n)
+/* Completes the value a piece ended in with the start of the next, copying
+ * only that value's bytes; *t and *n move past them. At the end of the
+ * document a scalar ends with the text. */
+static int finish_pending(vault_parser *p, const char **t, size_t *n, int at_end)
 {
-    memmove(p->pending, p->pending + n, p->pending_len - n);
-    sodium_memzero(p->pending + p->pending_len - n, n);
-    p->pending_len -= n;
+    size_t end = scan_span(p, *t, 0, *n);
+    if (end == SIZE_MAX) {
+        if (!at_end || p->kind != SPAN_SCALAR)
+            return keep_pending(p, *t, *n); /* still incomplete */
+        end = *n;
+    }
+    int rc = keep_pending(p, *t, end);
+    if (rc == VAULT_OK)
+        rc = take_span(p, p->pending, p->pending_len, 0);
+    p->consumed += p->pending_len;
+    sodium_memzero(p->pending, p->pending_len);
+    p->pending_len = 0;
+    *t += end;
+    *n -= end;
+    return rc;
 }
 
-/* Runs over text: straight from the caller's memory when nothing is carried
- * over (the whole document in vault_from_json), else after the carried text. */
+/* Runs over text straight from the caller's memory (the whole document in
+ * vault_from_json); only a value cut by the end of a piece is copied. */
 static int consume(vault_parser *p, const char *t, size_t n, int at_end)
 {
     size_t used = 0;
-    int rc;
-    if (p->pending_len == 0) {
-        rc = run(p, t, n, at_end, &used);
-        p->consumed += used;
-        return rc == VAULT_OK ? keep_pending(p, t + used, n - used) : rc;
+    if (p->pending_len > 0) {
+        int rc = finish_pending(p, &t, &n, at_end);
+        if (rc != VAULT_OK || p->pending_len > 0)
+            return rc;
     }
-    rc = keep_pending(p, t, n);
-    if (rc != VAULT_OK)
-        return rc;
-    rc = run(p, p->pending, p->pending_len, at_end, &used);
+    int rc = run(p, t, n, &used);
     p->consumed += used;
-    drop_pending(p, used);
-    return rc;
+    return rc == VAULT_OK ? keep_pending(p, t + used, n - used) : rc;
 }
 
 /* ---- interface ---------------------------------------------------------------- */
