@@ -117,11 +117,8 @@ int cli_unlock_device(cli *c, const char *password)
 {
     uint8_t key[VAULT_KEY_BYTES];
     int rc = device_key(c, password, 0, key);
-    if (rc == CLI_EXIT_OK) {
-        int st = vault_client_unlock_device(c->client, key);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "cannot unlock");
-    }
+    if (rc == CLI_EXIT_OK)
+        rc = cli_check(c, vault_client_unlock_device(c->client, key), "cannot unlock");
     sodium_memzero(key, sizeof key);
     return rc;
 }
@@ -403,11 +400,8 @@ int cli_cmd_devices(cli *c, int argc, char **argv)
     int online = cli_has_server(c) && (c->email != NULL || c->conf_email != NULL ||
                                        cli_is_linked(c));
     rc = online ? cli_unlock_and_login(c, NULL) : cli_unlock(c);
-    if (rc == CLI_EXIT_OK && online) {
-        int st = vault_client_pull(c->client);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "cannot fetch the device list");
-    }
+    if (rc == CLI_EXIT_OK && online)
+        rc = cli_check(c, vault_client_pull(c->client), "cannot fetch the device list");
     if (rc == CLI_EXIT_OK) {
         int st = vault_client_devices(c->client, &json);
         if (st != VAULT_OK)
@@ -452,11 +446,8 @@ int cli_cmd_revoke(cli *c, int argc, char **argv)
         return cli_usage("revoke takes one DEVICE_ID");
     const char *device = argv[optind];
     int rc = cli_unlock_and_login(c, NULL);
-    if (rc == CLI_EXIT_OK) {
-        int st = vault_client_revoke(c->client, device);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "cannot revoke");
-    }
+    if (rc == CLI_EXIT_OK)
+        rc = cli_check(c, vault_client_revoke(c->client, device), "cannot revoke");
     if (rc == CLI_EXIT_OK)
         printf("revoked %s; the vault key was rotated\n", device);
     return rc;
