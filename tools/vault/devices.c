@@ -188,6 +188,18 @@ static int show_payload(cli *c, vault_link *l)
     return CLI_EXIT_OK;
 }
 
+/* Shows this device's link code, says what to do on the other device, and
+ * waits for that device's key. */
+static int show_and_wait(cli *c, vault_link *l, const char *next_step)
+{
+    int rc = show_payload(c, l);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    puts(next_step);
+    fflush(stdout);
+    return cli_check(c, until_ready(l, NULL), "linking failed");
+}
+
 static int print_sas(cli *c, vault_link *l)
 {
     char *sas = NULL;
@@ -240,14 +252,7 @@ static int link_show(cli *c, const char *name)
     if (st != VAULT_OK)
         rc = cli_fail(c, st, "cannot start linking");
     if (rc == CLI_EXIT_OK)
-        rc = show_payload(c, l);
-    if (rc == CLI_EXIT_OK) {
-        puts("on the new device: vault link join PAYLOAD");
-        fflush(stdout);
-        st = until_ready(l, NULL);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "linking failed");
-    }
+        rc = show_and_wait(c, l, "on the new device: vault link join PAYLOAD");
     if (rc == CLI_EXIT_OK)
         rc = confirm_and_send(c, l, name);
     vault_link_free(l);
@@ -297,16 +302,8 @@ static int link_new_device(cli *c, const char *payload)
                              : vault_link_request(&l, c->client);
     if (st != VAULT_OK)
         rc = cli_fail(c, st, "linking failed");
-    if (rc == CLI_EXIT_OK && payload == NULL) {
-        rc = show_payload(c, l);
-        if (rc == CLI_EXIT_OK) {
-            puts("on the other device: vault link accept PAYLOAD");
-            fflush(stdout);
-            st = until_ready(l, NULL);
-            if (st != VAULT_OK)
-                rc = cli_fail(c, st, "linking failed");
-        }
-    }
+    if (rc == CLI_EXIT_OK && payload == NULL)
+        rc = show_and_wait(c, l, "on the other device: vault link accept PAYLOAD");
     if (rc == CLI_EXIT_OK)
         rc = receive_vault(c, l, key);
     if (rc == CLI_EXIT_OK)
