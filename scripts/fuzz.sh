@@ -44,9 +44,13 @@ fi
 [ "$UNIT_TIMEOUT" -ge 1 ] || UNIT_TIMEOUT=1
 
 if [ "$#" -gt 0 ]; then
-  harnesses="$*"
+  harnesses=" $*"
 else
-  harnesses=$(ls fuzz/*.c | xargs -n1 basename | sed 's/\.c$//')
+  harnesses=""
+  for f in fuzz/*.c; do
+    f=${f#fuzz/}
+    harnesses="$harnesses ${f%.c}"
+  done
 fi
 for h in $harnesses; do
   [ -f "fuzz/$h.c" ] || { echo "fuzz.sh: no harness fuzz/$h.c" >&2; exit 2; }
@@ -86,6 +90,8 @@ run_one() {
   # after -timeout; the outer timeout only catches a fuzzer that is stuck
   # outside both (it should never fire).
   rc=0
+  # $dict and $par are empty or whole options: split on purpose.
+  # shellcheck disable=SC2086
   (cd "$BUILD" &&
     timeout -k 10 $((TIME + UNIT_TIMEOUT + 300)) "$BUILD/fuzz/fuzz_$h" $dict \
       -max_total_time="$TIME" -timeout="$UNIT_TIMEOUT" -rss_limit_mb=4096 -max_len=65536 \
@@ -123,15 +129,18 @@ report_one() {
   return 1
 }
 
-echo "== fuzzing ${TIME} s per harness, $PARALLEL at a time: $(echo $harnesses)"
+echo "== fuzzing ${TIME} s per harness, $PARALLEL at a time:$harnesses"
 status=0
+# shellcheck disable=SC2086 # harness names are words
 set -- $harnesses
 while [ "$#" -gt 0 ]; do
   batch=""
-  while [ "$#" -gt 0 ] && [ "$(echo $batch | wc -w)" -lt "$PARALLEL" ]; do
+  n=0
+  while [ "$#" -gt 0 ] && [ "$n" -lt "$PARALLEL" ]; do
     rm -f "$BUILD/fuzz_$1.rc"
     run_one "$1" &
     batch="$batch $1"
+    n=$((n + 1))
     shift
   done
   wait
