@@ -17,7 +17,6 @@
 #define DEFAULT_LINK_TTL_S 300
 #define DEFAULT_LOGIN_FREE 5
 #define DEFAULT_MAX_BLOB (64 * 1024 * 1024)
-#define LOGIN_WAIT_CAP_MS (15 * 60 * 1000LL)
 
 /* ---- the table of operations --------------------------------------------------- */
 
@@ -80,17 +79,6 @@ static const vault_server_op *find_op(const char *name)
         if (strcmp(ops[i].name, name) == 0)
             return &ops[i];
     return NULL;
-}
-
-int64_t vault_server__login_wait_ms(uint64_t failures, uint32_t free_failures)
-{
-    if (failures < free_failures)
-        return 0;
-    uint64_t doublings = failures - free_failures;
-    if (doublings >= 10) /* 2^10 s is past the cap already */
-        return LOGIN_WAIT_CAP_MS;
-    int64_t wait = (int64_t)1000 << doublings;
-    return wait < LOGIN_WAIT_CAP_MS ? wait : LOGIN_WAIT_CAP_MS;
 }
 
 int vault_server__store_is_pg(const char *db)

@@ -27,7 +27,6 @@
 #include <libpq-fe.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +184,16 @@ static void p_text(params *p, const char *s)
     p->formats[i] = 0;
 }
 
+static void p_id(params *p, const uint8_t *id)
+{
+    p_bytes(p, id, VAULT_STORE_ID_BYTES);
+}
+
+static void p_hash(params *p, const uint8_t *hash)
+{
+    p_bytes(p, hash, VAULT_STORE_HASH_BYTES);
+}
+
 /* ---- statements and errors -------------------------------------------------------- */
 
 /* libpq's messages end in newlines and continue with hints: keep line one. */
@@ -253,6 +262,15 @@ static int run(conn *c, const char *sql, const params *p, const char *what)
     PGresult *r = NULL;
     int status = exec_params(c, sql, p, &r, what);
     PQclear(r);
+    return status;
+}
+
+/* An UPDATE or DELETE that must hit exactly one row: one that hit none (a
+ * row deleted meanwhile) is VAULT_E_NOT_FOUND with this message. */
+static int one_row(const conn *c, int status, const char *message)
+{
+    if (status == VAULT_OK && c->changes != 1)
+        return vault__fail(VAULT_E_NOT_FOUND, "%s", message);
     return status;
 }
 
@@ -362,6 +380,39 @@ static void col_dup(row *r, int col, uint8_t **out, size_t *len)
     memcpy(copy, PQgetvalue(r->res, r->i, col), n);
     *out = copy;
     *len = n;
+}
+
+/* Reads the columns of a row into out; a failure stays in r->status. */
+typedef void (*row_reader)(row *r, void *out);
+
+/* A query whose first row `read` takes: VAULT_E_NOT_FOUND (no message)
+ * without a row, otherwise the statement's or the reader's first failure. */
+static int query(conn *c, const char *sql, const params *p, const char *what,
+                 row_reader read, void *out)
+{
+    PGresult *res = NULL;
+    int status = fetch(c, sql, p, &res, what);
+    if (status != VAULT_OK)
+        return status;
+    row r = {res, 0, VAULT_OK};
+    read(&r, out);
+    PQclear(res);
+    return r.status;
+}
+
+static void read_i64(row *r, void *out)
+{
+    *(int64_t *)out = col_i64(r, 0);
+}
+
+static void read_u64(row *r, void *out)
+{
+    *(uint64_t *)out = col_u64(r, 0);
+}
+
+static void read_bool(row *r, void *out)
+{
+    *(int *)out = col_bool(r, 0);
 }
 
 /* ---- connections ----------------------------------------------------------------------- */
@@ -509,21 +560,31 @@ static int transact(pg_store *st, int mode, tx_body body, void *arg)
     return status == VAULT_OK ? then : status;
 }
 
+/* A body of single, self-contained statements (reads, mostly). */
+static int on_conn(vault_store *base, tx_body body, void *arg)
+{
+    return transact(STORE(base), READ, body, arg);
+}
+
+/* A body that runs as one transaction, committed if it returns VAULT_OK. */
+static int in_write_as(vault_store *base, int mode, tx_body body, void *arg)
+{
+    return transact(STORE(base), mode, body, arg);
+}
+
+static int in_write(vault_store *base, tx_body body, void *arg)
+{
+    return in_write_as(base, DURABLE, body, arg);
+}
+
 /* ---- schema ---------------------------------------------------------------------------------- */
 
 static int read_version(conn *c, int64_t *version)
 {
-    PGresult *res = NULL;
-    int status = fetch(c, "SELECT version FROM schema_version", NULL, &res, "schema version");
     *version = 0;
-    if (status == VAULT_E_NOT_FOUND)
-        return VAULT_OK;
-    if (status != VAULT_OK)
-        return status;
-    row r = {res, 0, VAULT_OK};
-    *version = col_i64(&r, 0);
-    PQclear(res);
-    return r.status;
+    int status = query(c, "SELECT version FROM schema_version", NULL, "schema version",
+                       read_i64, version);
+    return status == VAULT_E_NOT_FOUND ? VAULT_OK : status;
 }
 
 /* Brings the schema to SCHEMA_VERSION in one transaction; processes opening
@@ -532,21 +593,17 @@ static int read_version(conn *c, int64_t *version)
  * a database its administrator set up. */
 static int migrate(conn *c, void *arg)
 {
-    PGresult *res = NULL;
     int64_t version = 0;
+    int exists = 0;
     (void)arg;
     int status = simple(c, "SELECT pg_advisory_xact_lock(x'" MIGRATION_LOCK "'::bigint)",
                         "migrate");
-    if (status != VAULT_OK ||
-        (status = fetch(c, "SELECT to_regclass('schema_version') IS NOT NULL", NULL, &res,
-                        "migrate")) != VAULT_OK)
-        return status;
-    row r = {res, 0, VAULT_OK};
-    int exists = col_bool(&r, 0);
-    PQclear(res);
-    if (r.status != VAULT_OK)
-        return r.status;
-    if (exists && (status = read_version(c, &version)) != VAULT_OK)
+    if (status == VAULT_OK)
+        status = query(c, "SELECT to_regclass('schema_version') IS NOT NULL", NULL, "migrate",
+                       read_bool, &exists);
+    if (status == VAULT_OK && exists)
+        status = read_version(c, &version);
+    if (status != VAULT_OK)
         return status;
     if (version > SCHEMA_VERSION)
         return vault__fail(VAULT_E_IO, "store: schema version %lld is newer than this "
@@ -573,12 +630,26 @@ static int insert_blob(conn *c, const uint8_t *account_id, uint64_t revision,
                        const uint8_t *blob, size_t blob_len, int64_t now_ms)
 {
     params p = {.n = 0};
-    p_bytes(&p, account_id, VAULT_STORE_ID_BYTES);
+    p_id(&p, account_id);
     p_i64(&p, (int64_t)revision);
     p_bytes(&p, blob, blob_len);
     p_i64(&p, now_ms);
     return run(c, "INSERT INTO blobs (account_id, revision, data, created_ms)"
                   " VALUES ($1, $2, $3, $4)", &p, "store blob");
+}
+
+static int record_device(conn *c, const uint8_t *account_id,
+                         const vault_store_new_session *sess, int64_t now_ms)
+{
+    params p = {.n = 0};
+    p_id(&p, account_id);
+    p_id(&p, sess->device_id);
+    p_text(&p, sess->device_name);
+    p_i64(&p, now_ms);
+    return run(c, "INSERT INTO devices (account_id, id, name, added_ms, last_seen_ms)"
+                  " VALUES ($1, $2, $3, $4, $4) ON CONFLICT (account_id, id)"
+                  " DO UPDATE SET name = excluded.name, last_seen_ms = excluded.last_seen_ms",
+               &p, "record device");
 }
 
 static int insert_session(conn *c, const uint8_t *account_id,
@@ -587,25 +658,14 @@ static int insert_session(conn *c, const uint8_t *account_id,
     params p = {.n = 0};
     p_i64(&p, now_ms);
     int status = run(c, "DELETE FROM sessions WHERE expires_ms <= $1", &p, "prune sessions");
+    if (status == VAULT_OK && sess->device_name != NULL)
+        status = record_device(c, account_id, sess, now_ms);
     if (status != VAULT_OK)
         return status;
-    if (sess->device_name != NULL) {
-        p.n = 0;
-        p_bytes(&p, account_id, VAULT_STORE_ID_BYTES);
-        p_bytes(&p, sess->device_id, VAULT_STORE_ID_BYTES);
-        p_text(&p, sess->device_name);
-        p_i64(&p, now_ms);
-        if ((status = run(c, "INSERT INTO devices (account_id, id, name, added_ms, last_seen_ms)"
-                             " VALUES ($1, $2, $3, $4, $4) ON CONFLICT (account_id, id)"
-                             " DO UPDATE SET name = excluded.name,"
-                             " last_seen_ms = excluded.last_seen_ms",
-                          &p, "record device")) != VAULT_OK)
-            return status;
-    }
     p.n = 0;
-    p_bytes(&p, sess->token_hash, VAULT_STORE_HASH_BYTES);
-    p_bytes(&p, account_id, VAULT_STORE_ID_BYTES);
-    p_bytes(&p, sess->device_id, VAULT_STORE_ID_BYTES);
+    p_hash(&p, sess->token_hash);
+    p_id(&p, account_id);
+    p_id(&p, sess->device_id);
     p_i64(&p, now_ms);
     p_i64(&p, sess->expires_ms);
     return run(c, "INSERT INTO sessions (token_hash, account_id, device_id, created_ms,"
@@ -627,6 +687,22 @@ static int clear_failures(conn *c, const uint8_t *email_hash)
                         VAULT_STORE_HASH_BYTES, "clear failures");
 }
 
+/* A lost compare-and-swap: tells the caller which revision won. A fresh
+ * statement, so a fresh snapshot. */
+static int revision_conflict(conn *c, const uint8_t *account_id, uint64_t *current)
+{
+    params p = {.n = 0};
+    p_id(&p, account_id);
+    int status = query(c, "SELECT revision FROM accounts WHERE id = $1", &p, "read revision",
+                       read_u64, current);
+    if (status == VAULT_E_NOT_FOUND)
+        return vault__fail(VAULT_E_NOT_FOUND, "the account no longer exists");
+    if (status != VAULT_OK)
+        return status;
+    return vault__fail(VAULT_E_CONFLICT, "the server holds revision %llu",
+                       (unsigned long long)*current);
+}
+
 /* The compare-and-swap part of a push, inside the caller's transaction, as
  * one statement (one round trip): the conditional UPDATE takes the account
  * row's lock and matches only while the revision is still base_revision
@@ -638,7 +714,7 @@ static int cas_blob(conn *c, const uint8_t *account_id, uint64_t base_revision,
 {
     PGresult *res = NULL;
     params p = {.n = 0};
-    p_bytes(&p, account_id, VAULT_STORE_ID_BYTES);
+    p_id(&p, account_id);
     p_i64(&p, (int64_t)base_revision);
     p_bytes(&p, blob, blob_len);
     p_i64(&p, now_ms);
@@ -650,50 +726,35 @@ static int cas_blob(conn *c, const uint8_t *account_id, uint64_t base_revision,
                           " pruned AS (DELETE FROM blobs WHERE account_id = $1 AND revision <= $5"
                           "   AND EXISTS (SELECT 1 FROM bumped))"
                           " SELECT revision FROM stored", &p, &res, "store blob");
-    if (status == VAULT_OK)
-        PQclear(res);
+    PQclear(res);
     if (status != VAULT_E_NOT_FOUND)
         return status;
-    /* A fresh statement, so a fresh snapshot: the revision that won. */
-    p.n = 1;
-    status = fetch(c, "SELECT revision FROM accounts WHERE id = $1", &p, &res, "read revision");
-    if (status == VAULT_E_NOT_FOUND)
-        return vault__fail(VAULT_E_NOT_FOUND, "the account no longer exists");
-    if (status != VAULT_OK)
-        return status;
-    row r = {res, 0, VAULT_OK};
-    *current = col_u64(&r, 0);
-    PQclear(res);
-    if (r.status != VAULT_OK)
-        return r.status;
-    return vault__fail(VAULT_E_CONFLICT, "the server holds revision %llu",
-                       (unsigned long long)*current);
+    return revision_conflict(c, account_id, current);
 }
 
 #define ACCOUNT_COLUMNS \
     "id, email_hash, verifier, salt, opslimit, memlimit, protected_key, revision"
 
+static void read_account_row(row *r, void *out)
+{
+    vault_store_account *a = out;
+    col_bytes(r, 0, a->id, sizeof a->id);
+    col_bytes(r, 1, a->email_hash, sizeof a->email_hash);
+    col_bytes(r, 2, a->verifier, sizeof a->verifier);
+    col_bytes(r, 3, a->salt, sizeof a->salt);
+    a->opslimit = col_u64(r, 4);
+    a->memlimit = col_u64(r, 5);
+    col_bytes(r, 6, a->protected_key, sizeof a->protected_key);
+    a->revision = col_u64(r, 7);
+}
+
 /* sql selects ACCOUNT_COLUMNS of the account whose key is $1. */
 static int read_account(conn *c, const char *sql, const uint8_t *key, size_t key_len,
                         vault_store_account *out)
 {
-    PGresult *res = NULL;
     params p = {.n = 0};
     p_bytes(&p, key, key_len);
-    int status = fetch(c, sql, &p, &res, "read account");
-    if (status != VAULT_OK)
-        return status;
-    row r = {res, 0, VAULT_OK};
-    col_bytes(&r, 0, out->id, sizeof out->id);
-    col_bytes(&r, 1, out->email_hash, sizeof out->email_hash);
-    col_bytes(&r, 2, out->verifier, sizeof out->verifier);
-    col_bytes(&r, 3, out->salt, sizeof out->salt);
-    out->opslimit = col_u64(&r, 4);
-    out->memlimit = col_u64(&r, 5);
-    col_bytes(&r, 6, out->protected_key, sizeof out->protected_key);
-    out->revision = col_u64(&r, 7);
-    PQclear(res);
-    return r.status;
+    return query(c, sql, &p, "read account", read_account_row, out);
 }
 
 /* ---- accounts, blobs, sessions --------------------------------------------------------------- */
@@ -711,7 +772,7 @@ static int create_account_tx(conn *c, void *arg)
     const create_args *x = arg;
     const vault_store_account *a = x->a;
     params p = {.n = 0};
-    p_bytes(&p, a->id, sizeof a->id);
+    p_id(&p, a->id);
     p_bytes(&p, a->email_hash, sizeof a->email_hash);
     p_bytes(&p, a->verifier, sizeof a->verifier);
     p_bytes(&p, a->salt, sizeof a->salt);
@@ -722,10 +783,11 @@ static int create_account_tx(conn *c, void *arg)
     int status = run(c, "INSERT INTO accounts (id, email_hash, verifier, salt, opslimit,"
                         " memlimit, protected_key, revision, created_ms)"
                         " VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)", &p, "create account");
-    if (status != VAULT_OK ||
-        (status = insert_blob(c, a->id, 1, x->blob, x->blob_len, x->now_ms)) != VAULT_OK)
-        return status;
-    return insert_session(c, a->id, x->sess, x->now_ms);
+    if (status == VAULT_OK)
+        status = insert_blob(c, a->id, 1, x->blob, x->blob_len, x->now_ms);
+    if (status == VAULT_OK)
+        status = insert_session(c, a->id, x->sess, x->now_ms);
+    return status;
 }
 
 static int pg_create_account(vault_store *base, const vault_store_account *acct,
@@ -733,7 +795,7 @@ static int pg_create_account(vault_store *base, const vault_store_account *acct,
                              const vault_store_new_session *sess, int64_t now_ms)
 {
     create_args x = {acct, blob, blob_len, sess, now_ms};
-    return transact(STORE(base), DURABLE, create_account_tx, &x);
+    return in_write(base, create_account_tx, &x);
 }
 
 typedef struct account_args {
@@ -754,7 +816,7 @@ static int pg_get_account(vault_store *base, const uint8_t *account_id,
 {
     account_args x = {"SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = $1", account_id,
                       VAULT_STORE_ID_BYTES, out};
-    return transact(STORE(base), READ, get_account_tx, &x);
+    return on_conn(base, get_account_tx, &x);
 }
 
 static int pg_get_account_by_email_hash(vault_store *base, const uint8_t *email_hash,
@@ -762,7 +824,7 @@ static int pg_get_account_by_email_hash(vault_store *base, const uint8_t *email_
 {
     account_args x = {"SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email_hash = $1",
                       email_hash, VAULT_STORE_HASH_BYTES, out};
-    return transact(STORE(base), READ, get_account_tx, &x);
+    return on_conn(base, get_account_tx, &x);
 }
 
 typedef struct blob_args {
@@ -772,30 +834,35 @@ typedef struct blob_args {
     size_t *blob_len;
 } blob_args;
 
+typedef struct blob_row {
+    uint64_t revision;
+    uint8_t *data;
+    size_t len;
+} blob_row;
+
+static void read_blob_row(row *r, void *out)
+{
+    blob_row *b = out;
+    b->revision = col_u64(r, 0);
+    if (r->status == VAULT_OK && col_null(r, 1))
+        r->status = vault__fail(VAULT_E_IO, "store: a blob is NULL");
+    col_dup(r, 1, &b->data, &b->len);
+}
+
 static int get_blob_tx(conn *c, void *arg)
 {
     const blob_args *x = arg;
-    PGresult *res = NULL;
+    blob_row b = {0, NULL, 0};
     params p = {.n = 0};
-    p_bytes(&p, x->account_id, VAULT_STORE_ID_BYTES);
-    int status = fetch(c, "SELECT a.revision, b.data FROM accounts a JOIN blobs b"
+    p_id(&p, x->account_id);
+    int status = query(c, "SELECT a.revision, b.data FROM accounts a JOIN blobs b"
                           " ON b.account_id = a.id AND b.revision = a.revision WHERE a.id = $1",
-                       &p, &res, "read blob");
+                       &p, "read blob", read_blob_row, &b);
     if (status != VAULT_OK)
         return status;
-    row r = {res, 0, VAULT_OK};
-    uint64_t revision = col_u64(&r, 0);
-    uint8_t *copy = NULL;
-    size_t len = 0;
-    if (r.status == VAULT_OK && col_null(&r, 1))
-        r.status = vault__fail(VAULT_E_IO, "store: a blob is NULL");
-    col_dup(&r, 1, &copy, &len);
-    PQclear(res);
-    if (r.status != VAULT_OK)
-        return r.status;
-    *x->revision = revision;
-    *x->blob = copy;
-    *x->blob_len = len;
+    *x->revision = b.revision;
+    *x->blob = b.data;
+    *x->blob_len = b.len;
     return VAULT_OK;
 }
 
@@ -803,7 +870,7 @@ static int pg_get_blob(vault_store *base, const uint8_t *account_id, uint64_t *r
                        uint8_t **blob, size_t *blob_len)
 {
     blob_args x = {account_id, revision, blob, blob_len};
-    return transact(STORE(base), READ, get_blob_tx, &x);
+    return on_conn(base, get_blob_tx, &x);
 }
 
 typedef struct cas_args {
@@ -827,7 +894,7 @@ static int pg_put_blob_cas(vault_store *base, const uint8_t *account_id,
                            int64_t now_ms, uint64_t *current)
 {
     cas_args x = {account_id, base_revision, blob, blob_len, now_ms, current};
-    return transact(STORE(base), DURABLE, put_blob_cas_tx, &x);
+    return in_write(base, put_blob_cas_tx, &x);
 }
 
 typedef struct attempt_args {
@@ -837,38 +904,50 @@ typedef struct attempt_args {
     int64_t *retry_after_ms;
 } attempt_args;
 
+typedef struct failure_row {
+    uint64_t failures;
+    int64_t last_ms;
+} failure_row;
+
+static void read_failure_row(row *r, void *out)
+{
+    failure_row *f = out;
+    f->failures = col_u64(r, 0);
+    f->last_ms = col_i64(r, 1);
+}
+
 /* The upsert takes the counter's row lock before the count is read, so that
  * parallel guesses at one email queue here and each sees the one before. */
+static int read_failures_locked(conn *c, const uint8_t *email_hash, failure_row *out)
+{
+    params p = {.n = 0};
+    p_hash(&p, email_hash);
+    int status = query(c, "INSERT INTO login_failures (email_hash, failures, last_ms)"
+                          " VALUES ($1, 0, 0) ON CONFLICT (email_hash)"
+                          " DO UPDATE SET failures = login_failures.failures"
+                          " RETURNING failures, last_ms", &p, "read failures",
+                       read_failure_row, out);
+    if (status == VAULT_E_NOT_FOUND)
+        return vault__fail(VAULT_E_IO, "store: read failures: no row");
+    return status;
+}
+
 static int login_attempt_tx(conn *c, void *arg)
 {
     const attempt_args *x = arg;
-    PGresult *res = NULL;
+    failure_row f = {0, 0};
     params p = {.n = 0};
     p_i64(&p, x->now_ms - VAULT_STORE_FAILURE_MEMORY_MS);
     int status = run(c, "DELETE FROM login_failures WHERE last_ms < $1", &p, "prune failures");
+    if (status == VAULT_OK)
+        status = read_failures_locked(c, x->email_hash, &f);
+    if (status == VAULT_OK)
+        status = vault_server__login_throttle(f.failures, f.last_ms, x->now_ms,
+                                              x->free_failures, x->retry_after_ms);
     if (status != VAULT_OK)
         return status;
     p.n = 0;
-    p_bytes(&p, x->email_hash, VAULT_STORE_HASH_BYTES);
-    status = fetch(c, "INSERT INTO login_failures (email_hash, failures, last_ms)"
-                      " VALUES ($1, 0, 0) ON CONFLICT (email_hash)"
-                      " DO UPDATE SET failures = login_failures.failures"
-                      " RETURNING failures, last_ms", &p, &res, "read failures");
-    if (status == VAULT_E_NOT_FOUND)
-        status = vault__fail(VAULT_E_IO, "store: read failures: no row");
-    if (status != VAULT_OK)
-        return status;
-    row r = {res, 0, VAULT_OK};
-    uint64_t failures = col_u64(&r, 0);
-    int64_t last_ms = col_i64(&r, 1);
-    PQclear(res);
-    if (r.status != VAULT_OK)
-        return r.status;
-    int64_t allowed_at = last_ms + vault_server__login_wait_ms(failures, x->free_failures);
-    if (failures > 0 && x->now_ms < allowed_at) {
-        *x->retry_after_ms = allowed_at - x->now_ms;
-        return vault__fail(VAULT_E_RATE_LIMITED, "too many failed attempts");
-    }
+    p_hash(&p, x->email_hash);
     p_i64(&p, x->now_ms);
     return run(c, "UPDATE login_failures SET failures = failures + 1, last_ms = $2"
                   " WHERE email_hash = $1", &p, "count attempt");
@@ -882,7 +961,7 @@ static int pg_login_attempt_begin(vault_store *base, const uint8_t *email_hash,
                                   int64_t *retry_after_ms)
 {
     attempt_args x = {email_hash, now_ms, free_failures, retry_after_ms};
-    return transact(STORE(base), RELAXED, login_attempt_tx, &x);
+    return in_write_as(base, RELAXED, login_attempt_tx, &x);
 }
 
 typedef struct login_args {
@@ -895,31 +974,29 @@ typedef struct login_args {
 
 static int device_revoked(conn *c, const uint8_t *account_id, const uint8_t *device_id)
 {
-    PGresult *res = NULL;
+    int revoked = 0;
     params p = {.n = 0};
-    p_bytes(&p, account_id, VAULT_STORE_ID_BYTES);
-    p_bytes(&p, device_id, VAULT_STORE_ID_BYTES);
-    int status = fetch(c, "SELECT revoked_ms IS NOT NULL FROM devices"
-                          " WHERE account_id = $1 AND id = $2", &p, &res, "read device");
+    p_id(&p, account_id);
+    p_id(&p, device_id);
+    int status = query(c, "SELECT revoked_ms IS NOT NULL FROM devices"
+                          " WHERE account_id = $1 AND id = $2", &p, "read device",
+                       read_bool, &revoked);
     if (status == VAULT_E_NOT_FOUND)
         return VAULT_OK;
     if (status != VAULT_OK)
         return status;
-    row r = {res, 0, VAULT_OK};
-    int revoked = col_bool(&r, 0);
-    PQclear(res);
-    if (r.status != VAULT_OK)
-        return r.status;
-    return revoked ? vault__fail(VAULT_E_REVOKED, "this device was revoked") : VAULT_OK;
+    return vault_server__device_check_revoked(revoked);
 }
 
 static int login_succeeded_tx(conn *c, void *arg)
 {
     const login_args *x = arg;
     int status = device_revoked(c, x->account_id, x->sess->device_id);
-    if (status != VAULT_OK || (status = clear_failures(c, x->email_hash)) != VAULT_OK)
-        return status;
-    return insert_session(c, x->account_id, x->sess, x->now_ms);
+    if (status == VAULT_OK)
+        status = clear_failures(c, x->email_hash);
+    if (status == VAULT_OK)
+        status = insert_session(c, x->account_id, x->sess, x->now_ms);
+    return status;
 }
 
 static int pg_login_succeeded(vault_store *base, const uint8_t *account_id,
@@ -927,31 +1004,32 @@ static int pg_login_succeeded(vault_store *base, const uint8_t *account_id,
                               const vault_store_new_session *sess, int64_t now_ms)
 {
     login_args x = {account_id, email_hash, NULL, sess, now_ms};
-    return transact(STORE(base), DURABLE, login_succeeded_tx, &x);
+    return in_write(base, login_succeeded_tx, &x);
 }
 
 static int update_credentials_tx(conn *c, void *arg)
 {
     const login_args *x = arg;
+    const vault_store_credentials *cred = x->cred;
     params p = {.n = 0};
-    p_bytes(&p, x->account_id, VAULT_STORE_ID_BYTES);
-    p_bytes(&p, x->cred->verifier, sizeof x->cred->verifier);
-    p_bytes(&p, x->cred->salt, sizeof x->cred->salt);
-    p_i64(&p, (int64_t)x->cred->opslimit);
-    p_i64(&p, (int64_t)x->cred->memlimit);
-    p_bytes(&p, x->cred->protected_key, sizeof x->cred->protected_key);
+    p_id(&p, x->account_id);
+    p_bytes(&p, cred->verifier, sizeof cred->verifier);
+    p_bytes(&p, cred->salt, sizeof cred->salt);
+    p_i64(&p, (int64_t)cred->opslimit);
+    p_i64(&p, (int64_t)cred->memlimit);
+    p_bytes(&p, cred->protected_key, sizeof cred->protected_key);
     int status = run(c, "UPDATE accounts SET verifier = $2, salt = $3, opslimit = $4,"
                         " memlimit = $5, protected_key = $6 WHERE id = $1", &p,
                      "update credentials");
-    if (status != VAULT_OK)
-        return status;
-    if (c->changes != 1)
-        return vault__fail(VAULT_E_NOT_FOUND, "the account no longer exists");
-    if ((status = clear_failures(c, x->email_hash)) != VAULT_OK ||
-        (status = run_with_key(c, "DELETE FROM sessions WHERE account_id = $1", x->account_id,
-                               VAULT_STORE_ID_BYTES, "end sessions")) != VAULT_OK)
-        return status;
-    return insert_session(c, x->account_id, x->sess, x->now_ms);
+    status = one_row(c, status, "the account no longer exists");
+    if (status == VAULT_OK)
+        status = clear_failures(c, x->email_hash);
+    if (status == VAULT_OK)
+        status = run_with_key(c, "DELETE FROM sessions WHERE account_id = $1", x->account_id,
+                              VAULT_STORE_ID_BYTES, "end sessions");
+    if (status == VAULT_OK)
+        status = insert_session(c, x->account_id, x->sess, x->now_ms);
+    return status;
 }
 
 static int pg_update_credentials(vault_store *base, const uint8_t *account_id,
@@ -960,7 +1038,7 @@ static int pg_update_credentials(vault_store *base, const uint8_t *account_id,
                                  const vault_store_new_session *sess, int64_t now_ms)
 {
     login_args x = {account_id, email_hash, cred, sess, now_ms};
-    return transact(STORE(base), DURABLE, update_credentials_tx, &x);
+    return in_write(base, update_credentials_tx, &x);
 }
 
 static int delete_account_tx(conn *c, void *arg)
@@ -968,18 +1046,17 @@ static int delete_account_tx(conn *c, void *arg)
     const login_args *x = arg;
     int status = run_with_key(c, "DELETE FROM accounts WHERE id = $1", x->account_id,
                               VAULT_STORE_ID_BYTES, "delete account");
-    if (status != VAULT_OK)
-        return status;
-    if (c->changes != 1)
-        return vault__fail(VAULT_E_NOT_FOUND, "the account no longer exists");
-    return clear_failures(c, x->email_hash);
+    status = one_row(c, status, "the account no longer exists");
+    if (status == VAULT_OK)
+        status = clear_failures(c, x->email_hash);
+    return status;
 }
 
 static int pg_delete_account(vault_store *base, const uint8_t *account_id,
                              const uint8_t *email_hash)
 {
     login_args x = {account_id, email_hash, NULL, NULL, 0};
-    return transact(STORE(base), DURABLE, delete_account_tx, &x);
+    return in_write(base, delete_account_tx, &x);
 }
 
 typedef struct session_args {
@@ -994,43 +1071,46 @@ static int delete_session(conn *c, const uint8_t *token_hash)
                         VAULT_STORE_HASH_BYTES, "delete session");
 }
 
+typedef struct session_row {
+    vault_store_session *out;
+    int revoked;
+} session_row;
+
+static void read_session_row(row *r, void *out)
+{
+    session_row *s = out;
+    col_bytes(r, 0, s->out->account_id, sizeof s->out->account_id);
+    col_bytes(r, 1, s->out->device_id, sizeof s->out->device_id);
+    s->out->expires_ms = col_i64(r, 2);
+    s->revoked = col_bool(r, 3);
+}
+
+/* An expired session is deleted as it is found. */
 static int session_lookup_tx(conn *c, void *arg)
 {
     const session_args *x = arg;
-    PGresult *res = NULL;
+    session_row s = {x->out, 0};
     params p = {.n = 0};
-    p_bytes(&p, x->token_hash, VAULT_STORE_HASH_BYTES);
-    int status = fetch(c, "SELECT s.account_id, s.device_id, s.expires_ms,"
+    p_hash(&p, x->token_hash);
+    int status = query(c, "SELECT s.account_id, s.device_id, s.expires_ms,"
                           " d.revoked_ms IS NOT NULL FROM sessions s JOIN devices d"
                           " ON d.account_id = s.account_id AND d.id = s.device_id"
-                          " WHERE s.token_hash = $1", &p, &res, "read session");
+                          " WHERE s.token_hash = $1", &p, "read session", read_session_row, &s);
     if (status == VAULT_E_NOT_FOUND)
         return vault__fail(VAULT_E_AUTH, "unknown session");
-    if (status != VAULT_OK)
+    if (status == VAULT_OK)
+        status = vault_server__session_check(s.revoked, x->out->expires_ms, x->now_ms);
+    if (status != VAULT_E_EXPIRED)
         return status;
-    row r = {res, 0, VAULT_OK};
-    col_bytes(&r, 0, x->out->account_id, sizeof x->out->account_id);
-    col_bytes(&r, 1, x->out->device_id, sizeof x->out->device_id);
-    x->out->expires_ms = col_i64(&r, 2);
-    int revoked = col_bool(&r, 3);
-    PQclear(res);
-    if (r.status != VAULT_OK)
-        return r.status;
-    if (revoked)
-        return vault__fail(VAULT_E_REVOKED, "this device was revoked");
-    if (x->out->expires_ms <= x->now_ms) {
-        if ((status = delete_session(c, x->token_hash)) != VAULT_OK)
-            return status;
-        return vault__fail(VAULT_E_EXPIRED, "session expired");
-    }
-    return VAULT_OK;
+    int deleted = delete_session(c, x->token_hash);
+    return deleted == VAULT_OK ? status : deleted;
 }
 
 static int pg_session_lookup(vault_store *base, const uint8_t *token_hash, int64_t now_ms,
                              vault_store_session *out)
 {
     session_args x = {token_hash, now_ms, out};
-    return transact(STORE(base), READ, session_lookup_tx, &x);
+    return on_conn(base, session_lookup_tx, &x);
 }
 
 static int session_delete_tx(conn *c, void *arg)
@@ -1042,7 +1122,7 @@ static int session_delete_tx(conn *c, void *arg)
 static int pg_session_delete(vault_store *base, const uint8_t *token_hash)
 {
     session_args x = {token_hash, 0, NULL};
-    return transact(STORE(base), READ, session_delete_tx, &x);
+    return on_conn(base, session_delete_tx, &x);
 }
 
 /* ---- device links (docs/devicelink.md) --------------------------------------------------- */
@@ -1051,41 +1131,138 @@ static int pg_session_delete(vault_store *base, const uint8_t *token_hash)
     "id, account_id, device_id, state, expires_ms, extra_posts, peer_pk, post_mac,"  \
     " confirm_tag, fetch_hash, role, envelope"
 
+typedef struct link_row {
+    vault_store_link *out;
+    uint8_t **envelope; /* NULL: not wanted */
+    size_t *envelope_len;
+} link_row;
+
+static void read_link_row(row *r, void *out)
+{
+    const link_row *l = out;
+    vault_store_link *link = l->out;
+    memset(link, 0, sizeof *link);
+    col_bytes(r, 0, link->id, sizeof link->id);
+    col_optional(r, 1, link->account_id, sizeof link->account_id);
+    col_optional(r, 2, link->device_id, sizeof link->device_id);
+    link->state = (uint32_t)col_u64(r, 3);
+    link->expires_ms = col_i64(r, 4);
+    link->extra_posts = (uint32_t)col_u64(r, 5);
+    col_optional(r, 6, link->peer_pk, sizeof link->peer_pk);
+    col_optional(r, 7, link->post_mac, sizeof link->post_mac);
+    col_optional(r, 8, link->confirm_tag, sizeof link->confirm_tag);
+    col_optional(r, 9, link->fetch_hash, sizeof link->fetch_hash);
+    link->role = (uint32_t)col_u64(r, 10);
+    if (l->envelope != NULL)
+        col_dup(r, 11, l->envelope, l->envelope_len);
+}
+
 /* Reads a link; with lock, also takes its row lock for the caller's
  * transaction. envelope may be NULL. */
 static int load_link(conn *c, const uint8_t *link_id, int lock, vault_store_link *out,
                      uint8_t **envelope, size_t *envelope_len)
 {
-    PGresult *res = NULL;
+    link_row l = {out, envelope, envelope_len};
     params p = {.n = 0};
-    p_bytes(&p, link_id, VAULT_STORE_ID_BYTES);
-    int status = fetch(c, lock ? "SELECT " LINK_COLUMNS " FROM links WHERE id = $1 FOR UPDATE"
+    p_id(&p, link_id);
+    int status = query(c, lock ? "SELECT " LINK_COLUMNS " FROM links WHERE id = $1 FOR UPDATE"
                                : "SELECT " LINK_COLUMNS " FROM links WHERE id = $1",
-                       &p, &res, "read link");
+                       &p, "read link", read_link_row, &l);
     if (status == VAULT_E_NOT_FOUND)
         return vault__fail(VAULT_E_NOT_FOUND, "no such device link");
-    if (status != VAULT_OK)
-        return status;
-    row r = {res, 0, VAULT_OK};
-    memset(out, 0, sizeof *out);
-    col_bytes(&r, 0, out->id, sizeof out->id);
-    col_optional(&r, 1, out->account_id, sizeof out->account_id);
-    col_optional(&r, 2, out->device_id, sizeof out->device_id);
-    out->state = (uint32_t)col_u64(&r, 3);
-    out->expires_ms = col_i64(&r, 4);
-    out->extra_posts = (uint32_t)col_u64(&r, 5);
-    col_optional(&r, 6, out->peer_pk, sizeof out->peer_pk);
-    col_optional(&r, 7, out->post_mac, sizeof out->post_mac);
-    col_optional(&r, 8, out->confirm_tag, sizeof out->confirm_tag);
-    col_optional(&r, 9, out->fetch_hash, sizeof out->fetch_hash);
-    out->role = (uint32_t)col_u64(&r, 10);
-    if (envelope != NULL)
-        col_dup(&r, 11, envelope, envelope_len);
+    return status;
+}
+
+/* An offer locks its account's row: the quota count and the insert must not
+ * interleave with another link_create of the same account. */
+static int lock_account(conn *c, const vault_store_link *link)
+{
+    PGresult *res = NULL;
+    params p = {.n = 0};
+    p_id(&p, link->account_id);
+    int status = fetch(c, "SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE", &p, &res,
+                       "lock account");
     PQclear(res);
-    return r.status;
+    if (status == VAULT_E_NOT_FOUND)
+        return vault__fail(VAULT_E_NOT_FOUND, "the account no longer exists");
+    return status;
+}
+
+/* The count of links no account owns yet is global: the advisory lock
+ * stands for a lock on "all of them". */
+static int lock_unbound_links(conn *c, const vault_store_link *link)
+{
+    (void)link;
+    return simple(c, "SELECT pg_advisory_xact_lock(x'" UNBOUND_LINKS_LOCK "'::bigint)",
+                  "lock links");
+}
+
+/* The two ways a link opens, as in the SQLite backend: offered by a
+ * logged-in device (bound to its account, counted against that account's
+ * quota) or requested by a new device (bound to no account yet, counted
+ * against one server-wide quota). Both bind the same parameters; each kind's
+ * SQL uses the ones it needs. */
+typedef struct link_kind {
+    uint32_t role;
+    int (*lock)(conn *c, const vault_store_link *link); /* orders count and insert */
+    const char *count;                                  /* $1 account, $2 now */
+    const char *insert;
+    const char *what;
+} link_kind;
+
+static const link_kind offered = {
+    VAULT_STORE_LINK_OFFER,
+    lock_account,
+    "SELECT count(*) FROM links WHERE account_id = $1 AND expires_ms > $2 AND state <= 2",
+    "INSERT INTO links (id, account_id, device_id, state, created_ms, expires_ms, role)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    "create link",
+};
+
+static const link_kind requested = {
+    VAULT_STORE_LINK_REVERSE,
+    lock_unbound_links,
+    "SELECT count(*) FROM links WHERE account_id IS NULL AND expires_ms > $2 AND state <= 2",
+    "INSERT INTO links (id, role, state, created_ms, expires_ms, fetch_hash)"
+    " VALUES ($1, $7, $4, $5, $6, $8)",
+    "request link",
+};
+
+static int prune_links(conn *c, int64_t now_ms)
+{
+    params p = {.n = 0};
+    p_i64(&p, now_ms - VAULT_STORE_LINK_MEMORY_MS);
+    return run(c, "DELETE FROM links WHERE expires_ms < $1", &p, "prune links");
+}
+
+static int check_quota(conn *c, const link_kind *kind, const vault_store_link *link,
+                       int64_t now_ms)
+{
+    int64_t live = 0;
+    params p = {.n = 0};
+    p_id(&p, link->account_id);
+    p_i64(&p, now_ms);
+    int status = query(c, kind->count, &p, "count links", read_i64, &live);
+    return status == VAULT_OK ? vault_server__link_check_quota(kind->role, live) : status;
+}
+
+static int insert_link(conn *c, const link_kind *kind, const vault_store_link *link,
+                       int64_t now_ms)
+{
+    params p = {.n = 0};
+    p_id(&p, link->id);
+    p_id(&p, link->account_id);
+    p_id(&p, link->device_id);
+    p_i64(&p, VAULT_STORE_LINK_OPEN);
+    p_i64(&p, now_ms);
+    p_i64(&p, link->expires_ms);
+    p_i64(&p, kind->role);
+    p_hash(&p, link->fetch_hash);
+    return run(c, kind->insert, &p, kind->what);
 }
 
 typedef struct link_args {
+    const link_kind *kind;
     const vault_store_link *link;
     const uint8_t *link_id;
     const uint8_t *account_id;
@@ -1099,101 +1276,29 @@ typedef struct link_args {
     size_t *envelope_out_len;
 } link_args;
 
-/* Locks the account row first: the quota count and the insert must not
- * interleave with another link_create of the same account. */
-static int link_create_tx(conn *c, void *arg)
+static int open_link_tx(conn *c, void *arg)
 {
     const link_args *x = arg;
-    const vault_store_link *link = x->link;
-    PGresult *res = NULL;
-    params p = {.n = 0};
-    p_bytes(&p, link->account_id, VAULT_STORE_ID_BYTES);
-    int status = fetch(c, "SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE", &p, &res,
-                       "lock account");
-    if (status == VAULT_E_NOT_FOUND)
-        return vault__fail(VAULT_E_NOT_FOUND, "the account no longer exists");
-    if (status != VAULT_OK)
-        return status;
-    PQclear(res);
-    p_i64(&p, x->now_ms);
-    if ((status = fetch(c, "SELECT count(*) FROM links WHERE account_id = $1"
-                           " AND expires_ms > $2 AND state <= 2", &p, &res, "count links")) !=
-        VAULT_OK)
-        return status;
-    row r = {res, 0, VAULT_OK};
-    int64_t live = col_i64(&r, 0);
-    PQclear(res);
-    if (r.status != VAULT_OK)
-        return r.status;
-    if (live >= VAULT_STORE_LINKS_MAX)
-        return vault__fail(VAULT_E_LIMIT, "too many open device links; wait for them to expire");
-    p.n = 0;
-    p_i64(&p, x->now_ms - VAULT_STORE_LINK_MEMORY_MS);
-    if ((status = run(c, "DELETE FROM links WHERE expires_ms < $1", &p, "prune links")) !=
-        VAULT_OK)
-        return status;
-    p.n = 0;
-    p_bytes(&p, link->id, sizeof link->id);
-    p_bytes(&p, link->account_id, sizeof link->account_id);
-    p_bytes(&p, link->device_id, sizeof link->device_id);
-    p_i64(&p, VAULT_STORE_LINK_OPEN);
-    p_i64(&p, x->now_ms);
-    p_i64(&p, link->expires_ms);
-    p_i64(&p, VAULT_STORE_LINK_OFFER);
-    return run(c, "INSERT INTO links (id, account_id, device_id, state, created_ms, expires_ms,"
-                  " role) VALUES ($1, $2, $3, $4, $5, $6, $7)", &p, "create link");
+    int status = x->kind->lock(c, x->link);
+    if (status == VAULT_OK)
+        status = prune_links(c, x->now_ms);
+    if (status == VAULT_OK)
+        status = check_quota(c, x->kind, x->link, x->now_ms);
+    if (status == VAULT_OK)
+        status = insert_link(c, x->kind, x->link, x->now_ms);
+    return status;
 }
 
 static int pg_link_create(vault_store *base, const vault_store_link *link, int64_t now_ms)
 {
-    link_args x = {.link = link, .now_ms = now_ms};
-    return transact(STORE(base), DURABLE, link_create_tx, &x);
-}
-
-/* The count of links no account owns yet is global: the advisory lock
- * stands for a lock on "all of them". */
-static int link_request_tx(conn *c, void *arg)
-{
-    const link_args *x = arg;
-    const vault_store_link *link = x->link;
-    PGresult *res = NULL;
-    params p = {.n = 0};
-    int status = simple(c, "SELECT pg_advisory_xact_lock(x'" UNBOUND_LINKS_LOCK "'::bigint)",
-                        "lock links");
-    if (status != VAULT_OK)
-        return status;
-    p_i64(&p, x->now_ms - VAULT_STORE_LINK_MEMORY_MS);
-    if ((status = run(c, "DELETE FROM links WHERE expires_ms < $1", &p, "prune links")) !=
-        VAULT_OK)
-        return status;
-    p.n = 0;
-    p_i64(&p, x->now_ms);
-    if ((status = fetch(c, "SELECT count(*) FROM links WHERE account_id IS NULL"
-                           " AND expires_ms > $1 AND state <= 2", &p, &res, "count links")) !=
-        VAULT_OK)
-        return status;
-    row r = {res, 0, VAULT_OK};
-    int64_t live = col_i64(&r, 0);
-    PQclear(res);
-    if (r.status != VAULT_OK)
-        return r.status;
-    if (live >= VAULT_STORE_LINKS_UNBOUND_MAX)
-        return vault__fail(VAULT_E_LIMIT, "too many pending device links; retry later");
-    p.n = 0;
-    p_bytes(&p, link->id, sizeof link->id);
-    p_i64(&p, VAULT_STORE_LINK_REVERSE);
-    p_i64(&p, VAULT_STORE_LINK_OPEN);
-    p_i64(&p, x->now_ms);
-    p_i64(&p, link->expires_ms);
-    p_bytes(&p, link->fetch_hash, sizeof link->fetch_hash);
-    return run(c, "INSERT INTO links (id, role, state, created_ms, expires_ms, fetch_hash)"
-                  " VALUES ($1, $2, $3, $4, $5, $6)", &p, "request link");
+    link_args x = {.kind = &offered, .link = link, .now_ms = now_ms};
+    return in_write(base, open_link_tx, &x);
 }
 
 static int pg_link_request(vault_store *base, const vault_store_link *link, int64_t now_ms)
 {
-    link_args x = {.link = link, .now_ms = now_ms};
-    return transact(STORE(base), DURABLE, link_request_tx, &x);
+    link_args x = {.kind = &requested, .link = link, .now_ms = now_ms};
+    return in_write(base, open_link_tx, &x);
 }
 
 static int link_get_tx(conn *c, void *arg)
@@ -1207,7 +1312,41 @@ static int pg_link_get(vault_store *base, const uint8_t *link_id, vault_store_li
 {
     link_args x = {.link_id = link_id, .out = out, .envelope_out = envelope,
                    .envelope_out_len = envelope_len};
-    return transact(STORE(base), READ, link_get_tx, &x);
+    return on_conn(base, link_get_tx, &x);
+}
+
+/* An offer's new device leaves its fetch hash; a reverse link's owner binds
+ * the link to its account and device. */
+static int write_posted_key(conn *c, const vault_store_link *posted)
+{
+    params p = {.n = 0};
+    p_id(&p, posted->id);
+    p_i64(&p, VAULT_STORE_LINK_POSTED);
+    p_bytes(&p, posted->peer_pk, sizeof posted->peer_pk);
+    p_bytes(&p, posted->post_mac, sizeof posted->post_mac);
+    p_bytes(&p, posted->confirm_tag, sizeof posted->confirm_tag);
+    if (posted->role == VAULT_STORE_LINK_OFFER) {
+        p_hash(&p, posted->fetch_hash);
+        return run(c, "UPDATE links SET state = $2, peer_pk = $3, post_mac = $4,"
+                      " confirm_tag = $5, fetch_hash = $6 WHERE id = $1", &p, "post link key");
+    }
+    p_id(&p, posted->account_id);
+    p_id(&p, posted->device_id);
+    return run(c, "UPDATE links SET state = $2, peer_pk = $3, post_mac = $4, confirm_tag = $5,"
+                  " account_id = $6, device_id = $7 WHERE id = $1", &p, "post link key");
+}
+
+/* Committed on purpose: the link's owner must see that a second device
+ * tried this code (a copied QR code). The operation still fails. */
+static int count_extra_post(conn *c, const uint8_t *link_id)
+{
+    params p = {.n = 0};
+    p_id(&p, link_id);
+    int status = run(c, "UPDATE links SET extra_posts = extra_posts + 1 WHERE id = $1", &p,
+                     "count post");
+    if (status == VAULT_OK)
+        c->then = vault_server__link_fail_reused();
+    return status;
 }
 
 static int link_post_key_tx(conn *c, void *arg)
@@ -1216,57 +1355,44 @@ static int link_post_key_tx(conn *c, void *arg)
     const vault_store_link *posted = x->link;
     vault_store_link link;
     int status = load_link(c, posted->id, 1, &link, NULL, NULL);
+    if (status == VAULT_OK)
+        status = vault_server__link_check_postable(&link, posted->role, x->now_ms);
     if (status != VAULT_OK)
         return status;
-    if (link.role != posted->role)
-        return vault__fail(VAULT_E_NOT_FOUND, "no such device link");
-    if (x->now_ms >= link.expires_ms)
-        return vault__fail(VAULT_E_EXPIRED, "this device link has expired");
-    params p = {.n = 0};
-    p_bytes(&p, posted->id, sizeof posted->id);
-    if (link.state != VAULT_STORE_LINK_OPEN) {
-        /* Committed on purpose: the link's owner must see that a second
-         * device tried this code (a copied QR code). */
-        if ((status = run(c, "UPDATE links SET extra_posts = extra_posts + 1 WHERE id = $1",
-                          &p, "count post")) != VAULT_OK)
-            return status;
-        c->then = vault__fail(VAULT_E_STATE, "this link code was already used by another "
-                              "device");
-        return VAULT_OK;
-    }
-    p_i64(&p, VAULT_STORE_LINK_POSTED);
-    p_bytes(&p, posted->peer_pk, sizeof posted->peer_pk);
-    p_bytes(&p, posted->post_mac, sizeof posted->post_mac);
-    p_bytes(&p, posted->confirm_tag, sizeof posted->confirm_tag);
-    if (posted->role == VAULT_STORE_LINK_OFFER) {
-        p_bytes(&p, posted->fetch_hash, sizeof posted->fetch_hash);
-        return run(c, "UPDATE links SET state = $2, peer_pk = $3, post_mac = $4,"
-                      " confirm_tag = $5, fetch_hash = $6 WHERE id = $1", &p, "post link key");
-    }
-    p_bytes(&p, posted->account_id, sizeof posted->account_id);
-    p_bytes(&p, posted->device_id, sizeof posted->device_id);
-    return run(c, "UPDATE links SET state = $2, peer_pk = $3, post_mac = $4, confirm_tag = $5,"
-                  " account_id = $6, device_id = $7 WHERE id = $1", &p, "post link key");
+    if (link.state != VAULT_STORE_LINK_OPEN)
+        return count_extra_post(c, posted->id);
+    return write_posted_key(c, posted);
 }
 
 static int pg_link_post_key(vault_store *base, const vault_store_link *posted, int64_t now_ms)
 {
     link_args x = {.link = posted, .now_ms = now_ms};
-    return transact(STORE(base), DURABLE, link_post_key_tx, &x);
+    return in_write(base, link_post_key_tx, &x);
 }
 
-static int check_deliverable(const vault_store_link *link, const uint8_t *account_id,
-                             int64_t now_ms)
+static int insert_linked_device(conn *c, const uint8_t *account_id,
+                                const vault_store_new_device *dev, int64_t now_ms)
 {
-    if (sodium_memcmp(link->account_id, account_id, VAULT_STORE_ID_BYTES) != 0)
-        return vault__fail(VAULT_E_NOT_FOUND, "no such device link");
-    if (now_ms >= link->expires_ms)
-        return vault__fail(VAULT_E_EXPIRED, "this device link has expired");
-    if (link->extra_posts > 0)
-        return vault__fail(VAULT_E_STATE, "another device also tried this link code");
-    if (link->state != VAULT_STORE_LINK_POSTED)
-        return vault__fail(VAULT_E_STATE, "this device link is not waiting for an envelope");
-    return VAULT_OK;
+    params p = {.n = 0};
+    p_id(&p, account_id);
+    p_id(&p, dev->id);
+    p_text(&p, dev->name);
+    p_i64(&p, now_ms);
+    p_hash(&p, dev->credential_hash);
+    return run(c, "INSERT INTO devices (account_id, id, name, added_ms, last_seen_ms,"
+                  " credential_hash) VALUES ($1, $2, $3, $4, $4, $5)", &p,
+               "record linked device");
+}
+
+static int store_envelope(conn *c, const uint8_t *link_id, const uint8_t *envelope,
+                          size_t envelope_len)
+{
+    params p = {.n = 0};
+    p_id(&p, link_id);
+    p_i64(&p, VAULT_STORE_LINK_DELIVERED);
+    p_bytes(&p, envelope, envelope_len);
+    return run(c, "UPDATE links SET state = $2, envelope = $3 WHERE id = $1", &p,
+               "deliver envelope");
 }
 
 static int link_deliver_tx(conn *c, void *arg)
@@ -1274,25 +1400,13 @@ static int link_deliver_tx(conn *c, void *arg)
     const link_args *x = arg;
     vault_store_link link;
     int status = load_link(c, x->link_id, 1, &link, NULL, NULL);
-    if (status != VAULT_OK || (status = check_deliverable(&link, x->account_id, x->now_ms)) !=
-                                  VAULT_OK)
-        return status;
-    params p = {.n = 0};
-    p_bytes(&p, x->link_id, VAULT_STORE_ID_BYTES);
-    p_i64(&p, VAULT_STORE_LINK_DELIVERED);
-    p_bytes(&p, x->envelope, x->envelope_len);
-    if ((status = run(c, "UPDATE links SET state = $2, envelope = $3 WHERE id = $1", &p,
-                      "deliver envelope")) != VAULT_OK)
-        return status;
-    p.n = 0;
-    p_bytes(&p, x->account_id, VAULT_STORE_ID_BYTES);
-    p_bytes(&p, x->dev->id, sizeof x->dev->id);
-    p_text(&p, x->dev->name);
-    p_i64(&p, x->now_ms);
-    p_bytes(&p, x->dev->credential_hash, sizeof x->dev->credential_hash);
-    return run(c, "INSERT INTO devices (account_id, id, name, added_ms, last_seen_ms,"
-                  " credential_hash) VALUES ($1, $2, $3, $4, $4, $5)", &p,
-               "record linked device");
+    if (status == VAULT_OK)
+        status = vault_server__link_check_deliverable(&link, x->account_id, x->now_ms);
+    if (status == VAULT_OK)
+        status = store_envelope(c, x->link_id, x->envelope, x->envelope_len);
+    if (status == VAULT_OK)
+        status = insert_linked_device(c, x->account_id, x->dev, x->now_ms);
+    return status;
 }
 
 static int pg_link_deliver(vault_store *base, const uint8_t *link_id, const uint8_t *account_id,
@@ -1301,7 +1415,7 @@ static int pg_link_deliver(vault_store *base, const uint8_t *link_id, const uint
 {
     link_args x = {.link_id = link_id, .account_id = account_id, .envelope = envelope,
                    .envelope_len = envelope_len, .dev = dev, .now_ms = now_ms};
-    return transact(STORE(base), DURABLE, link_deliver_tx, &x);
+    return in_write(base, link_deliver_tx, &x);
 }
 
 static int link_set_state_tx(conn *c, void *arg)
@@ -1309,20 +1423,17 @@ static int link_set_state_tx(conn *c, void *arg)
     const link_args *x = arg;
     vault_store_link link;
     int status = load_link(c, x->link_id, 1, &link, NULL, NULL);
+    if (status == VAULT_OK)
+        status = vault_server__link_check_transition(&link, x->expect);
     if (status != VAULT_OK)
         return status;
-    int live = link.state == VAULT_STORE_LINK_OPEN || link.state == VAULT_STORE_LINK_POSTED ||
-               link.state == VAULT_STORE_LINK_DELIVERED;
-    if (x->expect == VAULT_STORE_LINK_ANY_LIVE ? !live : link.state != x->expect)
-        return vault__fail(VAULT_E_STATE, link.state == VAULT_STORE_LINK_DONE
-                                              ? "this device link was already used"
-                                              : "this device link is not in that step");
-    int final = x->state == VAULT_STORE_LINK_DONE || x->state == VAULT_STORE_LINK_ABORTED;
+    /* A finished link no longer needs its envelope: drop it. */
     params p = {.n = 0};
-    p_bytes(&p, x->link_id, VAULT_STORE_ID_BYTES);
+    p_id(&p, x->link_id);
     p_i64(&p, x->state);
-    return run(c, final ? "UPDATE links SET state = $2, envelope = NULL WHERE id = $1"
-                        : "UPDATE links SET state = $2 WHERE id = $1",
+    return run(c, vault_server__link_state_is_final(x->state)
+                      ? "UPDATE links SET state = $2, envelope = NULL WHERE id = $1"
+                      : "UPDATE links SET state = $2 WHERE id = $1",
                &p, "update link");
 }
 
@@ -1330,7 +1441,7 @@ static int pg_link_set_state(vault_store *base, const uint8_t *link_id, uint32_t
                              uint32_t state)
 {
     link_args x = {.link_id = link_id, .expect = expect, .state = state};
-    return transact(STORE(base), DURABLE, link_set_state_tx, &x);
+    return in_write(base, link_set_state_tx, &x);
 }
 
 /* ---- devices ------------------------------------------------------------------------------ */
@@ -1365,7 +1476,7 @@ static int device_list_tx(conn *c, void *arg)
     const device_args *x = arg;
     PGresult *res = NULL;
     params p = {.n = 0};
-    p_bytes(&p, x->account_id, VAULT_STORE_ID_BYTES);
+    p_id(&p, x->account_id);
     int status = exec_params(c, "SELECT id, name, added_ms, last_seen_ms, revoked_ms,"
                                 " credential_hash IS NOT NULL FROM devices WHERE account_id = $1"
                                 " ORDER BY added_ms, id", &p, &res, "list devices");
@@ -1396,29 +1507,26 @@ static int pg_device_list(vault_store *base, const uint8_t *account_id,
     *out = NULL;
     *count = 0;
     device_args x = {.account_id = account_id, .list = out, .count = count};
-    return transact(STORE(base), READ, device_list_tx, &x);
+    return on_conn(base, device_list_tx, &x);
+}
+
+static void read_credential_row(row *r, void *out)
+{
+    int revoked = col_bool(r, 0);
+    if (r->status == VAULT_OK)
+        r->status = vault_server__device_check_credential(revoked, !col_null(r, 1));
+    col_bytes(r, 1, out, VAULT_STORE_HASH_BYTES);
 }
 
 static int device_credential_tx(conn *c, void *arg)
 {
     const device_args *x = arg;
-    PGresult *res = NULL;
     params p = {.n = 0};
-    p_bytes(&p, x->account_id, VAULT_STORE_ID_BYTES);
-    p_bytes(&p, x->device_id, VAULT_STORE_ID_BYTES);
-    int status = fetch(c, "SELECT revoked_ms IS NOT NULL, credential_hash FROM devices"
-                          " WHERE account_id = $1 AND id = $2", &p, &res, "read device");
-    if (status != VAULT_OK)
-        return status;
-    row r = {res, 0, VAULT_OK};
-    if (col_bool(&r, 0))
-        status = vault__fail(VAULT_E_REVOKED, "this device was revoked");
-    else if (r.status == VAULT_OK && col_null(&r, 1))
-        status = vault__fail(VAULT_E_NOT_FOUND, "no such linked device");
-    else
-        col_bytes(&r, 1, x->bytes, VAULT_STORE_HASH_BYTES);
-    PQclear(res);
-    return status != VAULT_OK ? status : r.status;
+    p_id(&p, x->account_id);
+    p_id(&p, x->device_id);
+    return query(c, "SELECT revoked_ms IS NOT NULL, credential_hash FROM devices"
+                    " WHERE account_id = $1 AND id = $2", &p, "read device",
+                 read_credential_row, x->bytes);
 }
 
 static int pg_device_credential(vault_store *base, const uint8_t *account_id,
@@ -1426,17 +1534,7 @@ static int pg_device_credential(vault_store *base, const uint8_t *account_id,
 {
     device_args x = {.account_id = account_id, .device_id = device_id,
                      .bytes = credential_hash};
-    return transact(STORE(base), READ, device_credential_tx, &x);
-}
-
-/* Runs an UPDATE on one device row ($1 account, $2 device, then extra);
- * VAULT_E_NOT_FOUND if no row matched. */
-static int update_device(conn *c, const char *sql, params *p, const char *what)
-{
-    int status = run(c, sql, p, what);
-    if (status == VAULT_OK && c->changes != 1)
-        return vault__fail(VAULT_E_NOT_FOUND, "no such device");
-    return status;
+    return on_conn(base, device_credential_tx, &x);
 }
 
 typedef struct revoke_args {
@@ -1455,35 +1553,53 @@ typedef struct revoke_args {
 /* Revoked, its credential and sealed key dropped. Its sessions stay until
  * they expire, but session_lookup refuses them (VAULT_E_REVOKED), which
  * tells the revoked device what happened. */
+static int revoke_device(conn *c, const uint8_t *account_id, const uint8_t *device_id,
+                         int64_t now_ms)
+{
+    params p = {.n = 0};
+    p_id(&p, account_id);
+    p_id(&p, device_id);
+    p_i64(&p, now_ms);
+    int status = run(c, "UPDATE devices SET revoked_ms = coalesce(revoked_ms, $3),"
+                        " credential_hash = NULL, sealed_key = NULL"
+                        " WHERE account_id = $1 AND id = $2", &p, "revoke device");
+    return one_row(c, status, "no such device");
+}
+
+static int replace_protected_key(conn *c, const uint8_t *account_id,
+                                 const uint8_t *protected_key)
+{
+    params p = {.n = 0};
+    p_id(&p, account_id);
+    p_bytes(&p, protected_key, VAULT_PROTECTED_KEY_BYTES);
+    return run(c, "UPDATE accounts SET protected_key = $2 WHERE id = $1", &p,
+               "replace protected key");
+}
+
+static int store_sealed_key(conn *c, const uint8_t *account_id,
+                            const vault_store_sealed_key *key)
+{
+    params p = {.n = 0};
+    p_id(&p, account_id);
+    p_id(&p, key->device_id);
+    p_bytes(&p, key->sealed, sizeof key->sealed);
+    int status = run(c, "UPDATE devices SET sealed_key = $3"
+                        " WHERE account_id = $1 AND id = $2 AND revoked_ms IS NULL",
+                     &p, "store sealed key");
+    return one_row(c, status, "no such device");
+}
+
 static int device_revoke_tx(conn *c, void *arg)
 {
     const revoke_args *x = arg;
-    params p = {.n = 0};
-    p_bytes(&p, x->account_id, VAULT_STORE_ID_BYTES);
-    p_bytes(&p, x->revoked_device_id, VAULT_STORE_ID_BYTES);
-    p_i64(&p, x->now_ms);
-    int status = update_device(c, "UPDATE devices SET revoked_ms = coalesce(revoked_ms, $3),"
-                                  " credential_hash = NULL, sealed_key = NULL"
-                                  " WHERE account_id = $1 AND id = $2", &p, "revoke device");
-    if (status != VAULT_OK ||
-        (status = cas_blob(c, x->account_id, x->base_revision, x->blob, x->blob_len,
-                           x->now_ms, x->current)) != VAULT_OK)
-        return status;
-    p.n = 0;
-    p_bytes(&p, x->account_id, VAULT_STORE_ID_BYTES);
-    p_bytes(&p, x->protected_key, VAULT_PROTECTED_KEY_BYTES);
-    if ((status = run(c, "UPDATE accounts SET protected_key = $2 WHERE id = $1", &p,
-                      "replace protected key")) != VAULT_OK)
-        return status;
-    for (size_t i = 0; i < x->nkeys && status == VAULT_OK; i++) {
-        p.n = 0;
-        p_bytes(&p, x->account_id, VAULT_STORE_ID_BYTES);
-        p_bytes(&p, x->keys[i].device_id, VAULT_STORE_ID_BYTES);
-        p_bytes(&p, x->keys[i].sealed, sizeof x->keys[i].sealed);
-        status = update_device(c, "UPDATE devices SET sealed_key = $3"
-                                  " WHERE account_id = $1 AND id = $2 AND revoked_ms IS NULL",
-                               &p, "store sealed key");
-    }
+    int status = revoke_device(c, x->account_id, x->revoked_device_id, x->now_ms);
+    if (status == VAULT_OK)
+        status = cas_blob(c, x->account_id, x->base_revision, x->blob, x->blob_len,
+                          x->now_ms, x->current);
+    if (status == VAULT_OK)
+        status = replace_protected_key(c, x->account_id, x->protected_key);
+    for (size_t i = 0; i < x->nkeys && status == VAULT_OK; i++)
+        status = store_sealed_key(c, x->account_id, &x->keys[i]);
     return status;
 }
 
@@ -1496,34 +1612,33 @@ static int pg_device_revoke_rotate(vault_store *base, const uint8_t *account_id,
 {
     revoke_args x = {account_id, revoked_device_id, base_revision, blob, blob_len,
                      protected_key, keys, nkeys, now_ms, current};
-    return transact(STORE(base), DURABLE, device_revoke_tx, &x);
+    return in_write(base, device_revoke_tx, &x);
+}
+
+static void read_sealed_key_row(row *r, void *out)
+{
+    col_bytes(r, 0, out, VAULT_STORE_SEALED_KEY_BYTES);
 }
 
 static int device_sealed_key_tx(conn *c, void *arg)
 {
     const device_args *x = arg;
-    PGresult *res = NULL;
     params p = {.n = 0};
-    p_bytes(&p, x->account_id, VAULT_STORE_ID_BYTES);
-    p_bytes(&p, x->device_id, VAULT_STORE_ID_BYTES);
-    int status = fetch(c, "SELECT sealed_key FROM devices WHERE account_id = $1 AND id = $2"
-                          " AND revoked_ms IS NULL AND sealed_key IS NOT NULL", &p, &res,
-                       "read sealed key");
+    p_id(&p, x->account_id);
+    p_id(&p, x->device_id);
+    int status = query(c, "SELECT sealed_key FROM devices WHERE account_id = $1 AND id = $2"
+                          " AND revoked_ms IS NULL AND sealed_key IS NOT NULL", &p,
+                       "read sealed key", read_sealed_key_row, x->bytes);
     if (status == VAULT_E_NOT_FOUND)
         return vault__fail(VAULT_E_NOT_FOUND, "no rotated key for this device");
-    if (status != VAULT_OK)
-        return status;
-    row r = {res, 0, VAULT_OK};
-    col_bytes(&r, 0, x->bytes, VAULT_STORE_SEALED_KEY_BYTES);
-    PQclear(res);
-    return r.status;
+    return status;
 }
 
 static int pg_device_sealed_key(vault_store *base, const uint8_t *account_id,
                                 const uint8_t *device_id, uint8_t *sealed)
 {
     device_args x = {.account_id = account_id, .device_id = device_id, .bytes = sealed};
-    return transact(STORE(base), READ, device_sealed_key_tx, &x);
+    return on_conn(base, device_sealed_key_tx, &x);
 }
 
 /* ---- open, close ----------------------------------------------------------------------------- */

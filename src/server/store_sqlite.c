@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <unistd.h>
@@ -851,13 +850,11 @@ static int begin_attempt(conn *c, const void *ctx)
     int status = run(c, S_FAILURES_PRUNE, "prune failures", prune, NPARAMS(prune));
     if (status == VAULT_OK)
         status = read_failures(c, x->email_hash, &failures, &last_ms);
+    if (status == VAULT_OK)
+        status = vault_server__login_throttle(failures, last_ms, x->now_ms, x->free_failures,
+                                              x->retry_after_ms);
     if (status != VAULT_OK)
         return status;
-    int64_t allowed_at = last_ms + vault_server__login_wait_ms(failures, x->free_failures);
-    if (failures > 0 && x->now_ms < allowed_at) {
-        *x->retry_after_ms = allowed_at - x->now_ms;
-        return vault__fail(VAULT_E_RATE_LIMITED, "too many failed attempts");
-    }
     const param bump[] = {P_HASH(x->email_hash), P_INT(x->now_ms)};
     return run(c, S_FAILURES_BUMP, "count attempt", bump, NPARAMS(bump));
 }
@@ -881,7 +878,7 @@ static int device_revoked(conn *c, const uint8_t *account_id, const uint8_t *dev
         return status;
     int revoked = sqlite3_column_int(q, 0);
     finish(q);
-    return revoked ? vault__fail(VAULT_E_REVOKED, "this device was revoked") : VAULT_OK;
+    return vault_server__device_check_revoked(revoked);
 }
 
 /* The arguments of the writes that change an account's login state. */
@@ -1004,14 +1001,12 @@ static int lookup_session(conn *c, const void *ctx)
     const session_query *x = ctx;
     int revoked = 0;
     int status = read_session(c, x, &revoked);
-    if (status != VAULT_OK)
+    if (status == VAULT_OK)
+        status = vault_server__session_check(revoked, x->out->expires_ms, x->now_ms);
+    if (status != VAULT_E_EXPIRED)
         return status;
-    if (revoked)
-        return vault__fail(VAULT_E_REVOKED, "this device was revoked");
-    if (x->out->expires_ms > x->now_ms)
-        return VAULT_OK;
-    status = write_on(c, DURABLE, delete_session, x->token_hash);
-    return status == VAULT_OK ? vault__fail(VAULT_E_EXPIRED, "session expired") : status;
+    int deleted = write_on(c, DURABLE, delete_session, x->token_hash);
+    return deleted == VAULT_OK ? status : deleted;
 }
 
 static int sq_session_lookup(vault_store *base, const uint8_t *token_hash, int64_t now_ms,
@@ -1102,14 +1097,13 @@ static int load_link(conn *c, const uint8_t *link_id, vault_store_link *out,
     return status;
 }
 
-/* VAULT_E_LIMIT with `message` once the query counts `max` live links. */
-static int check_quota(conn *c, const char *count, const param *ps, size_t n, int64_t max,
-                       const char *message)
+/* VAULT_E_LIMIT once the query counts as many live links as role's quota. */
+static int check_quota(conn *c, uint32_t role, const char *count, const param *ps, size_t n)
 {
     sqlite3_stmt *q = NULL;
     int status = query_once(c, count, "count links", ps, n, &q);
-    if (status == VAULT_OK && sqlite3_column_int64(q, 0) >= max)
-        status = vault__fail(VAULT_E_LIMIT, "%s", message);
+    if (status == VAULT_OK)
+        status = vault_server__link_check_quota(role, sqlite3_column_int64(q, 0));
     sqlite3_finalize(q);
     return status;
 }
@@ -1128,8 +1122,6 @@ static int prune_links(conn *c, int64_t now_ms)
 typedef struct link_kind {
     uint32_t role;
     const char *count;
-    int64_t max;
-    const char *too_many;
     const char *insert;
     const char *what;
 } link_kind;
@@ -1137,8 +1129,6 @@ typedef struct link_kind {
 static const link_kind offered = {
     VAULT_STORE_LINK_OFFER,
     "SELECT count(*) FROM links WHERE account_id = ?1 AND expires_ms > ?2 AND state <= 2",
-    VAULT_STORE_LINKS_MAX,
-    "too many open device links; wait for them to expire",
     "INSERT INTO links (id, account_id, device_id, state, created_ms, expires_ms, role)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     "create link",
@@ -1147,8 +1137,6 @@ static const link_kind offered = {
 static const link_kind requested = {
     VAULT_STORE_LINK_REVERSE,
     "SELECT count(*) FROM links WHERE account_id IS NULL AND expires_ms > ?2 AND state <= 2",
-    VAULT_STORE_LINKS_UNBOUND_MAX,
-    "too many pending device links; retry later",
     "INSERT INTO links (id, role, state, created_ms, expires_ms, fetch_hash)"
     " VALUES (?1, ?7, ?4, ?5, ?6, ?8)",
     "request link",
@@ -1175,8 +1163,7 @@ static int open_link(conn *c, const void *ctx)
                         P_BLOB(link->fetch_hash, sizeof link->fetch_hash)};
     int status = prune_links(c, x->now_ms);
     if (status == VAULT_OK)
-        status = check_quota(c, x->kind->count, quota, NPARAMS(quota), x->kind->max,
-                             x->kind->too_many);
+        status = check_quota(c, x->kind->role, x->kind->count, quota, NPARAMS(quota));
     if (status == VAULT_OK)
         status = run_once(c, x->kind->insert, x->kind->what, ps, NPARAMS(ps));
     return status;
@@ -1246,12 +1233,10 @@ static int post_key(conn *c, const void *ctx)
     const key_post *x = ctx;
     vault_store_link link;
     int status = load_link(c, x->posted->id, &link, NULL, NULL);
+    if (status == VAULT_OK)
+        status = vault_server__link_check_postable(&link, x->posted->role, x->now_ms);
     if (status != VAULT_OK)
         return status;
-    if (link.role != x->posted->role)
-        return vault__fail(VAULT_E_NOT_FOUND, "no such device link");
-    if (x->now_ms >= link.expires_ms)
-        return vault__fail(VAULT_E_EXPIRED, "this device link has expired");
     if (link.state == VAULT_STORE_LINK_OPEN)
         return write_posted_key(c, x->posted);
     /* Counted and committed on purpose: the link's owner must see that a
@@ -1268,7 +1253,7 @@ static int sq_link_post_key(vault_store *base, const vault_store_link *posted, i
     const key_post x = {posted, now_ms, &already_used};
     int status = in_write(base, post_key, &x);
     if (status == VAULT_OK && already_used)
-        return vault__fail(VAULT_E_STATE, "this link code was already used by another device");
+        return vault_server__link_fail_reused();
     return status;
 }
 
@@ -1281,20 +1266,6 @@ static int insert_linked_device(conn *c, const uint8_t *account_id,
     return run_once(c, "INSERT INTO devices (account_id, id, name, added_ms, last_seen_ms,"
                        " credential_hash) VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
                     "record linked device", ps, NPARAMS(ps));
-}
-
-static int check_deliverable(const vault_store_link *link, const uint8_t *account_id,
-                             int64_t now_ms)
-{
-    if (sodium_memcmp(link->account_id, account_id, VAULT_STORE_ID_BYTES) != 0)
-        return vault__fail(VAULT_E_NOT_FOUND, "no such device link");
-    if (now_ms >= link->expires_ms)
-        return vault__fail(VAULT_E_EXPIRED, "this device link has expired");
-    if (link->extra_posts > 0)
-        return vault__fail(VAULT_E_STATE, "another device also tried this link code");
-    if (link->state != VAULT_STORE_LINK_POSTED)
-        return vault__fail(VAULT_E_STATE, "this device link is not waiting for an envelope");
-    return VAULT_OK;
 }
 
 typedef struct delivery {
@@ -1314,7 +1285,7 @@ static int deliver(conn *c, const void *ctx)
                         P_BLOB(x->envelope, x->envelope_len)};
     int status = load_link(c, x->link_id, &link, NULL, NULL);
     if (status == VAULT_OK)
-        status = check_deliverable(&link, x->account_id, x->now_ms);
+        status = vault_server__link_check_deliverable(&link, x->account_id, x->now_ms);
     if (status == VAULT_OK)
         status = run_once(c, "UPDATE links SET state = ?2, envelope = ?3 WHERE id = ?1",
                           "deliver envelope", ps, NPARAMS(ps));
@@ -1342,19 +1313,15 @@ static int set_link_state(conn *c, const void *ctx)
     const state_change *x = ctx;
     vault_store_link link;
     int status = load_link(c, x->link_id, &link, NULL, NULL);
+    if (status == VAULT_OK)
+        status = vault_server__link_check_transition(&link, x->expect);
     if (status != VAULT_OK)
         return status;
-    int live = link.state == VAULT_STORE_LINK_OPEN || link.state == VAULT_STORE_LINK_POSTED ||
-               link.state == VAULT_STORE_LINK_DELIVERED;
-    if (x->expect == VAULT_STORE_LINK_ANY_LIVE ? !live : link.state != x->expect)
-        return vault__fail(VAULT_E_STATE, link.state == VAULT_STORE_LINK_DONE
-                                              ? "this device link was already used"
-                                              : "this device link is not in that step");
     /* A finished link no longer needs its envelope: drop it. */
-    int final = x->state == VAULT_STORE_LINK_DONE || x->state == VAULT_STORE_LINK_ABORTED;
     const param ps[] = {P_ID(x->link_id), P_INT(x->state)};
-    return run_once(c, final ? "UPDATE links SET state = ?2, envelope = NULL WHERE id = ?1"
-                             : "UPDATE links SET state = ?2 WHERE id = ?1",
+    return run_once(c, vault_server__link_state_is_final(x->state)
+                           ? "UPDATE links SET state = ?2, envelope = NULL WHERE id = ?1"
+                           : "UPDATE links SET state = ?2 WHERE id = ?1",
                     "update link", ps, NPARAMS(ps));
 }
 
@@ -1454,14 +1421,11 @@ static int read_credential(conn *c, const void *ctx)
     int status = query_once(c, "SELECT revoked_ms IS NOT NULL, credential_hash FROM devices"
                                " WHERE account_id = ?1 AND id = ?2",
                             "read device", ps, NPARAMS(ps), &q);
-    if (status == VAULT_OK) {
-        if (sqlite3_column_int(q, 0))
-            status = vault__fail(VAULT_E_REVOKED, "this device was revoked");
-        else if (sqlite3_column_type(q, 1) == SQLITE_NULL)
-            status = vault__fail(VAULT_E_NOT_FOUND, "no such linked device");
-        else
-            status = column_exact(q, 1, x->out, VAULT_STORE_HASH_BYTES);
-    }
+    if (status == VAULT_OK)
+        status = vault_server__device_check_credential(sqlite3_column_int(q, 0),
+                                                       sqlite3_column_type(q, 1) != SQLITE_NULL);
+    if (status == VAULT_OK)
+        status = column_exact(q, 1, x->out, VAULT_STORE_HASH_BYTES);
     sqlite3_finalize(q);
     return status;
 }
