@@ -432,7 +432,11 @@ VAULT_API int vault_client_login(vault_client *c, const char *email,
 VAULT_API int vault_client_logout(vault_client *c);
 
 /* Fetches the server's latest revision and merges it into the local vault
- * (three-way against the last-synced vault), then saves locally.
+ * (three-way against the last-synced vault), then saves locally. On a device
+ * unlocked with vault_client_unlock_device(), a newer revision sealed under a
+ * rotated vault key (a device was revoked elsewhere) is opened with the key
+ * sealed to this device, once that key opens exactly this revision; the local
+ * copy is re-sealed under it first (docs/devicelink.md).
  * Errors: VAULT_E_ROLLBACK (older than seen, or the sealed revision differs
  * from the server's claim; nothing local changes), VAULT_E_AUTH (tampered),
  * VAULT_E_MISMATCH, VAULT_E_STATE, VAULT_E_NETWORK, VAULT_E_EXPIRED. */
@@ -523,7 +527,9 @@ VAULT_API int vault_link_abort(vault_link *l);
 VAULT_API void vault_link_free(vault_link *l);
 
 /* Unlocks a linked device with its 32-byte local device key instead of the
- * master password. Errors: VAULT_E_AUTH, VAULT_E_NOT_FOUND. */
+ * master password and, if connected, logs in with its device credential. A
+ * vault key rotated since is picked up by the next pull or sync.
+ * Errors: VAULT_E_AUTH, VAULT_E_NOT_FOUND, VAULT_E_REVOKED. */
 VAULT_API int vault_client_unlock_device(vault_client *c, const uint8_t *local_key);
 
 /* The vault's trusted devices as a JSON array

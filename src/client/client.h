@@ -25,6 +25,11 @@ typedef struct vault_client__keys {
     uint8_t enc_key[VAULT_KEY_BYTES];   /* KEK from the password; zero if unlocked otherwise */
     uint8_t auth_key[VAULT_KEY_BYTES];  /* proves the password to the server; zero if unknown */
     int has_password_keys;
+    /* A linked device's own secrets, kept while unlocked so that a vault key
+     * rotated elsewhere can be picked up in the middle of a session. */
+    uint8_t device_sk[VAULT_KEY_BYTES]; /* X25519 secret key rotations are sealed to */
+    uint8_t local_key[VAULT_KEY_BYTES]; /* the app's key wrapping the stored secrets */
+    int has_device_keys;
 } vault_client__keys;
 
 struct vault_client {
@@ -121,6 +126,11 @@ int vault_client__local_vault_key(vault_client *c, const vault_client__keys *k, 
  * and base blobs under the new key. old_key may be NULL. */
 int vault_client__open_local_rekeyed(vault_client *c, const vault_client__keys *k,
                                      const uint8_t *old_key, vault **out);
+
+/* Stages, inside an open transaction, the base blob (if any) re-sealed from
+ * old_key to new_key and the unlocked vault c->v sealed under new_key as the
+ * local blob. */
+int vault_client__stage_rekey(vault_client *c, const uint8_t *old_key, const uint8_t *new_key);
 
 /* Locks, ends the session and removes the account from the store (the device
  * id stays). */

@@ -1,10 +1,12 @@
 /*
- * Picking up a rotated vault key on a password device. Revoking a device
- * (on another device) makes a new vault key, wraps it under the password's
- * encryption key and stores that on the server; this device learns it at its
- * next login. Its local blobs are still sealed under the old key, which the
- * old local protected key yields: they are opened with it and re-sealed under
- * the new one, in one transaction, so unsynced local edits survive.
+ * Picking up a rotated vault key. Revoking a device (on another device) makes
+ * a new vault key, wraps it under the password's encryption key and stores
+ * that on the server; a password device learns it at its next login. Its
+ * local blobs are still sealed under the old key, which the old local
+ * protected key yields: they are opened with it and re-sealed under the new
+ * one, in one transaction, so unsynced local edits survive. A linked device
+ * learns the key in the middle of a session (src/devicelink/device.c) and
+ * re-seals with vault_client__stage_rekey.
  */
 #include <sodium.h>
 #include <string.h>
@@ -40,6 +42,22 @@ static int reseal_base(vault_client *c, const uint8_t *old_key, const uint8_t *n
         rc = vault_seal(base, new_key, c->account_id, c->base_revision, out, out_len);
     vault_close(base);
     vault_free(blob);
+    return rc;
+}
+
+int vault_client__stage_rekey(vault_client *c, const uint8_t *old_key, const uint8_t *new_key)
+{
+    uint8_t *base = NULL, *local = NULL;
+    size_t base_len = 0, local_len = 0;
+    int rc = reseal_base(c, old_key, new_key, &base, &base_len);
+    if (rc == VAULT_OK)
+        rc = vault_seal(c->v, new_key, c->account_id, c->base_revision + 1, &local, &local_len);
+    if (rc == VAULT_OK && base != NULL)
+        rc = vault_client__store_put(c, "base_blob", base, base_len);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "local_blob", local, local_len);
+    vault_free(base);
+    vault_free(local);
     return rc;
 }
 

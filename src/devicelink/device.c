@@ -9,7 +9,9 @@
  * Its public key is listed in the vault's "devices" array, inside the
  * encryption, so the list of trusted keys never rests on the server's word.
  * When a device is revoked, the new vault key is sealed (crypto_box_seal) to
- * every remaining listed key; a linked device picks it up at its next unlock.
+ * every remaining listed key; a linked device picks it up when a pull finds
+ * the server's vault sealed under a key it does not hold, in the same session
+ * (vault_devicelink__adopt_rotated_key, called by vault_client_pull).
  */
 #include <cjson/cJSON.h>
 #include <sodium.h>
@@ -91,6 +93,17 @@ static int store_secrets(vault_client *c, const uint8_t *local_key, const device
     if (rc == VAULT_OK)
         rc = put_wrapped(c, ST_LINKED_SK, local_key, d->sk);
     return rc;
+}
+
+/* Keeps the device's own secrets in the session's key block (see
+ * vault_devicelink__adopt_rotated_key). */
+static void keep_device_keys(vault_client__keys *k, const device_secrets *d,
+                             const uint8_t *local_key)
+{
+    memcpy(k->vault_key, d->vault_key, sizeof k->vault_key);
+    memcpy(k->device_sk, d->sk, sizeof k->device_sk);
+    memcpy(k->local_key, local_key, sizeof k->local_key);
+    k->has_device_keys = 1;
 }
 
 /* ---- server calls -------------------------------------------------------------- */
@@ -198,7 +211,7 @@ int vault_devicelink__adopt_grant(vault_client *c, const vault_devicelink_grant 
     memcpy(d->vault_key, g->vault_key, sizeof d->vault_key);
     memcpy(d->credential, g->credential, sizeof d->credential);
     crypto_box_keypair(d->pk, d->sk);
-    memcpy(k->vault_key, g->vault_key, sizeof k->vault_key);
+    keep_device_keys(k, d, local_key);
 
     memcpy(c->account_id, g->account_id, sizeof c->account_id);
     memcpy(c->device_id, g->device_id, sizeof c->device_id);
@@ -233,74 +246,91 @@ done:
     return rc;
 }
 
-/* ---- unlock with the device key ----------------------------------------------- */
+/* ---- catching up with a rotation ---------------------------------------------- */
 
-/* Re-seals the local blobs under a rotated vault key (one transaction). */
-static int rekey_local(vault_client *c, vault_client__keys *k, const uint8_t *new_key,
-                       const uint8_t *local_key, device_secrets *d, vault *v)
+/* Whether v lists device_id with the public key pk: a genuine rotation seals
+ * the new key only to the devices its vault lists. */
+static int lists_device(const vault *v, const char *device_id, const uint8_t *pk)
 {
-    uint8_t *base = NULL, *resealed = NULL;
-    size_t base_len = 0, resealed_len = 0;
-    vault *base_v = NULL;
-    int rc = VAULT_OK;
-    if (c->base_revision > 0) {
-        rc = vault_client__store_get(c, "base_blob", &base, &base_len);
-        if (rc == VAULT_OK)
-            rc = vault_open(&base_v, k->vault_key, c->account_id, c->base_revision, base,
-                            base_len);
-        if (rc == VAULT_OK)
-            rc = vault_seal(base_v, new_key, c->account_id, c->base_revision, &resealed,
-                            &resealed_len);
+    char pk_hex[2 * crypto_box_PUBLICKEYBYTES + 1];
+    vault__bin2hex(pk_hex, pk, crypto_box_PUBLICKEYBYTES);
+    for (const cJSON *e = vault_vault__devices_const(v)->child; e != NULL; e = e->next) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
+        const cJSON *listed = cJSON_GetObjectItemCaseSensitive(e, "public_key");
+        if (cJSON_IsString(id) && strcmp(id->valuestring, device_id) == 0)
+            return cJSON_IsString(listed) && strcmp(listed->valuestring, pk_hex) == 0;
     }
-    if (rc != VAULT_OK)
-        goto done;
-    memcpy(k->vault_key, new_key, VAULT_KEY_BYTES);
-    memcpy(d->vault_key, new_key, VAULT_KEY_BYTES);
-    vault_client__keys *saved = c->keys;
-    vault *saved_v = c->v;
-    c->keys = k; /* put_local_blob seals c->v with c->keys */
-    c->v = v;
-    rc = vault_client__store_begin(c);
-    if (rc == VAULT_OK && resealed != NULL)
-        rc = vault_client__store_put(c, "base_blob", resealed, resealed_len);
+    return 0;
+}
+
+/* Re-seals the local blobs under new_key and keeps it under the local key, in
+ * one transaction; only then does the session switch to it. */
+static int commit_rotated_key(vault_client *c, const uint8_t *new_key)
+{
+    int rc = vault_client__store_begin(c);
     if (rc == VAULT_OK)
-        rc = vault_client__put_local_blob(c);
+        rc = vault_client__stage_rekey(c, c->keys->vault_key, new_key);
     if (rc == VAULT_OK)
-        rc = put_wrapped(c, ST_LINKED_VK, local_key, new_key);
+        rc = put_wrapped(c, ST_LINKED_VK, c->keys->local_key, new_key);
     if (rc == VAULT_OK)
         rc = vault_client__store_commit(c);
     else
         vault_client__store_rollback(c);
-    c->keys = saved;
-    c->v = saved_v;
-done:
-    vault_close(base_v);
-    vault_free(base);
-    vault_free(resealed);
+    if (rc == VAULT_OK)
+        memcpy(c->keys->vault_key, new_key, VAULT_KEY_BYTES);
     return rc;
 }
 
-/* With a server: logs in with the credential and adopts a rotated key. */
-static int refresh_from_server(vault_client *c, vault_client__keys *k, device_secrets *d,
-                               const uint8_t *local_key, vault *v)
+/* The server's latest blob (already vetted by the pull: this account, the
+ * claimed revision, not older than seen) does not open under this device's
+ * key. The only key this device adopts is one sealed to its own X25519 key
+ * that opens exactly that blob, whose vault lists this device: an older
+ * rotation's key, another account's key or any key of the server's choosing
+ * fails the blob's key commitment and MAC (VAULT_E_AUTH), and nothing local
+ * changes. */
+int vault_devicelink__adopt_rotated_key(vault_client *c, uint64_t revision, const uint8_t *blob,
+                                        size_t len, vault **remote)
 {
-    uint8_t rotated[VAULT_KEY_BYTES];
+    device_secrets *d = NULL;
+    *remote = NULL;
+    int rc = secrets_new(&d);
+    if (rc != VAULT_OK)
+        return rc;
+    memcpy(d->sk, c->keys->device_sk, sizeof d->sk);
+    crypto_scalarmult_base(d->pk, d->sk);
+    rc = fetch_rotated_key(c, d, d->vault_key);
+    if (rc == VAULT_E_NOT_FOUND)
+        rc = vault__fail(VAULT_E_AUTH, "the server's vault does not open with this device's "
+                                       "key and no rotated key was sealed to it");
+    if (rc == VAULT_OK && vault_open(remote, d->vault_key, c->account_id, revision, blob, len) !=
+                              VAULT_OK)
+        rc = vault__fail(VAULT_E_AUTH, "the rotated vault key the server sent does not open "
+                                       "its vault: %s", vault_last_error());
+    if (rc == VAULT_OK && !lists_device(*remote, c->device_id, d->pk))
+        rc = vault__fail(VAULT_E_AUTH, "the vault under the rotated key does not list this "
+                                       "device");
+    if (rc == VAULT_OK)
+        rc = commit_rotated_key(c, d->vault_key);
+    if (rc != VAULT_OK) {
+        vault_close(*remote);
+        *remote = NULL;
+    }
+    vault__secure_free(d);
+    return rc;
+}
+
+/* ---- unlock with the device key ----------------------------------------------- */
+
+/* With a server: logs in with the credential. A rotated key is picked up by
+ * the next pull, where it can be checked against the server's blob. */
+static int login_if_online(vault_client *c, const device_secrets *d)
+{
     int rc = device_login(c, d->credential);
     if (rc == VAULT_E_NETWORK) {
-        /* Offline: the local copy opens; the next unlock online catches up. */
+        /* Offline: the local copy opens; the next unlock online logs in. */
         vault__clear_error();
         return VAULT_OK;
     }
-    if (rc != VAULT_OK)
-        return rc;
-    rc = fetch_rotated_key(c, d, rotated);
-    if (rc == VAULT_E_NOT_FOUND) {
-        vault__clear_error();
-        rc = VAULT_OK;
-    } else if (rc == VAULT_OK && sodium_memcmp(rotated, k->vault_key, VAULT_KEY_BYTES) != 0) {
-        rc = rekey_local(c, k, rotated, local_key, d, v);
-    }
-    sodium_memzero(rotated, sizeof rotated);
     return rc;
 }
 
@@ -320,10 +350,10 @@ int vault_client_unlock_device(vault_client *c, const uint8_t *local_key)
         rc = load_secrets(c, local_key, d);
     if (rc != VAULT_OK)
         goto done;
-    memcpy(k->vault_key, d->vault_key, sizeof k->vault_key);
+    keep_device_keys(k, d, local_key);
     if ((rc = vault_client__open_local(c, k, &v)) != VAULT_OK)
         goto done;
-    if (c->transport != NULL && (rc = refresh_from_server(c, k, d, local_key, v)) != VAULT_OK)
+    if (c->transport != NULL && (rc = login_if_online(c, d)) != VAULT_OK)
         goto done;
     vault_client__set_unlocked(c, k, v);
     k = NULL;

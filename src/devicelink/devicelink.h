@@ -176,6 +176,17 @@ int vault_devicelink__grant_decode(vault_devicelink_grant *g, const char *json,
 int vault_devicelink__adopt_grant(vault_client *c, const vault_devicelink_grant *g,
                                   const uint8_t *local_key);
 
+/* Linked device, in a pull whose (vetted) server blob at revision does not
+ * open under the session's vault key: fetches the key the last rotation
+ * sealed to this device (device_key), adopts it only if it opens exactly that
+ * blob and the vault lists this device with its public key, re-seals the
+ * local blobs under it and keeps it under the local key (one transaction).
+ * *remote is the opened server vault. VAULT_E_AUTH if no key was sealed to
+ * this device or the key fails a check (nothing local changes),
+ * VAULT_E_REVOKED, VAULT_E_NETWORK, VAULT_E_IO. */
+int vault_devicelink__adopt_rotated_key(vault_client *c, uint64_t revision, const uint8_t *blob,
+                                        size_t len, vault **remote);
+
 /* Reads the hex member name of a relay answer into exactly len bytes;
  * VAULT_E_SERVER if it is missing or malformed. */
 int vault_devicelink__response_hex(const struct cJSON *resp, const char *name, uint8_t *out,

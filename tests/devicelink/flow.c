@@ -411,7 +411,8 @@ static void test_devicelink_flow__tampered_envelope_is_refused(void **state)
 }
 
 /* A revokes C: C's session and credential stop working and C's old key does
- * not open the new revision; B picks up the rotated key at its next unlock. */
+ * not open the new revision; B, unlocked again, picks up the rotated key at
+ * its next pull. */
 static void test_devicelink_flow__revoke_rotates_the_vault_key(void **state)
 {
     world *w = *state;
@@ -461,11 +462,13 @@ static void test_devicelink_flow__revoke_rotates_the_vault_key(void **state)
     vault_free(plain);
     vault_free(blob);
 
-    /* B: adopts the rotated key and reads the new revision */
+    /* B: unlocks with its old key, adopts the rotated one at its pull and
+     * reads the new revision */
     assert_int_equal(vault_client_lock(b), VAULT_OK);
     assert_int_equal(vault_client_unlock_device(b, key_b), VAULT_OK);
-    assert_memory_equal(b->keys->vault_key, w->a->keys->vault_key, 32);
+    assert_memory_equal(b->keys->vault_key, old_vk, 32);
     assert_int_equal(vault_client_pull(b), VAULT_OK);
+    assert_memory_equal(b->keys->vault_key, w->a->keys->vault_key, 32);
     assert_true(has_item_titled(b, "After revoke"));
     assert_int_equal(vault_client_lock(b), VAULT_OK); /* and again, from the re-sealed store */
     assert_int_equal(vault_client_unlock_device(b, key_b), VAULT_OK);

@@ -12,5 +12,6 @@ int main(void)
     failed += test_devicelink_qr_suite();
     failed += test_devicelink_relay_suite();
     failed += test_devicelink_flow_suite();
+    failed += test_devicelink_rotate_suite();
     return failed == 0 ? 0 : 1;
 }

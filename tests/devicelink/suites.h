@@ -8,5 +8,6 @@ int test_devicelink_keys_suite(void);
 int test_devicelink_qr_suite(void);
 int test_devicelink_relay_suite(void);
 int test_devicelink_flow_suite(void);
+int test_devicelink_rotate_suite(void);
 
 #endif
