@@ -4,10 +4,10 @@
  * two lengths, the zlib stream, zero padding). Layout and reasoning in
  * docs/format.md.
  *
- * Costs for a large vault are one deflate pass, one encryption pass and one
- * MAC pass on seal; one MAC, one decryption and one inflate pass on open.
- * deflate writes straight into the buffer that becomes the padded inner
- * plaintext and inflate straight into the caller's output buffer.
+ * This file: the header, opening and peeking; sealing is in seal.c. Opening
+ * costs one MAC, one decryption and one inflate pass; the plaintext leaves
+ * in 64 KiB pieces, so a caller that parses as it goes (vault_open) never
+ * holds the whole text.
  */
 #include <sodium.h>
 #include <string.h>
@@ -21,7 +21,7 @@ typedef struct blob_header {
     uint64_t revision;
 } blob_header;
 
-static void write_header(uint8_t *out, const uint8_t *account, uint64_t revision)
+void vault_blob__write_header(uint8_t *out, const uint8_t *account, uint64_t revision)
 {
     memcpy(out, BLOB_MAGIC, 4);
     out[4] = BLOB_VERSION;
@@ -56,110 +56,12 @@ static int parse_header(blob_header *h, const uint8_t *blob, size_t blob_len)
     return VAULT_OK;
 }
 
-static int parse_account(uint8_t *account, const char *account_id)
+int vault_blob__parse_account(uint8_t *account, const char *account_id)
 {
     if (vault__hex2bin(account, VAULT_ACCOUNT_ID_BYTES, account_id) != VAULT_OK)
         return vault__fail(VAULT_E_INVALID, "account id must be %u hex characters",
                            2 * VAULT_ACCOUNT_ID_BYTES);
     return VAULT_OK;
-}
-
-/* Builds the padded inner plaintext in a fresh heap buffer: header copy,
- * lengths, the zlib stream deflated in place, zero padding. The buffer is
- * sized for the worst case (incompressible input) but only *inner_len bytes
- * are ever written, which is what the caller wipes. */
-static int build_inner(uint8_t **inner, size_t *inner_len, const uint8_t *header,
-                       const uint8_t *plaintext, size_t plaintext_len)
-{
-    size_t bound = vault_blob__deflate_bound(plaintext_len);
-    size_t cap = vault_blob__padded_len(INNER_DATA_OFF + bound);
-    size_t clen = bound;
-    int rc = VAULT_OK;
-    *inner = NULL;
-    *inner_len = 0;
-    uint8_t *buf = vault__malloc(cap);
-    if (buf == NULL)
-        return vault__fail(VAULT_E_NOMEM, "no memory to seal %zu bytes", plaintext_len);
-    rc = vault_blob__deflate(buf + INNER_DATA_OFF, &clen, plaintext, plaintext_len);
-    if (rc != VAULT_OK)
-        goto done;
-    size_t padded = vault_blob__padded_len(INNER_DATA_OFF + clen);
-    memcpy(buf, header, BLOB_HEADER_BYTES);
-    vault__store32_be(buf + INNER_CLEN_OFF, (uint32_t)clen);
-    vault__store32_be(buf + INNER_ILEN_OFF, (uint32_t)plaintext_len);
-    memset(buf + INNER_DATA_OFF + clen, 0, padded - INNER_DATA_OFF - clen);
-    *inner = buf;
-    *inner_len = padded;
-    buf = NULL;
-done:
-    /* Only on failure: deflate may have written anywhere up to the bound. */
-    vault__wipe_free(buf, INNER_DATA_OFF + bound);
-    return rc;
-}
-
-int vault_blob__seal_with_nonce(uint8_t **blob, size_t *blob_len, const uint8_t *key,
-                                const char *account_id, uint64_t revision,
-                                const uint8_t *plaintext, size_t plaintext_len,
-                                const uint8_t *nonce)
-{
-    uint8_t account[VAULT_ACCOUNT_ID_BYTES], header[BLOB_HEADER_BYTES];
-    uint8_t *inner = NULL, *out = NULL;
-    size_t inner_len = 0;
-    vault_blob__keys *keys = NULL;
-    int rc;
-
-    if (blob != NULL)
-        *blob = NULL;
-    if (blob == NULL || blob_len == NULL || key == NULL || nonce == NULL ||
-        (plaintext == NULL && plaintext_len > 0))
-        return vault__fail(VAULT_E_INVALID, "blob seal: NULL argument");
-    if (plaintext_len > VAULT_BLOB_MAX_PLAINTEXT)
-        return vault__fail(VAULT_E_LIMIT, "vault of %zu bytes is over the %u-byte limit",
-                           plaintext_len, VAULT_BLOB_MAX_PLAINTEXT);
-    rc = parse_account(account, account_id);
-    if (rc != VAULT_OK)
-        return rc;
-    write_header(header, account, revision);
-
-    rc = build_inner(&inner, &inner_len, header, plaintext, plaintext_len);
-    if (rc != VAULT_OK)
-        goto done;
-    if (inner_len > VAULT_BLOB_MAX_BYTES - BLOB_INNER_OFF) {
-        rc = vault__fail(VAULT_E_LIMIT, "sealed vault would be over the %u-byte blob limit",
-                         VAULT_BLOB_MAX_BYTES);
-        goto done;
-    }
-    rc = vault_blob__derive_keys(&keys, key, BLOB_KDF_CONTEXT);
-    if (rc != VAULT_OK)
-        goto done;
-    out = vault__out_alloc(BLOB_INNER_OFF + inner_len);
-    if (out == NULL) {
-        rc = vault__fail(VAULT_E_NOMEM, "no memory for a %zu-byte blob", inner_len);
-        goto done;
-    }
-    memcpy(out, header, BLOB_HEADER_BYTES);
-    memcpy(out + BLOB_NONCE_OFF, nonce, crypto_secretbox_NONCEBYTES);
-    vault_blob__commit_tag(out + BLOB_TAG_OFF, keys, nonce, header, BLOB_HEADER_BYTES);
-    crypto_secretbox_detached(out + BLOB_INNER_OFF, out + BLOB_MAC_OFF, inner, inner_len,
-                              nonce, keys->encrypt);
-    *blob = out;
-    *blob_len = BLOB_INNER_OFF + inner_len;
-    out = NULL;
-done:
-    vault_blob__free_keys(keys);
-    vault__wipe_free(inner, inner_len);
-    vault_free(out);
-    return rc;
-}
-
-int vault_blob_seal(uint8_t **blob, size_t *blob_len, const uint8_t *key,
-                    const char *account_id, uint64_t revision, const uint8_t *plaintext,
-                    size_t plaintext_len)
-{
-    uint8_t nonce[crypto_secretbox_NONCEBYTES];
-    randombytes_buf(nonce, sizeof nonce);
-    return vault_blob__seal_with_nonce(blob, blob_len, key, account_id, revision, plaintext,
-                                       plaintext_len, nonce);
 }
 
 /* Decrypts the inner plaintext after checking the commitment tag. */
@@ -232,21 +134,66 @@ static int check_lengths(size_t *clen, size_t *ilen, const uint8_t *inner, size_
     return VAULT_OK;
 }
 
-int vault_blob_open(uint8_t **plaintext, size_t *plaintext_len, const uint8_t *key,
-                    const char *account_id, uint64_t revision, const uint8_t *blob,
-                    size_t blob_len)
+/* Inflates the checked zlib stream in pieces into write. The announced
+ * length bounds the output: a stream that would inflate further is refused
+ * before its excess reaches the writer, so no decompression bomb gets far. */
+static int inflate_to(const uint8_t *stream, size_t clen, size_t ilen, vault_blob__writer write,
+                      void *ctx)
+{
+    z_stream z;
+    size_t done = 0;
+    uint8_t *piece = vault__malloc(VAULT_BLOB_PIECE);
+    if (piece == NULL)
+        return vault__fail(VAULT_E_NOMEM, "no memory to open a vault");
+    int rc = vault_blob__inflate_init(&z);
+    if (rc != VAULT_OK) {
+        vault__free(piece);
+        return rc;
+    }
+    z.next_in = (Bytef *)(uintptr_t)stream;
+    z.avail_in = (uInt)clen; /* clen < 4 GiB: stored in 32 bits */
+    for (;;) {
+        z.next_out = piece;
+        z.avail_out = VAULT_BLOB_PIECE;
+        int zrc = inflate(&z, Z_NO_FLUSH);
+        size_t got = VAULT_BLOB_PIECE - z.avail_out;
+        if (zrc == Z_MEM_ERROR) {
+            rc = vault__fail(VAULT_E_NOMEM, "no memory for zlib decompression");
+        } else if (zrc == Z_DATA_ERROR || zrc == Z_NEED_DICT || zrc == Z_STREAM_ERROR) {
+            rc = vault__fail(VAULT_E_CORRUPT, "compressed data is not a valid zlib stream");
+        } else if (got > ilen - done) {
+            rc = vault__fail(VAULT_E_CORRUPT, "inflated data longer than announced");
+        } else if (got > 0) {
+            done += got;
+            rc = write(ctx, piece, got, ilen);
+        } else if (zrc != Z_STREAM_END) {
+            rc = vault__fail(VAULT_E_CORRUPT, "compressed data truncated");
+        }
+        if (rc != VAULT_OK || zrc == Z_STREAM_END)
+            break;
+    }
+    if (rc == VAULT_OK && done != ilen)
+        rc = vault__fail(VAULT_E_CORRUPT, "inflated data shorter than announced");
+    if (rc == VAULT_OK && z.avail_in != 0)
+        rc = vault__fail(VAULT_E_CORRUPT, "trailing bytes after the compressed data");
+    inflateEnd(&z);
+    vault__wipe_free(piece, VAULT_BLOB_PIECE);
+    return rc;
+}
+
+int vault_blob__open_stream(const uint8_t *key, const char *account_id, uint64_t revision,
+                            const uint8_t *blob, size_t blob_len, vault_blob__writer write,
+                            void *ctx)
 {
     uint8_t account[VAULT_ACCOUNT_ID_BYTES];
-    uint8_t *inner = NULL, *out = NULL;
+    uint8_t *inner = NULL;
     size_t inner_len = 0, clen = 0, ilen = 0;
     blob_header h;
     int rc;
 
-    if (plaintext != NULL)
-        *plaintext = NULL;
-    if (plaintext == NULL || plaintext_len == NULL || key == NULL || blob == NULL)
+    if (key == NULL || blob == NULL || write == NULL)
         return vault__fail(VAULT_E_INVALID, "blob open: NULL argument");
-    rc = parse_account(account, account_id);
+    rc = vault_blob__parse_account(account, account_id);
     if (rc != VAULT_OK)
         return rc;
     rc = parse_header(&h, blob, blob_len);
@@ -257,30 +204,58 @@ int vault_blob_open(uint8_t **plaintext, size_t *plaintext_len, const uint8_t *k
                            blob_len, VAULT_BLOB_MAX_BYTES);
 
     rc = decrypt_inner(&inner, &inner_len, key, blob, blob_len);
-    if (rc != VAULT_OK)
-        goto done;
-    rc = check_binding(inner, blob, &h, account, revision);
-    if (rc != VAULT_OK)
-        goto done;
-    rc = check_lengths(&clen, &ilen, inner, inner_len);
-    if (rc != VAULT_OK)
-        goto done;
-    out = vault__out_alloc(ilen);
-    if (out == NULL) {
-        rc = vault__fail(VAULT_E_NOMEM, "no memory for a %zu-byte vault", ilen);
-        goto done;
-    }
-    rc = vault_blob__inflate(out, ilen, inner + INNER_DATA_OFF, clen);
-    if (rc != VAULT_OK)
-        goto done;
-    out[ilen] = 0;
-    *plaintext = out;
-    *plaintext_len = ilen;
-    out = NULL;
-done:
+    if (rc == VAULT_OK)
+        rc = check_binding(inner, blob, &h, account, revision);
+    if (rc == VAULT_OK)
+        rc = check_lengths(&clen, &ilen, inner, inner_len);
+    if (rc == VAULT_OK)
+        rc = inflate_to(inner + INNER_DATA_OFF, clen, ilen, write, ctx);
     vault__wipe_free(inner, inner_len);
-    vault_free(out);
     return rc;
+}
+
+/* vault_blob_open's writer: the pieces into one output buffer. */
+typedef struct whole_plaintext {
+    uint8_t *buf;
+    size_t len;
+} whole_plaintext;
+
+static int collect_piece(void *ctx, const uint8_t *piece, size_t len, size_t total)
+{
+    whole_plaintext *w = ctx;
+    if (w->buf == NULL) {
+        w->buf = vault__out_alloc(total);
+        if (w->buf == NULL)
+            return vault__fail(VAULT_E_NOMEM, "no memory for a %zu-byte vault", total);
+    }
+    memcpy(w->buf + w->len, piece, len); /* the blob layer keeps len within total */
+    w->len += len;
+    return VAULT_OK;
+}
+
+int vault_blob_open(uint8_t **plaintext, size_t *plaintext_len, const uint8_t *key,
+                    const char *account_id, uint64_t revision, const uint8_t *blob,
+                    size_t blob_len)
+{
+    whole_plaintext w = {NULL, 0};
+    if (plaintext != NULL)
+        *plaintext = NULL;
+    if (plaintext == NULL || plaintext_len == NULL)
+        return vault__fail(VAULT_E_INVALID, "blob open: NULL argument");
+    int rc = vault_blob__open_stream(key, account_id, revision, blob, blob_len, collect_piece,
+                                     &w);
+    if (rc == VAULT_OK && w.buf == NULL) {
+        w.buf = vault__out_alloc(0); /* an empty plaintext: no piece came */
+        if (w.buf == NULL)
+            rc = vault__fail(VAULT_E_NOMEM, "no memory for an empty vault");
+    }
+    if (rc != VAULT_OK) {
+        vault_free(w.buf); /* wipes */
+        return rc;
+    }
+    *plaintext = w.buf;
+    *plaintext_len = w.len;
+    return VAULT_OK;
 }
 
 int vault_blob_peek(const uint8_t *blob, size_t blob_len, char **account_id,

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <zlib.h>
 
 #include "blob/blob.h"
 
@@ -34,6 +35,11 @@
 /* zlib level: 1 (fastest). Compression dominates the cost of a save; vault
  * JSON is repetitive enough that level 1 already shrinks it several times. */
 #define BLOB_ZLIB_LEVEL 1
+
+/* Writes the 32-byte clear header. */
+void vault_blob__write_header(uint8_t *out, const uint8_t *account, uint64_t revision);
+/* An account id (hex) to its bytes; VAULT_E_INVALID naming the expected form. */
+int vault_blob__parse_account(uint8_t *account, const char *account_id);
 
 /* ---- the protected (wrapped) key ------------------------------------------ */
 #define WRAP_MAGIC "ZKVK"
@@ -74,16 +80,12 @@ int vault_blob__wrap_key_with_nonce(uint8_t *out, const uint8_t *kek, const uint
 
 /* ---- zlib with library allocation --------------------------------------- */
 
-/* Compresses src into dst (capacity *dst_len, at least vault_blob__deflate_bound)
- * in one pass; *dst_len receives the stream length. zlib's own memory comes from
- * vault__malloc and is wiped when freed. VAULT_E_NOMEM or VAULT_E_INTERNAL. */
-int vault_blob__deflate(uint8_t *dst, size_t *dst_len, const uint8_t *src, size_t src_len);
+/* Set s up for deflate at BLOB_ZLIB_LEVEL, or for inflate, with zlib's memory
+ * from vault__malloc, wiped when zlib frees it. End with deflateEnd /
+ * inflateEnd as usual. VAULT_E_NOMEM or VAULT_E_INTERNAL. */
+int vault_blob__deflate_init(z_stream *s);
+int vault_blob__inflate_init(z_stream *s);
 /* An upper bound of the stream length for src_len bytes at BLOB_ZLIB_LEVEL. */
 size_t vault_blob__deflate_bound(size_t src_len);
-
-/* Inflates exactly one zlib stream of src_len bytes into dst, which must be
- * exactly dst_len bytes once inflated. VAULT_E_CORRUPT for a broken, longer,
- * shorter or trailing-garbage stream; VAULT_E_NOMEM. */
-int vault_blob__inflate(uint8_t *dst, size_t dst_len, const uint8_t *src, size_t src_len);
 
 #endif

@@ -53,68 +53,23 @@ size_t vault_blob__deflate_bound(size_t src_len)
     return (size_t)compressBound((uLong)src_len) + 64u;
 }
 
-int vault_blob__deflate(uint8_t *dst, size_t *dst_len, const uint8_t *src, size_t src_len)
+static int init_status(int zrc, const char *what)
 {
-    if (src_len > UINT_MAX || *dst_len > UINT_MAX || *dst_len < vault_blob__deflate_bound(src_len))
-        return vault__fail(VAULT_E_INTERNAL, "deflate buffer sizes out of range");
-    z_stream s;
-    init_stream(&s);
-    int zrc = deflateInit(&s, BLOB_ZLIB_LEVEL);
+    if (zrc == Z_OK)
+        return VAULT_OK;
     if (zrc == Z_MEM_ERROR)
-        return vault__fail(VAULT_E_NOMEM, "no memory for zlib compression");
-    if (zrc != Z_OK)
-        return vault__fail(VAULT_E_INTERNAL, "zlib deflateInit failed (%d)", zrc);
-
-    /* zlib only reads through next_in, but its API type is not const. */
-    s.next_in = (Bytef *)(uintptr_t)src;
-    s.avail_in = (uInt)src_len;
-    s.next_out = dst;
-    s.avail_out = (uInt)*dst_len;
-    zrc = deflate(&s, Z_FINISH); /* one call: the output fits by construction */
-    size_t produced = s.total_out;
-    deflateEnd(&s);
-    if (zrc != Z_STREAM_END)
-        return vault__fail(VAULT_E_INTERNAL, "zlib deflate did not finish (%d)", zrc);
-    *dst_len = produced;
-    return VAULT_OK;
+        return vault__fail(VAULT_E_NOMEM, "no memory for zlib %s", what);
+    return vault__fail(VAULT_E_INTERNAL, "zlib %sInit failed (%d)", what, zrc);
 }
 
-/* Z_FINISH in a single call lets inflate write straight into dst without
- * keeping a sliding window. avail_out is exactly the announced length, so a
- * stream that would inflate further stops there: no decompression bomb can
- * write past dst. */
-int vault_blob__inflate(uint8_t *dst, size_t dst_len, const uint8_t *src, size_t src_len)
+int vault_blob__deflate_init(z_stream *s)
 {
-    if (src_len > UINT_MAX || dst_len > UINT_MAX)
-        return vault__fail(VAULT_E_CORRUPT, "compressed data too large");
-    z_stream s;
-    init_stream(&s);
-    s.next_in = (Bytef *)(uintptr_t)src;
-    s.avail_in = (uInt)src_len;
-    int zrc = inflateInit(&s);
-    if (zrc == Z_MEM_ERROR)
-        return vault__fail(VAULT_E_NOMEM, "no memory for zlib decompression");
-    if (zrc != Z_OK)
-        return vault__fail(VAULT_E_INTERNAL, "zlib inflateInit failed (%d)", zrc);
-    s.next_out = dst;
-    s.avail_out = (uInt)dst_len;
-    zrc = inflate(&s, Z_FINISH);
-    size_t produced = s.total_out;
-    uInt left_in = s.avail_in;
-    inflateEnd(&s);
+    init_stream(s);
+    return init_status(deflateInit(s, BLOB_ZLIB_LEVEL), "deflate");
+}
 
-    if (zrc == Z_MEM_ERROR)
-        return vault__fail(VAULT_E_NOMEM, "no memory for zlib decompression");
-    if (zrc == Z_DATA_ERROR || zrc == Z_NEED_DICT)
-        return vault__fail(VAULT_E_CORRUPT, "compressed data is not a valid zlib stream");
-    if (zrc != Z_STREAM_END) {
-        if (produced == dst_len)
-            return vault__fail(VAULT_E_CORRUPT, "inflated data longer than announced");
-        return vault__fail(VAULT_E_CORRUPT, "compressed data truncated");
-    }
-    if (produced != dst_len)
-        return vault__fail(VAULT_E_CORRUPT, "inflated data shorter than announced");
-    if (left_in != 0)
-        return vault__fail(VAULT_E_CORRUPT, "trailing bytes after the compressed data");
-    return VAULT_OK;
+int vault_blob__inflate_init(z_stream *s)
+{
+    init_stream(s);
+    return init_status(inflateInit(s), "inflate");
 }

@@ -39,6 +39,11 @@ void *vault__out_alloc(size_t size);
 char *vault__out_dup(const void *src, size_t size);
 /* Shrinks an output buffer to new_size bytes (wiping the tail). */
 void *vault__out_shrink(void *ptr, size_t new_size);
+/* Shrinks an output buffer whose bytes past new_size were never written (or
+ * hold nothing secret) by giving the tail back with realloc: unlike
+ * vault__out_shrink it never touches the tail, so a generous reservation
+ * costs no memory. Returns the buffer, possibly moved. */
+void *vault__out_trim(void *ptr, size_t new_size);
 
 /* Plain heap memory for plaintext: free with vault__wipe_free(p, size). */
 void vault__wipe_free(void *ptr, size_t size);

@@ -144,6 +144,24 @@ void *vault__out_shrink(void *ptr, size_t new_size)
     return ptr;
 }
 
+void *vault__out_trim(void *ptr, size_t new_size)
+{
+    uint8_t *base = (uint8_t *)ptr - OUT_HEADER;
+    uint64_t len;
+    memcpy(&len, base, 8);
+    if (new_size >= len)
+        return ptr;
+    /* Not vault__realloc: a shrink that fails changes nothing, and must not
+     * count as an injected failure. */
+    uint8_t *moved = realloc(base, OUT_HEADER + new_size + 1);
+    if (moved == NULL)
+        return vault__out_shrink(ptr, new_size);
+    len = new_size;
+    memcpy(moved, &len, 8);
+    moved[OUT_HEADER + new_size] = 0;
+    return moved + OUT_HEADER;
+}
+
 void *vault_malloc(size_t size)
 {
     return vault__out_alloc(size);

@@ -108,12 +108,13 @@ static void keep_device_keys(vault_client__keys *k, const device_secrets *d,
 
 /* ---- server calls -------------------------------------------------------------- */
 
-/* device_login: opens a session with the credential; keeps the account's
- * protected key so that the master password also works on this device. */
-static int device_login(vault_client *c, const uint8_t *credential)
+/* device_login: opens a session with the credential. *protected_key is the
+ * account's password-wrapped vault key, which the caller may keep so that the
+ * master password also works on this device. */
+static int device_login(vault_client *c, const uint8_t *credential, uint8_t *protected_key)
 {
     cJSON *req = NULL, *resp = NULL;
-    uint8_t token[32], protected_key[VAULT_PROTECTED_KEY_BYTES];
+    uint8_t token[32];
     int rc = vault_client__request_new(&req, "device_login");
     if (rc == VAULT_OK && (cJSON_AddStringToObject(req, "account_id", c->account_id) == NULL ||
                            cJSON_AddStringToObject(req, "device_id", c->device_id) == NULL))
@@ -127,11 +128,9 @@ static int device_login(vault_client *c, const uint8_t *credential)
         rc = vault_devicelink__response_hex(resp, "session", token, sizeof token);
     if (rc == VAULT_OK)
         rc = vault_devicelink__response_hex(resp, "protected_key", protected_key,
-                                            sizeof protected_key);
-    if (rc == VAULT_OK) {
+                                            VAULT_PROTECTED_KEY_BYTES);
+    if (rc == VAULT_OK)
         vault__bin2hex(c->session, token, sizeof token);
-        rc = vault_client__store_put(c, "protected_key", protected_key, sizeof protected_key);
-    }
     sodium_memzero(token, sizeof token);
     cJSON_Delete(req);
     cJSON_Delete(resp);
@@ -201,6 +200,7 @@ int vault_devicelink__adopt_grant(vault_client *c, const vault_devicelink_grant 
     device_secrets *d = NULL;
     vault_client__keys *k = NULL;
     vault *v = NULL;
+    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
     int rc = secrets_new(&d);
     if (rc == VAULT_OK)
         rc = vault_client__keys_new(&k);
@@ -226,7 +226,9 @@ int vault_devicelink__adopt_grant(vault_client *c, const vault_devicelink_grant 
     vault_client__set_unlocked(c, k, v);
     k = NULL;
     v = NULL;
-    rc = device_login(c, d->credential);
+    rc = device_login(c, d->credential, protected_key);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "protected_key", protected_key, sizeof protected_key);
     if (rc == VAULT_OK)
         rc = vault_client_pull(c);
     if (rc == VAULT_OK)
@@ -322,15 +324,31 @@ int vault_devicelink__adopt_rotated_key(vault_client *c, uint64_t revision, cons
 /* ---- unlock with the device key ----------------------------------------------- */
 
 /* With a server: logs in with the credential. A rotated key is picked up by
- * the next pull, where it can be checked against the server's blob. */
+ * the next pull, where it can be checked against the server's blob. The
+ * server's protected key wraps its current vault key: it is kept only when
+ * no rotation is pending for this device, so that the master password always
+ * yields the key the local blobs are sealed under. */
 static int login_if_online(vault_client *c, const device_secrets *d)
 {
-    int rc = device_login(c, d->credential);
+    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES], rotated[VAULT_KEY_BYTES];
+    int rc = device_login(c, d->credential, protected_key);
     if (rc == VAULT_E_NETWORK) {
         /* Offline: the local copy opens; the next unlock online logs in. */
         vault__clear_error();
         return VAULT_OK;
     }
+    if (rc != VAULT_OK)
+        return rc;
+    rc = fetch_rotated_key(c, d, rotated);
+    int pending = rc == VAULT_E_AUTH ||
+                  (rc == VAULT_OK && sodium_memcmp(rotated, d->vault_key, VAULT_KEY_BYTES) != 0);
+    if (rc == VAULT_E_NOT_FOUND || rc == VAULT_E_AUTH) {
+        vault__clear_error();
+        rc = VAULT_OK;
+    }
+    if (rc == VAULT_OK && !pending)
+        rc = vault_client__store_put(c, "protected_key", protected_key, sizeof protected_key);
+    sodium_memzero(rotated, sizeof rotated);
     return rc;
 }
 

@@ -1,39 +1,54 @@
 /*
- * vault_seal / vault_open: the vault's JSON through the blob layer. Kept apart
- * from vault.c so that the item layer links without the blob module.
+ * vault_seal / vault_open: the vault's JSON through the blob layer as a
+ * stream, so that neither ever holds the whole text beside the tree. Kept
+ * apart from vault.c so that the item layer links without the blob module.
  */
+#include "blob/blob.h"
 #include "vault/vault_int.h"
+
+static int seal_piece(void *sealer, const char *piece, size_t len)
+{
+    return vault_blob__seal_write(sealer, piece, len);
+}
 
 int vault_seal(const vault *v, const uint8_t *key, const char *account_id,
                uint64_t revision, uint8_t **blob, size_t *blob_len)
 {
-    char *json = NULL;
-    size_t len = 0;
+    vault_blob__sealer *s = NULL;
     if (blob != NULL)
         *blob = NULL;
     if (v == NULL || blob == NULL || blob_len == NULL)
         return vault__fail(VAULT_E_INVALID, "vault_seal: NULL argument");
-    int rc = vault_vault__print_hinted(v->root, v->json_hint, &json, &len);
+    int rc = vault_blob__seal_begin(&s, key, account_id, revision, v->json_hint, NULL);
     if (rc != VAULT_OK)
         return rc;
-    rc = vault_blob_seal(blob, blob_len, key, account_id, revision, (const uint8_t *)json, len);
-    vault_free(json); /* wipes */
-    return rc;
+    rc = vault_vault__print_stream(v->root, seal_piece, s);
+    if (rc != VAULT_OK) {
+        vault_blob__seal_abort(s);
+        return rc;
+    }
+    return vault_blob__seal_end(s, blob, blob_len);
+}
+
+static int parse_piece(void *parser, const uint8_t *piece, size_t len, size_t total)
+{
+    (void)total;
+    return vault_vault__parse_feed(parser, (const char *)piece, len);
 }
 
 int vault_open(vault **out, const uint8_t *key, const char *account_id, uint64_t revision,
                const uint8_t *blob, size_t blob_len)
 {
-    uint8_t *plain = NULL;
-    size_t plain_len = 0;
+    vault_parser *p = NULL;
     if (out == NULL)
         return vault__fail(VAULT_E_INVALID, "vault_open: out is NULL");
     *out = NULL;
-    int rc = vault_blob_open(&plain, &plain_len, key, account_id, revision, blob, blob_len);
-    if (rc != VAULT_OK)
+    int rc = vault_vault__parse_begin(&p);
+    if (rc == VAULT_OK)
+        rc = vault_blob__open_stream(key, account_id, revision, blob, blob_len, parse_piece, p);
+    if (rc != VAULT_OK) {
+        vault_vault__parse_abort(p);
         return rc;
-    rc = vault_from_json(out, (const char *)plain, plain_len);
-    vault_free(plain); /* wipes */
-    return rc;
+    }
+    return vault_vault__parse_end(p, out);
 }
-

@@ -172,6 +172,21 @@ static const char *static_key(const char *k)
     return NULL;
 }
 
+void vault_vault__intern_keys(cJSON *node)
+{
+    int object = cJSON_IsObject(node);
+    for (cJSON *c = node->child; c != NULL; c = c->next) {
+        const char *key = object ? static_key(c->string) : NULL;
+        if (key != NULL && !(c->type & cJSON_StringIsConst)) {
+            cJSON_free(c->string);
+            c->string = (char *)(uintptr_t)key;
+            c->type |= cJSON_StringIsConst;
+        }
+        if (c->child != NULL)
+            vault_vault__intern_keys(c);
+    }
+}
+
 static cJSON *dup_scalar(const cJSON *n)
 {
     switch (n->type & 0xff) {
@@ -210,227 +225,6 @@ cJSON *vault_vault__dup(const cJSON *n)
 fail:
     cJSON_Delete(copy);
     return NULL;
-}
-
-/* ---- printing --------------------------------------------------------------- */
-
-/* Upper bounds of cJSON's unformatted output, so that one buffer of the right
- * size can be handed to cJSON_PrintPreallocated: cJSON_Print would grow its
- * buffer by doubling and copy the result once more (3x the document). */
-static size_t string_bound(const char *s)
-{
-    size_t n = 2; /* quotes */
-    if (s == NULL)
-        return n;
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        switch (*p) {
-        case '"': case '\\': case '\b': case '\f': case '\n': case '\r': case '\t':
-            n += 2;
-            break;
-        default:
-            n += *p < 32 ? 6 : 1;
-        }
-    }
-    return n;
-}
-
-static size_t number_bound(double d)
-{
-    /* Integers up to 2^53 print as at most their decimal digits (cJSON may
-     * pick a shorter exponent form); anything else fits cJSON's 26 bytes. */
-    double a = d < 0 ? -d : d;
-    if (a <= 9007199254740992.0 && a == (double)(uint64_t)a) {
-        uint64_t x = (uint64_t)a;
-        size_t digits = 1;
-        while (x >= 10) {
-            x /= 10;
-            digits++;
-        }
-        return digits + (d < 0);
-    }
-    return 26;
-}
-
-static size_t json_bound(const cJSON *n)
-{
-    switch (n->type & 0xff) {
-    case cJSON_NULL: return 4;
-    case cJSON_False: return 5;
-    case cJSON_True: return 4;
-    case cJSON_Number: return number_bound(n->valuedouble);
-    case cJSON_String: return string_bound(n->valuestring);
-    case cJSON_Raw: return n->valuestring != NULL ? strlen(n->valuestring) : 0;
-    case cJSON_Array:
-    case cJSON_Object: {
-        size_t total = 2;
-        for (const cJSON *c = n->child; c != NULL; c = c->next) {
-            total += json_bound(c) + 1; /* comma */
-            if ((n->type & 0xff) == cJSON_Object)
-                total += string_bound(c->string) + 1; /* key and colon */
-        }
-        return total;
-    }
-    default: return 0;
-    }
-}
-
-/* Prints node into a new output buffer of size bytes. VAULT_OK with *out set,
- * VAULT_E_NOMEM, or VAULT_E_LIMIT when the text does not fit (the partial
- * output is wiped with the buffer). */
-static int print_into(const cJSON *node, size_t size, char **out)
-{
-    *out = NULL;
-    char *buf = vault__out_alloc(size);
-    if (buf == NULL)
-        return vault__fail(VAULT_E_NOMEM, "out of memory serializing the vault");
-    if (!cJSON_PrintPreallocated((cJSON *)node, buf, (int)size, 0)) {
-        vault_free(buf); /* wipes */
-        return VAULT_E_LIMIT;
-    }
-    *out = buf;
-    return VAULT_OK;
-}
-
-static void finish_print(char *buf, char **out, size_t *out_len)
-{
-    size_t len = strlen(buf);
-    *out = vault__out_shrink(buf, len);
-    if (out_len != NULL)
-        *out_len = len;
-}
-
-int vault_vault__print(const cJSON *node, char **out, size_t *out_len)
-{
-    char *buf = NULL;
-    *out = NULL;
-    size_t bound = json_bound(node) + 64;
-    if (bound > (size_t)INT32_MAX)
-        return vault__fail(VAULT_E_LIMIT, "vault too large to serialize");
-    int rc = print_into(node, bound, &buf);
-    if (rc == VAULT_E_LIMIT) {
-        /* Cannot happen if the bound is right; fall back rather than fail. */
-        rc = vault__json_print(node, &buf);
-    }
-    if (rc != VAULT_OK)
-        return rc;
-    finish_print(buf, out, out_len);
-    return VAULT_OK;
-}
-
-/* Room for a few edits since the hint was taken; larger growth (a bulk
- * import) pays one wasted partial print and then the exact bound. */
-#define PRINT_HINT_SLACK(hint) ((hint) / 64 + 16384u)
-
-int vault_vault__print_hinted(const cJSON *node, size_t hint, char **out, size_t *out_len)
-{
-    char *buf = NULL;
-    *out = NULL;
-    if (hint == 0 || hint > (size_t)INT32_MAX - PRINT_HINT_SLACK((size_t)INT32_MAX))
-        return vault_vault__print(node, out, out_len);
-    int rc = print_into(node, hint + PRINT_HINT_SLACK(hint), &buf);
-    if (rc == VAULT_E_LIMIT)
-        return vault_vault__print(node, out, out_len);
-    if (rc != VAULT_OK)
-        return rc;
-    finish_print(buf, out, out_len);
-    return VAULT_OK;
-}
-
-/* ---- JSON in and out -------------------------------------------------------- */
-
-int vault_to_json(const vault *v, char **json)
-{
-    if (json != NULL)
-        *json = NULL;
-    if (v == NULL || json == NULL)
-        return vault__fail(VAULT_E_INVALID, "vault_to_json: NULL argument");
-    return vault_vault__print_hinted(v->root, v->json_hint, json, NULL);
-}
-
-static const char *const top_keys[] = {"format", "items", "devices"};
-
-static int check_top(const cJSON *root, const cJSON **items, const cJSON **devices)
-{
-    const cJSON *m[3] = {NULL, NULL, NULL};
-    if (!cJSON_IsObject(root))
-        return vault__fail(VAULT_E_INVALID, "vault: must be a JSON object");
-    for (const cJSON *c = root->child; c != NULL; c = c->next) {
-        size_t i = 0;
-        while (i < 3 && strcmp(c->string, top_keys[i]) != 0)
-            i++;
-        if (i == 3)
-            return vault__fail(VAULT_E_INVALID, "vault: unknown member \"%.40s\"", c->string);
-        if (m[i] != NULL)
-            return vault__fail(VAULT_E_INVALID, "vault: duplicate member \"%s\"", c->string);
-        m[i] = c;
-    }
-    for (size_t i = 0; i < 3; i++)
-        if (m[i] == NULL)
-            return vault__fail(VAULT_E_INVALID, "vault: missing member \"%s\"", top_keys[i]);
-    if (!cJSON_IsNumber(m[0]))
-        return vault__fail(VAULT_E_INVALID, "vault: \"format\" must be a number");
-    if (m[0]->valuedouble != 1.0)
-        return vault__fail(VAULT_E_VERSION, "vault: unsupported format %g", m[0]->valuedouble);
-    if (!cJSON_IsArray(m[1]))
-        return vault__fail(VAULT_E_INVALID, "vault: \"items\" must be an array");
-    *items = m[1];
-    *devices = m[2];
-    return vault_vault__check_devices(m[2]);
-}
-
-static int index_items(vault *v)
-{
-    size_t n = 0;
-    for (const cJSON *it = v->items->child; it != NULL; it = it->next)
-        if (++n > VAULT_STORED_ITEMS_MAX)
-            return vault__fail(VAULT_E_LIMIT, "vault: more than %u items",
-                               VAULT_STORED_ITEMS_MAX);
-    int rc = vault_vault__reserve(v, n);
-    if (rc != VAULT_OK)
-        return rc;
-    size_t i = 0;
-    for (cJSON *it = v->items->child; it != NULL; it = it->next, i++) {
-        char what[40];
-        vault_item_view view;
-        if (vault_vault__check_stored(it, &view, "item") != VAULT_OK) {
-            /* Checked again only to name the item's index in the message. */
-            snprintf(what, sizeof what, "item %zu", i);
-            return vault_vault__check_stored(it, &view, what);
-        }
-        if (lookup(v, view.id->valuestring) != NULL)
-            return vault__fail(VAULT_E_INVALID, "item %zu: duplicate id", i);
-        vault_vault__index_put(v, it);
-    }
-    return VAULT_OK;
-}
-
-int vault_from_json(vault **out, const char *json, size_t json_len)
-{
-    cJSON *root = NULL;
-    const cJSON *items, *devices;
-    vault *v = NULL;
-    int rc;
-    if (out == NULL || json == NULL)
-        return vault__fail(VAULT_E_INVALID, "vault_from_json: NULL argument");
-    *out = NULL;
-    if (json_len > VAULT_BLOB_MAX_PLAINTEXT)
-        return vault__fail(VAULT_E_LIMIT, "vault JSON larger than %u bytes",
-                           VAULT_BLOB_MAX_PLAINTEXT);
-    if ((rc = vault__json_parse(json, json_len, &root)) != VAULT_OK)
-        return rc;
-    if ((rc = check_top(root, &items, &devices)) != VAULT_OK) {
-        cJSON_Delete(root);
-        return rc;
-    }
-    if ((rc = vault_vault__wrap(&v, root)) != VAULT_OK)
-        return rc;
-    if ((rc = index_items(v)) != VAULT_OK) {
-        vault_close(v);
-        return rc;
-    }
-    v->json_hint = json_len;
-    *out = v;
-    return VAULT_OK;
 }
 
 /* ---- devices (src/vault/vault.h) -------------------------------------------- */

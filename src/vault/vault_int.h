@@ -79,13 +79,33 @@ void vault_vault__append(vault *v, cJSON *item);
 /* Replaces old by item (same id) in the tree and the index; frees old. */
 void vault_vault__replace(vault *v, cJSON *old, cJSON *item);
 
+/* ---- print.c ------------------------------------------------------------- */
+
 /* Prints node into output memory (vault_free) with one exact-size buffer: no
- * intermediate copies of a possibly 100 MB document. *out_len may be NULL. */
+ * intermediate copies. *out_len may be NULL. For items, not whole vaults. */
 int vault_vault__print(const cJSON *node, char **out, size_t *out_len);
-/* The same output, but sized from hint (the expected length, e.g. that of the
- * JSON the vault was parsed from) instead of a pass over every string; falls
- * back to vault_vault__print when the document outgrew the hint's margin. */
-int vault_vault__print_hinted(const cJSON *node, size_t hint, char **out, size_t *out_len);
+
+/* Receives the printed vault in order, in pieces of about 64 KiB that are
+ * wiped after the call. A non-VAULT_OK return stops the printing. */
+typedef int (*vault_vault__emit)(void *ctx, const char *piece, size_t len);
+/* Prints the vault root exactly as cJSON_PrintUnformatted would, but item by
+ * item into emit: the whole text never exists at once. */
+int vault_vault__print_stream(const cJSON *root, vault_vault__emit emit, void *ctx);
+
+/* ---- parse.c: the vault read as its text arrives -------------------------- */
+
+typedef struct vault_parser vault_parser;
+/* Starts reading a vault; feed it the text in pieces of any size, then end.
+ * VAULT_E_NOMEM. */
+int vault_vault__parse_begin(vault_parser **out);
+/* Reads a piece: every item complete in it is parsed, checked and indexed.
+ * VAULT_E_INVALID / VAULT_E_VERSION / VAULT_E_LIMIT / VAULT_E_NOMEM, after
+ * which the parser can only be aborted. */
+int vault_vault__parse_feed(vault_parser *p, const char *text, size_t len);
+/* Checks the text is complete and returns the vault. Frees p in every case. */
+int vault_vault__parse_end(vault_parser *p, vault **out);
+/* Abandons a parse, wiping what it held. NULL is a no-op. */
+void vault_vault__parse_abort(vault_parser *p);
 
 /* ---- check.c: validation ------------------------------------------------- */
 
@@ -120,6 +140,9 @@ void vault_vault__trim_history(cJSON *history);
  * format become static strings instead of allocated copies: a third fewer
  * allocations and less memory for every copied item. NULL if out of memory. */
 cJSON *vault_vault__dup(const cJSON *node);
+/* Swaps node's member names of the vault format (at any depth) for static
+ * strings, freeing the parsed copies. */
+void vault_vault__intern_keys(cJSON *node);
 
 /* ---- cJSON building helpers (NULL value → 0, so calls chain with &&) ------ */
 

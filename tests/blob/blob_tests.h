@@ -15,6 +15,7 @@ int blob_vector_tests(void);
 int blob_malformed_tests(void);
 int blob_pad_tests(void);
 int blob_keywrap_tests(void);
+int blob_stream_tests(void);
 
 /* An independent sealer written from docs/format.md with libsodium and zlib
  * directly (not the library's code): seals an arbitrary inner plaintext.

@@ -11,5 +11,6 @@ int main(void)
     failed += blob_seal_tests();
     failed += blob_malformed_tests();
     failed += blob_keywrap_tests();
+    failed += blob_stream_tests();
     return failed == 0 ? 0 : 1;
 }

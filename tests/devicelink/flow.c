@@ -467,6 +467,13 @@ static void test_devicelink_flow__revoke_rotates_the_vault_key(void **state)
     assert_int_equal(vault_client_lock(b), VAULT_OK);
     assert_int_equal(vault_client_unlock_device(b, key_b), VAULT_OK);
     assert_memory_equal(b->keys->vault_key, old_vk, 32);
+    /* the rotation is pending: B keeps the password-wrapped key that matches
+     * its blobs, so the master password still opens them */
+    assert_int_equal(vault_client_lock(b), VAULT_OK);
+    assert_int_equal(vault_client_unlock(b, PASSWORD), VAULT_OK);
+    assert_true(has_item_titled(b, "GitHub"));
+    assert_int_equal(vault_client_lock(b), VAULT_OK);
+    assert_int_equal(vault_client_unlock_device(b, key_b), VAULT_OK);
     assert_int_equal(vault_client_pull(b), VAULT_OK);
     assert_memory_equal(b->keys->vault_key, w->a->keys->vault_key, 32);
     assert_true(has_item_titled(b, "After revoke"));

@@ -56,5 +56,6 @@ int main(void)
     failed += vt_run_json();
     failed += vt_run_alloc();
     failed += vt_run_seal();
+    failed += vt_run_stream();
     return failed;
 }

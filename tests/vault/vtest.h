@@ -21,5 +21,6 @@ int vt_run_items(void);
 int vt_run_json(void);
 int vt_run_alloc(void);
 int vt_run_seal(void);
+int vt_run_stream(void);
 
 #endif
