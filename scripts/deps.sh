@@ -3,7 +3,9 @@
 # Safe to run again and again: with everything present it does nothing and
 # never touches the network. Usage: scripts/deps.sh [--with-extras]
 #   --with-extras  also the tools the extended test and bench suites use
-#                  (zbar-tools to decode QR images, PostgreSQL, valgrind, python3-pytest).
+#                  (zbar-tools to decode QR images, PostgreSQL, clang with its
+#                  sanitizer and libFuzzer runtimes: libclang-rt-dev is only a
+#                  Recommends of clang, which --no-install-recommends skips).
 set -euo pipefail
 
 packages=(
@@ -12,7 +14,7 @@ packages=(
   libcmocka-dev libqrencode-dev libmicrohttpd-dev libcurl4-openssl-dev libpq-dev
 )
 if [[ "${1:-}" == "--with-extras" ]]; then
-  packages+=(zbar-tools clang postgresql)
+  packages+=(zbar-tools clang libclang-rt-dev postgresql)
 fi
 
 missing=()

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Builds zkvault and runs every test: once with gcc, once with clang under
-# AddressSanitizer + UndefinedBehaviorSanitizer. Installs missing Debian
-# packages first. Usage: scripts/test.sh [--quick]   (--quick: skip the sanitizer pass)
+# AddressSanitizer + UndefinedBehaviorSanitizer, then fuzzes each libFuzzer
+# harness of fuzz/ for a bounded time (scripts/fuzz.sh: any crash, leak, hang
+# or sanitizer report fails). Installs missing Debian packages first.
+# Usage: scripts/test.sh [--quick]   (--quick: skip the sanitizer pass and fuzzing)
+#   FUZZ_TIME=N      seconds per fuzz harness (default 30; 0 skips fuzzing)
+#   VAULT_SKIP_FUZZ=1  skip fuzzing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh --with-extras
@@ -25,5 +29,18 @@ if [[ "${1:-}" != "--quick" ]]; then
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     bash scripts/pg_test.sh ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+  # 5 harnesses, two at a time on CI's 2 cores: about 3 × FUZZ_TIME plus the
+  # fuzz build. Each harness is bounded in wall time, so a loaded machine
+  # fuzzes less but does not take longer.
+  fuzz_time="${FUZZ_TIME:-30}"
+  if [[ "${VAULT_SKIP_FUZZ:-0}" == 1 || "$fuzz_time" == 0 ]]; then
+    echo "== fuzzing skipped (VAULT_SKIP_FUZZ=1 or FUZZ_TIME=0) =="
+  else
+    echo "== fuzz (libFuzzer, ASan + UBSan, ${fuzz_time} s per harness) =="
+    fuzz_start=$SECONDS
+    FUZZ_TIME="$fuzz_time" sh scripts/fuzz.sh
+    echo "== fuzzing took $((SECONDS - fuzz_start)) s =="
+  fi
 fi
 echo "== all tests passed =="

@@ -304,10 +304,15 @@ int vault_devicelink__adopt_rotated_key(vault_client *c, uint64_t revision, cons
     if (rc == VAULT_E_NOT_FOUND)
         rc = vault__fail(VAULT_E_AUTH, "the server's vault does not open with this device's "
                                        "key and no rotated key was sealed to it");
-    if (rc == VAULT_OK && vault_open(remote, d->vault_key, c->account_id, revision, blob, len) !=
-                              VAULT_OK)
-        rc = vault__fail(VAULT_E_AUTH, "the rotated vault key the server sent does not open "
-                                       "its vault: %s", vault_last_error());
+    if (rc == VAULT_OK && sodium_memcmp(d->vault_key, c->keys->vault_key, VAULT_KEY_BYTES) == 0)
+        rc = vault__fail(VAULT_E_AUTH, "the server's vault does not open with this device's "
+                                       "key (tampered, or a rotation not sealed to it)");
+    if (rc == VAULT_OK) {
+        rc = vault_open(remote, d->vault_key, c->account_id, revision, blob, len);
+        if (rc != VAULT_OK && rc != VAULT_E_NOMEM)
+            rc = vault__fail(VAULT_E_AUTH, "the rotated vault key the server sent does not "
+                                           "open its vault: %s", vault_last_error());
+    }
     if (rc == VAULT_OK && !lists_device(*remote, c->device_id, d->pk))
         rc = vault__fail(VAULT_E_AUTH, "the vault under the rotated key does not list this "
                                        "device");

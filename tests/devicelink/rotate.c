@@ -366,12 +366,15 @@ static void test_devicelink_rotate__wrong_sealed_key_changes_nothing(void **stat
     revoke_then_write(w, &w->c, "After revoke");
 
     randombytes_buf(random_key, sizeof random_key);
-    const uint8_t *wrong[] = {random_key, w->x.c->keys->vault_key, held};
+    const uint8_t *wrong[] = {random_key, w->x.c->keys->vault_key};
     for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
         seal_to(&w->b, wrong[i], hex);
         w->b.sealed_key = hex;
         assert_lie_refused(&w->b, VAULT_E_AUTH, "does not open its vault");
     }
+    seal_to(&w->b, held, hex);
+    w->b.sealed_key = hex;
+    assert_lie_refused(&w->b, VAULT_E_AUTH, "tampered, or a rotation not sealed to it");
 
     /* sealed to another device's key: B cannot open it */
     uint8_t other_pk[crypto_box_PUBLICKEYBYTES], other_sk[crypto_box_SECRETKEYBYTES];

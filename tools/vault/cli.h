@@ -75,6 +75,8 @@ int cli_parse_size(const char *text, size_t min, size_t max, size_t *out);
 /* Prints "vault: what: detail (name)" for a library status and returns the exit
  * code for it. detail comes from the client handle when there is one. */
 int cli_fail(cli *c, int status, const char *what);
+/* CLI_EXIT_OK for VAULT_OK, otherwise cli_fail(c, status, what). */
+int cli_check(cli *c, int status, const char *what);
 /* Prints "vault: message" and returns CLI_EXIT_USAGE or the given code. */
 #if defined(__GNUC__)
 #define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))

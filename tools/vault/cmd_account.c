@@ -37,6 +37,18 @@ static void print_summary(cli *c)
     vault_free(account);
 }
 
+/* After register or login: remembers the email and the server, and says so. */
+static int remember_and_report(cli *c, int rc, const char *done, const char *email)
+{
+    if (rc == CLI_EXIT_OK)
+        rc = cli_remember(c, email);
+    if (rc == CLI_EXIT_OK) {
+        printf("%s %s\n", done, email);
+        print_summary(c);
+    }
+    return rc;
+}
+
 static const char init_help[] =
     "usage: vault init [--kdf-ops N --kdf-mem BYTES]\n"
     "\n"
@@ -60,8 +72,8 @@ int cli_cmd_init(cli *c, int argc, char **argv)
         cli_progress_end(c);
         if (st == VAULT_E_EXISTS)
             rc = cli_error(CLI_EXIT_EXISTS, "%s already holds a vault", c->store);
-        else if (st != VAULT_OK)
-            rc = cli_fail(c, st, "cannot create the vault");
+        else
+            rc = cli_check(c, st, "cannot create the vault");
     }
     if (rc == CLI_EXIT_OK) {
         char *account = NULL;
@@ -89,18 +101,9 @@ int cli_cmd_register(cli *c, int argc, char **argv)
         rc = cli_unlock(c);
     if (rc == CLI_EXIT_OK)
         rc = cli_connect(c);
-    if (rc == CLI_EXIT_OK) {
-        int st = vault_client_register(c->client, email);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "cannot register");
-    }
     if (rc == CLI_EXIT_OK)
-        rc = cli_remember(c, email);
-    if (rc == CLI_EXIT_OK) {
-        printf("registered %s\n", email);
-        print_summary(c);
-    }
-    return rc;
+        rc = cli_check(c, vault_client_register(c->client, email), "cannot register");
+    return remember_and_report(c, rc, "registered", email);
 }
 
 static const char login_help[] =
@@ -133,18 +136,11 @@ int cli_cmd_login(cli *c, int argc, char **argv)
             cli_progress_begin(c, "deriving key");
             int st = vault_client_login(c->client, email, password);
             cli_progress_end(c);
-            if (st != VAULT_OK)
-                rc = cli_fail(c, st, "login failed");
+            rc = cli_check(c, st, "login failed");
         }
     }
-    if (rc == CLI_EXIT_OK)
-        rc = cli_remember(c, email);
-    if (rc == CLI_EXIT_OK) {
-        printf("logged in as %s\n", email);
-        print_summary(c);
-    }
     cli_secret_free(password);
-    return rc;
+    return remember_and_report(c, rc, "logged in as", email);
 }
 
 static const char sync_help[] =
@@ -160,11 +156,8 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
         return CLI_EXIT_OK;
     if (rc == CLI_EXIT_OK)
         rc = cli_unlock_and_login(c, NULL);
-    if (rc == CLI_EXIT_OK) {
-        int st = vault_client_sync(c->client);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "sync failed");
-    }
+    if (rc == CLI_EXIT_OK)
+        rc = cli_check(c, vault_client_sync(c->client), "sync failed");
     if (rc == CLI_EXIT_OK) {
         printf("synced: ");
         print_summary(c);
@@ -195,8 +188,7 @@ int cli_cmd_passwd(cli *c, int argc, char **argv)
         cli_progress_begin(c, "deriving key");
         int st = vault_client_change_password(c->client, old_pw, new_pw, c->kdf_ops, c->kdf_mem);
         cli_progress_end(c);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "cannot change the password");
+        rc = cli_check(c, st, "cannot change the password");
     }
     if (rc == CLI_EXIT_OK)
         puts("master password changed");

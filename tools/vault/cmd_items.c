@@ -35,8 +35,40 @@ typedef struct edit_spec {
 
 enum {
     OPT_URL = OPT_CMD, OPT_NOTE, OPT_TAG, OPT_UNTAG, OPT_RM_FIELD, OPT_LENGTH, OPT_CLASSES,
-    OPT_WORDS, OPT_JSON, OPT_TITLE, OPT_SHOW, OPT_FIELD_ONLY, OPT_DELETED, OPT_REPLACE
+    OPT_WORDS, OPT_JSON, OPT_TITLE, OPT_SHOW, OPT_FIELD_ONLY, OPT_DELETED, OPT_FLAG
 };
+
+/* Parses the options of a command whose only option is the flag --name
+ * (--json, --show, --replace), which sets *flag. Returns CLI_EXIT_OK, or
+ * OPT_HELP after the help or CLI_EXIT_USAGE after a bad option (for
+ * CLI_OPT_RETURN). */
+static int parse_flag(cli *c, int argc, char **argv, const char *help, const char *name,
+                      int *flag)
+{
+    const struct option opts[] = {{name, no_argument, NULL, OPT_FLAG}, {NULL, 0, NULL, 0}};
+    int opt;
+    while ((opt = cli_getopt(c, argc, argv, "h", opts, help)) != OPT_END) {
+        if (opt != OPT_FLAG)
+            return opt == OPT_HELP ? OPT_HELP : CLI_EXIT_USAGE;
+        *flag = 1;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Unlocks the local vault. */
+static int open_vault(cli *c, vault **v)
+{
+    int rc = cli_unlock(c);
+    return rc == CLI_EXIT_OK ? cli_vault(c, v) : rc;
+}
+
+/* Unlocks the local vault and finds the item ref names in it (id, unique id
+ * prefix or title); *id is released with free(). */
+static int open_item(cli *c, const char *ref, vault **v, char **id)
+{
+    int rc = open_vault(c, v);
+    return rc == CLI_EXIT_OK ? cli_resolve_item(c, *v, ref, id) : rc;
+}
 
 static const struct option edit_options[] = {
     {"title", required_argument, NULL, OPT_TITLE},
@@ -303,9 +335,7 @@ int cli_cmd_add(cli *c, int argc, char **argv)
     if (rc == CLI_EXIT_OK)
         rc = apply_spec(item, &s);
     if (rc == CLI_EXIT_OK)
-        rc = cli_unlock(c);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_vault(c, &v);
+        rc = open_vault(c, &v);
     if (rc == CLI_EXIT_OK)
         rc = store_item(c, v, NULL, item, &id);
     if (rc == CLI_EXIT_OK)
@@ -336,11 +366,7 @@ int cli_cmd_edit(cli *c, int argc, char **argv)
     if (rc == CLI_EXIT_OK && s.from_json)
         rc = item_from_stdin(&replacement);
     if (rc == CLI_EXIT_OK)
-        rc = cli_unlock(c);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_vault(c, &v);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_resolve_item(c, v, argv[optind], &id);
+        rc = open_item(c, argv[optind], &v, &id);
     if (rc == CLI_EXIT_OK)
         rc = replacement != NULL ? CLI_EXIT_OK : cli_get_item(c, v, id, &item);
     if (rc == CLI_EXIT_OK && replacement != NULL) {
@@ -398,11 +424,7 @@ int cli_cmd_get(cli *c, int argc, char **argv)
     vault *v = NULL;
     char *id = NULL;
     cJSON *item = NULL;
-    int rc = cli_unlock(c);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_vault(c, &v);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_resolve_item(c, v, argv[optind], &id);
+    int rc = open_item(c, argv[optind], &v, &id);
     if (rc == CLI_EXIT_OK)
         rc = cli_get_item(c, v, id, &item);
     if (rc == CLI_EXIT_OK && field != NULL) {
@@ -476,9 +498,7 @@ int cli_cmd_list(cli *c, int argc, char **argv)
     if (optind != argc)
         return cli_usage("list takes no arguments");
     vault *v = NULL;
-    int rc = cli_unlock(c);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_vault(c, &v);
+    int rc = open_vault(c, &v);
     if (rc != CLI_EXIT_OK)
         return rc;
     char *json = NULL;
@@ -494,24 +514,14 @@ static const char search_help[] =
 
 int cli_cmd_search(cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, OPT_JSON},
-        {NULL, 0, NULL, 0},
-    };
-    int as_json = 0, opt;
-    while ((opt = cli_getopt(c, argc, argv, "h", opts, search_help)) != OPT_END) {
-        if (opt == OPT_JSON)
-            as_json = 1;
-        else
-            return CLI_OPT_RETURN(opt);
-    }
+    int as_json = 0;
+    int rc = parse_flag(c, argc, argv, search_help, "json", &as_json);
+    if (rc != CLI_EXIT_OK)
+        return CLI_OPT_RETURN(rc);
     if (optind != argc - 1)
         return cli_usage("search takes one QUERY");
     vault *v = NULL;
-    int rc = cli_unlock(c);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_vault(c, &v);
-    if (rc != CLI_EXIT_OK)
+    if ((rc = open_vault(c, &v)) != CLI_EXIT_OK)
         return rc;
     char *json = NULL;
     int st = vault_item_search(v, argv[optind], &json);
@@ -532,16 +542,9 @@ int cli_cmd_rm(cli *c, int argc, char **argv)
         return cli_usage("rm takes one ITEM");
     vault *v = NULL;
     char *id = NULL;
-    int rc = cli_unlock(c);
+    int rc = open_item(c, argv[optind], &v, &id);
     if (rc == CLI_EXIT_OK)
-        rc = cli_vault(c, &v);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_resolve_item(c, v, argv[optind], &id);
-    if (rc == CLI_EXIT_OK) {
-        int st = vault_item_delete(v, id);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "cannot delete");
-    }
+        rc = cli_check(c, vault_item_delete(v, id), "cannot delete");
     if (rc == CLI_EXIT_OK)
         rc = cli_save(c);
     if (rc == CLI_EXIT_OK)
@@ -558,27 +561,16 @@ static const char history_help[] =
 
 int cli_cmd_history(cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"show", no_argument, NULL, OPT_SHOW},
-        {NULL, 0, NULL, 0},
-    };
-    int show = 0, opt;
-    while ((opt = cli_getopt(c, argc, argv, "h", opts, history_help)) != OPT_END) {
-        if (opt == OPT_SHOW)
-            show = 1;
-        else
-            return CLI_OPT_RETURN(opt);
-    }
+    int show = 0;
+    int rc = parse_flag(c, argc, argv, history_help, "show", &show);
+    if (rc != CLI_EXIT_OK)
+        return CLI_OPT_RETURN(rc);
     if (optind != argc - 1)
         return cli_usage("history takes one ITEM");
     vault *v = NULL;
     char *id = NULL;
     cJSON *item = NULL;
-    int rc = cli_unlock(c);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_vault(c, &v);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_resolve_item(c, v, argv[optind], &id);
+    rc = open_item(c, argv[optind], &v, &id);
     if (rc == CLI_EXIT_OK)
         rc = cli_get_item(c, v, id, &item);
     if (rc == CLI_EXIT_OK) {
@@ -619,14 +611,9 @@ int cli_cmd_export(cli *c, int argc, char **argv)
     const char *path = optind < argc && strcmp(argv[optind], "-") != 0 ? argv[optind] : NULL;
     vault *v = NULL;
     char *json = NULL;
-    int rc = cli_unlock(c);
+    int rc = open_vault(c, &v);
     if (rc == CLI_EXIT_OK)
-        rc = cli_vault(c, &v);
-    if (rc == CLI_EXIT_OK) {
-        int st = vault_to_json(v, &json);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "cannot export");
-    }
+        rc = cli_check(c, vault_to_json(v, &json), "cannot export");
     if (rc == CLI_EXIT_OK && path == NULL) {
         puts(json);
     } else if (rc == CLI_EXIT_OK) {
@@ -698,17 +685,10 @@ static int import_items(cli *c, vault *v, const vault *src, int replace)
 
 int cli_cmd_import(cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"replace", no_argument, NULL, OPT_REPLACE},
-        {NULL, 0, NULL, 0},
-    };
-    int replace = 0, opt;
-    while ((opt = cli_getopt(c, argc, argv, "h", opts, import_help)) != OPT_END) {
-        if (opt == OPT_REPLACE)
-            replace = 1;
-        else
-            return CLI_OPT_RETURN(opt);
-    }
+    int replace = 0;
+    int rc = parse_flag(c, argc, argv, import_help, "replace", &replace);
+    if (rc != CLI_EXIT_OK)
+        return CLI_OPT_RETURN(rc);
     if (optind != argc - 1)
         return cli_usage("import takes one FILE");
     const char *path = argv[optind];
@@ -723,15 +703,10 @@ int cli_cmd_import(cli *c, int argc, char **argv)
         return cli_error(CLI_EXIT_ERROR, "cannot read %s (or it is over %u bytes)", path,
                          VAULT_BLOB_MAX_PLAINTEXT);
     vault *src = NULL, *v = NULL;
-    int rc = CLI_EXIT_OK;
-    int st = vault_from_json(&src, text, len);
+    rc = cli_check(NULL, vault_from_json(&src, text, len), path);
     cli_free_text(text, len + 1);
-    if (st != VAULT_OK)
-        rc = cli_fail(NULL, st, path);
     if (rc == CLI_EXIT_OK)
-        rc = cli_unlock(c);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_vault(c, &v);
+        rc = open_vault(c, &v);
     if (rc == CLI_EXIT_OK)
         rc = import_items(c, v, src, replace);
     if (rc == CLI_EXIT_OK)

@@ -117,11 +117,8 @@ int cli_unlock_device(cli *c, const char *password)
 {
     uint8_t key[VAULT_KEY_BYTES];
     int rc = device_key(c, password, 0, key);
-    if (rc == CLI_EXIT_OK) {
-        int st = vault_client_unlock_device(c->client, key);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "cannot unlock");
-    }
+    if (rc == CLI_EXIT_OK)
+        rc = cli_check(c, vault_client_unlock_device(c->client, key), "cannot unlock");
     sodium_memzero(key, sizeof key);
     return rc;
 }
@@ -191,6 +188,18 @@ static int show_payload(cli *c, vault_link *l)
     return CLI_EXIT_OK;
 }
 
+/* Shows this device's link code, says what to do on the other device, and
+ * waits for that device's key. */
+static int show_and_wait(cli *c, vault_link *l, const char *next_step)
+{
+    int rc = show_payload(c, l);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    puts(next_step);
+    fflush(stdout);
+    return cli_check(c, until_ready(l, NULL), "linking failed");
+}
+
 static int print_sas(cli *c, vault_link *l)
 {
     char *sas = NULL;
@@ -243,14 +252,7 @@ static int link_show(cli *c, const char *name)
     if (st != VAULT_OK)
         rc = cli_fail(c, st, "cannot start linking");
     if (rc == CLI_EXIT_OK)
-        rc = show_payload(c, l);
-    if (rc == CLI_EXIT_OK) {
-        puts("on the new device: vault link join PAYLOAD");
-        fflush(stdout);
-        st = until_ready(l, NULL);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "linking failed");
-    }
+        rc = show_and_wait(c, l, "on the new device: vault link join PAYLOAD");
     if (rc == CLI_EXIT_OK)
         rc = confirm_and_send(c, l, name);
     vault_link_free(l);
@@ -300,16 +302,8 @@ static int link_new_device(cli *c, const char *payload)
                              : vault_link_request(&l, c->client);
     if (st != VAULT_OK)
         rc = cli_fail(c, st, "linking failed");
-    if (rc == CLI_EXIT_OK && payload == NULL) {
-        rc = show_payload(c, l);
-        if (rc == CLI_EXIT_OK) {
-            puts("on the other device: vault link accept PAYLOAD");
-            fflush(stdout);
-            st = until_ready(l, NULL);
-            if (st != VAULT_OK)
-                rc = cli_fail(c, st, "linking failed");
-        }
-    }
+    if (rc == CLI_EXIT_OK && payload == NULL)
+        rc = show_and_wait(c, l, "on the other device: vault link accept PAYLOAD");
     if (rc == CLI_EXIT_OK)
         rc = receive_vault(c, l, key);
     if (rc == CLI_EXIT_OK)
@@ -403,11 +397,8 @@ int cli_cmd_devices(cli *c, int argc, char **argv)
     int online = cli_has_server(c) && (c->email != NULL || c->conf_email != NULL ||
                                        cli_is_linked(c));
     rc = online ? cli_unlock_and_login(c, NULL) : cli_unlock(c);
-    if (rc == CLI_EXIT_OK && online) {
-        int st = vault_client_pull(c->client);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "cannot fetch the device list");
-    }
+    if (rc == CLI_EXIT_OK && online)
+        rc = cli_check(c, vault_client_pull(c->client), "cannot fetch the device list");
     if (rc == CLI_EXIT_OK) {
         int st = vault_client_devices(c->client, &json);
         if (st != VAULT_OK)
@@ -452,11 +443,8 @@ int cli_cmd_revoke(cli *c, int argc, char **argv)
         return cli_usage("revoke takes one DEVICE_ID");
     const char *device = argv[optind];
     int rc = cli_unlock_and_login(c, NULL);
-    if (rc == CLI_EXIT_OK) {
-        int st = vault_client_revoke(c->client, device);
-        if (st != VAULT_OK)
-            rc = cli_fail(c, st, "cannot revoke");
-    }
+    if (rc == CLI_EXIT_OK)
+        rc = cli_check(c, vault_client_revoke(c->client, device), "cannot revoke");
     if (rc == CLI_EXIT_OK)
         printf("revoked %s; the vault key was rotated\n", device);
     return rc;

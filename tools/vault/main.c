@@ -117,6 +117,11 @@ int cli_fail(cli *c, int status, const char *what)
     return cli_exit_code(status);
 }
 
+int cli_check(cli *c, int status, const char *what)
+{
+    return status == VAULT_OK ? CLI_EXIT_OK : cli_fail(c, status, what);
+}
+
 CLI_PRINTF(1, 0) static void vprint_error(const char *fmt, va_list ap)
 {
     fputs("vault: ", stderr);

@@ -80,6 +80,64 @@ def _take_bytes(ptr, length):
         fn.vault_free(ptr)
 
 
+def _string(call, name, *args):
+    """call(name, *args, &out) for a function that returns a vault_free-able
+    string in its last argument: that string, copied and freed."""
+    out = c_void_p()
+    call(name, *args, byref(out))
+    return _take_string(out)
+
+
+def _json(call, name, *args):
+    """Like _string, for a function that returns JSON: the parsed value."""
+    return json.loads(_string(call, name, *args))
+
+
+def _bytes(call, name, *args):
+    """Like _string, for a function whose last two arguments receive a buffer
+    and its length: the bytes."""
+    out, out_len = c_void_p(), c_size_t()
+    call(name, *args, byref(out), byref(out_len))
+    return _take_bytes(out, out_len)
+
+
+def _u64(call, name, *args):
+    """Like _string, for a function that returns a uint64_t."""
+    n = c_uint64()
+    call(name, *args, byref(n))
+    return n.value
+
+
+def _new_handle(name, *args, errmsg=None):
+    """Calls a constructor whose first argument receives the new handle."""
+    h = c_void_p()
+    _call(name, byref(h), *args, errmsg=errmsg)
+    return h
+
+
+class _Handle:
+    """Lifetime of an object over a library handle (self._h): released by the
+    function named _free at close(), at the end of a with block, or when the
+    object is collected; a borrowed handle (_owner set) is only forgotten."""
+
+    _free = None
+    _owner = None
+
+    def close(self):
+        if getattr(self, "_h", None) is not None and self._owner is None:
+            getattr(fn, self._free)(self._h)
+        self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+
 def _key(value, what="key"):
     data = bytes(value)
     if len(data) != KEY_BYTES:
@@ -122,57 +180,40 @@ def new_salt():
     return salt.raw
 
 
-def blob_seal(key, account_id, revision, plaintext):
+def _blob(name, key, account_id, revision, data):
+    """vault_blob_seal and vault_blob_open, whose outputs come first."""
     out, out_len = c_void_p(), c_size_t()
-    data = _text(plaintext, "plaintext")
-    _call("vault_blob_seal", byref(out), byref(out_len), _key(key), _text(account_id), revision,
-          data, len(data))
+    _call(name, byref(out), byref(out_len), _key(key), _text(account_id), revision, data,
+          len(data))
     return _take_bytes(out, out_len)
+
+
+def blob_seal(key, account_id, revision, plaintext):
+    return _blob("vault_blob_seal", key, account_id, revision, _text(plaintext, "plaintext"))
 
 
 def blob_open(key, account_id, revision, blob):
-    out, out_len = c_void_p(), c_size_t()
-    blob = bytes(blob)
-    _call("vault_blob_open", byref(out), byref(out_len), _key(key), _text(account_id), revision,
-          blob, len(blob))
-    return _take_bytes(out, out_len)
+    return _blob("vault_blob_open", key, account_id, revision, bytes(blob))
 
 
 def qr_render(text, fmt=QR_TEXT):
     """The QR code of text: str for QR_TEXT and QR_SVG, bytes for QR_PGM."""
-    out, out_len = c_void_p(), c_size_t()
-    _call("vault_qr_render", _text(text), fmt, byref(out), byref(out_len))
-    data = _take_bytes(out, out_len)
+    data = _bytes(_call, "vault_qr_render", _text(text), fmt)
     return data if fmt == QR_PGM else data.decode("utf-8")
 
 
-class Vault:
+class Vault(_Handle):
     """An unlocked vault in memory. Owned (vault_new / from_json / open) or
     borrowed from a Client, in which case it is valid until the client locks,
     closes, pulls or syncs; take Client.vault again after those."""
 
+    _free = "vault_close"
+
     def __init__(self, _handle=None, _owner=None):
         if _handle is None:
-            h = c_void_p()
-            _call("vault_new", byref(h))
-            _handle = h
+            _handle = _new_handle("vault_new")
         self._h = _handle
         self._owner = _owner  # the Client, for a borrowed vault
-
-    # lifetime
-    def close(self):
-        if getattr(self, "_h", None) is not None and self._owner is None:
-            fn.vault_close(self._h)
-        self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
     def _handle(self):
         if self._h is None:
@@ -183,66 +224,46 @@ class Vault:
     @classmethod
     def from_json(cls, text):
         data = _text(text, "vault JSON")
-        h = c_void_p()
-        _call("vault_from_json", byref(h), data, len(data))
-        return cls(h)
+        return cls(_new_handle("vault_from_json", data, len(data)))
 
     def to_json(self):
-        out = c_void_p()
-        _call("vault_to_json", self._handle(), byref(out))
-        return _take_string(out)
+        return _string(_call, "vault_to_json", self._handle())
 
     @classmethod
     def open(cls, key, account_id, revision, blob):
         blob = bytes(blob)
-        h = c_void_p()
-        _call("vault_open", byref(h), _key(key), _text(account_id), revision, blob, len(blob))
-        return cls(h)
+        return cls(_new_handle("vault_open", _key(key), _text(account_id), revision, blob,
+                               len(blob)))
 
     def seal(self, key, account_id, revision):
-        out, out_len = c_void_p(), c_size_t()
-        _call("vault_seal", self._handle(), _key(key), _text(account_id), revision, byref(out),
-              byref(out_len))
-        return _take_bytes(out, out_len)
+        return _bytes(_call, "vault_seal", self._handle(), _key(key), _text(account_id), revision)
 
     @classmethod
     def merge(cls, base, local, remote):
-        h = c_void_p()
-        _call("vault_merge", byref(h), base._handle(), local._handle(), remote._handle())
-        return cls(h)
+        return cls(_new_handle("vault_merge", base._handle(), local._handle(), remote._handle()))
 
     # items
     def add(self, item):
         """Adds an item (dict or JSON text); returns its id."""
-        out = c_void_p()
-        _call("vault_item_add", self._handle(), _item_json(item), byref(out))
-        return _take_string(out)
+        return _string(_call, "vault_item_add", self._handle(), _item_json(item))
 
     def update(self, item_id, item):
         _call("vault_item_update", self._handle(), _text(item_id, "id"), _item_json(item))
 
     def get(self, item_id):
-        out = c_void_p()
-        _call("vault_item_get", self._handle(), _text(item_id, "id"), byref(out))
-        return json.loads(_take_string(out))
+        return _json(_call, "vault_item_get", self._handle(), _text(item_id, "id"))
 
     def delete(self, item_id):
         _call("vault_item_delete", self._handle(), _text(item_id, "id"))
 
     def list(self, deleted=False):
-        out = c_void_p()
-        _call("vault_item_list", self._handle(), LIST_DELETED if deleted else 0, byref(out))
-        return json.loads(_take_string(out))
+        return _json(_call, "vault_item_list", self._handle(), LIST_DELETED if deleted else 0)
 
     def search(self, query):
-        out = c_void_p()
-        _call("vault_item_search", self._handle(), _text(query, "query"), byref(out))
-        return json.loads(_take_string(out))
+        return _json(_call, "vault_item_search", self._handle(), _text(query, "query"))
 
     def count(self):
-        n = c_uint64()
-        _call("vault_item_count", self._handle(), byref(n))
-        return n.value
+        return _u64(_call, "vault_item_count", self._handle())
 
     def __len__(self):
         return self.count()
@@ -258,56 +279,43 @@ class Vault:
         return True
 
 
-class Server:
+class Server(_Handle):
     """The server handler with its SQLite store (embedded, or behind Httpd)."""
+
+    _free = "vault_server_close"
 
     def __init__(self, db_path, pepper):
         pepper = bytes(pepper)
-        h = c_void_p()
-        _call("vault_server_open", byref(h), _text(str(db_path)), pepper, len(pepper), 0)
-        self._h = h
+        self._h = _new_handle("vault_server_open", _text(str(db_path)), pepper, len(pepper), 0)
 
     def _errmsg(self):
         return fn.vault_server_errmsg(self._h)
 
-    def close(self):
-        if getattr(self, "_h", None) is not None:
-            fn.vault_server_close(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
+    def _call(self, name, *args):
+        return _call(name, self._h, *args, errmsg=self._errmsg)
 
     def handle(self, request):
         """One protocol request (dict or JSON text) → the response dict."""
         data = _item_json(request)
-        out = c_void_p()
-        _call("vault_server_handle", self._h, data, len(data), byref(out), errmsg=self._errmsg)
-        return json.loads(_take_string(out))
+        return _json(self._call, "vault_server_handle", data, len(data))
 
     def set_option(self, name, value):
-        _call("vault_server_set_option", self._h, SERVER_OPTIONS[name], value,
-              errmsg=self._errmsg)
+        self._call("vault_server_set_option", SERVER_OPTIONS[name], value)
 
     def serve_http(self, bind_addr="127.0.0.1", port=0, cert_pem=None, key_pem=None, threads=0):
         return Httpd(self, bind_addr, port, cert_pem, key_pem, threads)
 
 
-class Httpd:
+class Httpd(_Handle):
     """The reference HTTP daemon serving a Server on a thread pool."""
+
+    _free = "vault_httpd_stop"
 
     def __init__(self, server, bind_addr="127.0.0.1", port=0, cert_pem=None, key_pem=None,
                  threads=0):
-        h = c_void_p()
-        _call("vault_httpd_start", byref(h), server._h, _text(bind_addr), port,
-              None if cert_pem is None else _text(str(cert_pem)),
-              None if key_pem is None else _text(str(key_pem)), threads)
+        h = _new_handle("vault_httpd_start", server._h, _text(bind_addr), port,
+                        None if cert_pem is None else _text(str(cert_pem)),
+                        None if key_pem is None else _text(str(key_pem)), threads)
         self._h = h
         self._server = server  # must outlive the daemon
         self.port = fn.vault_httpd_port(h)
@@ -315,27 +323,17 @@ class Httpd:
             f"https://{bind_addr}:{self.port}"
 
     def stop(self):
-        if getattr(self, "_h", None) is not None:
-            fn.vault_httpd_stop(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def __del__(self):
-        self.stop()
+        """Stops the daemon (what close() and the end of a with block do)."""
+        self.close()
 
 
-class Client:
+class Client(_Handle):
     """One device: a local store (ciphertext only), unlock, sync."""
 
+    _free = "vault_client_close"
+
     def __init__(self, path):
-        h = c_void_p()
-        _call("vault_client_open", byref(h), _text(str(path)), 0)
-        self._h = h
+        self._h = _new_handle("vault_client_open", _text(str(path)), 0)
         self._server = None  # keeps an embedded server alive while connected
 
     def _errmsg(self):
@@ -345,20 +343,6 @@ class Client:
         if self._h is None:
             raise ValueError("client is closed")
         return _call(name, self._h, *args, errmsg=self._errmsg)
-
-    def close(self):
-        if getattr(self, "_h", None) is not None:
-            fn.vault_client_close(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
     # local vault
     def create(self, password, opslimit=0, memlimit=0):
@@ -393,15 +377,11 @@ class Client:
 
     @property
     def account_id(self):
-        out = c_void_p()
-        self._call("vault_client_account_id", byref(out))
-        return _take_string(out)
+        return _string(self._call, "vault_client_account_id")
 
     @property
     def revision(self):
-        n = c_uint64()
-        self._call("vault_client_revision", byref(n))
-        return n.value
+        return _u64(self._call, "vault_client_revision")
 
     # server
     def connect_local(self, server):
@@ -442,9 +422,7 @@ class Client:
 
     # devices
     def devices(self):
-        out = c_void_p()
-        self._call("vault_client_devices", byref(out))
-        return json.loads(_take_string(out))
+        return _json(self._call, "vault_client_devices")
 
     def revoke(self, device_id):
         self._call("vault_client_revoke", _text(device_id, "device id"))
@@ -466,9 +444,11 @@ class Client:
         return Link._start("vault_link_accept", self, _text(payload, "payload"))
 
 
-class Link:
+class Link(_Handle):
     """One device link, driven step by step (docs/devicelink.md). Its errors
     carry the client's message: the library records link failures there."""
+
+    _free = "vault_link_free"
 
     def __init__(self, handle, client):
         self._h = handle
@@ -476,9 +456,7 @@ class Link:
 
     @classmethod
     def _start(cls, function, client, *args):
-        h = c_void_p()
-        _call(function, byref(h), client._h, *args, errmsg=client._errmsg)
-        return cls(h, client)
+        return cls(_new_handle(function, client._h, *args, errmsg=client._errmsg), client)
 
     def _call(self, name, *args):
         if self._h is None:
@@ -487,9 +465,7 @@ class Link:
 
     @property
     def payload(self):
-        out = c_void_p()
-        self._call("vault_link_payload", byref(out))
-        return _take_string(out)
+        return _string(self._call, "vault_link_payload")
 
     def poll(self):
         """True once the new device's key arrived; False while pending."""
@@ -497,9 +473,7 @@ class Link:
 
     @property
     def sas(self):
-        out = c_void_p()
-        self._call("vault_link_sas", byref(out))
-        return _take_string(out)
+        return _string(self._call, "vault_link_sas")
 
     def confirm(self, device_name):
         self._call("vault_link_confirm", _text(device_name, "device name"))
@@ -520,17 +494,3 @@ class Link:
                 return False
             raise
         return True
-
-    def close(self):
-        if getattr(self, "_h", None) is not None:
-            fn.vault_link_free(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
