@@ -1,12 +1,45 @@
 /* Fuzzes the vault and item JSON parsers. The first byte picks:
- *   even: the rest is a whole vault → vault_from_json; what parses must
- *         print and parse back to the same JSON, and survive a merge with
- *         itself unchanged;
+ *   even: the rest is a whole vault → vault_from_json; the streaming parser
+ *         fed the same text in pieces must reach the same verdict and vault;
+ *         what parses must print and parse back to the same JSON, and
+ *         survive a merge with itself unchanged;
  *   odd:  the rest is an item → vault_item_add into a vault that holds one
  *         item; then update, get, list, search and delete it. */
 #include <string.h>
 
 #include "fuzz.h"
+#include "vault/vault_int.h"
+
+static int same_json(const vault *a, const vault *b)
+{
+    char *ja = NULL, *jb = NULL;
+    int same = vault_to_json(a, &ja) == VAULT_OK && vault_to_json(b, &jb) == VAULT_OK &&
+               strcmp(ja, jb) == 0;
+    vault_free(ja);
+    vault_free(jb);
+    return same;
+}
+
+/* vault_open parses the text in 64 KiB pieces: any split must give what the
+ * whole text gives (the piece size comes from the input's length). */
+static void check_split(const char *json, size_t len, int whole_rc, const vault *whole)
+{
+    size_t piece = 1 + len % 97;
+    vault_parser *p = NULL;
+    vault *v = NULL;
+    int rc = vault_vault__parse_begin(&p);
+    for (size_t off = 0; rc == VAULT_OK && off < len; off += piece)
+        rc = vault_vault__parse_feed(p, json + off, len - off < piece ? len - off : piece);
+    if (rc == VAULT_OK)
+        rc = vault_vault__parse_end(p, &v);
+    else
+        vault_vault__parse_abort(p);
+    if (rc != VAULT_E_NOMEM && whole_rc != VAULT_E_NOMEM)
+        FUZZ_CHECK(rc == whole_rc);
+    if (rc == VAULT_OK && whole_rc == VAULT_OK)
+        FUZZ_CHECK(same_json(v, whole));
+    vault_close(v);
+}
 
 static void check_vault(const char *json, size_t len)
 {
@@ -14,6 +47,7 @@ static void check_vault(const char *json, size_t len)
     char *out = NULL, *out2 = NULL, *out3 = NULL;
     int rc = vault_from_json(&v, json, len);
     FUZZ_CHECK_STATUS(rc);
+    check_split(json, len, rc, v);
     if (rc != VAULT_OK)
         return;
     FUZZ_CHECK(vault_to_json(v, &out) == VAULT_OK);
