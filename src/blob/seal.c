@@ -38,8 +38,8 @@ static void point_output(vault_blob__sealer *s, size_t produced)
     s->z.avail_out = (uInt)(room < SEAL_SLICE ? room : SEAL_SLICE);
 }
 
-/* Moves the output to a buffer of at least need bytes (doubling). The old one
- * held compressed plaintext: vault_free wipes it. */
+/* Moves the output to a buffer of at least need bytes (doubling); the old
+ * one held compressed plaintext and is wiped. */
 static int grow_output(vault_blob__sealer *s, size_t need)
 {
     size_t produced = compressed_so_far(s);
@@ -49,11 +49,9 @@ static int grow_output(vault_blob__sealer *s, size_t need)
                            VAULT_BLOB_MAX_BYTES);
     if (cap > SEAL_MAX_CAP)
         cap = SEAL_MAX_CAP;
-    uint8_t *out = vault__out_alloc(cap);
+    uint8_t *out = vault__out_grow(s->out, SEAL_DATA_OFF + produced, cap);
     if (out == NULL)
         return vault__fail(VAULT_E_NOMEM, "no memory for a %zu-byte blob", cap);
-    memcpy(out + SEAL_DATA_OFF, s->out + SEAL_DATA_OFF, produced);
-    vault_free(s->out);
     s->out = out;
     s->cap = cap;
     point_output(s, produced);

@@ -4,8 +4,6 @@
  * (allocation-failure injection reaches it) and is wiped before it is freed.
  * Each block carries its size in a small header because zfree gets no size.
  */
-#include <limits.h>
-#include <sodium.h>
 #include <string.h>
 #include <zlib.h>
 

@@ -43,6 +43,9 @@ void *vault__out_shrink(void *ptr, size_t new_size);
  * unlike vault__out_shrink it does not wipe (touch) the tail, so a generous
  * reservation costs only the pages actually used. Returns ptr. */
 void *vault__out_trim(void *ptr, size_t new_size);
+/* Moves an output buffer to a new one of size bytes, copying its first keep
+ * bytes and wiping the old one. NULL (old one untouched) if out of memory. */
+void *vault__out_grow(void *ptr, size_t keep, size_t size);
 
 /* Plain heap memory for plaintext: free with vault__wipe_free(p, size). */
 void vault__wipe_free(void *ptr, size_t size);

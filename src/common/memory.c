@@ -160,6 +160,16 @@ void *vault__out_trim(void *ptr, size_t new_size)
     return ptr;
 }
 
+void *vault__out_grow(void *ptr, size_t keep, size_t size)
+{
+    uint8_t *grown = vault__out_alloc(size);
+    if (grown == NULL)
+        return NULL;
+    memcpy(grown, ptr, keep);
+    vault_free(ptr); /* wipes */
+    return grown;
+}
+
 void *vault_malloc(size_t size)
 {
     return vault__out_alloc(size);

@@ -219,11 +219,9 @@ static int append_piece(void *ctx, const char *piece, size_t len)
     json_text *t = ctx;
     if (t->cap - t->len < len) {
         size_t cap = t->cap * 2 > t->len + len ? t->cap * 2 : t->len + len;
-        char *buf = vault__out_alloc(cap);
+        char *buf = vault__out_grow(t->buf, t->len, cap);
         if (buf == NULL)
             return vault__fail(VAULT_E_NOMEM, "out of memory serializing the vault");
-        memcpy(buf, t->buf, t->len);
-        vault_free(t->buf); /* wipes */
         t->buf = buf;
         t->cap = cap;
     }
