@@ -23,7 +23,11 @@
 #include "common/common.h"
 #include "sim.h"
 
-#ifndef VAULT_E_FORK
+/* The fork and password-change recovery of issue 13, once vault.h has it. */
+#ifdef VAULT_E_FORK
+#define SIM_HAVE_SIGN_IN 1
+#define SIM_HAVE_RESOLVE_FORK 1
+#else
 #define VAULT_E_FORK (-25)
 #endif
 
@@ -74,93 +78,103 @@ static void unexpected(run *r, int d, const char *what, int rc)
     r->fail |= SIM_F_ERROR;
 }
 
-/* ---- logging in again ---- */
-
-static int relogin(run *r, int d)
-{
-    sim_device *dev = &r->w->dev[d];
-    int rc;
-    if (dev->is_password) {
-        rc = vault_client_login(dev->c, SIM_EMAIL, sim_passwords[r->pw_gen]);
-        if (rc == VAULT_OK)
-            dev->pw_gen = r->pw_gen;
-    } else {
-        vault_client_lock(dev->c);
-        rc = vault_client_unlock_device(dev->c, dev->local_key);
-    }
-    sim_trace_add(r->t, "      d%d logs in again: %s\n", d, vault_strerror(rc));
-    if (rc == VAULT_E_REVOKED && !dev->revoked)
-        unexpected(r, d, "login", rc);
-    return rc;
-}
-
-/* An app restart: lock, then unlock with what the user has (the current
- * password, or the device key); the session is kept (the next sync logs in
- * again if the server forgot it). A password device whose store is wrapped
- * under an older password tries what the user would: log in with the current
- * password, then unlock with the old one and log in. Failing all of that, the
- * device is stranded (finding 3). */
-static void restart(run *r, int d)
-{
-    sim_device *dev = &r->w->dev[d];
-    const char *now = sim_passwords[r->pw_gen];
-    vault_client_lock(dev->c);
-    if (!dev->is_password) {
-        int rc = vault_client_unlock_device(dev->c, dev->local_key);
-        sim_trace_add(r->t, "      unlock with the device key: %s\n", vault_strerror(rc));
-        if (rc != VAULT_OK && rc != VAULT_E_REVOKED)
-            unexpected(r, d, "unlock_device", rc);
-        dev->stranded = rc != VAULT_OK && rc != VAULT_E_REVOKED;
-        return;
-    }
-    int rc = vault_client_unlock(dev->c, now);
-    sim_trace_add(r->t, "      unlock with the current password: %s\n", vault_strerror(rc));
-    if (rc == VAULT_E_AUTH) {
-        rc = vault_client_login(dev->c, SIM_EMAIL, now);
-        sim_trace_add(r->t, "      login with the current password: %s (%s)\n",
-                      vault_strerror(rc), rc ? vault_client_errmsg(dev->c) : "");
-    }
-    if (rc == VAULT_E_AUTH && dev->pw_gen != r->pw_gen) {
-        rc = vault_client_unlock(dev->c, sim_passwords[dev->pw_gen]);
-        sim_trace_add(r->t, "      unlock with the old password: %s\n", vault_strerror(rc));
-        if (rc == VAULT_OK) {
-            rc = vault_client_login(dev->c, SIM_EMAIL, now);
-            sim_trace_add(r->t, "      then login with the current password: %s (%s)\n",
-                          vault_strerror(rc), rc ? vault_client_errmsg(dev->c) : "");
-        }
-    }
-    if (rc == VAULT_OK)
-        dev->pw_gen = r->pw_gen;
-    int32_t unlocked = 0;
-    vault_client_is_unlocked(dev->c, &unlocked);
-    dev->stranded = rc != VAULT_OK && (rc == VAULT_E_AUTH || !unlocked);
-    if (dev->stranded)
-        sim_trace_add(r->t, "      d%d is STRANDED: %s\n", d, vault_strerror(rc));
-    else
-        observe(r, d);
-}
-
-/* ---- sync, with the app's reactions ---- */
-
+/* Errors that name a lie of the server. */
 static int is_detection(int rc)
 {
     return rc == VAULT_E_ROLLBACK || rc == VAULT_E_FORK || rc == VAULT_E_MISMATCH ||
            rc == VAULT_E_SERVER || rc == VAULT_E_AUTH || rc == VAULT_E_CONFLICT;
 }
 
+/* ---- signing in ---- */
+
+/* A password device signs in as an app does: one password, the current one,
+ * for both the local store and the server (the CLI's unlock + login). */
+static int password_sign_in(run *r, int d)
+{
+    sim_device *dev = &r->w->dev[d];
+    const char *now = sim_passwords[r->pw_gen];
+    vault_client_lock(dev->c);
+#ifdef SIM_HAVE_SIGN_IN
+    int rc = vault_client_sign_in(dev->c, SIM_EMAIL, now);
+    sim_trace_add(r->t, "      sign in with the current password: %s%s%s\n", vault_strerror(rc),
+                  rc ? ": " : "", rc ? vault_client_errmsg(dev->c) : "");
+#else
+    /* Before vault_client_sign_in: unlock, then log in, with the same
+     * password; the user tries the current one, then the one before. */
+    int rc = vault_client_unlock(dev->c, now);
+    if (rc == VAULT_OK)
+        rc = vault_client_login(dev->c, SIM_EMAIL, now);
+    sim_trace_add(r->t, "      unlock + login with the current password: %s%s%s\n",
+                  vault_strerror(rc), rc ? ": " : "", rc ? vault_client_errmsg(dev->c) : "");
+    if (rc == VAULT_E_AUTH && dev->pw_gen != r->pw_gen) {
+        const char *old = sim_passwords[dev->pw_gen];
+        rc = vault_client_unlock(dev->c, old);
+        if (rc == VAULT_OK)
+            rc = vault_client_login(dev->c, SIM_EMAIL, old);
+        sim_trace_add(r->t, "      unlock + login with the old password: %s%s%s\n",
+                      vault_strerror(rc), rc ? ": " : "", rc ? vault_client_errmsg(dev->c) : "");
+        if (rc == VAULT_OK)
+            return rc; /* the store's password still works: keep pw_gen */
+    }
+#endif
+    if (rc == VAULT_OK)
+        dev->pw_gen = r->pw_gen;
+    return rc;
+}
+
+/* Signs in again (an app restart, or a session the server forgot): the
+ * current password on a password device, the device key on a linked one.
+ * A password device that cannot is stranded (finding 3). */
+static int sign_in(run *r, int d)
+{
+    sim_device *dev = &r->w->dev[d];
+    int rc;
+    if (dev->is_password) {
+        rc = password_sign_in(r, d);
+        dev->stranded = rc == VAULT_E_AUTH;
+        if (dev->stranded)
+            sim_trace_add(r->t, "      d%d is STRANDED\n", d);
+    } else {
+        vault_client_lock(dev->c);
+        rc = vault_client_unlock_device(dev->c, dev->local_key);
+        sim_trace_add(r->t, "      unlock with the device key: %s\n", vault_strerror(rc));
+    }
+    if (rc == VAULT_E_REVOKED && !dev->revoked)
+        unexpected(r, d, "sign in", rc);
+    else if (rc != VAULT_OK && rc != VAULT_E_AUTH && rc != VAULT_E_NETWORK &&
+             rc != VAULT_E_REVOKED && !is_detection(rc))
+        unexpected(r, d, "sign in", rc);
+    observe(r, d);
+    return rc;
+}
+
+/* ---- sync, with the app's reactions ---- */
+
+static int traced(run *r, int d, const char *what, int rc)
+{
+    sim_trace_add(r->t, "      %s: %s%s%s\n", what, vault_strerror(rc), rc ? ": " : "",
+                  rc ? vault_client_errmsg(r->w->dev[d].c) : "");
+    return rc;
+}
+
+/* A sync and the app's reactions to its errors: sign in again when the
+ * session is gone ("unknown session" after a restored or split server is
+ * VAULT_E_AUTH too) and, once the library can, resolve a fork. */
 static int device_sync(run *r, int d)
 {
     sim_device *dev = &r->w->dev[d];
-    int rc = vault_client_sync(dev->c);
-    sim_trace_add(r->t, "      sync: %s%s%s\n", vault_strerror(rc), rc ? ": " : "",
-                  rc ? vault_client_errmsg(dev->c) : "");
-    /* "unknown session" (a restored or split server) is VAULT_E_AUTH too. */
+    int rc = traced(r, d, "sync", vault_client_sync(dev->c));
     int again = rc == VAULT_E_STATE || rc == VAULT_E_EXPIRED || rc == VAULT_E_AUTH;
-    if (again && relogin(r, d) == VAULT_OK) {
-        rc = vault_client_sync(dev->c);
-        sim_trace_add(r->t, "      sync: %s%s%s\n", vault_strerror(rc), rc ? ": " : "",
-                      rc ? vault_client_errmsg(dev->c) : "");
+    if (again && sign_in(r, d) == VAULT_OK)
+        rc = traced(r, d, "sync", vault_client_sync(dev->c));
+#ifdef SIM_HAVE_RESOLVE_FORK
+    if (rc == VAULT_E_FORK) {
+        r->detected++;
+        rc = traced(r, d, "resolve fork", vault_client_resolve_fork(dev->c));
+        if (rc == VAULT_E_CONFLICT)
+            rc = traced(r, d, "sync", vault_client_sync(dev->c));
     }
+#endif
     if (rc == VAULT_E_REVOKED && dev->revoked)
         return rc;
     if (is_detection(rc))
@@ -471,7 +485,7 @@ static void one_step(run *r)
     } else if (x < 9895) {
         /* Password events cost Argon2id: under one per schedule in all. */
         sim_trace_add(r->t, "%3d d%d restarts\n", r->step, d);
-        restart(r, d);
+        sign_in(r, d);
     } else if (x < 9920) {
         change_password(r, d);
     } else if (x < 9950) {
@@ -539,8 +553,8 @@ static void quiet_rounds(run *r)
     sim_trace_add(r->t, "--- quiet rounds (the server stops lying)\n");
     for (int d = 0; d < r->ndev; d++) {
         if (r->w->dev[d].stranded && !r->w->dev[d].revoked) {
-            sim_trace_add(r->t, "    d%d restarts\n", d);
-            restart(r, d);
+            sim_trace_add(r->t, "    d%d signs in again\n", d);
+            sign_in(r, d);
         }
     }
     for (int round = 1; round <= 2; round++) {
