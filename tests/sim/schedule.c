@@ -159,7 +159,8 @@ static int traced(run *r, int d, const char *what, int rc)
 
 /* A sync and the app's reactions to its errors: sign in again when the
  * session is gone ("unknown session" after a restored or split server is
- * VAULT_E_AUTH too) and, once the library can, resolve a fork. */
+ * VAULT_E_AUTH too) and, once the library can, resolve a fork or a
+ * rollback. */
 static int device_sync(run *r, int d)
 {
     sim_device *dev = &r->w->dev[d];
@@ -168,7 +169,10 @@ static int device_sync(run *r, int d)
     if (again && sign_in(r, d) == VAULT_OK)
         rc = traced(r, d, "sync", vault_client_sync(dev->c));
 #ifdef SIM_HAVE_RESOLVE_FORK
-    if (rc == VAULT_E_FORK) {
+    /* The app tells the user and continues from the server's history. A
+     * rollback too: once the server is honest again, the history it shows
+     * is all there is (a restored backup). */
+    if (rc == VAULT_E_FORK || rc == VAULT_E_ROLLBACK) {
         r->detected++;
         rc = traced(r, d, "resolve fork", vault_client_resolve_fork(dev->c));
         if (rc == VAULT_E_CONFLICT)
