@@ -44,7 +44,7 @@ void test_server_faults__storage_failure_is_internal(void **state)
     ts_account a;
     ts_account_init(&a, 1);
     ts_register(s, &a);
-    broken_store bad = {{&broken_ops}};
+    broken_store bad = {{&broken_ops, NULL}};
     vault_store *real = s->store;
     s->store = &bad.base;
     cJSON *resp = ts_call(s, ts_session_request("pull", a.session));
