@@ -32,6 +32,25 @@ void http_fixture_stop(http_fixture *f)
     memset(f, 0, sizeof *f);
 }
 
+http_fixture http_fx;
+
+int http_setup(void **state)
+{
+    static unsigned n;
+    char name[32];
+    (void)state;
+    snprintf(name, sizeof name, "http%u.db", n++);
+    http_fixture_start(&http_fx, name);
+    return 0;
+}
+
+int http_teardown(void **state)
+{
+    (void)state;
+    http_fixture_stop(&http_fx);
+    return 0;
+}
+
 void http_prelogin_request(char *buf, size_t size, const char *email)
 {
     int n = snprintf(buf, size, "{\"v\":1,\"op\":\"prelogin\",\"email\":\"%s\"}", email);
@@ -196,15 +215,12 @@ long http_raw(const char *url, const http_raw_request *req, char **answer,
 
 int main(void)
 {
-    if (vault_init() != VAULT_OK || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    static const test_group_fn groups[] = {http_run_url_tests,       http_run_daemon_tests,
+                                           http_run_transport_tests, http_run_tls_tests,
+                                           http_run_vaultd_tests,    http_run_client_tests};
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;
-    int failed = 0;
-    failed += http_run_url_tests();
-    failed += http_run_daemon_tests();
-    failed += http_run_transport_tests();
-    failed += http_run_tls_tests();
-    failed += http_run_vaultd_tests();
-    failed += http_run_client_tests();
+    int rc = test_run_groups(groups, sizeof groups / sizeof groups[0]);
     curl_global_cleanup();
-    return failed;
+    return rc;
 }

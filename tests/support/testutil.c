@@ -66,3 +66,13 @@ void test_key(uint8_t key[32], uint8_t base)
     for (unsigned i = 0; i < 32; i++)
         key[i] = (uint8_t)(base + i);
 }
+
+int test_run_groups(const test_group_fn *groups, size_t n)
+{
+    int failed = 0;
+    if (vault_init() != VAULT_OK)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        failed += groups[i]();
+    return failed == 0 ? 0 : 1;
+}

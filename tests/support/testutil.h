@@ -26,6 +26,12 @@ uint8_t *test_read_file(const char *path, size_t *len);
 /* Whether needle occurs anywhere in the haystack bytes. */
 int test_contains(const uint8_t *hay, size_t hay_len, const void *needle, size_t needle_len);
 
+/* A module's test executable: vault_init(), then each group in order (a
+ * group function runs its CMocka group and returns how many tests failed).
+ * 0 when every group passed, else 1. */
+typedef int (*test_group_fn)(void);
+int test_run_groups(const test_group_fn *groups, size_t n);
+
 /* Fixed 32-byte key with bytes base, base+1, ... */
 void test_key(uint8_t key[32], uint8_t base);
 
