@@ -16,6 +16,8 @@ typedef struct {
     char base_url[64];
 } http_fixture;
 
+/* A real server (pepper bytes 0x40...) on a fresh SQLite file db_name. */
+vault_server *http_server_open(const char *db_name);
 void http_fixture_start(http_fixture *f, const char *db_name);
 void http_fixture_stop(http_fixture *f);
 
