@@ -26,6 +26,14 @@ vault_server *ts_open(const char *name, uint8_t pepper_base)
     return ts_reopen(name, pepper_base);
 }
 
+vault_server *ts_open_registered(const char *name, ts_account *a)
+{
+    vault_server *s = ts_open(name, 1);
+    ts_account_init(a, 1);
+    ts_register(s, a);
+    return s;
+}
+
 cJSON *ts_call_text(vault_server *s, const char *text, size_t len)
 {
     char *response = NULL;
@@ -90,6 +98,18 @@ void ts_assert_ok(const cJSON *resp)
     }
 }
 
+void ts_expect_error(cJSON *resp, const char *code)
+{
+    ts_assert_error(resp, code);
+    cJSON_Delete(resp);
+}
+
+void ts_expect_ok(cJSON *resp)
+{
+    ts_assert_ok(resp);
+    cJSON_Delete(resp);
+}
+
 const char *ts_str(const cJSON *obj, const char *name)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
@@ -148,17 +168,7 @@ void ts_add_hex(cJSON *req, const char *name, const uint8_t *bytes, size_t len)
 
 char *ts_blob_b64(const ts_account *a, uint64_t revision, const char *content)
 {
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    assert_int_equal(vault_blob_seal(&blob, &len, a->vault_key, a->account_id, revision,
-                                     (const uint8_t *)content, strlen(content)),
-                     VAULT_OK);
-    size_t b64_len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    char *b64 = malloc(b64_len);
-    assert_non_null(b64);
-    sodium_bin2base64(b64, b64_len, blob, len, sodium_base64_VARIANT_ORIGINAL);
-    vault_free(blob);
-    return b64;
+    return test_blob_b64(a->vault_key, a->account_id, revision, content);
 }
 
 cJSON *ts_register_request(const ts_account *a)

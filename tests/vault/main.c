@@ -50,12 +50,7 @@ const char *vt_repeat(char c, size_t n)
 
 int main(void)
 {
-    vault_init();
-    int failed = 0;
-    failed += vt_run_items();
-    failed += vt_run_json();
-    failed += vt_run_alloc();
-    failed += vt_run_seal();
-    failed += vt_run_stream();
-    return failed;
+    static const test_group_fn groups[] = {vt_run_items, vt_run_json, vt_run_alloc, vt_run_seal,
+                                           vt_run_stream};
+    return test_run_groups(groups, sizeof groups / sizeof groups[0]);
 }
