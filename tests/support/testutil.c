@@ -108,3 +108,13 @@ size_t test_buffer_write(char *data, size_t size, size_t nmemb, void *ctx)
     b->data[b->len] = '\0';
     return n;
 }
+
+void test_assert_same_vault(const vault *a, const vault *b)
+{
+    char *x = NULL, *y = NULL;
+    assert_int_equal(vault_to_json(a, &x), VAULT_OK);
+    assert_int_equal(vault_to_json(b, &y), VAULT_OK);
+    assert_string_equal(x, y);
+    vault_free(x);
+    vault_free(y);
+}

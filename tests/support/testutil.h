@@ -40,6 +40,9 @@ typedef struct test_buffer {
 } test_buffer;
 size_t test_buffer_write(char *data, size_t size, size_t nmemb, void *ctx);
 
+/* Asserts that a and b print the same JSON (vault_to_json). */
+void test_assert_same_vault(const vault *a, const vault *b);
+
 /* Fixed 32-byte key with bytes base, base+1, ... */
 void test_key(uint8_t key[32], uint8_t base);
 

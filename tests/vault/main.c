@@ -5,6 +5,15 @@
 #include "common/common.h"
 #include "vtest.h"
 
+vault *vt_new(void)
+{
+    vault *v = NULL;
+    vault__set_clock_for_tests(T0);
+    assert_int_equal(vault_new(&v), VAULT_OK);
+    assert_non_null(v);
+    return v;
+}
+
 const char *vt_add(vault *v, const char *item_json)
 {
     static char ids[8][33];
