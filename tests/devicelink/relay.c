@@ -87,18 +87,9 @@ static void hex_random(char *out, size_t bytes)
 
 static char *blob_b64(const char *account_id, uint64_t revision)
 {
-    uint8_t key[32], *blob = NULL;
-    size_t len = 0;
+    uint8_t key[32];
     test_key(key, 7);
-    assert_int_equal(vault_blob_seal(&blob, &len, key, account_id, revision,
-                                     (const uint8_t *)"{}", 2),
-                     VAULT_OK);
-    size_t b64len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    char *b64 = malloc(b64len);
-    assert_non_null(b64);
-    sodium_bin2base64(b64, b64len, blob, len, sodium_base64_VARIANT_ORIGINAL);
-    vault_free(blob);
-    return b64;
+    return test_blob_b64(key, account_id, revision, "{}");
 }
 
 static void register_account(vault_server *s, account *a, const char *email)
