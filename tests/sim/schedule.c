@@ -152,8 +152,10 @@ static int sign_in(run *r, int d)
 
 static int traced(run *r, int d, const char *what, int rc)
 {
-    sim_trace_add(r->t, "      %s: %s%s%s\n", what, vault_strerror(rc), rc ? ": " : "",
-                  rc ? vault_client_errmsg(r->w->dev[d].c) : "");
+    uint64_t rev = 0;
+    vault_client_revision(r->w->dev[d].c, &rev);
+    sim_trace_add(r->t, "      %s: %s%s%s (r%llu)\n", what, vault_strerror(rc), rc ? ": " : "",
+                  rc ? vault_client_errmsg(r->w->dev[d].c) : "", (unsigned long long)rev);
     return rc;
 }
 
@@ -166,8 +168,13 @@ static int device_sync(run *r, int d)
     sim_device *dev = &r->w->dev[d];
     int rc = traced(r, d, "sync", vault_client_sync(dev->c));
     int again = rc == VAULT_E_STATE || rc == VAULT_E_EXPIRED || rc == VAULT_E_AUTH;
-    if (again && sign_in(r, d) == VAULT_OK)
-        rc = traced(r, d, "sync", vault_client_sync(dev->c));
+    if (again) {
+        int in = sign_in(r, d);
+        if (in == VAULT_OK)
+            rc = traced(r, d, "sync", vault_client_sync(dev->c));
+        else if (in == VAULT_E_FORK || in == VAULT_E_ROLLBACK)
+            rc = in; /* signed in, but its catch-up pull found a fork */
+    }
 #ifdef SIM_HAVE_RESOLVE_FORK
     /* The app tells the user and continues from the server's history. A
      * rollback too: once the server is honest again, the history it shows
