@@ -497,7 +497,7 @@ static void one_step(run *r)
         /* Password events cost Argon2id: under one per schedule in all. */
         sim_trace_add(r->t, "%3d d%d restarts\n", r->step, d);
         sign_in(r, d);
-    } else if (x < 9920) {
+    } else if (x < 9907) {
         change_password(r, d);
     } else if (x < 9950) {
         revoke_device(r, d);
