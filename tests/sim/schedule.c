@@ -654,7 +654,7 @@ unsigned sim_run(sim_world *w, uint64_t seed, sim_trace *trace)
     r.ndev = 3 + (int)sim_rng_below(&r.rng, 3);
     for (int d = 0; d < SIM_DEVICES; d++)
         w->dev[d].link.net = &r.net;
-    int steps = 25 + (int)sim_rng_below(&r.rng, 45);
+    int steps = 20 + (int)sim_rng_below(&r.rng, 40);
     sim_trace_add(trace, "seed %llu: %d devices (d0, d1 password; d2.. linked), %d steps\n",
                   (unsigned long long)seed, r.ndev, steps);
     for (r.step = 1; r.step <= steps; r.step++) {
