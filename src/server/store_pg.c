@@ -675,7 +675,8 @@ static int pg_account_insert(vault_store_tx *tx, const vault_store_account *a, i
                         P_BLOB(a->protected_key, sizeof a->protected_key), P_INT(now_ms)};
     return run(CONN(tx), "INSERT INTO accounts (id, email_hash, verifier, salt, opslimit,"
                          " memlimit, protected_key, revision, created_ms)"
-                         " VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)", ps, NPARAMS(ps), "create account");
+                         " VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)",
+               ps, NPARAMS(ps), "create account");
 }
 
 #define ACCOUNT_COLUMNS \
@@ -708,8 +709,8 @@ static int pg_account_get(vault_store_tx *tx, const uint8_t *id, const uint8_t *
 static int pg_account_revision(vault_store_tx *tx, const uint8_t *id, uint64_t *revision)
 {
     const param ps[] = {P_ID(id)};
-    return query(CONN(tx), "SELECT revision FROM accounts WHERE id = $1", ps, NPARAMS(ps), "read revision",
-                 read_u64, revision);
+    return query(CONN(tx), "SELECT revision FROM accounts WHERE id = $1", ps, NPARAMS(ps),
+                 "read revision", read_u64, revision);
 }
 
 static int pg_account_set_credentials(vault_store_tx *tx, const uint8_t *id,
@@ -720,7 +721,8 @@ static int pg_account_set_credentials(vault_store_tx *tx, const uint8_t *id,
                         P_BLOB(cred->protected_key, sizeof cred->protected_key)};
     return one_row(CONN(tx), run(CONN(tx), "UPDATE accounts SET verifier = $2, salt = $3,"
                                            " opslimit = $4, memlimit = $5, protected_key = $6"
-                                           " WHERE id = $1", ps, NPARAMS(ps), "update credentials"));
+                                           " WHERE id = $1",
+                                 ps, NPARAMS(ps), "update credentials"));
 }
 
 static int pg_account_set_protected_key(vault_store_tx *tx, const uint8_t *id,
@@ -781,7 +783,8 @@ static int pg_blob_current(vault_store_tx *tx, const uint8_t *account_id, uint64
     const param ps[] = {P_ID(account_id)};
     int status = query(CONN(tx), "SELECT a.revision, b.data FROM accounts a JOIN blobs b"
                                  " ON b.account_id = a.id AND b.revision = a.revision"
-                                 " WHERE a.id = $1", ps, NPARAMS(ps), "read blob", read_blob_row, &b);
+                                 " WHERE a.id = $1",
+                       ps, NPARAMS(ps), "read blob", read_blob_row, &b);
     if (status != VAULT_OK)
         return status;
     *revision = b.revision;
@@ -853,8 +856,8 @@ static int pg_device_get(vault_store_tx *tx, const uint8_t *account_id, const ui
 {
     const param ps[] = {P_ID(account_id), P_ID(device_id)};
     return query(CONN(tx), "SELECT revoked_ms IS NOT NULL, credential_hash, sealed_key"
-                           " FROM devices WHERE account_id = $1 AND id = $2", ps, NPARAMS(ps), "read device",
-                 read_device_get_row, out);
+                           " FROM devices WHERE account_id = $1 AND id = $2",
+                 ps, NPARAMS(ps), "read device", read_device_get_row, out);
 }
 
 static void read_device_row(row *r, vault_store_device *d)
@@ -933,7 +936,8 @@ static int pg_session_insert(vault_store_tx *tx, const uint8_t *token_hash,
     const param ps[] = {P_HASH(token_hash), P_ID(account_id), P_ID(device_id), P_INT(now_ms),
                         P_INT(expires_ms)};
     return run(CONN(tx), "INSERT INTO sessions (token_hash, account_id, device_id, created_ms,"
-                         " expires_ms) VALUES ($1, $2, $3, $4, $5)", ps, NPARAMS(ps), "create session");
+                         " expires_ms) VALUES ($1, $2, $3, $4, $5)",
+               ps, NPARAMS(ps), "create session");
 }
 
 typedef struct session_row {
@@ -958,7 +962,8 @@ static int pg_session_get(vault_store_tx *tx, const uint8_t *token_hash,
     return query(CONN(tx), "SELECT s.account_id, s.device_id, s.expires_ms,"
                            " d.revoked_ms IS NOT NULL FROM sessions s JOIN devices d"
                            " ON d.account_id = s.account_id AND d.id = s.device_id"
-                           " WHERE s.token_hash = $1", ps, NPARAMS(ps), "read session", read_session_row, &s);
+                           " WHERE s.token_hash = $1",
+                 ps, NPARAMS(ps), "read session", read_session_row, &s);
 }
 
 static int pg_session_delete(vault_store_tx *tx, const uint8_t *token_hash)

@@ -393,8 +393,6 @@ static uint64_t column_u64(sqlite3_stmt *q, int i)
     return v < 0 ? 0 : (uint64_t)v;
 }
 
-/* ---- connections -------------------------------------------------------------- */
-
 /* ---- accounts, blobs --------------------------------------------------------------- */
 
 static int sq_account_insert(vault_store_tx *tx, const vault_store_account *a, int64_t now_ms)
@@ -883,6 +881,7 @@ static const vault_store_backend sqlite_backend = {
     .links_prune = sq_links_prune,
 };
 
+/* ---- connections -------------------------------------------------------------- */
 
 static void conn_close(conn *c)
 {
