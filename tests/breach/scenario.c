@@ -83,7 +83,8 @@ static void steal(breach_world *w, const char *path)
 {
     assert_true(w->nfiles < BREACH_MAX_FILES);
     breach_file *f = &w->files[w->nfiles++];
-    snprintf(f->path, sizeof f->path, "%s", path);
+    int n = snprintf(f->path, sizeof f->path, "%s", path);
+    assert_true(n >= 0 && (size_t)n < sizeof f->path);
     f->data = test_read_file(path, &f->len);
 }
 
