@@ -12,6 +12,7 @@ packages=(
   build-essential cmake pkg-config
   libsodium-dev libsqlite3-dev libcjson-dev zlib1g-dev
   libcmocka-dev libqrencode-dev libmicrohttpd-dev libcurl4-openssl-dev libpq-dev
+  liboath-dev libutf8proc-dev libzxcvbn-dev nettle-dev
 )
 if [[ "${1:-}" == "--with-extras" ]]; then
   packages+=(zbar-tools clang libclang-rt-dev postgresql)

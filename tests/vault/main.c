@@ -57,5 +57,6 @@ int main(void)
     failed += vt_run_alloc();
     failed += vt_run_seal();
     failed += vt_run_stream();
+    failed += vt_run_trash();
     return failed;
 }
