@@ -337,6 +337,33 @@ VAULT_API int vault_totp_code(const char *totp, uint64_t unix_time, char **code,
                               uint32_t *seconds_left);
 
 /* ========================================================================== */
+/* vault_audit — weak, reused, old and breached secrets                       */
+/* ========================================================================== */
+
+/* Audits the hidden text fields (not TOTP) of the live items and returns a
+ * JSON report (*json freed with vault_free()) that names items and fields,
+ * never a value:
+ *
+ *   {"summary": {"checked": 12, "weak": 2, "reused": 3, "old": 1, "breached": 1},
+ *    "findings": [{"id": "...", "title": "Mail", "field": "password",
+ *                  "weak": true, "strength_bits": 18.4, "reused": 2,
+ *                  "old": false, "age_days": 40, "breached": 52314}, ...]}
+ *
+ * Only fields with a problem are in "findings". weak: zxcvbn (libzxcvbn)
+ * estimates fewer than 2^40 guesses ("strength_bits" < 40), with the item's
+ * title and visible values as a user dictionary. reused: how many other
+ * audited fields hold the same value. old: the value is at least old_days
+ * days old (0: never flagged); its age comes from the field's newest history
+ * entry, else the item's creation. breached: how often the value occurs in
+ * breach_file, a local Pwned Passwords file of "SHA1HEX:COUNT" lines sorted
+ * by hash (binary search, nothing sent anywhere); NULL skips the check and
+ * leaves "breached" out. Errors: VAULT_E_INVALID (NULL vault or json, or a
+ * malformed line met in the breach file), VAULT_E_IO (breach file unreadable),
+ * VAULT_E_NOMEM. */
+VAULT_API int vault_audit(const vault *v, const char *breach_file, uint32_t old_days,
+                          char **json);
+
+/* ========================================================================== */
 /* vault_server_* — the server: store + transport-agnostic JSON handler       */
 /* ========================================================================== */
 
