@@ -7,14 +7,6 @@
 
 #define DAY 86400000LL
 
-static vault *fresh(void)
-{
-    vault *v = NULL;
-    vault__set_clock_for_tests(T0);
-    assert_int_equal(vault_new(&v), VAULT_OK);
-    return v;
-}
-
 static uint64_t count_of(const vault *v)
 {
     uint64_t n = 99;
@@ -34,7 +26,7 @@ static int listed(const vault *v, uint32_t flags, const char *id)
 static void test_vault_trash__keeps_content_until_restored(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     const char *id = vt_add(v, "{\"type\":\"login\",\"title\":\"Mail\",\"fields\":[{\"name\":"
                                "\"password\",\"value\":\"s3cret\",\"hidden\":true}]}");
     char keep[33];
@@ -85,7 +77,7 @@ static void test_vault_trash__keeps_content_until_restored(void **state)
 static void test_vault_trash__survives_json_round_trip(void **state)
 {
     (void)state;
-    vault *v = fresh(), *w = NULL;
+    vault *v = vt_new(), *w = NULL;
     const char *id = vt_add(v, "{\"type\":\"note\",\"title\":\"n\"}");
     char keep[33];
     memcpy(keep, id, 33);
@@ -106,7 +98,7 @@ static void test_vault_trash__survives_json_round_trip(void **state)
 static void test_vault_trash__expire_by_age(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     char old_id[33], new_id[33], live_id[33], future_id[33];
     memcpy(old_id, vt_add(v, "{\"type\":\"note\",\"title\":\"old\"}"), 33);
     memcpy(new_id, vt_add(v, "{\"type\":\"note\",\"title\":\"new\"}"), 33);
@@ -140,7 +132,7 @@ static void test_vault_trash__expire_by_age(void **state)
 static void test_vault_trash__totp_field_gives_codes(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     /* "12345678901234567890" in base32: the RFC 6238 SHA-1 seed. */
     char id[33];
     memcpy(id, vt_add(v, "{\"type\":\"login\",\"title\":\"t\",\"fields\":[{\"name\":\"otp\","
@@ -186,7 +178,7 @@ static void expect_found(const vault *v, const char *query, const char *id, int 
 static void test_vault_search__unicode_folding(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     char arzte[33], strasse[33], file[33], decomposed[33];
     memcpy(arzte, vt_add(v, "{\"type\":\"note\",\"title\":\"\xc3\x84rzte Berlin\"}"), 33);
     memcpy(strasse, vt_add(v, "{\"type\":\"note\",\"title\":\"x\",\"tags\":[\"Stra\xc3\x9f" "e\"]}"), 33);
