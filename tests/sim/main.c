@@ -2,7 +2,8 @@
  * test_sim: runs seeded multi-device schedules (sim.h) and reports every seed
  * that breaks an invariant, with its trace.
  *
- *   test_sim                      the CI run: seeds 1..SIM_CI_SEEDS, as a CMocka test
+ *   test_sim                      the CI run: the oracle's own tests, then seeds
+ *                                 1..SIM_CI_SEEDS, as CMocka tests
  *   test_sim --seed N             replays one seed in this process, trace printed
  *   test_sim --from A --count K   seeds A..A+K-1, each in a forked child; prints
  *                                 one line per failing seed (with --traces M, the
@@ -175,7 +176,8 @@ int main(int argc, char **argv)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_sim_schedules__every_edit_kept_and_devices_converge),
         };
-        rc = cmocka_run_group_tests_name("sim", tests, NULL, NULL);
+        rc = sim_oracle_tests();
+        rc |= cmocka_run_group_tests_name("sim", tests, NULL, NULL);
     }
     cleanup();
     return rc;

@@ -163,4 +163,7 @@ extern const char *const sim_passwords[];
  * The trace (steps and verdicts) goes to *trace. */
 unsigned sim_run(sim_world *w, uint64_t seed, sim_trace *trace);
 
+/* The oracle's own CMocka tests (oracle_test.c). */
+int sim_oracle_tests(void);
+
 #endif
