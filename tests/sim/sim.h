@@ -143,7 +143,7 @@ typedef struct sim_device {
     uint8_t local_key[32];
     char device_id[33];
     int pw_gen; /* the password generation this device last unlocked with */
-    int revoked, stranded, locked;
+    int revoked, stranded;
 } sim_device;
 
 typedef struct sim_world {
