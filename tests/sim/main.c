@@ -84,7 +84,9 @@ static void run_range(uint64_t from, uint64_t count, tally *t)
 {
     for (uint64_t seed = from; seed < from + count; seed++) {
         unsigned fail = run_forked(seed, t->traces_left > 0);
-        t->runs++;
+        if (++t->runs % 1000 == 0)
+            fprintf(stderr, "progress: %llu schedules, %llu failed\n",
+                    (unsigned long long)t->runs, (unsigned long long)t->failed);
         if (fail == 0)
             continue;
         t->failed++;
