@@ -7,13 +7,13 @@
  * the server claims, and that revision is not lower than the highest this
  * device ever accepted. Nothing local changes unless every check passed.
  * A linked device that finds a newer blob under a key it does not hold picks
- * up the rotated key sealed to it (src/devicelink/device.c) and goes on.
+ * up the rotated key sealed to it through the key block's adopt_rotated_key
+ * hook (set by the device-link module, src/devicelink/device.c) and goes on.
  */
 #include <cjson/cJSON.h>
 #include <string.h>
 
 #include "client/client.h"
-#include "devicelink/devicelink.h"
 
 #define SYNC_ATTEMPTS 5
 
@@ -135,8 +135,9 @@ int vault_client_pull(vault_client *c)
         rc = vault_open(&remote, c->keys->vault_key, c->account_id, revision, blob, len);
         /* A newer revision under another key: a rotation this linked device
          * missed, if the key sealed to it checks out against this blob. */
-        if (rc == VAULT_E_AUTH && c->keys->has_device_keys && revision > c->base_revision)
-            rc = vault_devicelink__adopt_rotated_key(c, revision, blob, len, &remote);
+        if (rc == VAULT_E_AUTH && c->keys->adopt_rotated_key != NULL &&
+            revision > c->base_revision)
+            rc = c->keys->adopt_rotated_key(c, revision, blob, len, &remote);
         if (rc == VAULT_E_MISMATCH)
             rc = vault__fail(VAULT_E_ROLLBACK, "server blob is bound to another revision");
     }
