@@ -33,19 +33,25 @@ typedef struct tw_world {
     int direct; /* set before opening devices: connect them with vault_client_connect_local */
     tw_device *dev[TW_MAX_DEVICES];
     size_t ndev;
+    unsigned opened; /* devices opened so far: numbers their files */
 } tw_world;
 
 /* A fresh server on a fresh database named after label (files of one test
  * process never clash: each world gets a number), with pepper (32 bytes) or
  * tw_pepper if NULL. */
 tw_world *tw_new(const char *label, const uint8_t *pepper);
+/* A suite's CMocka state: size zeroed bytes whose first member is the
+ * tw_world * this opens (tw_new(label, NULL)). tw_teardown frees both. */
+void *tw_state_new(size_t size, const char *label);
+int tw_teardown(void **state);
+
 /* Closes every device's client (their store files stay, for reading). */
 void tw_close_clients(tw_world *w);
 /* Closes every device and the server, resets the liars and the test clock. */
 void tw_free(tw_world *w);
 
-/* A device with a fresh, empty store, connected (through its liar unless
- * w->direct). */
+/* A device with a fresh, empty store ("<label>-<name>-<n>.db"), connected
+ * (through its liar unless w->direct). */
 tw_device *tw_device_open(tw_world *w, const char *name);
 /* A device that created a vault (password, floor KDF) and registered email. */
 tw_device *tw_registered(tw_world *w, const char *name, const char *email,
@@ -57,8 +63,13 @@ tw_device *tw_logged_in(tw_world *w, const char *name, const char *email,
  * on both sides), unlocked with local_key and named name. */
 tw_device *tw_linked(tw_world *w, const tw_device *from, const char *name,
                      const uint8_t *local_key);
-/* Sets the same lie on every device's transport. */
-void tw_lie_all(tw_world *w, liar_mode mode);
+/* The link's short authentication code (6 digits; vault_free it). */
+char *tw_sas(vault_link *l);
+/* Closes d's client and forgets d before the world ends (a test that opens
+ * many short-lived devices). */
+void tw_device_close(tw_world *w, tw_device *d);
+/* Sets the same lie (mode and arg) on every device's transport. */
+void tw_lie_all(tw_world *w, liar_mode mode, size_t arg);
 
 /* ---- items --------------------------------------------------------------- */
 
