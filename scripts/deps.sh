@@ -5,18 +5,22 @@
 #   --with-extras  also the tools the extended test and bench suites use
 #                  (zbar-tools to decode QR images, PostgreSQL, clang with its
 #                  sanitizer and libFuzzer runtimes: libclang-rt-dev is only a
-#                  Recommends of clang, which --no-install-recommends skips),
-#                  keepassxc (its keepassxc-cli checks the KeePass XML import/export).
+#                  Recommends of clang, which --no-install-recommends skips;
+#                  pytest, and setuptools + venv to install the Python binding
+#                  as a package without the package index; keepassxc, whose
+#                  keepassxc-cli checks the KeePass XML import and export).
+# scdoc builds the man pages (without it the build skips them).
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
   libsodium-dev libsqlite3-dev libcjson-dev zlib1g-dev
   libcmocka-dev libqrencode-dev libmicrohttpd-dev libcurl4-openssl-dev libpq-dev
-  libxml2-dev
+  scdoc libxml2-dev
 )
 if [[ "${1:-}" == "--with-extras" ]]; then
-  packages+=(zbar-tools clang libclang-rt-dev postgresql keepassxc)
+  packages+=(zbar-tools clang libclang-rt-dev postgresql python3-pytest python3-setuptools python3-venv
+             keepassxc)
 fi
 
 missing=()

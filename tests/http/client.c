@@ -9,29 +9,13 @@
 #define PASSWORD "correct horse battery staple"
 #define EMAIL "grace@example.com"
 
-static http_fixture fx;
-
-static int setup(void **state)
-{
-    (void)state;
-    http_fixture_start(&fx, "client.db");
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    http_fixture_stop(&fx);
-    return 0;
-}
-
 static vault_client *open_client(const char *name)
 {
     const char *path = test_path(name);
     unlink(path);
     vault_client *c = NULL;
     assert_int_equal(vault_client_open(&c, path, 0), VAULT_OK);
-    assert_int_equal(vault_client_connect_http(c, fx.base_url, 0), VAULT_OK);
+    assert_int_equal(vault_client_connect_http(c, http_fx.base_url, 0), VAULT_OK);
     return c;
 }
 
@@ -108,5 +92,5 @@ int http_run_client_tests(void)
         cmocka_unit_test(test_http_client__two_devices_sync_through_the_daemon),
         cmocka_unit_test(test_http_client__insecure_url_is_refused_by_connect),
     };
-    return cmocka_run_group_tests_name("http_client", tests, setup, teardown);
+    return cmocka_run_group_tests_name("http_client", tests, http_setup, http_teardown);
 }
