@@ -50,7 +50,7 @@ static int add_login(cJSON *item, const cJSON *login)
         if (vault_interop__add_field(item, k++ == 0 ? "url" : "url 2", str(u, "uri"), 0, 0) != 0)
             return -1;
     }
-    return vault_interop__add_field(item, "totp", str(login, "totp"), 1, 0);
+    return vault_interop__add_totp(item, str(login, "totp"));
 }
 
 static int add_members(cJSON *item, const cJSON *obj)

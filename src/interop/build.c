@@ -30,7 +30,7 @@ cJSON *vault_interop__item_new(const char *type, const char *title)
         !cJSON_AddArrayToObject(item, "tags") || !cJSON_AddNumberToObject(item, "created", now) ||
         !cJSON_AddNumberToObject(item, "updated", now) ||
         !cJSON_AddNumberToObject(item, "rev", 1) || !cJSON_AddFalseToObject(item, "deleted") ||
-        !cJSON_AddArrayToObject(item, "history")) {
+        !cJSON_AddNumberToObject(item, "trashed", 0) || !cJSON_AddArrayToObject(item, "history")) {
         cJSON_Delete(item);
         return NULL;
     }
@@ -94,6 +94,19 @@ int vault_interop__add_field(cJSON *item, const char *name, const char *value, i
     }
     cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(item, "fields"), f);
     return 0;
+}
+
+int vault_interop__add_totp(cJSON *item, const char *value)
+{
+    if (value == NULL || value[0] == '\0')
+        return 0;
+    if (vault_interop__add_field(item, "totp", value, 1, 0) != 0)
+        return -1;
+    if (vault_totp_check(value) != VAULT_OK)
+        return 0; /* not a secret the library can use: kept as a hidden text field */
+    cJSON *fields = cJSON_GetObjectItemCaseSensitive(item, "fields");
+    cJSON *last = cJSON_GetArrayItem(fields, cJSON_GetArraySize(fields) - 1);
+    return cJSON_AddStringToObject(last, "type", "totp") != NULL ? 0 : -1;
 }
 
 int vault_interop__add_tag(cJSON *item, const char *tag)
@@ -236,6 +249,13 @@ int vault_interop__accept(interop_import *s, cJSON *item, interop_pos pos, const
 
 /* ---- the live items of a vault --------------------------------------------- */
 
+int vault_interop__is_live(const cJSON *item)
+{
+    const cJSON *trashed = cJSON_GetObjectItemCaseSensitive(item, "trashed");
+    return !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(item, "deleted")) &&
+           !(cJSON_IsNumber(trashed) && trashed->valuedouble != 0);
+}
+
 cJSON *vault_interop__live_items(const vault *v)
 {
     cJSON *list = cJSON_CreateArray();
@@ -243,7 +263,7 @@ cJSON *vault_interop__live_items(const vault *v)
     cJSON_ArrayForEach(it, vault_vault__items_const(v)) {
         if (list == NULL)
             return NULL;
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "deleted")))
+        if (!vault_interop__is_live(it))
             continue;
         if (!cJSON_AddItemReferenceToArray(list, (cJSON *)(uintptr_t)it)) {
             cJSON_Delete(list);

@@ -315,7 +315,7 @@ static int map_cell(cJSON *item, const column *col, const char *name, char *v, r
         return vault_interop__add_field(item, "url", v, 0, 0);
     case T_USERNAME: return vault_interop__add_field(item, "username", v, 0, 0);
     case T_PASSWORD: return vault_interop__add_field(item, "password", v, 1, 0);
-    case T_TOTP: return vault_interop__add_field(item, "totp", v, 1, 0);
+    case T_TOTP: return vault_interop__add_totp(item, v);
     case T_NOTE: st->note = v; return vault_interop__add_field(item, "note", v, 0, 0);
     case T_GROUP: {
         /* A folder path "a\b" becomes the tag "a/b". */

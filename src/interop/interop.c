@@ -141,7 +141,7 @@ static int mark_duplicates(const vault *v, interop_import *s, int keep_ids)
     }
     uint8_t key[KEY_BYTES];
     cJSON_ArrayForEach(it, vault_vault__items_const(v)) {
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "deleted")))
+        if (!vault_interop__is_live(it))
             continue;
         content_key(it, key);
         keyset_add(&k, key);

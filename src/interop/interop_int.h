@@ -55,6 +55,10 @@ void vault_interop__set_times(cJSON *item, uint64_t created_ms, uint64_t updated
  * becomes "field". 0, or -1 when out of memory. */
 int vault_interop__add_field(cJSON *item, const char *name, const char *value, int hidden,
                              int keep_empty);
+/* Appends the hidden field "totp" (unless value is empty), typed "totp"
+ * when the library can make codes from it (vault_totp_check), else kept as
+ * text. 0 or -1. */
+int vault_interop__add_totp(cJSON *item, const char *value);
 /* Appends a tag unless empty or already present. 0 or -1. */
 int vault_interop__add_tag(cJSON *item, const char *tag);
 /* Appends a history entry {"name","value","changed"}. 0 or -1. */
@@ -115,6 +119,8 @@ int vault_interop__json_parse(const uint8_t *data, size_t len, cJSON **out);
  * intermediate buffer wiped. */
 int vault_interop__json_out(const cJSON *json, int formatted, uint8_t **out, size_t *out_len);
 
+/* 1 for an item neither deleted nor in the trash. */
+int vault_interop__is_live(const cJSON *item);
 /* The live items of v, in stored order (an array of references: delete the
  * array only). NULL if out of memory. */
 struct vault;

@@ -130,7 +130,7 @@ static int legacy_totp(cJSON *item, const xmlNode *entry)
     char uri[1024];
     snprintf(uri, sizeof uri, "otpauth://totp/?secret=%s&period=%u&digits=%u", seed, period,
              digits);
-    return vault_interop__add_field(item, "totp", uri, 1, 0);
+    return vault_interop__add_totp(item, uri);
 }
 
 static int add_strings(cJSON *item, const xmlNode *entry)
@@ -144,8 +144,10 @@ static int add_strings(cJSON *item, const xmlNode *entry)
             strcmp(s.key, "TOTP Seed") == 0 || strcmp(s.key, "TOTP Settings") == 0)
             continue;
         const char *name = field_name(s.key, &standard);
-        int hidden = s.protect || strcmp(name, "password") == 0 || strcmp(name, "totp") == 0;
-        if (vault_interop__add_field(item, name, s.value, hidden, !standard) != 0)
+        int hidden = s.protect || strcmp(name, "password") == 0;
+        if (strcmp(name, "totp") == 0 ? vault_interop__add_totp(item, s.value) != 0
+                                      : vault_interop__add_field(item, name, s.value, hidden,
+                                                                 !standard) != 0)
             return -1;
     }
     return legacy_totp(item, entry);

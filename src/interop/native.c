@@ -27,7 +27,7 @@ int vault_interop__write_native(const vault *v, uint8_t **out, size_t *out_len)
 {
     cJSON *items = vault_interop__live_items(v);
     cJSON *root = cJSON_CreateObject();
-    int ok = items != NULL && root != NULL && cJSON_AddNumberToObject(root, "format", 1) != NULL &&
+    int ok = items != NULL && root != NULL && cJSON_AddNumberToObject(root, "format", vault_vault__format()) != NULL &&
              cJSON_AddItemToObjectCS(root, "items", items);
     if (ok)
         items = NULL; /* the root's now */
@@ -54,6 +54,9 @@ int vault_interop__read_native(interop_import *s, const uint8_t *data, size_t le
         interop_pos pos = {0, ++index};
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "deleted"))) {
             rc = vault_interop__skip(s, pos, "", "deleted item (tombstone)");
+        } else if (!vault_interop__is_live(it)) {
+            rc = vault_interop__skip(s, pos, cJSON_GetObjectItemCaseSensitive(it, "title")->valuestring,
+                                     "in the trash");
         } else {
             cJSON *copy = cJSON_Duplicate(it, 1);
             rc = vault_interop__accept(s, copy, pos, NULL);

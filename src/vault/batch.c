@@ -13,6 +13,11 @@ const cJSON *vault_vault__items_const(const vault *v)
     return v->items;
 }
 
+int vault_vault__format(void)
+{
+    return VAULT_FORMAT;
+}
+
 int vault_vault__has_id(const vault *v, const char *id)
 {
     return vault_vault__find(v, id) != NULL;

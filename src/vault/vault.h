@@ -32,6 +32,9 @@ int vault_vault__set_devices(vault *v, struct cJSON *devices);
  * only: for exports and duplicate checks. Never NULL for a valid vault. */
 const struct cJSON *vault_vault__items_const(const vault *v);
 
+/* The vault JSON's "format" number this library writes. */
+int vault_vault__format(void);
+
 /* 1 if v has an item (live or tombstone) with this id, else 0. */
 int vault_vault__has_id(const vault *v, const char *id);
 
