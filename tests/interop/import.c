@@ -32,6 +32,11 @@ static void test_interop_import__bitwarden_json_maps_every_type(void **state)
     assert_string_equal(it_field(gh, "url 2"), "https://gist.github.com");
     assert_int_equal(it_hidden(gh, "totp"), 1);
     assert_non_null(strstr(it_field(gh, "totp"), "secret=JBSWY3DPEHPK3PXP"));
+    assert_string_equal(it_field_type(gh, "totp"), "totp"); /* the library makes codes from it */
+    char *code = NULL;
+    uint32_t left = 0;
+    assert_int_equal(vault_totp_code(it_field(gh, "totp"), 1700000000, &code, &left), VAULT_OK);
+    vault_free(code);
     assert_string_equal(it_field(gh, "note"), "recovery codes in the safe,\n\"second\" line");
     assert_string_equal(it_field(gh, "Recovery email"), "ada@example.org");
     assert_int_equal(it_hidden(gh, "PIN"), 1);
@@ -235,6 +240,8 @@ static void test_interop_import__generic_csv(void **state)
     cJSON *list = it_items(v);
     const cJSON *door = it_titled(list, "Door");
     assert_true(it_has_tag(door, "home") && it_has_tag(door, "office"));
+    assert_string_equal(it_field_type(door, "totp"), "text"); /* not a TOTP secret: kept as text */
+    assert_int_equal(it_hidden(door, "totp"), 1);
     assert_int_equal(it_hidden(door, "pin"), 1);
     assert_string_equal(it_field(door, "Server room"), "B2");
     assert_int_equal(it_hidden(door, "Server room"), 0);

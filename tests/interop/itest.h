@@ -22,6 +22,8 @@ const cJSON *it_titled(const cJSON *list, const char *title);
 /* A field's value (NULL if absent) and hidden flag (-1 if absent). */
 const char *it_field(const cJSON *item, const char *name);
 int it_hidden(const cJSON *item, const char *name);
+/* A field's "type" ("text" when absent); the field must exist. */
+const char *it_field_type(const cJSON *item, const char *name);
 int it_has_tag(const cJSON *item, const char *tag);
 const char *it_str(const cJSON *obj, const char *key);
 double it_num(const cJSON *obj, const char *key);

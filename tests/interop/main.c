@@ -102,6 +102,14 @@ const char *it_field(const cJSON *item, const char *name)
     return f != NULL ? it_str(f, "value") : NULL;
 }
 
+const char *it_field_type(const cJSON *item, const char *name)
+{
+    const cJSON *f = field_obj(item, name);
+    assert_non_null(f);
+    const char *type = it_str(f, "type");
+    return type != NULL ? type : "text";
+}
+
 int it_hidden(const cJSON *item, const char *name)
 {
     const cJSON *f = field_obj(item, name);
