@@ -7,8 +7,9 @@
 #                  sanitizer and libFuzzer runtimes: libclang-rt-dev is only a
 #                  Recommends of clang, which --no-install-recommends skips;
 #                  pytest, and setuptools + venv to install the Python binding
-#                  as a package without the package index; keepassxc, whose
-#                  keepassxc-cli checks the KeePass XML import and export).
+#                  as a package without the package index; zsh to test the
+#                  zsh completion; keepassxc, whose keepassxc-cli checks the
+#                  KeePass XML import and export).
 # scdoc builds the man pages (without it the build skips them).
 set -euo pipefail
 
@@ -21,7 +22,7 @@ packages=(
 )
 if [[ "${1:-}" == "--with-extras" ]]; then
   packages+=(zbar-tools clang libclang-rt-dev postgresql python3-pytest python3-setuptools python3-venv
-             keepassxc)
+             zsh keepassxc)
 fi
 
 missing=()
