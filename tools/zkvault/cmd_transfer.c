@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "items.h"
 
 #define EXPORT_PASSWORD_ENV "ZKVAULT_EXPORT_PASSWORD"

@@ -1,6 +1,6 @@
 /*
- * Item commands: add, get, list, search, edit, rm, history.
- * Each unlocks the vault, works on the library's item JSON, and saves.
+ * add and edit: build an item from the command line (or JSON on standard
+ * input) and store it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "items.h"
 
 #define MAX_EDIT_OPS 256
@@ -33,42 +34,11 @@ typedef struct edit_spec {
     size_t gen_length, gen_words;
 } edit_spec;
 
+
 enum {
     OPT_URL = OPT_CMD, OPT_NOTE, OPT_TAG, OPT_UNTAG, OPT_RM_FIELD, OPT_LENGTH, OPT_CLASSES,
-    OPT_WORDS, OPT_JSON, OPT_TITLE, OPT_SHOW, OPT_FIELD_ONLY, OPT_DELETED, OPT_FLAG
+    OPT_WORDS, OPT_JSON, OPT_TITLE, OPT_TOTP
 };
-
-/* Parses the options of a command whose only option is the flag --name
- * (--json, --show, --replace), which sets *flag. Returns CLI_EXIT_OK, or
- * OPT_HELP after the help or CLI_EXIT_USAGE after a bad option (for
- * CLI_OPT_RETURN). */
-static int parse_flag(cli *c, int argc, char **argv, const char *help, const char *name,
-                      int *flag)
-{
-    const struct option opts[] = {{name, no_argument, NULL, OPT_FLAG}, {NULL, 0, NULL, 0}};
-    int opt;
-    while ((opt = cli_getopt(c, argc, argv, "h", opts, help)) != OPT_END) {
-        if (opt != OPT_FLAG)
-            return opt == OPT_HELP ? OPT_HELP : CLI_EXIT_USAGE;
-        *flag = 1;
-    }
-    return CLI_EXIT_OK;
-}
-
-/* Unlocks the local vault. */
-static int open_vault(cli *c, vault **v)
-{
-    int rc = cli_unlock(c);
-    return rc == CLI_EXIT_OK ? cli_vault(c, v) : rc;
-}
-
-/* Unlocks the local vault and finds the item ref names in it (id, unique id
- * prefix or title); *id is released with free(). */
-static int open_item(cli *c, const char *ref, vault **v, char **id)
-{
-    int rc = open_vault(c, v);
-    return rc == CLI_EXIT_OK ? cli_resolve_item(c, *v, ref, id) : rc;
-}
 
 static const struct option edit_options[] = {
     {"title", required_argument, NULL, OPT_TITLE},
@@ -291,20 +261,6 @@ static int apply_spec(cJSON *item, const edit_spec *s)
     return CLI_EXIT_OK;
 }
 
-/* Sends item (only the input members) to add or update. */
-static int store_item(cli *c, vault *v, const char *id, const cJSON *item, char **new_id)
-{
-    cJSON *input = cli_item_input(item);
-    char *json = input == NULL ? NULL : cJSON_PrintUnformatted(input);
-    cJSON_Delete(input);
-    if (json == NULL)
-        return cli_error(CLI_EXIT_ERROR, "out of memory");
-    int st = id == NULL ? vault_item_add(v, json, new_id) : vault_item_update(v, id, json);
-    cJSON_free(json); /* the cJSON hooks wipe it */
-    if (st != VAULT_OK)
-        return cli_fail(c, st, id == NULL ? "cannot add the item" : "cannot change the item");
-    return CLI_EXIT_OK;
-}
 
 int cli_cmd_add(cli *c, int argc, char **argv)
 {
@@ -335,9 +291,9 @@ int cli_cmd_add(cli *c, int argc, char **argv)
     if (rc == CLI_EXIT_OK)
         rc = apply_spec(item, &s);
     if (rc == CLI_EXIT_OK)
-        rc = open_vault(c, &v);
+        rc = cli_open_vault(c, &v);
     if (rc == CLI_EXIT_OK)
-        rc = store_item(c, v, NULL, item, &id);
+        rc = cli_store_item(c, v, NULL, item, &id);
     if (rc == CLI_EXIT_OK)
         rc = cli_save(c);
     if (rc == CLI_EXIT_OK)
@@ -366,7 +322,7 @@ int cli_cmd_edit(cli *c, int argc, char **argv)
     if (rc == CLI_EXIT_OK && s.from_json)
         rc = item_from_stdin(&replacement);
     if (rc == CLI_EXIT_OK)
-        rc = open_item(c, argv[optind], &v, &id);
+        rc = cli_open_item(c, argv[optind], &v, &id);
     if (rc == CLI_EXIT_OK)
         rc = replacement != NULL ? CLI_EXIT_OK : cli_get_item(c, v, id, &item);
     if (rc == CLI_EXIT_OK && replacement != NULL) {
@@ -377,7 +333,7 @@ int cli_cmd_edit(cli *c, int argc, char **argv)
         rc = apply_spec(item, &s);
     if (rc == CLI_EXIT_OK) {
         cJSON_DeleteItemFromObjectCaseSensitive(item, "id");
-        rc = store_item(c, v, id, item, NULL);
+        rc = cli_store_item(c, v, id, item, NULL);
     }
     if (rc == CLI_EXIT_OK)
         rc = cli_save(c);
@@ -390,206 +346,3 @@ int cli_cmd_edit(cli *c, int argc, char **argv)
     return rc;
 }
 
-static const char get_help[] =
-    "usage: zkvault get ITEM [--show] [--field NAME] [--json]\n"
-    "\n"
-    "Shows an item (ITEM: id, unique id prefix or title). Hidden fields are\n"
-    "masked unless --show.\n"
-    "      --show             reveal hidden fields\n"
-    "      --field NAME       print only that field's value (for scripts)\n"
-    "      --json             print the item as the library's JSON\n";
-
-int cli_cmd_get(cli *c, int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"show", no_argument, NULL, OPT_SHOW},
-        {"field", required_argument, NULL, OPT_FIELD_ONLY},
-        {"json", no_argument, NULL, OPT_JSON},
-        {NULL, 0, NULL, 0},
-    };
-    int show = 0, as_json = 0, opt;
-    const char *field = NULL;
-    while ((opt = cli_getopt(c, argc, argv, "h", opts, get_help)) != OPT_END) {
-        if (opt == OPT_SHOW)
-            show = 1;
-        else if (opt == OPT_FIELD_ONLY)
-            field = optarg;
-        else if (opt == OPT_JSON)
-            as_json = 1;
-        else
-            return CLI_OPT_RETURN(opt);
-    }
-    if (optind != argc - 1)
-        return cli_usage("get takes one ITEM");
-    vault *v = NULL;
-    char *id = NULL;
-    cJSON *item = NULL;
-    int rc = open_item(c, argv[optind], &v, &id);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_get_item(c, v, id, &item);
-    if (rc == CLI_EXIT_OK && field != NULL) {
-        const cJSON *f = NULL, *match = NULL;
-        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(item, "fields")) {
-            const cJSON *name = cJSON_GetObjectItemCaseSensitive(f, "name");
-            if (cJSON_IsString(name) && strcmp(name->valuestring, field) == 0)
-                match = f;
-        }
-        const cJSON *value = cJSON_GetObjectItemCaseSensitive(match, "value");
-        if (cJSON_IsString(value))
-            puts(value->valuestring);
-        else
-            rc = cli_error(CLI_EXIT_NOT_FOUND, "the item has no field '%s'", field);
-    } else if (rc == CLI_EXIT_OK && as_json) {
-        char *text = cJSON_PrintUnformatted(item);
-        if (text == NULL)
-            rc = cli_error(CLI_EXIT_ERROR, "out of memory");
-        else
-            puts(text);
-        cJSON_free(text);
-    } else if (rc == CLI_EXIT_OK) {
-        cli_print_item(item, show);
-    }
-    free(id);
-    cJSON_Delete(item);
-    return rc;
-}
-
-/* list and search share their output. */
-static int print_items(cli *c, int st, char *json, int as_json)
-{
-    if (st != VAULT_OK)
-        return cli_fail(c, st, "cannot list items");
-    if (as_json) {
-        cli_print_json_owned(json);
-        return CLI_EXIT_OK;
-    }
-    cJSON *list = NULL;
-    int rc = cli_parse_owned(json, &list);
-    if (rc == CLI_EXIT_OK)
-        cli_print_list(list);
-    cJSON_Delete(list);
-    return rc;
-}
-
-static const char list_help[] =
-    "usage: zkvault list [--json] [--deleted]\n"
-    "\n"
-    "Lists items ordered by title: short id, type, title.\n"
-    "      --json             the library's JSON array (full items, hidden values too)\n"
-    "      --deleted          include tombstones of deleted items\n";
-
-int cli_cmd_list(cli *c, int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, OPT_JSON},
-        {"deleted", no_argument, NULL, OPT_DELETED},
-        {NULL, 0, NULL, 0},
-    };
-    int as_json = 0, opt;
-    uint32_t flags = 0;
-    while ((opt = cli_getopt(c, argc, argv, "h", opts, list_help)) != OPT_END) {
-        if (opt == OPT_JSON)
-            as_json = 1;
-        else if (opt == OPT_DELETED)
-            flags |= VAULT_LIST_DELETED;
-        else
-            return CLI_OPT_RETURN(opt);
-    }
-    if (optind != argc)
-        return cli_usage("list takes no arguments");
-    vault *v = NULL;
-    int rc = open_vault(c, &v);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    char *json = NULL;
-    int st = vault_item_list(v, flags, &json);
-    return print_items(c, st, json, as_json);
-}
-
-static const char search_help[] =
-    "usage: zkvault search QUERY [--json]\n"
-    "\n"
-    "Items whose title, tags or visible field values contain QUERY (ASCII\n"
-    "case-insensitive). Hidden values are never searched.\n";
-
-int cli_cmd_search(cli *c, int argc, char **argv)
-{
-    int as_json = 0;
-    int rc = parse_flag(c, argc, argv, search_help, "json", &as_json);
-    if (rc != CLI_EXIT_OK)
-        return CLI_OPT_RETURN(rc);
-    if (optind != argc - 1)
-        return cli_usage("search takes one QUERY");
-    vault *v = NULL;
-    if ((rc = open_vault(c, &v)) != CLI_EXIT_OK)
-        return rc;
-    char *json = NULL;
-    int st = vault_item_search(v, argv[optind], &json);
-    return print_items(c, st, json, as_json);
-}
-
-static const char rm_help[] =
-    "usage: zkvault rm ITEM\n"
-    "\n"
-    "Deletes an item: its content is wiped and a tombstone syncs the delete.\n";
-
-int cli_cmd_rm(cli *c, int argc, char **argv)
-{
-    int opt;
-    while ((opt = cli_getopt(c, argc, argv, "h", NULL, rm_help)) != OPT_END)
-        return CLI_OPT_RETURN(opt);
-    if (optind != argc - 1)
-        return cli_usage("rm takes one ITEM");
-    vault *v = NULL;
-    char *id = NULL;
-    int rc = open_item(c, argv[optind], &v, &id);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_check(c, vault_item_delete(v, id), "cannot delete");
-    if (rc == CLI_EXIT_OK)
-        rc = cli_save(c);
-    if (rc == CLI_EXIT_OK)
-        printf("deleted %s\n", id);
-    free(id);
-    return rc;
-}
-
-static const char history_help[] =
-    "usage: zkvault history ITEM [--show]\n"
-    "\n"
-    "Earlier values of the item's hidden fields (the last 10 per field), newest\n"
-    "first: when it changed, the field, the old value (masked unless --show).\n";
-
-int cli_cmd_history(cli *c, int argc, char **argv)
-{
-    int show = 0;
-    int rc = parse_flag(c, argc, argv, history_help, "show", &show);
-    if (rc != CLI_EXIT_OK)
-        return CLI_OPT_RETURN(rc);
-    if (optind != argc - 1)
-        return cli_usage("history takes one ITEM");
-    vault *v = NULL;
-    char *id = NULL;
-    cJSON *item = NULL;
-    rc = open_item(c, argv[optind], &v, &id);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_get_item(c, v, id, &item);
-    if (rc == CLI_EXIT_OK) {
-        const cJSON *history = cJSON_GetObjectItemCaseSensitive(item, "history");
-        int n = cJSON_GetArraySize(history);
-        if (n == 0)
-            printf("no history for %s\n", id);
-        for (int i = n - 1; i >= 0; i--) {
-            const cJSON *h = cJSON_GetArrayItem(history, i);
-            const cJSON *name = cJSON_GetObjectItemCaseSensitive(h, "name");
-            const cJSON *value = cJSON_GetObjectItemCaseSensitive(h, "value");
-            const cJSON *changed = cJSON_GetObjectItemCaseSensitive(h, "changed");
-            char when[32];
-            cli_format_time(cJSON_IsNumber(changed) ? changed->valuedouble : 0, when, sizeof when);
-            printf("%s  %s: %s\n", when, cJSON_IsString(name) ? name->valuestring : "?",
-                   !show ? "********" : cJSON_IsString(value) ? value->valuestring : "");
-        }
-    }
-    free(id);
-    cJSON_Delete(item);
-    return rc;
-}
