@@ -9,21 +9,11 @@
 #include <unistd.h>
 
 #include "common/common.h"
-#include "liar.h"
-#include "testutil.h"
-
-#define EMAIL "ada@example.org"
-#define PASSWORD "correct horse battery staple"
-
-typedef struct {
-    vault_server *server;
-    liar lie_a, lie_b;
-    vault_client *a, *b;
-} world;
+#include "sync.h"
 
 static const uint8_t pepper[32] = "0123456789abcdef0123456789abcdef";
 
-static vault_client *fresh_client(const char *name)
+vault_client *fresh_client(const char *name)
 {
     vault_client *c = NULL;
     const char *path = test_path(name);
@@ -34,7 +24,7 @@ static vault_client *fresh_client(const char *name)
 
 /* Device A registers; device B logs in on an empty store. Both go through a
  * liar (honest until a test says otherwise). */
-static int setup_world(void **state)
+int setup_world(void **state)
 {
     static int n;
     char name[64];
@@ -56,7 +46,7 @@ static int setup_world(void **state)
     return 0;
 }
 
-static int teardown_world(void **state)
+int teardown_world(void **state)
 {
     world *w = *state;
     vault_client_close(w->a);
@@ -68,14 +58,14 @@ static int teardown_world(void **state)
     return 0;
 }
 
-static vault *vault_of(vault_client *c)
+vault *vault_of(vault_client *c)
 {
     vault *v = NULL;
     assert_int_equal(vault_client_vault(c, &v), VAULT_OK);
     return v;
 }
 
-static char *add(vault_client *c, const char *json)
+char *add(vault_client *c, const char *json)
 {
     char *id = NULL;
     assert_int_equal(vault_item_add(vault_of(c), json, &id), VAULT_OK);
@@ -83,7 +73,7 @@ static char *add(vault_client *c, const char *json)
 }
 
 /* The value of field `name` of item id on client c, as a new string. */
-static char *field(vault_client *c, const char *id, const char *name)
+char *field(vault_client *c, const char *id, const char *name)
 {
     char *json = NULL;
     if (vault_item_get(vault_of(c), id, &json) != VAULT_OK)
@@ -102,7 +92,7 @@ static char *field(vault_client *c, const char *id, const char *name)
     return value;
 }
 
-static void assert_field(vault_client *c, const char *id, const char *name, const char *want)
+void assert_field(vault_client *c, const char *id, const char *name, const char *want)
 {
     char *got = field(c, id, name);
     assert_non_null(got);
@@ -110,7 +100,7 @@ static void assert_field(vault_client *c, const char *id, const char *name, cons
     free(got);
 }
 
-static const char *login_item(const char *user, const char *password)
+const char *login_item(const char *user, const char *password)
 {
     static char buf[512];
     snprintf(buf, sizeof buf,
@@ -121,7 +111,7 @@ static const char *login_item(const char *user, const char *password)
     return buf;
 }
 
-static uint64_t revision_of(vault_client *c)
+uint64_t revision_of(vault_client *c)
 {
     uint64_t r = 0;
     assert_int_equal(vault_client_revision(c, &r), VAULT_OK);
@@ -305,14 +295,14 @@ static void test_sync_state__calls_need_unlock_session_and_transport(void **stat
 /* ---- a lying server ---------------------------------------------------- */
 
 /* Snapshot of what a client stores, to prove an attack changed nothing. */
-static char *snapshot(vault_client *c)
+char *snapshot(vault_client *c)
 {
     char *json = NULL;
     assert_int_equal(vault_to_json(vault_of(c), &json), VAULT_OK);
     return json;
 }
 
-static void assert_unchanged(vault_client *c, char *before, uint64_t revision)
+void assert_unchanged(vault_client *c, char *before, uint64_t revision)
 {
     char *after = snapshot(c);
     assert_string_equal(before, after);
@@ -460,6 +450,10 @@ int main(void)
         T(test_sync_liar__swapped_protected_key_refused),
         T(test_sync_liar__dropped_push_caught_at_next_sync),
         T(test_sync_liar__broken_answers_are_server_errors),
+        T(test_sync_settle__quiet_rounds_push_nothing),
+        T(test_sync_fork__acknowledged_then_lost_push_is_detected_and_kept),
+        T(test_sync_password__changed_elsewhere_new_password_recovers),
+        T(test_sync_password__changed_elsewhere_old_password_unlocks_and_says_so),
     };
     return cmocka_run_group_tests_name("sync", tests, NULL, NULL);
 }
