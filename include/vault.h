@@ -275,6 +275,11 @@ VAULT_API int vault_item_count(const vault *v, uint64_t *count);
 VAULT_API int vault_merge(vault **out, const vault *base, const vault *local,
                           const vault *remote);
 
+/* Compares two vaults by content: *equal = 1 if they hold the same items
+ * (every member, history and tombstones included) and the same devices,
+ * whatever their order, else 0. Errors: VAULT_E_INVALID. */
+VAULT_API int vault_compare(const vault *a, const vault *b, int32_t *equal);
+
 /* ========================================================================== */
 /* vault_server_* — the server: store + transport-agnostic JSON handler       */
 /* ========================================================================== */
