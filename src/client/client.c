@@ -17,6 +17,7 @@ int vault_client__keys_new(vault_client__keys **out)
     if (*out == NULL)
         return vault__fail(VAULT_E_NOMEM, "out of secure memory for keys");
     sodium_memzero(*out, sizeof **out);
+    (*out)->adopt_rotated_key = NULL; /* a null pointer need not be all-zero bits */
     return VAULT_OK;
 }
 

@@ -15,12 +15,24 @@
 struct cJSON;
 struct sqlite3;
 typedef struct vault_transport__http vault_transport__http;
+typedef struct vault_client__keys vault_client__keys;
 
 #define VAULT_ID_HEX (2 * VAULT_ACCOUNT_ID_BYTES + 1)
 #define VAULT_SESSION_HEX 65
 
+/* Picks up a vault key rotated elsewhere, for a pull whose (vetted) server
+ * blob at revision does not open under the session's vault key. On VAULT_OK,
+ * *remote is the opened server vault and the session and the local store use
+ * the new key; on failure nothing local changes and *remote is NULL.
+ *
+ * The client owns this interface so that it never calls up into the module
+ * that implements it: the device-link module (above the client) sets it in
+ * the key block together with a linked device's secrets. */
+typedef int (*vault_client__rotation_fn)(vault_client *c, uint64_t revision,
+                                         const uint8_t *blob, size_t len, vault **remote);
+
 /* Keys held while unlocked, in one sodium_malloc block (guard pages, wiped). */
-typedef struct vault_client__keys {
+struct vault_client__keys {
     uint8_t vault_key[VAULT_KEY_BYTES]; /* VK: seals the blob */
     uint8_t enc_key[VAULT_KEY_BYTES];   /* KEK from the password; zero if unlocked otherwise */
     uint8_t auth_key[VAULT_KEY_BYTES];  /* proves the password to the server; zero if unknown */
@@ -30,7 +42,8 @@ typedef struct vault_client__keys {
     uint8_t device_sk[VAULT_KEY_BYTES]; /* X25519 secret key rotations are sealed to */
     uint8_t local_key[VAULT_KEY_BYTES]; /* the app's key wrapping the stored secrets */
     int has_device_keys;
-} vault_client__keys;
+    vault_client__rotation_fn adopt_rotated_key; /* set with the device keys, else NULL */
+};
 
 struct vault_client {
     struct sqlite3 *db;

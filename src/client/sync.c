@@ -8,7 +8,10 @@
  * the server claims, that revision is not lower than the highest this device
  * ever accepted, and its history (the chain it states, inside what is
  * authenticated) contains what this device last confirmed. Nothing local
- * changes unless every check passed.
+ * changes unless every check passed. A linked device that finds a newer blob
+ * under a key it does not hold picks up the rotated key sealed to it through
+ * the key block's adopt_rotated_key hook (set by the device-link module) and
+ * goes on.
  *
  * The device keeps three things: the base (the last blob it received from
  * the server: the merge base), the pending push (the blob the server last
@@ -23,7 +26,6 @@
 #include <string.h>
 
 #include "client/client.h"
-#include "devicelink/devicelink.h"
 #include "vault/vault.h"
 
 #define SYNC_ATTEMPTS 5
@@ -107,8 +109,9 @@ static int pull_remote(vault_client *c, pulled *p, int allow_older)
                                  p->len, &p->chain);
     /* A newer revision under another key: a rotation this linked device
      * missed, if the key sealed to it checks out against this blob. */
-    if (rc == VAULT_E_AUTH && c->keys->has_device_keys && p->revision > c->base_revision) {
-        rc = vault_devicelink__adopt_rotated_key(c, p->revision, p->blob, p->len, &p->v);
+    if (rc == VAULT_E_AUTH && c->keys->adopt_rotated_key != NULL &&
+        p->revision > c->base_revision) {
+        rc = c->keys->adopt_rotated_key(c, p->revision, p->blob, p->len, &p->v);
         vault_close(p->v);
         p->v = NULL;
         if (rc == VAULT_OK)

@@ -11,7 +11,8 @@
  * When a device is revoked, the new vault key is sealed (crypto_box_seal) to
  * every remaining listed key; a linked device picks it up when a pull finds
  * the server's vault sealed under a key it does not hold, in the same session
- * (vault_devicelink__adopt_rotated_key, called by vault_client_pull).
+ * (vault_devicelink__adopt_rotated_key, which vault_client_pull calls through
+ * the key block's hook: the client never calls up into this module).
  */
 #include <cjson/cJSON.h>
 #include <sodium.h>
@@ -104,6 +105,7 @@ static void keep_device_keys(vault_client__keys *k, const device_secrets *d,
     memcpy(k->device_sk, d->sk, sizeof k->device_sk);
     memcpy(k->local_key, local_key, sizeof k->local_key);
     k->has_device_keys = 1;
+    k->adopt_rotated_key = vault_devicelink__adopt_rotated_key;
 }
 
 /* ---- server calls -------------------------------------------------------------- */

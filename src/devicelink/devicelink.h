@@ -183,7 +183,9 @@ int vault_devicelink__adopt_grant(vault_client *c, const vault_devicelink_grant 
  * local blobs under it and keeps it under the local key (one transaction).
  * *remote is the opened server vault. VAULT_E_AUTH if no key was sealed to
  * this device or the key fails a check (nothing local changes),
- * VAULT_E_REVOKED, VAULT_E_NETWORK, VAULT_E_IO. */
+ * VAULT_E_REVOKED, VAULT_E_NETWORK, VAULT_E_IO. A vault_client__rotation_fn:
+ * unlocking as a linked device installs it in the client's key block, and
+ * vault_client_pull calls it through that hook. */
 int vault_devicelink__adopt_rotated_key(vault_client *c, uint64_t revision, const uint8_t *blob,
                                         size_t len, vault **remote);
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end tests of the `vault` command-line app against an embedded server.
+# End-to-end tests of the `zkvault` command-line app against an embedded server.
 # Usage: cli_test.sh VAULT_BINARY TMP_DIR [VAULTD_BINARY]   (ctest "cli")
 # With VAULTD_BINARY, also syncs over HTTP with a vaultd on loopback.
 # Argon2id always at the floor (--kdf-ops 2 --kdf-mem 19922944), never less.
@@ -17,7 +17,7 @@ FLOOR=(--kdf-ops 2 --kdf-mem 19922944)
 passed=0
 failed=0
 
-# run EXPECTED_EXIT ARGS...: runs vault with VAULT_PASSWORD=$PW (unless the
+# run EXPECTED_EXIT ARGS...: runs vault with ZKVAULT_PASSWORD=$PW (unless the
 # caller unset it), stdout to $TMP/out, stderr to $TMP/err.
 run() {
   local want=$1
@@ -25,7 +25,7 @@ run() {
   "$VAULT" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
   status=$?
   if [[ $status -ne $want ]]; then
-    echo "  exit $status, wanted $want: vault $*"
+    echo "  exit $status, wanted $want: zkvault $*"
     sed 's/^/    stderr: /' "$TMP/err" | head -5
     return 1
   fi
@@ -49,14 +49,14 @@ out_has() { grep -q -- "$1" "$TMP/out" || { echo "  stdout lacks '$1': $(head -c
 out_lacks() { ! grep -q -- "$1" "$TMP/out" || { echo "  stdout has '$1'"; return 1; }; }
 err_has() { grep -q -- "$1" "$TMP/err" || { echo "  stderr lacks '$1': $(head -c 300 "$TMP/err")"; return 1; }; }
 
-export VAULT_PASSWORD=$PW
+export ZKVAULT_PASSWORD=$PW
 A=(--store "$TMP/a.db")
 B=(--store "$TMP/b.db")
 SERVER=(--server-db "$TMP/server.db")
 
 # ---- help, usage, exit codes -------------------------------------------------
 t_help() { run 0 --help && out_has "Exit codes" && out_has "7 refused for integrity" &&
-  run 0 --version && out_has "vault (zkvault) 0.1.0" && run 0 add --help && out_has "--generate"; }
+  run 0 --version && out_has "^zkvault 0.1.0$" && run 0 add --help && out_has "--generate"; }
 check "help lists commands and exit codes" t_help
 t_usage() { run 2 && err_has "no command" && run 2 frobnicate && err_has "unknown command 'frobnicate'" &&
   run 2 list extra && run 2 get && run 2 --password-fd x list; }
@@ -117,11 +117,11 @@ t_search() { run 0 "${A[@]}" search MILK && out_has Shopping && out_lacks GitHub
   run 0 "${A[@]}" search s3cret && out_is ""; }
 check "search: visible values only" t_search
 
-t_wrong_pw() { VAULT_PASSWORD=wrong run 3 "${A[@]}" list && err_has "cannot unlock" && out_is ""; }
+t_wrong_pw() { ZKVAULT_PASSWORD=wrong run 3 "${A[@]}" list && err_has "cannot unlock" && out_is ""; }
 check "wrong password exits 3 with the library's message" t_wrong_pw
-t_pw_fd() { (unset VAULT_PASSWORD; "$VAULT" "${A[@]}" --password-fd 3 list 3<<<"$PW" >"$TMP/out" 2>"$TMP/err") && out_has GitHub; }
+t_pw_fd() { (unset ZKVAULT_PASSWORD; "$VAULT" "${A[@]}" --password-fd 3 list 3<<<"$PW" >"$TMP/out" 2>"$TMP/err") && out_has GitHub; }
 check "--password-fd reads the password" t_pw_fd
-t_no_pw() { (unset VAULT_PASSWORD; setsid -w "$VAULT" "${A[@]}" list </dev/null >"$TMP/out" 2>"$TMP/err"; [[ $? -eq 2 ]]) &&
+t_no_pw() { (unset ZKVAULT_PASSWORD; setsid -w "$VAULT" "${A[@]}" list </dev/null >"$TMP/out" 2>"$TMP/err"; [[ $? -eq 2 ]]) &&
   err_has "no terminal to read the password from"; }
 check "no terminal and no password source exits 2" t_no_pw
 t_no_progress() { run 0 "${A[@]}" list && out_lacks "deriving"; }
@@ -180,11 +180,11 @@ check "sync merges edits from both devices" t_sync
 t_server_blind() { ! grep -aq -e lovelace -e new-pin -e "guest network" -e ada@example.org "$TMP/server.db"; }
 check "the server database holds no plaintext and no email" t_server_blind
 t_passwd() {
-  (unset VAULT_PASSWORD; printf '%s\n%s\n' "$PW" "new master pw" |
+  (unset ZKVAULT_PASSWORD; printf '%s\n%s\n' "$PW" "new master pw" |
     "$VAULT" "${A[@]}" passwd --password-fd 0 >"$TMP/out" 2>"$TMP/err") && out_has "master password changed" &&
-    run 3 "${A[@]}" list && VAULT_PASSWORD="new master pw" run 0 "${A[@]}" list && out_has GitHub &&
+    run 3 "${A[@]}" list && ZKVAULT_PASSWORD="new master pw" run 0 "${A[@]}" list && out_has GitHub &&
     run 3 --store "$TMP/d.db" "${SERVER[@]}" login ada@example.org &&
-    VAULT_PASSWORD="new master pw" run 0 --store "$TMP/d.db" "${SERVER[@]}" login ada@example.org
+    ZKVAULT_PASSWORD="new master pw" run 0 --store "$TMP/d.db" "${SERVER[@]}" login ada@example.org
 }
 check "passwd changes the password here and on the server" t_passwd
 
@@ -197,13 +197,13 @@ DEV=(--store "$TMP/e.db")
 link_pair() {
   local answer=$1 store=$2
   rm -f "$TMP/answer" && mkfifo "$TMP/answer" && exec 7<>"$TMP/answer"
-  VAULT_PASSWORD=$PW2 setsid -w "$VAULT" "${A[@]}" link show --name laptop <"$TMP/answer" \
+  ZKVAULT_PASSWORD=$PW2 setsid -w "$VAULT" "${A[@]}" link show --name laptop <"$TMP/answer" \
     >"$TMP/show.out" 2>&1 &
   local show=$! i
   for i in $(seq 300); do grep -q "^link payload:" "$TMP/show.out" && break; sleep 0.1; done
   local payload
   payload=$(sed -n 's/^link payload: //p' "$TMP/show.out")
-  VAULT_PASSWORD="device pw" setsid -w "$VAULT" --store "$store" "${SERVER[@]}" "${FLOOR[@]}" \
+  ZKVAULT_PASSWORD="device pw" setsid -w "$VAULT" --store "$store" "${SERVER[@]}" "${FLOOR[@]}" \
     link join "$payload" </dev/null >"$TMP/join.out" 2>&1 &
   local join=$!
   for i in $(seq 600); do
@@ -226,41 +226,41 @@ t_link() {
     { echo "  show $show_status join $join_status"; cat "$TMP/show.out" "$TMP/join.out" | head -20; return 1; }
   grep -q 'linked "laptop"' "$TMP/show.out" && grep -q "this device now holds the vault" "$TMP/join.out" &&
     [[ $(stat -c %a "$TMP/e.db.devkey") == 600 ]] &&
-    VAULT_PASSWORD="device pw" run 0 "${DEV[@]}" get Bank --field pin && out_is "new-pin"
+    ZKVAULT_PASSWORD="device pw" run 0 "${DEV[@]}" get Bank --field pin && out_is "new-pin"
 }
 check "link show / join: same code on both sides, the new device reads the vault" t_link
 t_linked_device() {
-  VAULT_PASSWORD="wrong" run 3 "${DEV[@]}" list &&
-    VAULT_PASSWORD=$PW2 run 0 "${A[@]}" devices && out_has "laptop" &&
-    VAULT_PASSWORD="device pw" run 0 "${DEV[@]}" devices && out_has "^\* .*laptop" &&
-    VAULT_PASSWORD="device pw" run 0 "${DEV[@]}" edit GitHub -u babbage &&
-    VAULT_PASSWORD="device pw" run 0 "${DEV[@]}" sync &&
-    VAULT_PASSWORD=$PW2 run 0 "${A[@]}" sync && VAULT_PASSWORD=$PW2 run 0 "${A[@]}" get GitHub --field username &&
+  ZKVAULT_PASSWORD="wrong" run 3 "${DEV[@]}" list &&
+    ZKVAULT_PASSWORD=$PW2 run 0 "${A[@]}" devices && out_has "laptop" &&
+    ZKVAULT_PASSWORD="device pw" run 0 "${DEV[@]}" devices && out_has "^\* .*laptop" &&
+    ZKVAULT_PASSWORD="device pw" run 0 "${DEV[@]}" edit GitHub -u babbage &&
+    ZKVAULT_PASSWORD="device pw" run 0 "${DEV[@]}" sync &&
+    ZKVAULT_PASSWORD=$PW2 run 0 "${A[@]}" sync && ZKVAULT_PASSWORD=$PW2 run 0 "${A[@]}" get GitHub --field username &&
     out_is "babbage"
 }
 check "the linked device unlocks with its own password and syncs" t_linked_device
 t_link_refused() {
   link_pair n "$TMP/f.db"
   [[ $same_code -eq 1 && $show_status -eq 3 && $join_status -ne 0 ]] && grep -q "aborted" "$TMP/show.out" &&
-    [[ ! -e "$TMP/f.db.devkey" ]] && VAULT_PASSWORD="device pw" run 4 --store "$TMP/f.db" list
+    [[ ! -e "$TMP/f.db.devkey" ]] && ZKVAULT_PASSWORD="device pw" run 4 --store "$TMP/f.db" list
 }
 check "link: codes not confirmed → nothing is sent" t_link_refused
 t_revoke() {
-  VAULT_PASSWORD=$PW2 run 0 "${A[@]}" devices --json &&
+  ZKVAULT_PASSWORD=$PW2 run 0 "${A[@]}" devices --json &&
     local id && id=$(python3 -c 'import json,sys; print([d["id"] for d in json.load(open(sys.argv[1])) if d["name"] == "laptop"][0])' "$TMP/out") &&
-    VAULT_PASSWORD=$PW2 run 0 "${A[@]}" revoke "$id" && out_has "revoked" &&
-    VAULT_PASSWORD="device pw" run 3 "${DEV[@]}" sync &&
-    VAULT_PASSWORD=$PW2 run 0 "${A[@]}" sync && VAULT_PASSWORD=$PW2 run 0 "${A[@]}" devices && out_lacks laptop
+    ZKVAULT_PASSWORD=$PW2 run 0 "${A[@]}" revoke "$id" && out_has "revoked" &&
+    ZKVAULT_PASSWORD="device pw" run 3 "${DEV[@]}" sync &&
+    ZKVAULT_PASSWORD=$PW2 run 0 "${A[@]}" sync && ZKVAULT_PASSWORD=$PW2 run 0 "${A[@]}" devices && out_lacks laptop
 }
 check "revoke: the revoked device is refused, the others keep working" t_revoke
 t_link_reverse() {
-  VAULT_PASSWORD="desk pw" setsid -w "$VAULT" --store "$TMP/g.db" "${SERVER[@]}" "${FLOOR[@]}" \
+  ZKVAULT_PASSWORD="desk pw" setsid -w "$VAULT" --store "$TMP/g.db" "${SERVER[@]}" "${FLOOR[@]}" \
     link request </dev/null >"$TMP/req.out" 2>&1 &
   local req=$! i
   for i in $(seq 300); do grep -q "^link payload:" "$TMP/req.out" && break; sleep 0.1; done
   local payload
   payload=$(sed -n 's/^link payload: //p' "$TMP/req.out")
-  echo y | VAULT_PASSWORD=$PW2 setsid -w "$VAULT" "${A[@]}" link accept "$payload" --name desktop \
+  echo y | ZKVAULT_PASSWORD=$PW2 setsid -w "$VAULT" "${A[@]}" link accept "$payload" --name desktop \
     >"$TMP/acc.out" 2>&1
   local acc_status=$?
   wait $req
@@ -268,12 +268,12 @@ t_link_reverse() {
   [[ $acc_status -eq 0 && $req_status -eq 0 ]] ||
     { echo "  accept $acc_status request $req_status"; cat "$TMP/acc.out" "$TMP/req.out" | head; return 1; }
   [[ "$(grep "^code:" "$TMP/req.out")" == "$(grep "^code:" "$TMP/acc.out")" ]] &&
-    VAULT_PASSWORD="desk pw" run 0 --store "$TMP/g.db" get GitHub --field username && out_is "babbage" &&
-    VAULT_PASSWORD=$PW2 run 0 "${A[@]}" devices && out_has desktop
+    ZKVAULT_PASSWORD="desk pw" run 0 --store "$TMP/g.db" get GitHub --field username && out_is "babbage" &&
+    ZKVAULT_PASSWORD=$PW2 run 0 "${A[@]}" devices && out_has desktop
 }
 check "link request / accept: the new device shows the code (after a key rotation)" t_link_reverse
 t_link_usage() { run 2 "${A[@]}" link && run 2 "${A[@]}" link join && run 2 "${A[@]}" link show extra &&
-  VAULT_PASSWORD=x run 5 "${A[@]}" "${SERVER[@]}" link join "zkvlink:1/o/x" && err_has "already holds a vault"; }
+  ZKVAULT_PASSWORD=x run 5 "${A[@]}" "${SERVER[@]}" link join "zkvlink:1/o/x" && err_has "already holds a vault"; }
 check "link: bad usage exits 2; joining into a full store exits 5" t_link_usage
 
 # ---- over HTTP with vaultd ----------------------------------------------------------

@@ -86,10 +86,8 @@ static cJSON *make_push(vault_server *s, ts_account *a, unsigned attempt)
 void test_server_alloc__every_failure_answers(void **state)
 {
     (void)state;
-    vault_server *s = ts_open("alloc", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
+    vault_server *s = ts_open_registered("alloc", &a);
     /* Failures after the attempt was counted would lock the account out. */
     assert_int_equal(vault_server_set_option(s, VAULT_SERVER_LOGIN_FREE, 1000), VAULT_OK);
     fail_each_allocation(s, &a, make_prelogin);

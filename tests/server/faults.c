@@ -40,11 +40,9 @@ static const vault_store_ops broken_ops = {
 void test_server_faults__storage_failure_is_internal(void **state)
 {
     (void)state;
-    vault_server *s = ts_open("faults", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
-    broken_store bad = {{&broken_ops}};
+    vault_server *s = ts_open_registered("faults", &a);
+    broken_store bad = {{&broken_ops, NULL}};
     vault_store *real = s->store;
     s->store = &bad.base;
     cJSON *resp = ts_call(s, ts_session_request("pull", a.session));
@@ -53,9 +51,7 @@ void test_server_faults__storage_failure_is_internal(void **state)
                         "internal server error");
     cJSON_Delete(resp);
     assert_non_null(strstr(vault_server_errmsg(s), "disk I/O error"));
-    resp = ts_login(s, &a, a.auth_key);
-    ts_assert_error(resp, "internal");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_login(s, &a, a.auth_key), "internal");
     s->store = real;
     assert_int_equal(ts_revision(s, &a), 1);
     vault_server_close(s);
@@ -93,16 +89,10 @@ void test_server_faults__rate_limit_shared_by_processes(void **state)
     memcpy(bad, a.auth_key, sizeof bad);
     bad[5] ^= 1;
     for (int i = 0; i < 5; i++) {
-        cJSON *resp = ts_login(i % 2 ? other : s, &a, bad);
-        ts_assert_error(resp, "auth");
-        cJSON_Delete(resp);
+        ts_expect_error(ts_login(i % 2 ? other : s, &a, bad), "auth");
     }
-    cJSON *resp = ts_login(other, &a, a.auth_key);
-    ts_assert_error(resp, "rate_limited");
-    cJSON_Delete(resp);
-    resp = ts_login(s, &a, a.auth_key);
-    ts_assert_error(resp, "rate_limited");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_login(other, &a, a.auth_key), "rate_limited");
+    ts_expect_error(ts_login(s, &a, a.auth_key), "rate_limited");
     vault_server_close(other);
     vault_server_close(s);
 }
@@ -188,13 +178,9 @@ void test_server_faults__connection_loss_survived(void **state)
     (void)state;
     if (!ts_backend_is_pg())
         skip();
-    vault_server *s = ts_open("faults_conn", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
-    cJSON *resp = ts_push(s, &a, 1, "two");
-    ts_assert_ok(resp);
-    cJSON_Delete(resp);
+    vault_server *s = ts_open_registered("faults_conn", &a);
+    ts_expect_ok(ts_push(s, &a, 1, "two"));
     struct pg_conn *admin = ts_pg_admin();
     snprintf(closed_db, sizeof closed_db, "%s", PQdb(admin));
     closed_by = ts_pg_admin_elsewhere();
@@ -202,9 +188,7 @@ void test_server_faults__connection_loss_survived(void **state)
     terminate_server_connections(admin);
     assert_int_equal(ts_revision(s, &a), 2);
     terminate_server_connections(admin);
-    resp = ts_push(s, &a, 2, "three");
-    ts_assert_ok(resp);
-    cJSON_Delete(resp);
+    ts_expect_ok(ts_push(s, &a, 2, "three"));
 
     allow_connections(0);
     terminate_server_connections(admin);
@@ -214,12 +198,8 @@ void test_server_faults__connection_loss_survived(void **state)
 
     allow_connections(1);
     assert_int_equal(ts_revision(s, &a), 3);
-    resp = ts_push(s, &a, 3, "four");
-    ts_assert_ok(resp);
-    cJSON_Delete(resp);
-    resp = ts_login(s, &a, a.auth_key);
-    ts_assert_ok(resp);
-    cJSON_Delete(resp);
+    ts_expect_ok(ts_push(s, &a, 3, "four"));
+    ts_expect_ok(ts_login(s, &a, a.auth_key));
     ts_pg_finish(admin);
     ts_reopen_database(NULL);
     vault_server_close(s);
@@ -232,10 +212,8 @@ void test_server_faults__schema_upgrade_in_place(void **state)
     (void)state;
     if (!ts_backend_is_pg())
         skip();
-    vault_server *s = ts_open("faults_upgrade", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
+    vault_server *s = ts_open_registered("faults_upgrade", &a);
     vault_server_close(s);
     /* Undo migration 3 by hand. */
     ts_db_run("faults_upgrade", "ALTER TABLE links DROP COLUMN role");

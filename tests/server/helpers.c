@@ -26,6 +26,14 @@ vault_server *ts_open(const char *name, uint8_t pepper_base)
     return ts_reopen(name, pepper_base);
 }
 
+vault_server *ts_open_registered(const char *name, ts_account *a)
+{
+    vault_server *s = ts_open(name, 1);
+    ts_account_init(a, 1);
+    ts_register(s, a);
+    return s;
+}
+
 cJSON *ts_call_text(vault_server *s, const char *text, size_t len)
 {
     char *response = NULL;
@@ -88,6 +96,18 @@ void ts_assert_ok(const cJSON *resp)
         const cJSON *err = cJSON_GetObjectItemCaseSensitive(resp, "error");
         fail_msg("request failed: %s: %s", ts_str(err, "code"), ts_str(err, "message"));
     }
+}
+
+void ts_expect_error(cJSON *resp, const char *code)
+{
+    ts_assert_error(resp, code);
+    cJSON_Delete(resp);
+}
+
+void ts_expect_ok(cJSON *resp)
+{
+    ts_assert_ok(resp);
+    cJSON_Delete(resp);
 }
 
 const char *ts_str(const cJSON *obj, const char *name)

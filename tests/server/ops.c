@@ -43,21 +43,15 @@ void test_server_register__refuses_taken_email_and_id(void **state)
     ts_account a, b;
     ts_account_init(&a, 1);
     ts_register(s, &a);
-    cJSON *resp = ts_call(s, ts_register_request(&a));
-    ts_assert_error(resp, "exists");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, ts_register_request(&a)), "exists");
     /* Same email in another case and with spaces: the same account. */
     ts_account_init(&b, 2);
     snprintf(b.email, sizeof b.email, "  USER1@Example.COM ");
-    resp = ts_call(s, ts_register_request(&b));
-    ts_assert_error(resp, "exists");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, ts_register_request(&b)), "exists");
     /* Same account id, other email. */
     ts_account_init(&b, 2);
     memcpy(b.account_id, a.account_id, sizeof b.account_id);
-    resp = ts_call(s, ts_register_request(&b));
-    ts_assert_error(resp, "exists");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, ts_register_request(&b)), "exists");
     ts_account_init(&b, 2);
     ts_register(s, &b);
     vault_server_close(s);
@@ -135,9 +129,7 @@ void test_server_login__answers_account(void **state)
     cJSON_Delete(resp);
     /* The email is normalised. */
     snprintf(a.email, sizeof a.email, "\tUser1@EXAMPLE.com  ");
-    resp = ts_login(s, &a, a.auth_key);
-    ts_assert_ok(resp);
-    cJSON_Delete(resp);
+    ts_expect_ok(ts_login(s, &a, a.auth_key));
     vault_server_close(s);
 }
 
@@ -165,9 +157,7 @@ void test_server_login__wrong_key_is_auth(void **state)
                         message);
     cJSON_Delete(resp);
     /* Another account's key does not open this one. */
-    resp = ts_login(s, &a, unknown.auth_key);
-    ts_assert_error(resp, "auth");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_login(s, &a, unknown.auth_key), "auth");
     vault_server_close(s);
 }
 
@@ -175,20 +165,14 @@ void test_server_logout__ends_session(void **state)
 {
     (void)state;
     static const char *const members[] = {"ok", NULL};
-    vault_server *s = ts_open("logout", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
+    vault_server *s = ts_open_registered("logout", &a);
     cJSON *resp = ts_call(s, ts_session_request("logout", a.session));
     ts_assert_ok(resp);
     ts_assert_members(resp, members);
     cJSON_Delete(resp);
-    resp = ts_call(s, ts_session_request("pull", a.session));
-    ts_assert_error(resp, "auth");
-    cJSON_Delete(resp);
-    resp = ts_call(s, ts_session_request("logout", a.session));
-    ts_assert_error(resp, "auth");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, ts_session_request("pull", a.session)), "auth");
+    ts_expect_error(ts_call(s, ts_session_request("logout", a.session)), "auth");
     vault_server_close(s);
 }
 
@@ -196,16 +180,12 @@ void test_server_pull__returns_current_blob(void **state)
 {
     (void)state;
     static const char *const members[] = {"ok", "revision", "blob", NULL};
-    vault_server *s = ts_open("pull", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
+    vault_server *s = ts_open_registered("pull", &a);
     cJSON *req = ts_push_request(&a, 1, "second revision");
     char *sent = vault__strdup(ts_str(req, "blob"));
-    cJSON *resp = ts_call(s, req);
-    ts_assert_ok(resp);
-    cJSON_Delete(resp);
-    resp = ts_call(s, ts_session_request("pull", a.session));
+    ts_expect_ok(ts_call(s, req));
+    cJSON *resp = ts_call(s, ts_session_request("pull", a.session));
     ts_assert_ok(resp);
     ts_assert_members(resp, members);
     assert_int_equal(ts_u64(resp, "revision"), 2);
@@ -232,10 +212,8 @@ void test_server_push__compare_and_swap(void **state)
 {
     (void)state;
     static const char *const members[] = {"ok", "revision", NULL};
-    vault_server *s = ts_open("push", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
+    vault_server *s = ts_open_registered("push", &a);
     cJSON *resp = ts_push(s, &a, 1, "two");
     ts_assert_ok(resp);
     ts_assert_members(resp, members);
@@ -275,17 +253,13 @@ void test_server_push__checks_blob_header(void **state)
     char *b64 = ts_blob_b64(&a, 3, "x");
     cJSON_ReplaceItemInObjectCaseSensitive(req, "blob", cJSON_CreateString(b64));
     free(b64);
-    cJSON *resp = ts_call(s, req);
-    ts_assert_error(resp, "invalid");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, req), "invalid");
     /* b's blob in a's session: refused, a's vault unchanged. */
     req = ts_push_request(&a, 1, "x");
     b64 = ts_blob_b64(&b, 2, "x");
     cJSON_ReplaceItemInObjectCaseSensitive(req, "blob", cJSON_CreateString(b64));
     free(b64);
-    resp = ts_call(s, req);
-    ts_assert_error(resp, "invalid");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, req), "invalid");
     assert_int_equal(ts_revision(s, &a), 1);
     assert_int_equal(ts_revision(s, &b), 1);
     vault_server_close(s);
@@ -294,14 +268,10 @@ void test_server_push__checks_blob_header(void **state)
 void test_server_push__keeps_last_revisions(void **state)
 {
     (void)state;
-    vault_server *s = ts_open("keep", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
+    vault_server *s = ts_open_registered("keep", &a);
     for (uint64_t base = 1; base < 15; base++) {
-        cJSON *resp = ts_push(s, &a, base, "content");
-        ts_assert_ok(resp);
-        cJSON_Delete(resp);
+        ts_expect_ok(ts_push(s, &a, base, "content"));
     }
     assert_int_equal(ts_db_run("keep", "SELECT count(*) FROM blobs"), 10);
     assert_int_equal(ts_db_run("keep", "SELECT min(revision) FROM blobs"), 6);
@@ -339,9 +309,7 @@ void test_server_change_password__replaces_credentials(void **state)
     ts_account_init(&next, 50);
     next.opslimit = 4;
     next.memlimit = 128u * 1024u * 1024u;
-    resp = ts_call(s, change_password_request(&a, next.auth_key, &next));
-    ts_assert_error(resp, "auth");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, change_password_request(&a, next.auth_key, &next)), "auth");
     resp = ts_call(s, change_password_request(&a, a.auth_key, &next));
     ts_assert_ok(resp);
     ts_assert_members(resp, session_members);
@@ -349,18 +317,12 @@ void test_server_change_password__replaces_credentials(void **state)
     snprintf(fresh, sizeof fresh, "%s", ts_str(resp, "session"));
     cJSON_Delete(resp);
     /* Every earlier session is over, the fresh one works. */
-    resp = ts_call(s, ts_session_request("pull", a.session));
-    ts_assert_error(resp, "auth");
-    cJSON_Delete(resp);
-    resp = ts_call(s, ts_session_request("pull", second.session));
-    ts_assert_error(resp, "auth");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, ts_session_request("pull", a.session)), "auth");
+    ts_expect_error(ts_call(s, ts_session_request("pull", second.session)), "auth");
     snprintf(a.session, sizeof a.session, "%s", fresh);
     assert_int_equal(ts_revision(s, &a), 1);
     /* The old key is refused, the new one answers the new parameters. */
-    resp = ts_login(s, &a, a.auth_key);
-    ts_assert_error(resp, "auth");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_login(s, &a, a.auth_key), "auth");
     resp = ts_login(s, &a, next.auth_key);
     ts_assert_ok(resp);
     char hex[2 * VAULT_PROTECTED_KEY_BYTES + 1];
@@ -373,9 +335,7 @@ void test_server_change_password__replaces_credentials(void **state)
     cJSON_Delete(resp);
     /* Weak new parameters are refused. */
     next.opslimit = 1;
-    resp = ts_call(s, change_password_request(&a, next.auth_key, &next));
-    ts_assert_error(resp, "invalid");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, change_password_request(&a, next.auth_key, &next)), "invalid");
     vault_server_close(s);
 }
 
@@ -389,26 +349,18 @@ void test_server_delete_account__removes_everything(void **state)
     ts_account_init(&b, 2);
     ts_register(s, &a);
     ts_register(s, &b);
-    cJSON *resp = ts_push(s, &a, 1, "two");
-    ts_assert_ok(resp);
-    cJSON_Delete(resp);
+    ts_expect_ok(ts_push(s, &a, 1, "two"));
     cJSON *req = ts_session_request("delete_account", a.session);
     ts_add_hex(req, "auth_key", b.auth_key, sizeof b.auth_key);
-    resp = ts_call(s, req);
-    ts_assert_error(resp, "auth");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, req), "auth");
     req = ts_session_request("delete_account", a.session);
     ts_add_hex(req, "auth_key", a.auth_key, sizeof a.auth_key);
-    resp = ts_call(s, req);
+    cJSON *resp = ts_call(s, req);
     ts_assert_ok(resp);
     ts_assert_members(resp, members);
     cJSON_Delete(resp);
-    resp = ts_call(s, ts_session_request("pull", a.session));
-    ts_assert_error(resp, "auth");
-    cJSON_Delete(resp);
-    resp = ts_login(s, &a, a.auth_key);
-    ts_assert_error(resp, "auth");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, ts_session_request("pull", a.session)), "auth");
+    ts_expect_error(ts_login(s, &a, a.auth_key), "auth");
     assert_int_equal(ts_db_run("delete", "SELECT count(*) FROM accounts"), 1);
     assert_int_equal(ts_db_run("delete", "SELECT count(*) FROM blobs"), 1);
     assert_int_equal(ts_db_run("delete", "SELECT count(*) FROM devices"), 1);
@@ -434,22 +386,14 @@ static void revoke_device(const char *name, const char *device_hex)
 void test_server_device__revoked_is_refused(void **state)
 {
     (void)state;
-    vault_server *s = ts_open("revoked", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
+    vault_server *s = ts_open_registered("revoked", &a);
     revoke_device("revoked", a.device_id);
-    cJSON *resp = ts_call(s, ts_session_request("pull", a.session));
-    ts_assert_error(resp, "revoked");
-    cJSON_Delete(resp);
-    resp = ts_login(s, &a, a.auth_key);
-    ts_assert_error(resp, "revoked");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, ts_session_request("pull", a.session)), "revoked");
+    ts_expect_error(ts_login(s, &a, a.auth_key), "revoked");
     /* Another device of the same account still logs in. */
     ts_account other = a;
     snprintf(other.device_id, sizeof other.device_id, "%032x", 77);
-    resp = ts_login(s, &other, a.auth_key);
-    ts_assert_ok(resp);
-    cJSON_Delete(resp);
+    ts_expect_ok(ts_login(s, &other, a.auth_key));
     vault_server_close(s);
 }

@@ -10,31 +10,23 @@
 void test_server_persistence__survives_reopen(void **state)
 {
     (void)state;
-    vault_server *s = ts_open("persist", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
-    cJSON *resp = ts_push(s, &a, 1, "two");
-    ts_assert_ok(resp);
-    cJSON_Delete(resp);
+    vault_server *s = ts_open_registered("persist", &a);
+    ts_expect_ok(ts_push(s, &a, 1, "two"));
     vault_server_close(s);
 
     s = ts_reopen("persist", 1);
     assert_int_equal(ts_revision(s, &a), 2); /* the session survived too */
-    resp = ts_login(s, &a, a.auth_key);
+    cJSON *resp = ts_login(s, &a, a.auth_key);
     ts_assert_ok(resp);
     assert_int_equal(ts_u64(resp, "revision"), 2);
     cJSON_Delete(resp);
-    resp = ts_push(s, &a, 2, "three");
-    ts_assert_ok(resp);
-    cJSON_Delete(resp);
+    ts_expect_ok(ts_push(s, &a, 2, "three"));
     vault_server_close(s);
 
     /* Another pepper cannot check the key: verifiers and email hashes are keyed. */
     s = ts_reopen("persist", 2);
-    resp = ts_login(s, &a, a.auth_key);
-    ts_assert_error(resp, "auth");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_login(s, &a, a.auth_key), "auth");
     vault_server_close(s);
 }
 
@@ -104,9 +96,7 @@ void test_server_breach__no_email_or_key_in_database(void **state)
     char session[65];
     snprintf(session, sizeof session, "%s", ts_str(resp, "session"));
     cJSON_Delete(resp);
-    resp = ts_push(s, &a, 1, "two");
-    ts_assert_ok(resp);
-    cJSON_Delete(resp);
+    ts_expect_ok(ts_push(s, &a, 1, "two"));
     /* While open (SQLite: data in the WAL) and after closing (checkpointed). */
     for (int closed = 0; closed < 2; closed++) {
         check_database("breach", &a, session);

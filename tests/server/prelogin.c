@@ -19,10 +19,8 @@ void test_server_prelogin__known_and_unknown_look_alike(void **state)
     (void)state;
     static const char *const members[] = {"ok", "salt", "opslimit", "memlimit", NULL};
     char hex[33];
-    vault_server *s = ts_open("prelogin", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
+    vault_server *s = ts_open_registered("prelogin", &a);
     cJSON *known = prelogin(s, a.email);
     cJSON *unknown = prelogin(s, "nobody@example.com");
     ts_assert_members(known, members);

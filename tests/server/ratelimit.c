@@ -125,18 +125,12 @@ void test_server_ratelimit__change_password_counts(void **state)
     cJSON_AddNumberToObject(req, "opslimit", 3);
     cJSON_AddNumberToObject(req, "memlimit", 64 * 1024 * 1024);
     ts_add_hex(req, "protected_key", next.protected_key, VAULT_PROTECTED_KEY_BYTES);
-    cJSON *resp = ts_call(s, cJSON_Duplicate(req, 1));
-    ts_assert_error(resp, "auth");
-    cJSON_Delete(resp);
-    resp = ts_call(s, req);
-    ts_assert_error(resp, "rate_limited");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, cJSON_Duplicate(req, 1)), "auth");
+    ts_expect_error(ts_call(s, req), "rate_limited");
     /* delete_account checks the key too, and is limited the same way. */
     req = ts_session_request("delete_account", a.session);
     ts_add_hex(req, "auth_key", a.auth_key, 32);
-    resp = ts_call(s, req);
-    ts_assert_error(resp, "rate_limited");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, req), "rate_limited");
     expect_login(s, &a, a.auth_key, "rate_limited", 1000);
     vault_server_close(s);
 }
@@ -167,10 +161,8 @@ void test_server_ratelimit__parallel_guesses_do_not_slip(void **state)
 {
     (void)state;
     enum { THREADS = 6 };
-    vault_server *s = ts_open("ratelimit_parallel", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
+    vault_server *s = ts_open_registered("ratelimit_parallel", &a);
     pthread_t threads[THREADS];
     guess_ctx ctx[THREADS];
     for (int i = 0; i < THREADS; i++) {

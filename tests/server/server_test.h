@@ -59,6 +59,8 @@ int ts_reopen_database(void **state);
  * pins the clock at TS_NOW_MS. */
 vault_server *ts_open(const char *name, uint8_t pepper_base);
 vault_server *ts_reopen(const char *name, uint8_t pepper_base); /* keeps the data */
+/* The usual start: ts_open(name, 1) with account 1 (ts_account_init) registered. */
+vault_server *ts_open_registered(const char *name, ts_account *a);
 
 /* Sends request (deleted afterwards) and returns the parsed response. */
 cJSON *ts_call(vault_server *s, cJSON *request);
@@ -67,6 +69,9 @@ cJSON *ts_call_text(vault_server *s, const char *text, size_t len);
 /* Checks an error response: ok false, error {code, message[, extra]}. */
 void ts_assert_error(const cJSON *resp, const char *code);
 void ts_assert_ok(const cJSON *resp);
+/* The same two checks, then cJSON_Delete(resp). */
+void ts_expect_error(cJSON *resp, const char *code);
+void ts_expect_ok(cJSON *resp);
 /* Exactly these members (NULL-ended list), in any order. */
 void ts_assert_members(const cJSON *obj, const char *const *names);
 const char *ts_str(const cJSON *obj, const char *name);

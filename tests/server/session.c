@@ -8,23 +8,17 @@
 void test_server_session__expires(void **state)
 {
     (void)state;
-    vault_server *s = ts_open("session", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
+    vault_server *s = ts_open_registered("session", &a);
     assert_int_equal(vault_server_set_option(s, VAULT_SERVER_CLOCK_SKEW, 3599), VAULT_OK);
     assert_int_equal(ts_revision(s, &a), 1);
     assert_int_equal(vault_server_set_option(s, VAULT_SERVER_CLOCK_SKEW, 3600), VAULT_OK);
-    cJSON *resp = ts_call(s, ts_session_request("pull", a.session));
-    ts_assert_error(resp, "expired");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, ts_session_request("pull", a.session)), "expired");
     /* An expired session is forgotten: afterwards it is simply unknown. */
-    resp = ts_call(s, ts_session_request("pull", a.session));
-    ts_assert_error(resp, "auth");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, ts_session_request("pull", a.session)), "auth");
     /* A shorter lifetime applies to new sessions. */
     assert_int_equal(vault_server_set_option(s, VAULT_SERVER_SESSION_TTL, 60), VAULT_OK);
-    resp = ts_login(s, &a, a.auth_key);
+    cJSON *resp = ts_login(s, &a, a.auth_key);
     ts_assert_ok(resp);
     assert_int_equal(ts_u64(resp, "expires_ms"), TS_NOW_MS + 3600 * 1000 + 60 * 1000);
     snprintf(a.session, sizeof a.session, "%s", ts_str(resp, "session"));
@@ -34,9 +28,7 @@ void test_server_session__expires(void **state)
     /* push without its members is invalid before the session is even looked at */
     ts_assert_error(resp, "invalid");
     cJSON_Delete(resp);
-    resp = ts_push(s, &a, 1, "late");
-    ts_assert_error(resp, "expired");
-    cJSON_Delete(resp);
+    ts_expect_error(ts_push(s, &a, 1, "late"), "expired");
     vault_server_close(s);
 }
 

@@ -23,20 +23,20 @@ void test_sync_settle__quiet_rounds_push_nothing(void **state)
 {
     world *w = *state;
     assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_OK);
-    char *ia = add(w->a, login_item("from-a", "x")), *ib = add(w->b, login_item("from-b", "y"));
+    char *ia = tw_add(w->a, login_item("from-a", "x")), *ib = tw_add(w->b, login_item("from-b", "y"));
     /* One round to exchange the edits, one quiet round to settle. */
     for (int round = 0; round < 2; round++) {
         assert_int_equal(vault_client_sync(w->a), VAULT_OK);
         assert_int_equal(vault_client_sync(w->b), VAULT_OK);
     }
     assert_int_equal(vault_client_sync(w->a), VAULT_OK);
-    uint64_t settled = revision_of(w->a);
-    assert_int_equal(revision_of(w->b), settled);
+    uint64_t settled = tw_revision(w->a);
+    assert_int_equal(tw_revision(w->b), settled);
     for (int round = 0; round < 3; round++) {
         assert_int_equal(vault_client_sync(w->a), VAULT_OK);
         assert_int_equal(vault_client_sync(w->b), VAULT_OK);
-        assert_int_equal(revision_of(w->a), settled);
-        assert_int_equal(revision_of(w->b), settled);
+        assert_int_equal(tw_revision(w->a), settled);
+        assert_int_equal(tw_revision(w->b), settled);
     }
     assert_field(w->a, ib, "username", "from-b");
     assert_field(w->b, ia, "username", "from-a");
@@ -48,17 +48,17 @@ void test_sync_fork__acknowledged_then_lost_push_is_detected_and_kept(void **sta
 {
     world *w = *state;
     assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_OK);
-    char *x = add(w->a, login_item("edit-x", "x"));
-    w->lie_a.mode = LIAR_DROP_PUSH;
+    char *x = tw_add(w->a, login_item("edit-x", "x"));
+    w->lie_a->mode = LIAR_DROP_PUSH;
     assert_int_equal(vault_client_sync(w->a), VAULT_OK); /* "stored as revision 2" */
-    assert_int_equal(w->lie_a.dropped_pushes, 1);
-    w->lie_a.mode = LIAR_HONEST;
+    assert_int_equal(w->lie_a->dropped_pushes, 1);
+    w->lie_a->mode = LIAR_HONEST;
     /* Another device writes its own revisions 2 and 3. */
-    char *y = add(w->b, login_item("edit-y", "y"));
+    char *y = tw_add(w->b, login_item("edit-y", "y"));
     assert_int_equal(vault_client_sync(w->b), VAULT_OK);
-    char *z = add(w->b, login_item("edit-z", "z"));
+    char *z = tw_add(w->b, login_item("edit-z", "z"));
     assert_int_equal(vault_client_sync(w->b), VAULT_OK);
-    assert_int_equal(revision_of(w->b), 3);
+    assert_int_equal(tw_revision(w->b), 3);
 
     /* A's history (revision 2 = its edit) is not the server's: it says so and
      * changes nothing. */
@@ -77,7 +77,7 @@ void test_sync_fork__acknowledged_then_lost_push_is_detected_and_kept(void **sta
         assert_field(c, x, "username", "edit-x");
         assert_field(c, y, "username", "edit-y");
         assert_field(c, z, "username", "edit-z");
-        assert_int_equal(revision_of(c), 4);
+        assert_int_equal(tw_revision(c), 4);
     }
     vault_free(x);
     vault_free(y);
@@ -89,7 +89,7 @@ static char *password_changed_elsewhere(world *w)
 {
     assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_OK);
     assert_int_equal(vault_client_change_password(w->a, PASSWORD, "new pass", 0, 0), VAULT_OK);
-    char *id = add(w->b, login_item("offline", "edit"));
+    char *id = tw_add(w->b, login_item("offline", "edit"));
     assert_int_equal(vault_client_save(w->b), VAULT_OK);
     vault_client_lock(w->b);
     vault_client_logout(w->b);

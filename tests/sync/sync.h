@@ -1,32 +1,26 @@
-/* The sync tests' shared world: one in-process server, device A registered,
- * device B an empty store; both talk through a liar (honest until a test
- * says otherwise). Fixtures are in sync.c. */
+/* The sync tests' world (tests/support/world.h): one in-process server,
+ * device A registered, device B an empty store; both talk through a liar
+ * (honest until a test says otherwise). Fixtures are in sync.c. */
 #ifndef VAULT_TEST_SYNC_H
 #define VAULT_TEST_SYNC_H
 
-#include "liar.h"
-#include "testutil.h"
+#include "world.h"
 
 #define EMAIL "ada@example.org"
-#define PASSWORD "correct horse battery staple"
+#define PASSWORD TW_PASSWORD
 
-typedef struct {
-    vault_server *server;
-    liar lie_a, lie_b;
+typedef struct world {
+    tw_world *tw;
     vault_client *a, *b;
+    liar *lie_a, *lie_b;
 } world;
 
-vault_client *fresh_client(const char *name);
 int setup_world(void **state);
-int teardown_world(void **state);
-vault *vault_of(vault_client *c);
-char *add(vault_client *c, const char *json);
 /* The value of field `name` of item id on client c (free()), NULL if none. */
 char *field(vault_client *c, const char *id, const char *name);
 void assert_field(vault_client *c, const char *id, const char *name, const char *want);
 /* A login item's JSON in a static buffer. */
 const char *login_item(const char *user, const char *password);
-uint64_t revision_of(vault_client *c);
 /* The vault's JSON (vault_free), and a check that it and the revision did not change. */
 char *snapshot(vault_client *c);
 void assert_unchanged(vault_client *c, char *before, uint64_t revision);

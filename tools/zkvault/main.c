@@ -1,5 +1,5 @@
 /*
- * vault — the zkvault command-line app. Entry point: global options, command
+ * zkvault — the command-line app. Entry point: global options, command
  * dispatch, help, and the mapping of library status codes to exit codes.
  */
 #include <stdarg.h>
@@ -13,11 +13,11 @@
 #include "cli.h"
 
 static const char usage_text[] =
-    "usage: vault [global options] <command> [options] [arguments]\n"
+    "usage: zkvault [global options] <command> [options] [arguments]\n"
     "\n"
     "Vault on this device:\n"
     "  init                     create a new vault in the local store\n"
-    "  add TITLE                add an item (see `vault add --help`)\n"
+    "  add TITLE                add an item (see `zkvault add --help`)\n"
     "  get ITEM                 show an item (ITEM: id, unique id prefix, or title)\n"
     "  list                     list items\n"
     "  search QUERY             items whose title, tags or visible fields match\n"
@@ -52,8 +52,8 @@ static const char usage_text[] =
     "  -h, --help               this help;  --version  the version\n"
     "\n"
     "The master password is never taken from the command line: it is read from\n"
-    "the terminal without echo, else from --password-fd, else from the\n"
-    "VAULT_PASSWORD environment variable (VAULT_NEW_PASSWORD for passwd).\n"
+    "--password-fd if given, else from the ZKVAULT_PASSWORD environment variable\n"
+    "(ZKVAULT_NEW_PASSWORD for passwd), else from the terminal without echo.\n"
     "\n"
     "Exit codes:\n"
     "  0 success             1 other error          2 bad command line\n"
@@ -111,9 +111,9 @@ int cli_fail(cli *c, int status, const char *what)
     if (c != NULL && c->client != NULL && vault_client_errmsg(c->client)[0] != '\0')
         detail = vault_client_errmsg(c->client);
     if (detail[0] == '\0' || strcmp(detail, vault_strerror(status)) == 0)
-        fprintf(stderr, "vault: %s: %s\n", what, vault_strerror(status));
+        fprintf(stderr, "zkvault: %s: %s\n", what, vault_strerror(status));
     else
-        fprintf(stderr, "vault: %s: %s (%s)\n", what, detail, vault_strerror(status));
+        fprintf(stderr, "zkvault: %s: %s (%s)\n", what, detail, vault_strerror(status));
     return cli_exit_code(status);
 }
 
@@ -124,7 +124,7 @@ int cli_check(cli *c, int status, const char *what)
 
 CLI_PRINTF(1, 0) static void vprint_error(const char *fmt, va_list ap)
 {
-    fputs("vault: ", stderr);
+    fputs("zkvault: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
 }
@@ -135,7 +135,7 @@ int cli_usage(const char *fmt, ...)
     va_start(ap, fmt);
     vprint_error(fmt, ap);
     va_end(ap);
-    fputs("Try `vault --help`.\n", stderr);
+    fputs("Try `zkvault --help`.\n", stderr);
     return CLI_EXIT_USAGE;
 }
 
@@ -256,7 +256,7 @@ static int run(cli *c, int argc, char **argv)
     if (rc == OPT_HELP)
         return CLI_EXIT_OK;
     if (rc == 'V') {
-        printf("vault (zkvault) %s\n", vault_version());
+        printf("zkvault %s\n", vault_version());
         return CLI_EXIT_OK;
     }
     if (rc != OPT_END)
@@ -278,7 +278,7 @@ static int run(cli *c, int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (vault_init() != VAULT_OK) {
-        fprintf(stderr, "vault: the library could not start: %s\n", vault_last_error());
+        fprintf(stderr, "zkvault: the library could not start: %s\n", vault_last_error());
         return CLI_EXIT_ERROR;
     }
     cli c;

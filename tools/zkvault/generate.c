@@ -112,7 +112,7 @@ int cli_generate_passphrase(size_t words, const char *sep, char **out)
 }
 
 static const char generate_help[] =
-    "usage: vault generate [--length N] [--classes LIST] | --words N [--separator S]\n"
+    "usage: zkvault generate [--length N] [--classes LIST] | --words N [--separator S]\n"
     "\n"
     "Prints a random password: N characters (default 20, 4..1024) drawn\n"
     "uniformly from the chosen classes, with at least one of each.\n"

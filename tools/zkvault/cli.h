@@ -72,12 +72,12 @@ int cli_getopt(cli *c, int argc, char **argv, const char *shortopts,
 int cli_parse_size(const char *text, size_t min, size_t max, size_t *out);
 
 /* ---- errors and output (main.c) ---- */
-/* Prints "vault: what: detail (name)" for a library status and returns the exit
+/* Prints "zkvault: what: detail (name)" for a library status and returns the exit
  * code for it. detail comes from the client handle when there is one. */
 int cli_fail(cli *c, int status, const char *what);
 /* CLI_EXIT_OK for VAULT_OK, otherwise cli_fail(c, status, what). */
 int cli_check(cli *c, int status, const char *what);
-/* Prints "vault: message" and returns CLI_EXIT_USAGE or the given code. */
+/* Prints "zkvault: message" and returns CLI_EXIT_USAGE or the given code. */
 #if defined(__GNUC__)
 #define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
@@ -92,8 +92,8 @@ int cli_exit_code(int status);
 /* A NUL-terminated secret in sodium_malloc memory; free with cli_secret_free. */
 char *cli_secret_new(void);
 void cli_secret_free(char *secret);
-/* Reads the master password (prompt on the terminal without echo, else
- * --password-fd, else VAULT_PASSWORD). confirm: ask twice on a terminal.
+/* Reads the master password (--password-fd if given, else the environment
+ * variable env, else a prompt on the terminal without echo). confirm: ask twice on a terminal.
  * env: the environment variable to use. Returns an exit code. */
 int cli_read_password(cli *c, const char *prompt, const char *env, int confirm,
                       char **out);

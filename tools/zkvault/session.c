@@ -4,7 +4,7 @@
  * and unlocking.
  *
  * The config file (STORE.conf, JSON, mode 0600) remembers the account email
- * and the server so that `vault sync` needs no options. It holds no secret;
+ * and the server so that `zkvault sync` needs no options. It holds no secret;
  * the email is personal data, and it lives on the user's own device only.
  */
 #include <errno.h>
@@ -109,7 +109,7 @@ static void load_conf(cli *c)
     char *text = path == NULL ? NULL : read_small_file(path, CONF_MAX, &len);
     cJSON *conf = text == NULL ? NULL : cJSON_ParseWithLength(text, len);
     if (text != NULL && conf == NULL)
-        fprintf(stderr, "vault: warning: ignoring the malformed %s\n", path);
+        fprintf(stderr, "zkvault: warning: ignoring the malformed %s\n", path);
     if (conf != NULL) {
         c->conf_email = conf_member(conf, "email");
         c->conf_server_url = conf_member(conf, "server");
@@ -198,8 +198,8 @@ int cli_open_existing(cli *c)
     }
     if (access(c->store, F_OK) != 0)
         return cli_error(CLI_EXIT_NOT_FOUND,
-                         "no vault at %s: create one with `vault init`, or fetch an account "
-                         "with `vault login EMAIL`", c->store);
+                         "no vault at %s: create one with `zkvault init`, or fetch an account "
+                         "with `zkvault login EMAIL`", c->store);
     return cli_open_client(c);
 }
 
@@ -295,8 +295,8 @@ static int unlock_with(cli *c, const char *password)
         return cli_fail(c, st, "cannot unlock");
     if (st == VAULT_E_NOT_FOUND)
         return cli_error(CLI_EXIT_NOT_FOUND,
-                         "no vault in %s: create one with `vault init`, or fetch an account "
-                         "with `vault login EMAIL`", c->store);
+                         "no vault in %s: create one with `zkvault init`, or fetch an account "
+                         "with `zkvault login EMAIL`", c->store);
     return st == VAULT_OK ? CLI_EXIT_OK : cli_fail(c, st, "cannot unlock");
 }
 
@@ -306,7 +306,7 @@ static int unlock_keep_password(cli *c, char **password_out)
     char *password = NULL;
     if (rc == CLI_EXIT_OK)
         rc = cli_read_password(c, cli_is_linked(c) ? "Device password: " : "Master password: ",
-                               "VAULT_PASSWORD", 0, &password);
+                               "ZKVAULT_PASSWORD", 0, &password);
     if (rc == CLI_EXIT_OK)
         rc = unlock_with(c, password);
     if (rc != CLI_EXIT_OK || password_out == NULL) {
@@ -332,8 +332,8 @@ static int login_with(cli *c, const char *password)
                             : cli_usage("no server: give --server URL or --server-db PATH");
     const char *email = c->email != NULL ? c->email : c->conf_email;
     if (email == NULL)
-        return cli_usage("no account email: give --email EMAIL, or `vault register EMAIL` / "
-                         "`vault login EMAIL` first");
+        return cli_usage("no account email: give --email EMAIL, or `zkvault register EMAIL` / "
+                         "`zkvault login EMAIL` first");
     int rc = cli_connect(c);
     if (rc != CLI_EXIT_OK)
         return rc;

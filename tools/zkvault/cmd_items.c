@@ -101,19 +101,19 @@ static const struct option edit_options[] = {
     "                         line of standard input)\n"                              \
     "  -g, --generate NAME    set a hidden field to a random password\n"              \
     "      --length N --classes LIST --words N   how --generate makes it (see\n"      \
-    "                         `vault generate --help`; default 20 characters)\n"      \
+    "                         `zkvault generate --help`; default 20 characters)\n"      \
     "      --tag TAG          add a tag\n"                                             \
     "      --json             read the item as JSON from standard input\n"            \
     "                         ({\"type\",\"title\",\"fields\",\"tags\"})\n"
 
 static const char add_help[] =
-    "usage: vault add TITLE [options]     (or: vault add --json < item.json)\n"
+    "usage: zkvault add TITLE [options]     (or: zkvault add --json < item.json)\n"
     "\n"
     "Adds an item and prints its id. Values given on the command line are visible\n"
     "to other users of this machine (ps): pass secrets with -p, -s or -g.\n" EDIT_OPTIONS_HELP;
 
 static const char edit_help[] =
-    "usage: vault edit ITEM [options]\n"
+    "usage: zkvault edit ITEM [options]\n"
     "\n"
     "Changes an item (ITEM: id, unique id prefix or title). A hidden field's old\n"
     "value goes to the item's history.\n"
@@ -391,7 +391,7 @@ int cli_cmd_edit(cli *c, int argc, char **argv)
 }
 
 static const char get_help[] =
-    "usage: vault get ITEM [--show] [--field NAME] [--json]\n"
+    "usage: zkvault get ITEM [--show] [--field NAME] [--json]\n"
     "\n"
     "Shows an item (ITEM: id, unique id prefix or title). Hidden fields are\n"
     "masked unless --show.\n"
@@ -472,7 +472,7 @@ static int print_items(cli *c, int st, char *json, int as_json)
 }
 
 static const char list_help[] =
-    "usage: vault list [--json] [--deleted]\n"
+    "usage: zkvault list [--json] [--deleted]\n"
     "\n"
     "Lists items ordered by title: short id, type, title.\n"
     "      --json             the library's JSON array (full items, hidden values too)\n"
@@ -507,7 +507,7 @@ int cli_cmd_list(cli *c, int argc, char **argv)
 }
 
 static const char search_help[] =
-    "usage: vault search QUERY [--json]\n"
+    "usage: zkvault search QUERY [--json]\n"
     "\n"
     "Items whose title, tags or visible field values contain QUERY (ASCII\n"
     "case-insensitive). Hidden values are never searched.\n";
@@ -529,7 +529,7 @@ int cli_cmd_search(cli *c, int argc, char **argv)
 }
 
 static const char rm_help[] =
-    "usage: vault rm ITEM\n"
+    "usage: zkvault rm ITEM\n"
     "\n"
     "Deletes an item: its content is wiped and a tombstone syncs the delete.\n";
 
@@ -554,7 +554,7 @@ int cli_cmd_rm(cli *c, int argc, char **argv)
 }
 
 static const char history_help[] =
-    "usage: vault history ITEM [--show]\n"
+    "usage: zkvault history ITEM [--show]\n"
     "\n"
     "Earlier values of the item's hidden fields (the last 10 per field), newest\n"
     "first: when it changed, the field, the old value (masked unless --show).\n";
@@ -595,7 +595,7 @@ int cli_cmd_history(cli *c, int argc, char **argv)
 }
 
 static const char export_help[] =
-    "usage: vault export [FILE]\n"
+    "usage: zkvault export [FILE]\n"
     "\n"
     "Writes the whole vault (items, tombstones, history, devices) as the\n"
     "library's JSON to FILE (created with mode 0600) or to standard output.\n"
@@ -627,7 +627,7 @@ int cli_cmd_export(cli *c, int argc, char **argv)
         if (fd >= 0 && close(fd) != 0 && rc == CLI_EXIT_OK)
             rc = cli_error(CLI_EXIT_ERROR, "cannot write %s: %s", path, strerror(errno));
         if (rc == CLI_EXIT_OK)
-            fprintf(stderr, "vault: exported to %s (plaintext: keep it safe, delete it after use)\n",
+            fprintf(stderr, "zkvault: exported to %s (plaintext: keep it safe, delete it after use)\n",
                     path);
     }
     vault_free(json);
@@ -635,7 +635,7 @@ int cli_cmd_export(cli *c, int argc, char **argv)
 }
 
 static const char import_help[] =
-    "usage: vault import FILE [--replace]\n"
+    "usage: zkvault import FILE [--replace]\n"
     "\n"
     "Adds the live items of an export (the library's vault JSON; FILE \"-\" reads\n"
     "standard input). Items whose id already exists are skipped, or replaced\n"

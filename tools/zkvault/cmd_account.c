@@ -18,7 +18,7 @@ static int simple_args(cli *c, int argc, char **argv, const char *help, int oper
     while ((opt = cli_getopt(c, argc, argv, "h", NULL, help)) != OPT_END)
         return opt == OPT_HELP ? OPT_HELP : CLI_EXIT_USAGE;
     if (argc - optind != operands)
-        return cli_usage("%s takes %d argument%s (see `vault %s --help`)", argv[0], operands,
+        return cli_usage("%s takes %d argument%s (see `zkvault %s --help`)", argv[0], operands,
                          operands == 1 ? "" : "s", argv[0]);
     return CLI_EXIT_OK;
 }
@@ -50,7 +50,7 @@ static int remember_and_report(cli *c, int rc, const char *done, const char *ema
 }
 
 static const char init_help[] =
-    "usage: vault init [--kdf-ops N --kdf-mem BYTES]\n"
+    "usage: zkvault init [--kdf-ops N --kdf-mem BYTES]\n"
     "\n"
     "Creates a new, empty vault in the local store, protected by a new master\n"
     "password (asked twice on a terminal). Argon2id parameters default to\n"
@@ -65,7 +65,7 @@ int cli_cmd_init(cli *c, int argc, char **argv)
     if (rc == CLI_EXIT_OK)
         rc = cli_open_client(c);
     if (rc == CLI_EXIT_OK)
-        rc = cli_read_password(c, "New master password: ", "VAULT_PASSWORD", 1, &password);
+        rc = cli_read_password(c, "New master password: ", "ZKVAULT_PASSWORD", 1, &password);
     if (rc == CLI_EXIT_OK) {
         cli_progress_begin(c, "deriving key");
         int st = vault_client_create(c->client, password, c->kdf_ops, c->kdf_mem);
@@ -86,7 +86,7 @@ int cli_cmd_init(cli *c, int argc, char **argv)
 }
 
 static const char register_help[] =
-    "usage: vault register EMAIL [--server URL | --server-db PATH]\n"
+    "usage: zkvault register EMAIL [--server URL | --server-db PATH]\n"
     "\n"
     "Creates an account for this vault on the server and pushes it. The email\n"
     "and the server are remembered next to the store for later commands.\n";
@@ -107,7 +107,7 @@ int cli_cmd_register(cli *c, int argc, char **argv)
 }
 
 static const char login_help[] =
-    "usage: vault login EMAIL [--server URL | --server-db PATH]\n"
+    "usage: zkvault login EMAIL [--server URL | --server-db PATH]\n"
     "\n"
     "On an empty store: fetches the account from the server and unlocks it.\n"
     "On a store that holds the account: checks the password with the server.\n"
@@ -131,7 +131,7 @@ int cli_cmd_login(cli *c, int argc, char **argv)
     } else if (rc == CLI_EXIT_OK) {
         rc = cli_connect(c);
         if (rc == CLI_EXIT_OK)
-            rc = cli_read_password(c, "Master password: ", "VAULT_PASSWORD", 0, &password);
+            rc = cli_read_password(c, "Master password: ", "ZKVAULT_PASSWORD", 0, &password);
         if (rc == CLI_EXIT_OK) {
             cli_progress_begin(c, "deriving key");
             int st = vault_client_login(c->client, email, password);
@@ -144,7 +144,7 @@ int cli_cmd_login(cli *c, int argc, char **argv)
 }
 
 static const char sync_help[] =
-    "usage: vault sync\n"
+    "usage: zkvault sync\n"
     "\n"
     "Pulls the server's latest revision, merges it with local changes (three-way:\n"
     "no edit is lost), and pushes the result.\n";
@@ -166,13 +166,13 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
 }
 
 static const char passwd_help[] =
-    "usage: vault passwd [--kdf-ops N --kdf-mem BYTES]\n"
+    "usage: zkvault passwd [--kdf-ops N --kdf-mem BYTES]\n"
     "\n"
     "Changes the master password, here and on the server (the account must be\n"
     "registered). The vault key is re-wrapped; the vault is not re-encrypted.\n"
     "Argon2id parameters may only grow. Scripts: --password-fd N gives the old\n"
     "password on the first line and the new one on the second; or\n"
-    "VAULT_PASSWORD and VAULT_NEW_PASSWORD.\n";
+    "ZKVAULT_PASSWORD and ZKVAULT_NEW_PASSWORD.\n";
 
 int cli_cmd_passwd(cli *c, int argc, char **argv)
 {
@@ -183,7 +183,7 @@ int cli_cmd_passwd(cli *c, int argc, char **argv)
     if (rc == CLI_EXIT_OK)
         rc = cli_unlock_and_login(c, &old_pw);
     if (rc == CLI_EXIT_OK)
-        rc = cli_read_password(c, "New master password: ", "VAULT_NEW_PASSWORD", 1, &new_pw);
+        rc = cli_read_password(c, "New master password: ", "ZKVAULT_NEW_PASSWORD", 1, &new_pw);
     if (rc == CLI_EXIT_OK) {
         cli_progress_begin(c, "deriving key");
         int st = vault_client_change_password(c->client, old_pw, new_pw, c->kdf_ops, c->kdf_mem);

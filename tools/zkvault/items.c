@@ -76,7 +76,7 @@ int cli_resolve_item(cli *c, const vault *v, const char *ref, char **id_out)
         rc = *id_out == NULL ? cli_error(CLI_EXIT_ERROR, "out of memory") : CLI_EXIT_OK;
     } else if (id_hits > 1 || title_hits > 1) {
         rc = cli_error(CLI_EXIT_USAGE, "'%s' matches %zu items: give more of the id "
-                                       "(see `vault list`)", ref, id_hits > 1 ? id_hits : title_hits);
+                                       "(see `zkvault list`)", ref, id_hits > 1 ? id_hits : title_hits);
     } else {
         rc = cli_error(CLI_EXIT_NOT_FOUND, "no item '%s'", ref);
     }

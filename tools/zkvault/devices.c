@@ -252,7 +252,7 @@ static int link_show(cli *c, const char *name)
     if (st != VAULT_OK)
         rc = cli_fail(c, st, "cannot start linking");
     if (rc == CLI_EXIT_OK)
-        rc = show_and_wait(c, l, "on the new device: vault link join PAYLOAD");
+        rc = show_and_wait(c, l, "on the new device: zkvault link join PAYLOAD");
     if (rc == CLI_EXIT_OK)
         rc = confirm_and_send(c, l, name);
     vault_link_free(l);
@@ -292,7 +292,7 @@ static int link_new_device(cli *c, const char *payload)
     if (rc == CLI_EXIT_OK)
         rc = cli_connect(c);
     if (rc == CLI_EXIT_OK)
-        rc = cli_read_password(c, "New password for this device: ", "VAULT_PASSWORD", 1,
+        rc = cli_read_password(c, "New password for this device: ", "ZKVAULT_PASSWORD", 1,
                                &password);
     if (rc == CLI_EXIT_OK && (rc = device_key(c, password, 1, key)) == CLI_EXIT_OK)
         made_key = 1;
@@ -303,7 +303,7 @@ static int link_new_device(cli *c, const char *payload)
     if (st != VAULT_OK)
         rc = cli_fail(c, st, "linking failed");
     if (rc == CLI_EXIT_OK && payload == NULL)
-        rc = show_and_wait(c, l, "on the other device: vault link accept PAYLOAD");
+        rc = show_and_wait(c, l, "on the other device: zkvault link accept PAYLOAD");
     if (rc == CLI_EXIT_OK)
         rc = receive_vault(c, l, key);
     if (rc == CLI_EXIT_OK)
@@ -321,10 +321,10 @@ static int link_new_device(cli *c, const char *payload)
 }
 
 static const char link_help[] =
-    "usage: vault link show [--name NAME]       on the device that holds the account\n"
-    "       vault link join PAYLOAD             on the new device\n"
-    "   or: vault link request                  on the new device (it shows the code)\n"
-    "       vault link accept PAYLOAD [--name NAME]   on the device with the account\n"
+    "usage: zkvault link show [--name NAME]       on the device that holds the account\n"
+    "       zkvault link join PAYLOAD             on the new device\n"
+    "   or: zkvault link request                  on the new device (it shows the code)\n"
+    "       zkvault link accept PAYLOAD [--name NAME]   on the device with the account\n"
     "\n"
     "Links a new device: the vault key travels sealed through the server, which\n"
     "cannot read it or put itself in the middle. Both devices then show the same\n"
@@ -334,7 +334,7 @@ static const char link_help[] =
     "The new device needs an empty store, --server or --server-db, and a new\n"
     "device password (asked twice), which unlocks the vault on that device from\n"
     "then on; its Argon2id salt and parameters are kept in STORE.devkey.\n"
-    "  -n, --name NAME   the new device's name in `vault devices` (default \"new device\")\n";
+    "  -n, --name NAME   the new device's name in `zkvault devices` (default \"new device\")\n";
 
 int cli_cmd_link(cli *c, int argc, char **argv)
 {
@@ -366,7 +366,7 @@ int cli_cmd_link(cli *c, int argc, char **argv)
 /* ---- devices and revocation --------------------------------------------------- */
 
 static const char devices_help[] =
-    "usage: vault devices [--json]\n"
+    "usage: zkvault devices [--json]\n"
     "\n"
     "Lists the account's linked devices, kept inside the encrypted vault (pulled\n"
     "from the server first when there is an account): \"*\" marks this device,\n"
@@ -428,9 +428,9 @@ int cli_cmd_devices(cli *c, int argc, char **argv)
 }
 
 static const char revoke_help[] =
-    "usage: vault revoke DEVICE_ID\n"
+    "usage: zkvault revoke DEVICE_ID\n"
     "\n"
-    "Revokes a linked device (see `vault devices`): its server credential stops\n"
+    "Revokes a linked device (see `zkvault devices`): its server credential stops\n"
     "working, the vault key is rotated and sealed to each remaining device. Run\n"
     "it on a device that unlocks with the master password.\n";
 
