@@ -160,7 +160,10 @@ function qrRender(value, format = QR_TEXT) {
 
 class Vault {
   // new Vault() makes an empty owned vault. Vaults from Client.vault are
-  // borrowed: valid until the client locks, closes, pulls or syncs.
+  // borrowed: valid only until the client's next call that may replace or
+  // free the vault (every call but save, accountId, revision, unlocked and
+  // connect*; an async call counts from the moment it is queued). After
+  // that they throw ClosedError: take client.vault again.
   constructor(handle = null, owner = null) {
     if (handle === null) {
       const out = [null];
@@ -169,6 +172,7 @@ class Vault {
     }
     this._h = handle;
     this._owner = owner;
+    this._generation = owner === null ? null : owner._generation;
   }
 
   static fromJson(json) {
@@ -191,7 +195,13 @@ class Vault {
   }
 
   _handle() {
-    if (this._h === null) throw new Error('vault is closed');
+    if (this._h === null) throw new errors.ClosedError('vault is closed');
+    const owner = this._owner;
+    if (owner !== null && (owner._h === null || owner._generation !== this._generation)) {
+      this._h = null;
+      throw new errors.ClosedError('this Vault was borrowed from a Client that has since closed, '
+        + 'locked, synced or replaced its vault: take client.vault again');
+    }
     return this._h;
   }
 
@@ -276,6 +286,12 @@ class Server {
     const out = [null];
     call('vault_server_open', [out, String(dbPath), pepper, pepper.length, 0]);
     this._h = out[0];
+    this._daemons = []; // stopped before the server closes: they use it
+  }
+
+  _handle() {
+    if (this._h === null) throw new errors.ClosedError('server is closed');
+    return this._h;
   }
 
   _errmsg() {
@@ -283,6 +299,8 @@ class Server {
   }
 
   close() {
+    for (const daemon of this._daemons) daemon.stop();
+    this._daemons = [];
     if (this._h !== null) fn.vault_server_close(this._h);
     this._h = null;
   }
@@ -294,13 +312,14 @@ class Server {
   handle(request) {
     const data = Buffer.from(itemJson(request), 'utf8');
     const out = [null];
-    call('vault_server_handle', [this._h, data, data.length, out], () => this._errmsg());
+    call('vault_server_handle', [this._handle(), data, data.length, out], () => this._errmsg());
     return JSON.parse(takeString(out[0]));
   }
 
   setOption(name, value) {
     if (!(name in SERVER_OPTIONS)) throw new RangeError(`unknown server option ${name}`);
-    call('vault_server_set_option', [this._h, SERVER_OPTIONS[name], value], () => this._errmsg());
+    call('vault_server_set_option', [this._handle(), SERVER_OPTIONS[name], value],
+      () => this._errmsg());
   }
 
   serveHttp(options = {}) {
@@ -312,9 +331,10 @@ class Httpd {
   constructor(server, { bind = '127.0.0.1', port = 0, certPem = null, keyPem = null,
     threads = 0 } = {}) {
     const out = [null];
-    call('vault_httpd_start', [out, server._h, bind, port, certPem, keyPem, threads]);
+    call('vault_httpd_start', [out, server._handle(), bind, port, certPem, keyPem, threads]);
     this._h = out[0];
     this._server = server;
+    server._daemons.push(this);
     this.port = fn.vault_httpd_port(this._h);
     const host = bind.includes(':') ? `[${bind}]` : bind;
     this.url = `${certPem ? 'https' : 'http'}://${host}:${this.port}`;
@@ -330,6 +350,12 @@ class Httpd {
   }
 }
 
+// Calls that never replace or free the client's vault: a Vault borrowed from
+// Client.vault survives them; any other call invalidates it.
+const KEEPS_VAULT = new Set(['vault_client_vault', 'vault_client_save',
+  'vault_client_account_id', 'vault_client_revision', 'vault_client_is_unlocked',
+  'vault_client_connect_local', 'vault_client_connect_http']);
+
 class Client {
   constructor(path) {
     const out = [null];
@@ -337,32 +363,53 @@ class Client {
     this._h = out[0];
     this._server = null;
     this._queue = Promise.resolve();
+    this._inFlight = 0; // async calls queued or running on a worker thread
+    this._generation = 0;
   }
 
   _errmsg() {
     return this._h === null ? '' : fn.vault_client_errmsg(this._h);
   }
 
-  _handle() {
-    if (this._h === null) throw new Error('client is closed');
+  // The handle for a call named name; checks that it (and an embedded
+  // server) is still open, and invalidates borrowed vaults unless the call
+  // keeps them.
+  _handle(name = 'vault_client_lock') {
+    if (this._h === null) throw new errors.ClosedError('client is closed');
+    if (this._server !== null && this._server._h === null) {
+      throw new errors.ClosedError('the Server this client is connected to is closed');
+    }
+    if (!KEEPS_VAULT.has(name)) this._generation += 1;
     return this._h;
   }
 
   _call(name, ...args) {
-    return call(name, [this._handle(), ...args], () => this._errmsg());
+    return call(name, [this._handle(name), ...args], () => this._errmsg());
   }
 
   // Queues an async call behind the earlier ones on this handle.
   _async(name, ...args) {
-    const run = () => callAsync(name, [this._handle(), ...args], () => this._errmsg());
+    const h = this._handle(name);
+    // h stays valid until the queue drains, even across close() (see there).
+    const run = () => callAsync(name, [h, ...args], () => fn.vault_client_errmsg(h));
+    this._inFlight += 1;
     const result = this._queue.then(run, run);
-    this._queue = result.catch(() => {});
+    this._queue = result.catch(() => {}).finally(() => {
+      this._inFlight -= 1;
+    });
     return result;
   }
 
+  // Closes now, or, with async calls still queued or running on a worker
+  // thread, as soon as they settle (the handle must outlive them); the
+  // object is unusable from this call on either way.
   close() {
-    if (this._h !== null) fn.vault_client_close(this._h);
+    const h = this._h;
     this._h = null;
+    this._generation += 1;
+    if (h === null) return;
+    if (this._inFlight === 0) fn.vault_client_close(h);
+    else this._queue = this._queue.then(() => fn.vault_client_close(h));
   }
 
   [Symbol.dispose]() {
@@ -423,13 +470,15 @@ class Client {
   }
 
   connectLocal(server) {
-    this._call('vault_client_connect_local', server._h);
+    this._server = null;
+    this._call('vault_client_connect_local', server._handle());
     this._server = server;
   }
 
   connectHttp(baseUrl, { allowInsecure = false, insecureTls = false } = {}) {
     const flags = (allowInsecure ? HTTP_ALLOW_INSECURE : 0) | (insecureTls ? HTTP_INSECURE_TLS : 0);
     this._call('vault_client_connect_http', baseUrl, flags);
+    this._server = null;
   }
 
   register(email) {
@@ -495,7 +544,7 @@ class Client {
 
   _link(name, ...args) {
     const out = [null];
-    call(name, [out, this._handle(), ...args], () => this._errmsg());
+    call(name, [out, this._handle(name), ...args], () => this._errmsg());
     return new Link(out[0], this);
   }
 
@@ -529,7 +578,8 @@ class Link {
   }
 
   _call(name, ...args) {
-    if (this._h === null) throw new Error('link is closed');
+    if (this._h === null) throw new errors.ClosedError('link is closed');
+    this._client._handle(name); // the link acts on its client (complete opens the vault)
     return call(name, [this._h, ...args], () => this._client._errmsg());
   }
 

@@ -488,20 +488,15 @@ static void test_devicelink_flow__join_survives_allocation_failures(void **state
 static void test_devicelink_flow__full_link_over_http(void **state)
 {
     world *w = *state;
-    vault_httpd *httpd = NULL;
-    char url[64];
     uint8_t local_key[32];
     test_key(local_key, 0xa1);
-    assert_int_equal(vault_httpd_start(&httpd, w->server, "127.0.0.1", 0, NULL, NULL, 2),
-                     VAULT_OK);
-    snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)vault_httpd_port(httpd));
+    tw_serve_http(w->tw);
     char *session = vault__out_dup(w->a->session, strlen(w->a->session));
-    assert_int_equal(vault_client_connect_http(w->a, url, 0), VAULT_OK);
+    assert_int_equal(vault_client_connect_http(w->a, w->tw->url, 0), VAULT_OK);
     memcpy(w->a->session, session, strlen(session) + 1); /* keep A's session */
     vault_free(session);
 
-    vault_client *b = fresh_client(w, "http-b");
-    assert_int_equal(vault_client_connect_http(b, url, 0), VAULT_OK);
+    vault_client *b = fresh_client(w, "http-b"); /* over HTTP too */
     vault_link *offer = NULL, *join = NULL;
     assert_int_equal(vault_link_offer(&offer, w->a), VAULT_OK);
     char *uri = payload_of(offer);
@@ -517,7 +512,6 @@ static void test_devicelink_flow__full_link_over_http(void **state)
     vault_free(uri);
     vault_link_free(offer);
     vault_link_free(join);
-    vault_httpd_stop(httpd);
 }
 
 int test_devicelink_flow_suite(void)

@@ -55,6 +55,16 @@ static int setup(void **state)
     return 0;
 }
 
+/* B ("laptop") and C ("tablet") linked to A, with the local keys made from
+ * seed and seed + 1. */
+static void link_b_and_c(world *w, uint8_t key_b[32], uint8_t key_c[32], uint8_t seed)
+{
+    test_key(key_b, seed);
+    test_key(key_c, (uint8_t)(seed + 1));
+    w->b = tw_linked(w->tw, w->a, "laptop", key_b);
+    w->c = tw_linked(w->tw, w->a, "tablet", key_c);
+}
+
 /* A revokes victim (rotating the vault key) and syncs a new item. */
 static void revoke_then_write(world *w, tw_device *victim, const char *title)
 {
@@ -130,10 +140,7 @@ static void test_devicelink_rotate__linked_device_syncs_across_revocation(void *
 {
     world *w = *state;
     uint8_t key_b[32], key_c[32], old_vk[VAULT_KEY_BYTES];
-    test_key(key_b, 0x11);
-    test_key(key_c, 0x12);
-    w->b = tw_linked(w->tw, w->a, "laptop", key_b);
-    w->c = tw_linked(w->tw, w->a, "tablet", key_c);
+    link_b_and_c(w, key_b, key_c, 0x11);
     memcpy(old_vk, w->b->c->keys->vault_key, sizeof old_vk);
 
     revoke_then_write(w, w->c, "After revoke");
@@ -184,10 +191,7 @@ static void test_devicelink_rotate__offline_edits_survive_the_rotation(void **st
 {
     world *w = *state;
     uint8_t key_b[32], key_c[32];
-    test_key(key_b, 0x21);
-    test_key(key_c, 0x22);
-    w->b = tw_linked(w->tw, w->a, "laptop", key_b);
-    w->c = tw_linked(w->tw, w->a, "tablet", key_c);
+    link_b_and_c(w, key_b, key_c, 0x21);
     tw_add_note(w->b->c, "Offline edit");
     assert_int_equal(vault_client_save(w->b->c), VAULT_OK);
 
@@ -216,10 +220,7 @@ static void test_devicelink_rotate__wrong_sealed_key_changes_nothing(void **stat
     world *w = *state;
     uint8_t key_b[32], key_c[32], random_key[VAULT_KEY_BYTES], held[VAULT_KEY_BYTES];
     char hex[SEALED_HEX];
-    test_key(key_b, 0x31);
-    test_key(key_c, 0x32);
-    w->b = tw_linked(w->tw, w->a, "laptop", key_b);
-    w->c = tw_linked(w->tw, w->a, "tablet", key_c);
+    link_b_and_c(w, key_b, key_c, 0x31);
     w->x = tw_device_open(w->tw, "eve");
     assert_int_equal(vault_client_create(w->x->c, PASSWORD, TEST_OPS, TEST_MEM), VAULT_OK);
     assert_int_equal(vault_client_register(w->x->c, EVE_EMAIL), VAULT_OK);
@@ -265,11 +266,8 @@ static void test_devicelink_rotate__replayed_earlier_rotation_is_refused(void **
     world *w = *state;
     uint8_t key_b[32], key_c[32], key_x[32];
     char first[SEALED_HEX];
-    test_key(key_b, 0x41);
-    test_key(key_c, 0x42);
+    link_b_and_c(w, key_b, key_c, 0x41);
     test_key(key_x, 0x43);
-    w->b = tw_linked(w->tw, w->a, "laptop", key_b);
-    w->c = tw_linked(w->tw, w->a, "tablet", key_c);
     w->x = tw_linked(w->tw, w->a, "phone", key_x);
 
     revoke_then_write(w, w->c, "First rotation");
@@ -297,10 +295,11 @@ static void test_devicelink_rotate__replayed_earlier_rotation_is_refused(void **
 
 /* Forges a rotation of the account at the server's current revision: a vault
  * holding "Forged" (and listing d with its public key if list_d), sealed
- * under a key of the forger's choosing, which is sealed to d. */
-static void forge_rotation(world *w, tw_device *d, int list_d, char sealed_hex[SEALED_HEX],
-                           char **blob_json)
+ * under a key of the forger's choosing, which is sealed to d; and has d's
+ * liar serve both. Returns the liar's blob value (free() it after use). */
+static char *serve_forged_rotation(world *w, tw_device *d, int list_d)
 {
+    char sealed_hex[SEALED_HEX], *blob_json = NULL;
     uint8_t evil[VAULT_KEY_BYTES], pk[crypto_box_PUBLICKEYBYTES];
     uint8_t *blob = NULL;
     size_t blob_len = 0;
@@ -325,12 +324,18 @@ static void forge_rotation(world *w, tw_device *d, int list_d, char sealed_hex[S
     assert_int_equal(vault_seal(v, evil, d->c->account_id, revision, &blob, &blob_len),
                      VAULT_OK);
     assert_int_equal(vault__base64_encode(blob, blob_len, &b64), VAULT_OK);
-    *blob_json = malloc(strlen(b64) + 3);
-    sprintf(*blob_json, "\"%s\"", b64);
+    blob_json = malloc(strlen(b64) + 3);
+    sprintf(blob_json, "\"%s\"", b64);
     seal_to(d, evil, sealed_hex);
     vault_free(b64);
     vault_free(blob);
     vault_close(v);
+    serve_sealed_key(d, sealed_hex);
+    d->lie.mode = LIAR_REWRITE;
+    d->lie.op = "pull";
+    d->lie.member = "blob";
+    d->lie.value = blob_json;
+    return blob_json;
 }
 
 /* A forged rotation whose vault does not list B (made by someone who holds
@@ -339,19 +344,10 @@ static void test_devicelink_rotate__forged_rotation_not_listing_device_is_refuse
 {
     world *w = *state;
     uint8_t key_b[32], key_c[32];
-    char hex[SEALED_HEX], *blob_json = NULL;
-    test_key(key_b, 0x51);
-    test_key(key_c, 0x52);
-    w->b = tw_linked(w->tw, w->a, "laptop", key_b);
-    w->c = tw_linked(w->tw, w->a, "tablet", key_c);
+    link_b_and_c(w, key_b, key_c, 0x51);
     revoke_then_write(w, w->c, "After revoke");
 
-    forge_rotation(w, w->b, 0, hex, &blob_json);
-    serve_sealed_key(w->b, hex);
-    w->b->lie.mode = LIAR_REWRITE;
-    w->b->lie.op = "pull";
-    w->b->lie.member = "blob";
-    w->b->lie.value = blob_json;
+    char *blob_json = serve_forged_rotation(w, w->b, 0);
     assert_lie_refused(w->b, VAULT_E_AUTH, "does not list this device");
     free(blob_json);
 
@@ -370,19 +366,10 @@ static void test_devicelink_rotate__limit_revoked_device_with_server_can_forge(v
 {
     world *w = *state;
     uint8_t key_b[32], key_c[32];
-    char hex[SEALED_HEX], *blob_json = NULL;
-    test_key(key_b, 0x61);
-    test_key(key_c, 0x62);
-    w->b = tw_linked(w->tw, w->a, "laptop", key_b);
-    w->c = tw_linked(w->tw, w->a, "tablet", key_c);
+    link_b_and_c(w, key_b, key_c, 0x61);
     revoke_then_write(w, w->c, "After revoke");
 
-    forge_rotation(w, w->b, 1, hex, &blob_json);
-    serve_sealed_key(w->b, hex);
-    w->b->lie.mode = LIAR_REWRITE;
-    w->b->lie.op = "pull";
-    w->b->lie.member = "blob";
-    w->b->lie.value = blob_json;
+    char *blob_json = serve_forged_rotation(w, w->b, 1);
     assert_int_equal(vault_client_pull(w->b->c), VAULT_OK);
     assert_true(tw_has_title(w->b->c, "Forged"));
     assert_memory_not_equal(w->b->c->keys->vault_key, w->a->c->keys->vault_key, VAULT_KEY_BYTES);

@@ -80,11 +80,9 @@ void test_server_faults__newer_schema_is_refused(void **state)
 void test_server_faults__rate_limit_shared_by_processes(void **state)
 {
     (void)state;
-    vault_server *s = ts_open("faults_shared", 1);
-    vault_server *other = ts_reopen("faults_shared", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
+    vault_server *s = ts_open_registered("faults_shared", &a);
+    vault_server *other = ts_reopen("faults_shared", 1);
     uint8_t bad[32];
     memcpy(bad, a.auth_key, sizeof bad);
     bad[5] ^= 1;

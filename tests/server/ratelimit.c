@@ -36,12 +36,10 @@ static void wrong_key(const ts_account *a, uint8_t out[32])
 void test_server_ratelimit__delays_after_free_failures(void **state)
 {
     (void)state;
-    vault_server *s = ts_open("ratelimit", 1);
     ts_account a;
     uint8_t bad[32];
-    ts_account_init(&a, 1);
+    vault_server *s = ts_open_registered("ratelimit", &a);
     wrong_key(&a, bad);
-    ts_register(s, &a);
     for (int i = 0; i < 5; i++)
         expect_login(s, &a, bad, "auth", -1);
     /* Sixth attempt at once: refused unchecked, even with the right key. */
@@ -85,12 +83,10 @@ void test_server_ratelimit__unknown_email_alike(void **state)
 void test_server_ratelimit__delay_is_capped(void **state)
 {
     (void)state;
-    vault_server *s = ts_open("ratelimit_cap", 1);
     ts_account a;
     uint8_t bad[32];
-    ts_account_init(&a, 1);
+    vault_server *s = ts_open_registered("ratelimit_cap", &a);
     wrong_key(&a, bad);
-    ts_register(s, &a);
     assert_int_equal(vault_server_set_option(s, VAULT_SERVER_LOGIN_FREE, 2), VAULT_OK);
     int64_t t = 0;
     for (int i = 0; i < 2; i++)

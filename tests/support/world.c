@@ -50,9 +50,18 @@ void tw_close_clients(tw_world *w)
     }
 }
 
+void tw_serve_http(tw_world *w)
+{
+    assert_null(w->httpd);
+    assert_int_equal(vault_httpd_start(&w->httpd, w->server, "127.0.0.1", 0, NULL, NULL, 2),
+                     VAULT_OK);
+    snprintf(w->url, sizeof w->url, "http://127.0.0.1:%u", (unsigned)vault_httpd_port(w->httpd));
+}
+
 void tw_free(tw_world *w)
 {
     tw_close_clients(w);
+    vault_httpd_stop(w->httpd);
     for (size_t i = 0; i < w->ndev; i++) {
         liar_reset(&w->dev[i]->lie);
         free(w->dev[i]);
@@ -74,7 +83,9 @@ tw_device *tw_device_open(tw_world *w, const char *name)
     unlink(d->path);
     d->lie.server = w->server;
     assert_int_equal(vault_client_open(&d->c, d->path, 0), VAULT_OK);
-    if (w->direct)
+    if (w->url[0] != '\0')
+        assert_int_equal(vault_client_connect_http(d->c, w->url, 0), VAULT_OK);
+    else if (w->direct)
         assert_int_equal(vault_client_connect_local(d->c, w->server), VAULT_OK);
     else
         assert_int_equal(vault_client_connect_custom(d->c, liar_transport, &d->lie), VAULT_OK);

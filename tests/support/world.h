@@ -31,6 +31,8 @@ typedef struct tw_world {
     char server_path[768]; /* its SQLite file */
     char label[32];
     int direct; /* set before opening devices: connect them with vault_client_connect_local */
+    vault_httpd *httpd; /* tw_serve_http: devices opened afterwards connect to url */
+    char url[64];
     tw_device *dev[TW_MAX_DEVICES];
     size_t ndev;
     unsigned opened; /* devices opened so far: numbers their files */
@@ -45,13 +47,19 @@ tw_world *tw_new(const char *label, const uint8_t *pepper);
 void *tw_state_new(size_t size, const char *label);
 int tw_teardown(void **state);
 
+/* Serves the world's server over HTTP on loopback (vault_httpd, a free
+ * port): devices opened from now on connect to w->url with
+ * vault_client_connect_http. tw_free stops it. */
+void tw_serve_http(tw_world *w);
+
 /* Closes every device's client (their store files stay, for reading). */
 void tw_close_clients(tw_world *w);
 /* Closes every device and the server, resets the liars and the test clock. */
 void tw_free(tw_world *w);
 
 /* A device with a fresh, empty store ("<label>-<name>-<n>.db"), connected
- * (through its liar unless w->direct). */
+ * over HTTP after tw_serve_http, else directly if w->direct, else through
+ * its liar. */
 tw_device *tw_device_open(tw_world *w, const char *name);
 /* A device that created a vault (password, floor KDF) and registered email. */
 tw_device *tw_registered(tw_world *w, const char *name, const char *email,

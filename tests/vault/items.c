@@ -10,15 +10,6 @@
 #define ID_B "fedcba9876543210fedcba9876543210"
 #define ID_C "00000000000000000000000000000001"
 
-static vault *fresh(void)
-{
-    vault *v = NULL;
-    vault__set_clock_for_tests(T0);
-    assert_int_equal(vault_new(&v), VAULT_OK);
-    assert_non_null(v);
-    return v;
-}
-
 static void expect_item(const vault *v, const char *id, const char *expected)
 {
     char *json = vt_get(v, id);
@@ -29,7 +20,7 @@ static void expect_item(const vault *v, const char *id, const char *expected)
 static void test_vault_items__add_assigns_random_id_and_defaults(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     const char *id = vt_add(v, "{\"type\":\"note\",\"title\":\"Shopping\"}");
     assert_int_equal(strlen(id), 32);
     assert_int_equal(strspn(id, "0123456789abcdef"), 32);
@@ -51,7 +42,7 @@ static void test_vault_items__add_assigns_random_id_and_defaults(void **state)
 static void test_vault_items__add_keeps_id_and_canonical_order(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     /* Library-kept members in the input are ignored; field members reordered. */
     const char *id = vt_add(v, "{\"tags\":[\"work\"],\"fields\":[{\"hidden\":true,"
                                "\"value\":\"s3cret\",\"name\":\"password\"}],"
@@ -71,7 +62,7 @@ static void test_vault_items__add_keeps_id_and_canonical_order(void **state)
 static void test_vault_items__add_rejects_existing_id(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"a\"}");
     char *id = (char *)1;
     vt_expect(vault_item_add(v, "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"b\"}", &id),
@@ -191,7 +182,7 @@ static void test_vault_items__add_rejects_bad_input(void **state)
         {"{\"id\":\"0123\",\"type\":\"login\",\"title\":\"t\"}", VAULT_E_INVALID, "\"id\""},
         {"{\"id\":7,\"type\":\"login\",\"title\":\"t\"}", VAULT_E_INVALID, "\"id\""},
     };
-    vault *v = fresh();
+    vault *v = vt_new();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         expect_add(v, cases[i].json, cases[i].code, cases[i].message);
     uint64_t n = 1;
@@ -207,7 +198,7 @@ static void test_vault_items__add_rejects_bad_input(void **state)
 static void test_vault_items__add_enforces_size_limits(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     char *s;
     s = sized_json("{\"type\":\"login\",\"title\":\"%s\"}", 1024);
     vt_add(v, s);
@@ -290,7 +281,7 @@ static void test_vault_items__add_refuses_item_100001(void **state)
 static void test_vault_items__update_replaces_content(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"Old\",\"tags\":[\"a\"],"
               "\"fields\":[{\"name\":\"user\",\"value\":\"ada\",\"hidden\":false}]}");
     vault__set_clock_for_tests(T1);
@@ -322,7 +313,7 @@ static void test_vault_items__replacing_keeps_the_items_array_intact(void **stat
     (void)state;
     /* Replace the first, the middle and the last item, then append: the
      * array (a linked list with a tail pointer) must stay whole. */
-    vault *v = fresh();
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"a\",\"title\":\"1\"}");
     vt_add(v, "{\"id\":\"" ID_B "\",\"type\":\"a\",\"title\":\"2\"}");
     vt_add(v, "{\"id\":\"" ID_C "\",\"type\":\"a\",\"title\":\"3\"}");
@@ -352,7 +343,7 @@ static void test_vault_items__replacing_keeps_the_items_array_intact(void **stat
 static void test_vault_items__update_records_hidden_history(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"t\",\"fields\":["
               "{\"name\":\"user\",\"value\":\"ada\",\"hidden\":false},"
               "{\"name\":\"password\",\"value\":\"p0\",\"hidden\":true},"
@@ -381,7 +372,7 @@ static void test_vault_items__update_records_hidden_history(void **state)
 static void test_vault_items__history_keeps_last_ten_per_field(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"t\",\"fields\":["
               "{\"name\":\"pin\",\"value\":\"x\",\"hidden\":true},"
               "{\"name\":\"pw\",\"value\":\"v0\",\"hidden\":true}]}");
@@ -420,7 +411,7 @@ static void test_vault_items__history_keeps_last_ten_per_field(void **state)
 static void test_vault_items__update_failures_leave_item_unchanged(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"keep\"}");
     vt_add(v, "{\"id\":\"" ID_B "\",\"type\":\"login\",\"title\":\"gone\"}");
     assert_int_equal(vault_item_delete(v, ID_B), VAULT_OK);
@@ -449,7 +440,7 @@ static void test_vault_items__update_failures_leave_item_unchanged(void **state)
 static void test_vault_items__delete_leaves_tombstone(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"card\",\"title\":\"Visa\",\"tags\":[\"money\"],"
               "\"fields\":[{\"name\":\"number\",\"value\":\"4111\",\"hidden\":true}]}");
     vault__set_clock_for_tests(T1);
@@ -489,7 +480,7 @@ static void test_vault_items__delete_leaves_tombstone(void **state)
 static void test_vault_items__get_errors(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     char *json = (char *)1;
     vt_expect(vault_item_get(v, ID_A, &json), VAULT_E_NOT_FOUND, "no item");
     assert_null(json);
@@ -530,7 +521,7 @@ static void add_with_id(vault *v, const char *id, const char *title, const char 
 static void test_vault_items__list_sorted_by_title_then_id(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     add_with_id(v, "00000000000000000000000000000003", "beta", "");
     add_with_id(v, "00000000000000000000000000000002", "alpha", "");
     add_with_id(v, "00000000000000000000000000000005", "Alpha", "");
@@ -568,7 +559,7 @@ static void expect_search(const vault *v, const char *query, const char *const *
 static void test_vault_items__search(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     const char *a = "0000000000000000000000000000000a", *b = "0000000000000000000000000000000b";
     const char *c = "0000000000000000000000000000000c", *d = "0000000000000000000000000000000d";
     add_with_id(v, a, "GitHub", ",\"tags\":[\"Work\"],\"fields\":[{\"name\":\"user\","

@@ -31,9 +31,7 @@ static void test_vault_json__empty_vault(void **state)
 
 static vault *sample_vault(void)
 {
-    vault *v = NULL;
-    vault__set_clock_for_tests(T0);
-    assert_int_equal(vault_new(&v), VAULT_OK);
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"first\",\"tags\":[\"a\",\"b\"],\"fields\":["
               "{\"name\":\"password\",\"value\":\"p0\",\"hidden\":true},"
               "{\"name\":\"url\",\"value\":\"https://example.org/\",\"hidden\":false}]}");

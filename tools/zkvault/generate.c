@@ -121,7 +121,10 @@ static const char generate_help[] =
     "  -w, --words N        a passphrase of N words instead (1..64; 7 suggested:\n"
     "                       10 bits per word from a 1024-word list, 70 bits)\n"
     "  -s, --separator S    between words (default \"-\")\n"
-    "  -n, --count N        print N of them, one per line (default 1)\n";
+    "  -n, --count N        print N of them, one per line (default 1)\n"
+    "\n"
+    "The words are a selection from the EFF Large Wordlist for passphrases,\n"
+    "(c) Electronic Frontier Foundation (https://www.eff.org/dice), CC BY 3.0 US.\n";
 
 int cli_cmd_generate(cli *c, int argc, char **argv)
 {
