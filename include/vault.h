@@ -435,10 +435,16 @@ VAULT_API int vault_client_register(vault_client *c, const char *email);
 
 /* Logs in with email and password. On an empty store this fetches the account
  * (prelogin → Argon2id → login → pull) and unlocks it; on a store that holds
- * that account it checks the KDF parameters against those it kept and opens a
- * session. Errors: VAULT_E_AUTH, VAULT_E_RATE_LIMITED, VAULT_E_WEAK_KDF
- * (server offered weaker parameters than the floor or than seen before),
- * VAULT_E_NETWORK, VAULT_E_SERVER, VAULT_E_MISMATCH. */
+ * that account it checks the KDF parameters against those it kept, opens a
+ * session and pulls. If only that pull fails on a store that holds the account
+ * (VAULT_E_FORK, VAULT_E_ROLLBACK, ...), the client stays unlocked and keeps
+ * the session, so that vault_client_resolve_fork() can follow; the pull's
+ * code is returned. With a password this store does not know, the new
+ * protected key must open the local vault before anything is stored.
+ * Errors: VAULT_E_AUTH (with a message saying so when the password was
+ * changed on another device), VAULT_E_RATE_LIMITED, VAULT_E_WEAK_KDF (server
+ * offered weaker parameters than the floor or than seen before),
+ * VAULT_E_NETWORK, VAULT_E_SERVER, VAULT_E_MISMATCH, and the pull's. */
 VAULT_API int vault_client_login(vault_client *c, const char *email,
                                  const char *password);
 

@@ -460,9 +460,13 @@ int vault_client_login(vault_client *c, const char *email, const char *password)
     }
     if (rc == VAULT_OK)
         rc = adopt_login(c, known, &k, protected_key, have_old ? old_vk : NULL, salt, ops, mem);
+    /* A known account keeps its session when only the catch-up pull failed:
+     * the fork or roll-back it reports is the app's to resolve, and
+     * vault_client_resolve_fork needs the session. */
+    int signed_in = rc == VAULT_OK && known;
     if (rc == VAULT_OK)
         rc = vault_client_pull(c);
-    if (rc != VAULT_OK)
+    if (rc != VAULT_OK && !signed_in)
         sodium_memzero(c->session, sizeof c->session);
     if (rc != VAULT_OK && !known && c->has_account)
         vault_client__forget_account(c);

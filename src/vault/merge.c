@@ -148,6 +148,25 @@ static int add_lost(merge_ctx *m, const char *name, const char *value)
     return VAULT_OK;
 }
 
+static int in_history(const cJSON *history, const char *name, const char *value)
+{
+    for (const cJSON *e = history->child; e != NULL; e = e->next)
+        if (strcmp(member_str(e, "name"), name) == 0 && strcmp(member_str(e, "value"), value) == 0)
+            return 1;
+    return 0;
+}
+
+/* Without a common base, a side whose history holds the other side's value
+ * of the field saw that value and replaced it: its value is the later one.
+ * 1 if remote replaced local's value, -1 if local replaced remote's, 0 if
+ * neither (or both: then the conflict rule decides). */
+static int replaced_side(const merge_ctx *m, const char *name, const char *lv, const char *rv)
+{
+    int remote_saw = in_history(m->r->history, name, lv);
+    int local_saw = in_history(m->l->history, name, rv);
+    return remote_saw - local_saw;
+}
+
 /* The merged field for one name (NULL = absent), recording a losing value. */
 static int merge_field(merge_ctx *m, const char *name, const cJSON **chosen)
 {
@@ -165,6 +184,11 @@ static int merge_field(merge_ctx *m, const char *name, const cJSON **chosen)
         if (strcmp(lv, rv) == 0) {
             /* Only the hidden flag differs: hiding is the safe choice. */
             *chosen = member_true(lf, "hidden") ? lf : rf;
+            return VAULT_OK;
+        }
+        int replaced = m->b == NULL ? replaced_side(m, name, lv, rv) : 0;
+        if (replaced != 0) {
+            *chosen = replaced > 0 ? rf : lf; /* the old value is in history already */
             return VAULT_OK;
         }
         int local = local_wins(m->lu, m->ru, lv, rv);

@@ -67,6 +67,9 @@ void test_sync_fork__acknowledged_then_lost_push_is_detected_and_kept(void **sta
     assert_non_null(strstr(vault_client_errmsg(w->a), "revision 2"));
     assert_int_equal(vault_client_pull(w->a), VAULT_E_FORK);
     assert_unchanged(w->a, before, 2);
+    /* Signing in again meets the fork too, and keeps the session to resolve it. */
+    vault_client_lock(w->a);
+    assert_int_equal(vault_client_sign_in(w->a, EMAIL, PASSWORD), VAULT_E_FORK);
 
     /* Recovery keeps every edit, everywhere. */
     assert_int_equal(vault_client_resolve_fork(w->a), VAULT_OK);
