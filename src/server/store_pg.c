@@ -552,7 +552,7 @@ static void release(pg_store *st, conn *c)
 enum {
     READ,    /* no transaction: the body runs single, self-contained statements */
     DURABLE, /* one transaction; COMMIT returns once the WAL is flushed */
-    RELAXED, /* one transaction, synchronous_commit off (see login_attempt_begin) */
+    RELAXED, /* one transaction, synchronous_commit off (VAULT_STORE_WRITE_RELAXED) */
 };
 
 /* Quietly: the failure being reported is the one before. */
