@@ -15,6 +15,7 @@ packages=(
   build-essential cmake pkg-config
   libsodium-dev libsqlite3-dev libcjson-dev zlib1g-dev
   libcmocka-dev libqrencode-dev libmicrohttpd-dev libcurl4-openssl-dev libpq-dev
+  liboath-dev libutf8proc-dev libzxcvbn-dev nettle-dev
   scdoc
 )
 if [[ "${1:-}" == "--with-extras" ]]; then
