@@ -44,6 +44,9 @@ static const char usage_text[] =
     "  --server-db PATH         embedded server in this SQLite file (local use);\n"
     "                           its pepper is PATH.pepper (created on first use)\n"
     "  --insecure               allow plain http:// to a non-loopback host\n"
+    "  --cacert FILE            trust the CA certificates in this PEM file for\n"
+    "                           https:// (default: $ZKVAULT_CA_FILE, $SSL_CERT_FILE,\n"
+    "                           $CURL_CA_BUNDLE, else the system's store)\n"
     "  --email EMAIL            account email (default: the one remembered at login)\n"
     "  --password-fd N          read the master password from file descriptor N,\n"
     "                           one per line (passwd: old, then new)\n"
@@ -68,6 +71,7 @@ const struct option cli_global_options[] = {
     {"server", required_argument, NULL, OPT_SERVER},
     {"server-db", required_argument, NULL, OPT_SERVER_DB},
     {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"cacert", required_argument, NULL, OPT_CACERT},
     {"email", required_argument, NULL, OPT_EMAIL},
     {"password-fd", required_argument, NULL, OPT_PASSWORD_FD},
     {"kdf-ops", required_argument, NULL, OPT_KDF_OPS},
@@ -179,6 +183,7 @@ static int cli_global_option(cli *c, int opt, const char *arg)
     case OPT_SERVER: c->server_url = arg; return 1;
     case OPT_SERVER_DB: c->server_db = arg; return 1;
     case OPT_INSECURE: c->insecure = 1; return 1;
+    case OPT_CACERT: c->ca_file = arg; return 1;
     case OPT_EMAIL: c->email = arg; return 1;
     case OPT_PASSWORD_FD:
         if (parse_u64(arg, &v) != 0 || v > 1024) {

@@ -15,21 +15,13 @@ closed, raises zkvault.ClosedError (a ValueError) instead of reaching the
 library.
 """
 
-<<<<<<< HEAD
 from .core import (HTTP_ALLOW_INSECURE, HTTP_INSECURE_TLS, KEY_BYTES, LIST_DELETED, LIST_TRASH,
                    QR_PGM, QR_SVG, QR_TEXT, SALT_BYTES, Client, Httpd, Link, Server, Vault,
                    blob_open, blob_seal, check_kdf_params, derive_keys, new_salt, qr_render,
                    strerror, totp_code, version)
-from .errors import (CODES, AuthError, ConflictError, ExistsError, InputError, IntegrityError,
-=======
-from .core import (HTTP_ALLOW_INSECURE, HTTP_INSECURE_TLS, KEY_BYTES, LIST_DELETED, QR_PGM,
-                   QR_SVG, QR_TEXT, SALT_BYTES, Client, Httpd, Link, Server, Vault, blob_open,
-                   blob_seal, check_kdf_params, derive_keys, new_salt, qr_render, strerror,
-                   version)
-from .errors import (CODES, AuthError, ClosedError, ConflictError, ExistsError, InputError, IntegrityError,
->>>>>>> main
-                     InternalError, NetworkError, NotFoundError, RateLimitedError, StateError,
-                     StorageError, UnsupportedError, VaultError)
+from .errors import (CODES, AuthError, ClosedError, ConflictError, ExistsError, InputError,
+                     IntegrityError, InternalError, NetworkError, NotFoundError,
+                     RateLimitedError, StateError, StorageError, UnsupportedError, VaultError)
 
 # Argon2id floor: the weakest parameters the library accepts (tests use them).
 KDF_OPSLIMIT_MIN = 2
