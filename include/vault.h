@@ -78,6 +78,7 @@ extern "C" {
 #define VAULT_E_PENDING (-22)     /* not ready yet; poll again (device linking) */
 #define VAULT_E_SAS (-23)         /* device linking aborted: the short codes did not match */
 #define VAULT_E_INTERNAL (-24)    /* a bug or an unexpected library failure */
+#define VAULT_E_FORMAT (-29)      /* import: the file is malformed or not in the named format */
 #define VAULT_E_UNSUPPORTED (-31) /* this build lacks the feature (libcurl, PostgreSQL) */
 
 /* Initialises the library (libsodium, allocation hooks). Thread-safe,
@@ -314,6 +315,68 @@ VAULT_API int vault_item_totp(const vault *v, const char *id, uint64_t unix_time
 VAULT_API int vault_merge(vault **out, const vault *base, const vault *local,
                           const vault *remote);
 
+/* ========================================================================== */
+/* vault_import / vault_export — other managers' files (docs/interop.md)       */
+/* ========================================================================== */
+
+/*
+ * Import formats (the `format` argument):
+ *   "bitwarden-json"  Bitwarden unencrypted JSON export
+ *   "bitwarden-csv"   Bitwarden CSV export
+ *   "keepass-xml"     KeePass 2 XML (keepassxc-cli export -f xml)
+ *   "1password-csv"   1Password CSV export
+ *   "chrome-csv"      Chrome / Chromium / Edge passwords CSV
+ *   "firefox-csv"     Firefox logins CSV
+ *   "safari-csv"      Safari (and iCloud Keychain) passwords CSV
+ *   "lastpass-csv"    LastPass CSV export
+ *   "csv"             a CSV with a header: "title", "type", "tags", the rest fields
+ *   "zkvault"         this library's vault JSON (vault_to_json, vault_export)
+ *   "zkvault-encrypted" an encrypted export (vault_export), needs its password
+ * Export formats: "zkvault-encrypted" (the recommended one: the only one that
+ * is not plaintext), "zkvault", "keepass-xml", "bitwarden-json", "csv".
+ */
+
+#define VAULT_IMPORT_DRY_RUN 1u /* check and report, add nothing */
+
+/* The formats as a JSON array [{"name":"..","description":"..",
+ * "import":true,"export":false,"plaintext":true}, ...] (*json freed with
+ * vault_free()). Errors: VAULT_E_INVALID, VAULT_E_NOMEM. */
+VAULT_API int vault_interop_formats(char **json);
+
+/* Imports the file data[0..len) in the named format into v, all or nothing.
+ * Each record becomes a new item (fresh id; "zkvault" keeps ids, history and
+ * times); unknown columns and attributes become fields. An item with the same
+ * type, title and fields as a live item of v or an earlier one of the file
+ * (for "zkvault": the same id) is a duplicate and not added; an empty row is
+ * skipped. password: only for "zkvault-encrypted", else NULL.
+ * *report (may be NULL; freed with vault_free()) is JSON:
+ *   {"format":"..","dry_run":false,"imported":n,"duplicates":n,"skipped":n,
+ *    "problems":[{"line":7,"message":".."}],
+ *    "items":[{"line":2,"title":"..","type":"login","status":"imported"}, ...]}
+ * with "imported" counting what was (or, dry run, would be) added, "status"
+ * one of "imported", "duplicate", "skipped" (with a "reason"), and "index"
+ * (the item's position) instead of "line" for JSON formats. It holds titles,
+ * never field values. With VAULT_IMPORT_DRY_RUN nothing is added and a file
+ * with problems still gives VAULT_OK: the report lists every problem.
+ * Errors (nothing added): VAULT_E_FORMAT (malformed, or not in that format;
+ * the message names the first bad line or item and how many there are),
+ * VAULT_E_INVALID (unknown format, bad argument), VAULT_E_LIMIT (the vault
+ * would exceed 100000 items, or data over VAULT_BLOB_MAX_PLAINTEXT bytes),
+ * VAULT_E_AUTH (wrong password for "zkvault-encrypted"), VAULT_E_VERSION,
+ * VAULT_E_WEAK_KDF, VAULT_E_NOMEM. */
+VAULT_API int vault_import(vault *v, const char *format, const uint8_t *data, size_t len,
+                           const char *password, uint32_t flags, char **report);
+
+/* Exports the live items of v in the named format into *out (*out_len bytes,
+ * NUL-terminated, freed with vault_free()). "zkvault-encrypted" seals them
+ * under password (Argon2id with opslimit/memlimit, 0, 0 = defaults, and the
+ * blob format; docs/interop.md); the other formats are PLAINTEXT and ignore
+ * password and the limits. Errors: VAULT_E_INVALID (unknown format, missing
+ * password, a value KeePass XML cannot hold), VAULT_E_WEAK_KDF, VAULT_E_LIMIT,
+ * VAULT_E_NOMEM. */
+VAULT_API int vault_export(const vault *v, const char *format, const char *password,
+                           uint64_t opslimit, uint64_t memlimit, uint8_t **out,
+                           size_t *out_len);
 /* ========================================================================== */
 /* vault_totp_* — one-time codes (RFC 6238) from a stored TOTP secret          */
 /* ========================================================================== */

@@ -26,4 +26,30 @@ const struct cJSON *vault_vault__devices_const(const vault *v);
  * caller still owns it and the vault is unchanged. */
 int vault_vault__set_devices(vault *v, struct cJSON *devices);
 
+/* ---- batches of complete items (imports) ----------------------------------- */
+
+/* The vault's items array (live items and tombstones, in stored form), read
+ * only: for exports and duplicate checks. Never NULL for a valid vault. */
+const struct cJSON *vault_vault__items_const(const vault *v);
+
+/* The vault JSON's "format" number this library writes. */
+int vault_vault__format(void);
+
+/* 1 if v has an item (live or tombstone) with this id, else 0. */
+int vault_vault__has_id(const vault *v, const char *id);
+
+/* Checks a complete, live item built outside this module (an import) as
+ * vault_from_json() would check a stored one, and within the limits of one
+ * vault_item_add (docs/items.md). Members must be in the stored order.
+ * VAULT_E_INVALID / VAULT_E_LIMIT with a message naming `what`. */
+int vault_vault__check_new(const struct cJSON *item, const char *what);
+
+/* Adds every item of the cJSON array `items`, each already accepted by
+ * vault_vault__check_new, all or nothing. VAULT_E_EXISTS if an id is already
+ * in v (tombstones included) or twice in items, VAULT_E_LIMIT if the vault
+ * would hold more than 100000 live items, VAULT_E_NOMEM. On VAULT_OK the
+ * items have moved into the vault and `items` is empty; on failure both are
+ * unchanged. */
+int vault_vault__add_all(vault *v, struct cJSON *items);
+
 #endif
