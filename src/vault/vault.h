@@ -7,9 +7,25 @@
 #ifndef VAULT_VAULT_MODULE_H
 #define VAULT_VAULT_MODULE_H
 
+#include "blob/blob.h"
 #include "common/common.h"
 
 struct cJSON;
+
+/* vault_merge of two branches whose common ancestor is not known (a fork,
+ * docs/sync.md): every difference is a conflict (newer value wins, the other
+ * goes to history; an edit beats a delete), and a device that either side no
+ * longer lists is dropped. Errors as vault_merge's. */
+int vault_vault__merge_fork(vault **out, const vault *local, const vault *remote);
+
+/* vault_seal stating the blob's chain (NULL: none), and vault_open returning
+ * it (chain may be NULL). Errors as those calls'. */
+int vault_vault__seal_chain(const vault *v, const uint8_t *key, const char *account_id,
+                            uint64_t revision, const vault_chain *chain, uint8_t **blob,
+                            size_t *blob_len);
+int vault_vault__open_chain(vault **out, const uint8_t *key, const char *account_id,
+                            uint64_t revision, const uint8_t *blob, size_t blob_len,
+                            vault_chain *chain);
 
 /* The vault's trusted-devices array (a cJSON array of objects
  * {"id","name","public_key","added"}), owned by the vault: read it or modify
