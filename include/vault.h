@@ -84,6 +84,15 @@ extern "C" {
  * idempotent. Returns VAULT_OK or VAULT_E_INTERNAL if libsodium cannot start. */
 VAULT_API int vault_init(void);
 
+/* Keeps keys and plaintext out of crash files: makes the calling process
+ * non-dumpable (prctl PR_SET_DUMPABLE 0, which also refuses ptrace attach by
+ * other processes of the same user) and sets RLIMIT_CORE to 0, soft and hard.
+ * Programs call it first thing in main(); the zkvault CLI and vaultd do.
+ * Process-wide and inherited across fork(); not undone by exec of the same
+ * user's programs for the rlimit. Errors: VAULT_E_IO (the kernel refused),
+ * VAULT_E_UNSUPPORTED (not Linux). */
+VAULT_API int vault_process_harden(void);
+
 /* The library version as "MAJOR.MINOR.PATCH". Static string. */
 VAULT_API const char *vault_version(void);
 
