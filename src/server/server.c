@@ -236,8 +236,11 @@ static int dispatch(vault_server_call *call, const char *request, size_t len, cJ
         (status = vault__json_string(req, "op", "request", &name)) != VAULT_OK)
         return status;
     const vault_server_op *op = find_op(name);
-    if (op == NULL)
-        return vault__fail(VAULT_E_INVALID, "unknown op \"%.40s\"", name);
+    if (op == NULL) {
+        char shown[VAULT_SERVER_SHOWN_NAME];
+        vault_server__shown_name(shown, name);
+        return vault__fail(VAULT_E_INVALID, "unknown op \"%s\"", shown);
+    }
     call->op = op->name;
     if ((status = vault_server__check_members(req, op)) != VAULT_OK)
         return status;

@@ -109,6 +109,16 @@ int vault_server__op_device_login(vault_server_call *call);
  * trailing NUL is allowed), raw control characters and \u0000 inside strings. */
 int vault_server__check_text(const char *text, size_t len);
 
+/* Length of the strict UTF-8 character at s (n > 0 bytes left), 0 if s
+ * does not start one (overlong, surrogate, above U+10FFFF, cut short). */
+size_t vault_server__utf8_char(const unsigned char *s, size_t n);
+
+/* A client-chosen name (op, member) as an error message may show it: valid
+ * UTF-8 without control characters, cut at a character boundary with "...",
+ * or a fixed text instead of a name that is not UTF-8 text. */
+#define VAULT_SERVER_SHOWN_NAME 44u
+void vault_server__shown_name(char out[VAULT_SERVER_SHOWN_NAME], const char *name);
+
 /* Checks that obj has exactly "v", "op" and the members of op, once each. */
 int vault_server__check_members(const struct cJSON *obj, const vault_server_op *op);
 

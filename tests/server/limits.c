@@ -1,0 +1,94 @@
+/* Limits a hostile client cannot exhaust, at the handler (docs/security.md,
+ * "Abuse cases"): each test names its abuse case number. The HTTP side
+ * (body caps, memory budget, deadlines) is tests/http/limits.c. */
+#include <iconv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "server_test.h"
+
+/* Valid UTF-8 by glibc's own decoder (not the server's): converting UTF-8 to
+ * UTF-8 fails on any invalid sequence. */
+static int valid_utf8(const char *text)
+{
+    iconv_t cd = iconv_open("UTF-8", "UTF-8");
+    assert_true(cd != (iconv_t)-1);
+    size_t in_left = strlen(text), out_left = 4 * in_left + 4;
+    char *out = malloc(out_left), *in = (char *)(uintptr_t)text, *o = out;
+    assert_non_null(out);
+    size_t r = iconv(cd, &in, &in_left, &o, &out_left);
+    iconv_close(cd);
+    free(out);
+    return r != (size_t)-1 && in_left == 0;
+}
+
+/* The request's "v", as the shared helper writes it. */
+static int protocol_version(void)
+{
+    cJSON *req = ts_request("x");
+    int v = cJSON_GetObjectItemCaseSensitive(req, "v")->valueint;
+    cJSON_Delete(req);
+    return v;
+}
+
+/* Sends text raw; the answer must be valid UTF-8 and parse as an error
+ * object with a string message, which is returned (free()). */
+static char *error_message(vault_server *s, const char *text)
+{
+    char *response = NULL;
+    assert_int_equal(vault_server_handle(s, text, strlen(text), &response), VAULT_OK);
+    assert_non_null(response);
+    assert_true(valid_utf8(response));
+    cJSON *resp = NULL;
+    assert_int_equal(vault__json_parse(response, strlen(response), &resp), VAULT_OK);
+    ts_assert_error(resp, "invalid");
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(resp, "error");
+    char *message = strdup(ts_str(err, "message"));
+    cJSON_Delete(resp);
+    vault_free(response);
+    return message;
+}
+
+/* Abuse case A6: op and member names that are not UTF-8, hold escaped
+ * control characters or lone surrogates, or are long enough to be cut
+ * inside a character. Every answer is valid UTF-8 JSON; a valid name is
+ * shown cut at a character boundary; an invalid one is not shown at all. */
+void test_server_limits__a6_names_echoed_only_as_valid_utf8(void **state)
+{
+    (void)state;
+    vault_server *s = ts_open("limits_names.db", 1);
+    char long_e[2 * 60 + 1] = "x"; /* "x" then 59 "é": a cut at 40 bytes splits one */
+    for (int i = 0; i < 59; i++)
+        strcat(long_e, "\xc3\xa9");
+    const char *names[] = {
+        "\xff\xfe",         "a\xc3",          "\xc0\xaf",       "\xed\xa0\x80",
+        "\xf4\x90\x80\x80", "\\ud800",        "\\udfff\\ud800", "a\\u0001b",
+        "a\\u007fb",        "\\\"quoted\\\"", long_e,
+    };
+    int v = protocol_version();
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "{\"v\":%d,\"op\":\"%s\"}", v, names[i]);
+        free(error_message(s, text));
+        snprintf(text, sizeof text,
+                 "{\"v\":%d,\"op\":\"link_request\",\"fetch_hash\":\"00\",\"%s\":1}", v,
+                 names[i]);
+        free(error_message(s, text));
+    }
+    /* A long valid name: shown, cut after whole characters, marked "...". */
+    char text[512];
+    snprintf(text, sizeof text, "{\"v\":%d,\"op\":\"%s\"}", v, long_e);
+    char *message = error_message(s, text);
+    const char *shown = strstr(message, "x\xc3\xa9");
+    assert_non_null(shown);
+    assert_non_null(strstr(shown, "\xc3\xa9...\""));
+    free(message);
+    /* Invalid bytes are never shown, not even replaced. */
+    snprintf(text, sizeof text, "{\"v\":%d,\"op\":\"ab\xff\"}", v);
+    message = error_message(s, text);
+    assert_null(strstr(message, "ab"));
+    free(message);
+    vault_server_close(s);
+}
