@@ -11,6 +11,7 @@ const { koffi, fn } = require('./lib.js');
 const errors = require('./errors.js');
 
 const LIST_DELETED = 1;
+const LIST_TRASH = 2;
 const HTTP_ALLOW_INSECURE = 1;
 const HTTP_INSECURE_TLS = 2;
 const QR_TEXT = 1;
@@ -57,6 +58,18 @@ function callAsync(name, args, errmsg) {
       else resolve(rc);
     });
   });
+}
+
+function totpResult(name, args) {
+  const out = [null];
+  const left = [0];
+  call(name, [...args, out, left]);
+  return { code: takeString(out[0]), secondsLeft: Number(left[0]) };
+}
+
+// { code, secondsLeft } for an otpauth://totp/ URI or a base32 secret.
+function totpCode(secret, unixTime = Math.floor(Date.now() / 1000)) {
+  return totpResult('vault_totp_code', [text(secret, 'secret'), unixTime]);
 }
 
 function takeString(ptr) {
@@ -257,9 +270,39 @@ class Vault {
     call('vault_item_delete', [this._handle(), text(id, 'id')]);
   }
 
-  list({ deleted = false } = {}) {
+  // Live items; { trash: true }: only those in the trash; { deleted: true }:
+  // every item, trash and tombstones included.
+  list({ deleted = false, trash = false } = {}) {
     const out = [null];
-    call('vault_item_list', [this._handle(), deleted ? LIST_DELETED : 0, out]);
+    const flags = (deleted ? LIST_DELETED : 0) | (trash ? LIST_TRASH : 0);
+    call('vault_item_list', [this._handle(), flags, out]);
+    return JSON.parse(takeString(out[0]));
+  }
+
+  trash(id) {
+    call('vault_item_trash', [this._handle(), text(id, 'id')]);
+  }
+
+  restore(id) {
+    call('vault_item_restore', [this._handle(), text(id, 'id')]);
+  }
+
+  // Purges what has been in the trash for `days` days; returns the count.
+  expireTrash(days) {
+    const out = [0];
+    call('vault_trash_expire', [this._handle(), days, out]);
+    return Number(out[0]);
+  }
+
+  // { code, secondsLeft } of the item's TOTP field at unixTime (default now).
+  totp(id, unixTime = Math.floor(Date.now() / 1000)) {
+    return totpResult('vault_item_totp', [this._handle(), text(id, 'id'), unixTime]);
+  }
+
+  // The audit report: weak, reused, old and breached secrets.
+  audit({ breachFile = null, oldDays = 365 } = {}) {
+    const out = [null];
+    call('vault_audit', [this._handle(), breachFile, oldDays, out]);
     return JSON.parse(takeString(out[0]));
   }
 
@@ -649,6 +692,6 @@ function blobOpen(key, accountId, revision, blob) {
 
 module.exports = {
   Vault, Client, Server, Httpd, Link, version, strerror, checkKdfParams, deriveKeys, newSalt,
-  blobSeal, blobOpen, qrRender, LIST_DELETED, HTTP_ALLOW_INSECURE, HTTP_INSECURE_TLS, QR_TEXT,
+  blobSeal, blobOpen, qrRender, totpCode, LIST_DELETED, LIST_TRASH, HTTP_ALLOW_INSECURE, HTTP_INSECURE_TLS, QR_TEXT,
   QR_SVG, QR_PGM, KEY_BYTES, SALT_BYTES, KDF_OPSLIMIT_MIN, KDF_MEMLIMIT_MIN, ...errors,
 };

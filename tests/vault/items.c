@@ -28,7 +28,7 @@ static void test_vault_items__add_assigns_random_id_and_defaults(void **state)
     snprintf(expected, sizeof expected,
              "{\"id\":\"%s\",\"type\":\"note\",\"title\":\"Shopping\",\"fields\":[],"
              "\"tags\":[],\"created\":1700000000000,\"updated\":1700000000000,\"rev\":1,"
-             "\"deleted\":false,\"history\":[]}",
+             "\"deleted\":false,\"trashed\":0,\"history\":[]}",
              id);
     expect_item(v, id, expected);
     const char *id2 = vt_add(v, "{\"type\":\"note\",\"title\":\"Shopping\"}");
@@ -53,7 +53,7 @@ static void test_vault_items__add_keeps_id_and_canonical_order(void **state)
                 "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"GitHub\",\"fields\":["
                 "{\"name\":\"password\",\"value\":\"s3cret\",\"hidden\":true}],"
                 "\"tags\":[\"work\"],\"created\":1700000000000,\"updated\":1700000000000,"
-                "\"rev\":1,\"deleted\":false,\"history\":[]}");
+                "\"rev\":1,\"deleted\":false,\"trashed\":0,\"history\":[]}");
     /* id_out may be NULL. */
     assert_int_equal(vault_item_add(v, "{\"type\":\"x\",\"title\":\"\"}", NULL), VAULT_OK);
     vault_close(v);
@@ -256,12 +256,12 @@ static void test_vault_items__add_refuses_item_100001(void **state)
     /* Building the full vault through JSON is much faster than 100000 adds. */
     size_t n = 100000, per = 200, cap = n * per + 64, at = 0;
     char *json = malloc(cap);
-    at += (size_t)snprintf(json + at, cap - at, "{\"format\":1,\"items\":[");
+    at += (size_t)snprintf(json + at, cap - at, "{\"format\":2,\"items\":[");
     for (size_t i = 0; i < n; i++)
         at += (size_t)snprintf(json + at, cap - at,
                                "%s{\"id\":\"%032zx\",\"type\":\"note\",\"title\":\"n\","
                                "\"fields\":[],\"tags\":[],\"created\":1,\"updated\":1,"
-                               "\"rev\":1,\"deleted\":false,\"history\":[]}",
+                               "\"rev\":1,\"deleted\":false,\"trashed\":0,\"history\":[]}",
                                i ? "," : "", i);
     at += (size_t)snprintf(json + at, cap - at, "],\"devices\":[]}");
     vault *v = NULL;
@@ -295,7 +295,7 @@ static void test_vault_items__update_replaces_content(void **state)
                 "{\"id\":\"" ID_A "\",\"type\":\"note\",\"title\":\"New\",\"fields\":["
                 "{\"name\":\"user\",\"value\":\"bob\",\"hidden\":false}],\"tags\":[],"
                 "\"created\":1700000000000,\"updated\":1700000001000,\"rev\":2,"
-                "\"deleted\":false,\"history\":[]}");
+                "\"deleted\":false,\"trashed\":0,\"history\":[]}");
     /* The clock going back never makes "updated" go back; the same id in the
      * input is accepted. */
     vault__set_clock_for_tests(T0);
@@ -304,7 +304,7 @@ static void test_vault_items__update_replaces_content(void **state)
     expect_item(v, ID_A,
                 "{\"id\":\"" ID_A "\",\"type\":\"note\",\"title\":\"N\",\"fields\":[],"
                 "\"tags\":[],\"created\":1700000000000,\"updated\":1700000001000,\"rev\":3,"
-                "\"deleted\":false,\"history\":[]}");
+                "\"deleted\":false,\"trashed\":0,\"history\":[]}");
     vault_close(v);
 }
 
@@ -363,7 +363,7 @@ static void test_vault_items__update_records_hidden_history(void **state)
                 "{\"name\":\"password\",\"value\":\"p1\",\"hidden\":true},"
                 "{\"name\":\"otp\",\"value\":\"seed\",\"hidden\":true}],\"tags\":[],"
                 "\"created\":1700000000000,\"updated\":1700000001000,\"rev\":2,"
-                "\"deleted\":false,\"history\":["
+                "\"deleted\":false,\"trashed\":0,\"history\":["
                 "{\"name\":\"password\",\"value\":\"p0\",\"changed\":1700000001000},"
                 "{\"name\":\"pin\",\"value\":\"1234\",\"changed\":1700000001000}]}");
     vault_close(v);
@@ -433,7 +433,7 @@ static void test_vault_items__update_failures_leave_item_unchanged(void **state)
     expect_item(v, ID_A,
                 "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"keep\",\"fields\":[],"
                 "\"tags\":[],\"created\":1700000000000,\"updated\":1700000000000,\"rev\":1,"
-                "\"deleted\":false,\"history\":[]}");
+                "\"deleted\":false,\"trashed\":0,\"history\":[]}");
     vault_close(v);
 }
 
@@ -461,7 +461,7 @@ static void test_vault_items__delete_leaves_tombstone(void **state)
     assert_int_equal(vault_item_list(v, VAULT_LIST_DELETED, &json), VAULT_OK);
     assert_string_equal(json, "[{\"id\":\"" ID_A "\",\"type\":\"card\",\"title\":\"\","
                               "\"fields\":[],\"tags\":[],\"created\":1700000000000,"
-                              "\"updated\":1700000002000,\"rev\":3,\"deleted\":true,"
+                              "\"updated\":1700000002000,\"rev\":3,\"deleted\":true,\"trashed\":0,"
                               "\"history\":[]}]");
     vault_free(json);
     assert_int_equal(vault_item_list(v, 0, &json), VAULT_OK);
@@ -490,7 +490,8 @@ static void test_vault_items__get_errors(void **state)
     vt_expect(vault_item_get(v, ID_A, NULL), VAULT_E_INVALID, NULL);
     vt_expect(vault_item_count(v, NULL), VAULT_E_INVALID, NULL);
     vt_expect(vault_item_count(NULL, (uint64_t *)&json), VAULT_E_INVALID, NULL);
-    vt_expect(vault_item_list(v, 2, &json), VAULT_E_INVALID, "flags");
+    vt_expect(vault_item_list(v, 4, &json), VAULT_E_INVALID, "flags");
+    vt_expect(vault_item_list(v, VAULT_LIST_DELETED | VAULT_LIST_TRASH, &json), VAULT_E_INVALID, "flags");
     vt_expect(vault_item_list(NULL, 0, &json), VAULT_E_INVALID, NULL);
     vault_close(v);
     vault_close(NULL);
@@ -580,7 +581,7 @@ static void test_vault_items__search(void **state)
     expect_search(v, "work", ab, 2);            /* tag "Work" and tag "homework" */
     expect_search(v, "", everything, 3);
     expect_search(v, "\xc3\x9c" "b", only_c, 1);
-    expect_search(v, "\xc3\xbc" "b", NULL, 0); /* no case folding outside ASCII */
+    expect_search(v, "\xc3\xbc" "b", only_c, 1); /* Unicode case folding (tests/vault/search.c) */
     expect_search(v, "zzz", NULL, 0);
     char *json = NULL;
     assert_int_equal(vault_item_search(v, "zzz", &json), VAULT_OK);

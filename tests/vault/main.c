@@ -60,6 +60,6 @@ const char *vt_repeat(char c, size_t n)
 int main(void)
 {
     static const test_group_fn groups[] = {vt_run_items, vt_run_json, vt_run_alloc, vt_run_seal,
-                                           vt_run_stream};
+                                           vt_run_stream, vt_run_trash};
     return test_run_groups(groups, sizeof groups / sizeof groups[0]);
 }

@@ -57,7 +57,7 @@ static void test_vault_seal__open_failures(void **state)
     vt_expect(vault_open(NULL, key, ACCOUNT, 7, blob, blob_len), VAULT_E_INVALID, NULL);
     vault_free(blob);
     /* A blob that opens but does not hold a vault. */
-    const char *not_vault = "{\"format\":1,\"items\":[]}";
+    const char *not_vault = "{\"format\":2,\"items\":[]}";
     assert_int_equal(vault_blob_seal(&blob, &blob_len, key, ACCOUNT, 7,
                                      (const uint8_t *)not_vault, strlen(not_vault)),
                      VAULT_OK);

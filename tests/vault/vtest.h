@@ -24,5 +24,6 @@ int vt_run_json(void);
 int vt_run_alloc(void);
 int vt_run_seal(void);
 int vt_run_stream(void);
+int vt_run_trash(void);
 
 #endif

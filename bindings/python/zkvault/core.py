@@ -9,7 +9,8 @@ bytearray where that matters.
 
 import ctypes
 import json
-from ctypes import byref, c_int32, c_size_t, c_uint64, c_void_p
+import time
+from ctypes import byref, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
 
 from . import _lib
 from .errors import ClosedError, UnsupportedError, error_for
@@ -17,6 +18,7 @@ from .errors import ClosedError, UnsupportedError, error_for
 fn = _lib.fn
 
 LIST_DELETED = 1
+LIST_TRASH = 2
 HTTP_ALLOW_INSECURE = 1
 HTTP_INSECURE_TLS = 2
 QR_TEXT, QR_SVG, QR_PGM = 1, 2, 3
@@ -106,6 +108,18 @@ def _u64(call, name, *args):
     n = c_uint64()
     call(name, *args, byref(n))
     return n.value
+
+
+def _totp(call, name, *args):
+    out, left = c_void_p(), c_uint32()
+    call(name, *args, byref(out), byref(left))
+    return _take_string(out), left.value
+
+
+def totp_code(secret, unix_time=None):
+    """(code, seconds_left) for an otpauth://totp/ URI or a base32 secret."""
+    return _totp(_call, "vault_totp_code", _text(secret, "secret"),
+                 int(time.time()) if unix_time is None else unix_time)
 
 
 def _new_handle(name, *args, errmsg=None):
@@ -265,8 +279,32 @@ class Vault(_Handle):
     def delete(self, item_id):
         _call("vault_item_delete", self._handle(), _text(item_id, "id"))
 
-    def list(self, deleted=False):
-        return _json(_call, "vault_item_list", self._handle(), LIST_DELETED if deleted else 0)
+    def list(self, deleted=False, trash=False):
+        """Live items; trash=True: only those in the trash; deleted=True: every
+        item, trash and tombstones included."""
+        flags = (LIST_DELETED if deleted else 0) | (LIST_TRASH if trash else 0)
+        return _json(_call, "vault_item_list", self._handle(), flags)
+
+    def trash(self, item_id):
+        """Moves an item to the trash (content kept, synced)."""
+        _call("vault_item_trash", self._handle(), _text(item_id, "id"))
+
+    def restore(self, item_id):
+        _call("vault_item_restore", self._handle(), _text(item_id, "id"))
+
+    def expire_trash(self, days):
+        """Purges what has been in the trash for `days` days; returns the count."""
+        return _u64(_call, "vault_trash_expire", self._handle(), days)
+
+    def totp(self, item_id, unix_time=None):
+        """(code, seconds_left) of the item's TOTP field at unix_time (default now)."""
+        return _totp(_call, "vault_item_totp", self._handle(), _text(item_id, "id"),
+                     int(time.time()) if unix_time is None else unix_time)
+
+    def audit(self, breach_file=None, old_days=365):
+        """The audit report (dict): weak, reused, old and breached secrets."""
+        path = None if breach_file is None else _text(str(breach_file), "breach_file")
+        return _json(_call, "vault_audit", self._handle(), path, old_days)
 
     def search(self, query):
         return _json(_call, "vault_item_search", self._handle(), _text(query, "query"))
