@@ -58,7 +58,7 @@ static char *error_message(vault_server *s, const char *text)
 void test_server_limits__a6_names_echoed_only_as_valid_utf8(void **state)
 {
     (void)state;
-    vault_server *s = ts_open("limits_names.db", 1);
+    vault_server *s = ts_open("limits_names", 1);
     char long_e[2 * 60 + 1] = "x"; /* "x" then 59 "é": a cut at 40 bytes splits one */
     for (int i = 0; i < 59; i++)
         strcat(long_e, "\xc3\xa9");
