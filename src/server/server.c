@@ -47,11 +47,11 @@ static const char *const m_device_login[] = {"account_id", "device_id", "credent
 
 static const vault_server_op ops[] = {
     {"prelogin", 0, m_prelogin, vault_server__op_prelogin},
-    {"register", 0, m_register, vault_server__op_register},
+    {"register", VAULT_SERVER_OP_BLOB, m_register, vault_server__op_register},
     {"login", 0, m_login, vault_server__op_login},
     {"logout", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_logout},
     {"pull", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_pull},
-    {"push", VAULT_SERVER_OP_SESSION, m_push, vault_server__op_push},
+    {"push", VAULT_SERVER_OP_SESSION | VAULT_SERVER_OP_BLOB, m_push, vault_server__op_push},
     {"change_password", VAULT_SERVER_OP_SESSION, m_change_password,
      vault_server__op_change_password},
     {"delete_account", VAULT_SERVER_OP_SESSION, m_delete_account,
@@ -68,17 +68,31 @@ static const vault_server_op ops[] = {
     {"link_accept", VAULT_SERVER_OP_SESSION, m_link_accept, vault_server__op_link_accept},
     {"link_wait", 0, m_link_fetch, vault_server__op_link_wait},
     {"device_list", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_device_list},
-    {"device_revoke", VAULT_SERVER_OP_SESSION, m_device_revoke, vault_server__op_device_revoke},
+    {"device_revoke", VAULT_SERVER_OP_SESSION | VAULT_SERVER_OP_BLOB, m_device_revoke,
+     vault_server__op_device_revoke},
     {"device_key", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_device_key},
     {"device_login", 0, m_device_login, vault_server__op_device_login},
 };
 
 static const vault_server_op *find_op(const char *name)
 {
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+    for (size_t i = 0; name != NULL && i < sizeof ops / sizeof ops[0]; i++)
         if (strcmp(ops[i].name, name) == 0)
             return &ops[i];
     return NULL;
+}
+
+/* Only the ops that carry a blob may be large; everything else, including a
+ * name that is no op at all, gets the small cap. */
+static size_t op_limit(const vault_server_op *op)
+{
+    return op != NULL && (op->flags & VAULT_SERVER_OP_BLOB) ? VAULT_SERVER_MAX_REQUEST
+                                                            : VAULT_SERVER_SMALL_REQUEST;
+}
+
+size_t vault_server_request_limit(const char *op)
+{
+    return op_limit(find_op(op));
 }
 
 int vault_server__store_is_pg(const char *db)
@@ -215,7 +229,8 @@ static int check_session(vault_server_call *call)
 
 /* Everything between the raw bytes and the op's function. *parsed receives
  * the request tree (the caller frees it). */
-static int dispatch(vault_server_call *call, const char *request, size_t len, cJSON **parsed)
+static int dispatch(vault_server_call *call, const char *path_op, const char *request,
+                    size_t len, cJSON **parsed)
 {
     cJSON *req = NULL;
     const char *name = NULL;
@@ -242,6 +257,13 @@ static int dispatch(vault_server_call *call, const char *request, size_t len, cJ
         return vault__fail(VAULT_E_INVALID, "unknown op \"%s\"", shown);
     }
     call->op = op->name;
+    /* The front end sized its buffer by the op it was told; a body naming
+     * another op would get another op's cap. */
+    if (path_op != NULL && strcmp(path_op, op->name) != 0)
+        return vault__fail(VAULT_E_INVALID, "%s: the request was sent as another op", op->name);
+    if (len > op_limit(op))
+        return vault__fail(VAULT_E_LIMIT, "%s: request larger than %zu bytes", op->name,
+                           op_limit(op));
     if ((status = vault_server__check_members(req, op)) != VAULT_OK)
         return status;
     if ((op->flags & VAULT_SERVER_OP_SESSION) && (status = check_session(call)) != VAULT_OK)
@@ -269,6 +291,12 @@ static const char *public_message(vault_server *s, int status)
 int vault_server_handle(vault_server *s, const char *request, size_t request_len,
                         char **response)
 {
+    return vault_server_handle_from(s, NULL, NULL, request, request_len, response);
+}
+
+int vault_server_handle_from(vault_server *s, const char *peer, const char *op,
+                             const char *request, size_t request_len, char **response)
+{
     vault_server_call call;
     cJSON *parsed = NULL;
     if (response == NULL)
@@ -281,7 +309,8 @@ int vault_server_handle(vault_server *s, const char *request, size_t request_len
     call.server = s;
     call.op = "request";
     call.now_ms = vault__now_ms() + s->clock_skew_s * 1000;
-    int status = dispatch(&call, request, request_len, &parsed);
+    call.peer = peer;
+    int status = dispatch(&call, op, request, request_len, &parsed);
     if (status == VAULT_OK && call.raw_reply != NULL) {
         *response = call.raw_reply;
         call.raw_reply = NULL;

@@ -57,6 +57,7 @@ typedef struct vault_server_call {
     vault_server *server;
     const struct cJSON *req;  /* the request object, members already checked */
     const char *op;           /* its operation name, for messages */
+    const char *peer;         /* the client's address key from the front end, or NULL */
     int64_t now_ms;           /* the server clock (with skew) for this call */
     vault_store_session session; /* filled for VAULT_SERVER_OP_SESSION ops */
     uint8_t session_hash[VAULT_SERVER_HASH_BYTES];
@@ -69,6 +70,8 @@ typedef struct vault_server_call {
 typedef int (*vault_server_op_fn)(vault_server_call *call);
 
 #define VAULT_SERVER_OP_SESSION 1u /* "session" is checked by the dispatcher */
+#define VAULT_SERVER_OP_BLOB 2u    /* carries a blob: VAULT_SERVER_MAX_REQUEST, not the
+                                      small cap (vault_server_request_limit) */
 
 typedef struct vault_server_op {
     const char *name;

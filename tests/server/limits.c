@@ -92,3 +92,41 @@ void test_server_limits__a6_names_echoed_only_as_valid_utf8(void **state)
     free(message);
     vault_server_close(s);
 }
+
+/* Abuse case A1 at the handler: only the ops that carry a blob may be
+ * large, whoever calls; the op a front end read before the body (the URL)
+ * must be the body's op, so a small op cannot borrow a large op's cap. */
+void test_server_limits__a1_small_ops_have_the_small_cap(void **state)
+{
+    (void)state;
+    assert_int_equal(vault_server_request_limit("push"), VAULT_SERVER_MAX_REQUEST);
+    assert_int_equal(vault_server_request_limit("register"), VAULT_SERVER_MAX_REQUEST);
+    assert_int_equal(vault_server_request_limit("device_revoke"), VAULT_SERVER_MAX_REQUEST);
+    assert_int_equal(vault_server_request_limit("link_request"), VAULT_SERVER_SMALL_REQUEST);
+    assert_int_equal(vault_server_request_limit("no_such_op"), VAULT_SERVER_SMALL_REQUEST);
+    assert_int_equal(vault_server_request_limit(NULL), VAULT_SERVER_SMALL_REQUEST);
+
+    vault_server *s = ts_open("limits_cap", 1);
+    int v = protocol_version();
+    size_t big = VAULT_SERVER_SMALL_REQUEST + 1;
+    char *text = malloc(big + 1);
+    assert_non_null(text);
+    int n = snprintf(text, big + 1, "{\"v\":%d,\"op\":\"link_request\",\"fetch_hash\":\"%064d\"}",
+                     v, 0);
+    memset(text + n, ' ', big - (size_t)n); /* valid JSON, one byte over the cap */
+    text[big] = '\0';
+    char *response = NULL;
+    assert_int_equal(vault_server_handle(s, text, big, &response), VAULT_OK);
+    cJSON *resp = NULL;
+    assert_int_equal(vault__json_parse(response, strlen(response), &resp), VAULT_OK);
+    ts_expect_error(resp, "limit");
+    vault_free(response);
+    text[n] = '\0';
+    assert_int_equal(vault_server_handle_from(s, "192.0.2.1", "push", text, (size_t)n,
+                                              &response), VAULT_OK);
+    assert_int_equal(vault__json_parse(response, strlen(response), &resp), VAULT_OK);
+    ts_expect_error(resp, "invalid");
+    vault_free(response);
+    free(text);
+    vault_server_close(s);
+}

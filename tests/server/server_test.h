@@ -139,5 +139,6 @@ TS_AREA(test_server_links__quota_and_states);
 TS_AREA(test_server_links__reverse_request);
 TS_AREA(test_server_devices__list_revoke_rotate);
 TS_AREA(test_server_limits__a6_names_echoed_only_as_valid_utf8);
+TS_AREA(test_server_limits__a1_small_ops_have_the_small_cap);
 
 #endif
