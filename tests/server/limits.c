@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "server/server.h"
 #include "server_test.h"
 
 /* Valid UTF-8 by glibc's own decoder (not the server's): converting UTF-8 to
@@ -128,5 +129,83 @@ void test_server_limits__a1_small_ops_have_the_small_cap(void **state)
     ts_expect_error(resp, "invalid");
     vault_free(response);
     free(text);
+    vault_server_close(s);
+}
+
+/* request (deleted) handled as if from peer; the parsed answer. */
+static cJSON *call_from(vault_server *s, const char *peer, cJSON *request)
+{
+    char *text = cJSON_PrintUnformatted(request);
+    assert_non_null(text);
+    cJSON_Delete(request);
+    char *response = NULL;
+    assert_int_equal(vault_server_handle_from(s, peer, NULL, text, strlen(text), &response),
+                     VAULT_OK);
+    free(text);
+    cJSON *resp = NULL;
+    assert_int_equal(vault__json_parse(response, strlen(response), &resp), VAULT_OK);
+    vault_free(response);
+    return resp;
+}
+
+static cJSON *link_request(int n)
+{
+    uint8_t fetch_hash[32] = {0};
+    memcpy(fetch_hash, &n, sizeof n);
+    cJSON *req = ts_request("link_request");
+    ts_add_hex(req, "fetch_hash", fetch_hash, sizeof fetch_hash);
+    return req;
+}
+
+/* Abuse case A5: one address floods link_request (unauthenticated relay
+ * records). It is refused after its per-address quota, long before the
+ * global cap of live unbound links, so a second address can still link. */
+void test_server_limits__a5_second_address_links_while_one_floods(void **state)
+{
+    (void)state;
+    vault_server *s = ts_open("limits_relay", 1);
+    int accepted = 0;
+    cJSON *resp = NULL;
+    for (int i = 0; i <= VAULT_STORE_LINKS_UNBOUND_MAX; i++) {
+        resp = call_from(s, "198.51.100.7", link_request(i));
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "ok")))
+            break;
+        accepted++;
+        cJSON_Delete(resp);
+        resp = NULL;
+    }
+    assert_non_null(resp);
+    ts_assert_error(resp, "rate_limited");
+    assert_true(ts_u64(cJSON_GetObjectItemCaseSensitive(resp, "error"), "retry_after_ms") > 0);
+    cJSON_Delete(resp);
+    assert_int_equal(accepted, VAULT_SERVER_RELAY_PER_ADDRESS);
+    ts_expect_ok(call_from(s, "198.51.100.8", link_request(-1)));
+    ts_expect_ok(call_from(s, "2001:db8:1:2::/64", link_request(-2)));
+    vault_server_close(s);
+}
+
+/* Abuse case A4 (per address and global): wrong passwords spread over many
+ * accounts from one address are limited per address, even though no
+ * account reaches its own lockout; another address is not affected, and
+ * right passwords do not count. */
+void test_server_limits__a4_guesses_over_many_accounts_limited_per_address(void **state)
+{
+    (void)state;
+    ts_account owner;
+    vault_server *s = ts_open_registered("limits_guess", &owner);
+    for (unsigned i = 0; i < VAULT_SERVER_GUESSES_PER_ADDRESS; i++) {
+        ts_account stranger;
+        ts_account_init(&stranger, 100 + i); /* never registered: one guess each */
+        ts_expect_error(call_from(s, "203.0.113.5", ts_login_request(&stranger,
+                                                                     stranger.auth_key)),
+                        "auth");
+    }
+    cJSON *resp = call_from(s, "203.0.113.5", ts_login_request(&owner, owner.auth_key));
+    ts_assert_error(resp, "rate_limited");
+    assert_true(ts_u64(cJSON_GetObjectItemCaseSensitive(resp, "error"), "retry_after_ms") > 0);
+    cJSON_Delete(resp);
+    ts_expect_ok(call_from(s, "203.0.113.6", ts_login_request(&owner, owner.auth_key)));
+    for (unsigned i = 0; i < 2 * VAULT_SERVER_GUESSES_PER_ADDRESS; i++)
+        ts_expect_ok(call_from(s, "203.0.113.7", ts_login_request(&owner, owner.auth_key)));
     vault_server_close(s);
 }
