@@ -78,11 +78,22 @@ extern "C" {
 #define VAULT_E_PENDING (-22)     /* not ready yet; poll again (device linking) */
 #define VAULT_E_SAS (-23)         /* device linking aborted: the short codes did not match */
 #define VAULT_E_INTERNAL (-24)    /* a bug or an unexpected library failure */
+#define VAULT_E_FORK (-25)        /* the server's history lost what this device confirmed */
+#define VAULT_E_FORMAT (-29)      /* import: the file is malformed or not in the named format */
 #define VAULT_E_UNSUPPORTED (-31) /* this build lacks the feature (libcurl, PostgreSQL) */
 
 /* Initialises the library (libsodium, allocation hooks). Thread-safe,
  * idempotent. Returns VAULT_OK or VAULT_E_INTERNAL if libsodium cannot start. */
 VAULT_API int vault_init(void);
+
+/* Keeps keys and plaintext out of crash files: makes the calling process
+ * non-dumpable (prctl PR_SET_DUMPABLE 0, which also refuses ptrace attach by
+ * other processes of the same user) and sets RLIMIT_CORE to 0, soft and hard.
+ * Programs call it first thing in main(); the zkvault CLI and vaultd do.
+ * Process-wide and inherited across fork(); not undone by exec of the same
+ * user's programs for the rlimit. Errors: VAULT_E_IO (the kernel refused),
+ * VAULT_E_UNSUPPORTED (not Linux). */
+VAULT_API int vault_process_harden(void);
 
 /* The library version as "MAJOR.MINOR.PATCH". Static string. */
 VAULT_API const char *vault_version(void);
@@ -314,6 +325,73 @@ VAULT_API int vault_item_totp(const vault *v, const char *id, uint64_t unix_time
 VAULT_API int vault_merge(vault **out, const vault *base, const vault *local,
                           const vault *remote);
 
+/* Compares two vaults by content: *equal = 1 if they hold the same items
+ * (every member, history and tombstones included) and the same devices,
+ * whatever their order, else 0. Errors: VAULT_E_INVALID. */
+VAULT_API int vault_compare(const vault *a, const vault *b, int32_t *equal);
+
+/* ========================================================================== */
+/* vault_import / vault_export — other managers' files (docs/interop.md)       */
+/* ========================================================================== */
+
+/*
+ * Import formats (the `format` argument):
+ *   "bitwarden-json"  Bitwarden unencrypted JSON export
+ *   "bitwarden-csv"   Bitwarden CSV export
+ *   "keepass-xml"     KeePass 2 XML (keepassxc-cli export -f xml)
+ *   "1password-csv"   1Password CSV export
+ *   "chrome-csv"      Chrome / Chromium / Edge passwords CSV
+ *   "firefox-csv"     Firefox logins CSV
+ *   "safari-csv"      Safari (and iCloud Keychain) passwords CSV
+ *   "lastpass-csv"    LastPass CSV export
+ *   "csv"             a CSV with a header: "title", "type", "tags", the rest fields
+ *   "zkvault"         this library's vault JSON (vault_to_json, vault_export)
+ *   "zkvault-encrypted" an encrypted export (vault_export), needs its password
+ * Export formats: "zkvault-encrypted" (the recommended one: the only one that
+ * is not plaintext), "zkvault", "keepass-xml", "bitwarden-json", "csv".
+ */
+
+#define VAULT_IMPORT_DRY_RUN 1u /* check and report, add nothing */
+
+/* The formats as a JSON array [{"name":"..","description":"..",
+ * "import":true,"export":false,"plaintext":true}, ...] (*json freed with
+ * vault_free()). Errors: VAULT_E_INVALID, VAULT_E_NOMEM. */
+VAULT_API int vault_interop_formats(char **json);
+
+/* Imports the file data[0..len) in the named format into v, all or nothing.
+ * Each record becomes a new item (fresh id; "zkvault" keeps ids, history and
+ * times); unknown columns and attributes become fields. An item with the same
+ * type, title and fields as a live item of v or an earlier one of the file
+ * (for "zkvault": the same id) is a duplicate and not added; an empty row is
+ * skipped. password: only for "zkvault-encrypted", else NULL.
+ * *report (may be NULL; freed with vault_free()) is JSON:
+ *   {"format":"..","dry_run":false,"imported":n,"duplicates":n,"skipped":n,
+ *    "problems":[{"line":7,"message":".."}],
+ *    "items":[{"line":2,"title":"..","type":"login","status":"imported"}, ...]}
+ * with "imported" counting what was (or, dry run, would be) added, "status"
+ * one of "imported", "duplicate", "skipped" (with a "reason"), and "index"
+ * (the item's position) instead of "line" for JSON formats. It holds titles,
+ * never field values. With VAULT_IMPORT_DRY_RUN nothing is added and a file
+ * with problems still gives VAULT_OK: the report lists every problem.
+ * Errors (nothing added): VAULT_E_FORMAT (malformed, or not in that format;
+ * the message names the first bad line or item and how many there are),
+ * VAULT_E_INVALID (unknown format, bad argument), VAULT_E_LIMIT (the vault
+ * would exceed 100000 items, or data over VAULT_BLOB_MAX_PLAINTEXT bytes),
+ * VAULT_E_AUTH (wrong password for "zkvault-encrypted"), VAULT_E_VERSION,
+ * VAULT_E_WEAK_KDF, VAULT_E_NOMEM. */
+VAULT_API int vault_import(vault *v, const char *format, const uint8_t *data, size_t len,
+                           const char *password, uint32_t flags, char **report);
+
+/* Exports the live items of v in the named format into *out (*out_len bytes,
+ * NUL-terminated, freed with vault_free()). "zkvault-encrypted" seals them
+ * under password (Argon2id with opslimit/memlimit, 0, 0 = defaults, and the
+ * blob format; docs/interop.md); the other formats are PLAINTEXT and ignore
+ * password and the limits. Errors: VAULT_E_INVALID (unknown format, missing
+ * password, a value KeePass XML cannot hold), VAULT_E_WEAK_KDF, VAULT_E_LIMIT,
+ * VAULT_E_NOMEM. */
+VAULT_API int vault_export(const vault *v, const char *format, const char *password,
+                           uint64_t opslimit, uint64_t memlimit, uint8_t **out,
+                           size_t *out_len);
 /* ========================================================================== */
 /* vault_totp_* — one-time codes (RFC 6238) from a stored TOTP secret          */
 /* ========================================================================== */
@@ -377,6 +455,7 @@ typedef struct vault_server vault_server;
 
 #define VAULT_PEPPER_MIN_BYTES 32u
 #define VAULT_SERVER_MAX_REQUEST (96u * 1024u * 1024u)
+#define VAULT_SERVER_SMALL_REQUEST (16u * 1024u) /* every op that carries no blob */
 
 /* Opens (or creates) a server whose store is the SQLite file db_path (WAL),
  * or, when db_path is a libpq connection URI ("postgresql://..." or
@@ -402,6 +481,24 @@ VAULT_API void vault_server_close(vault_server *s);
 VAULT_API int vault_server_handle(vault_server *s, const char *request,
                                   size_t request_len, char **response);
 
+/* vault_server_handle() for a network front end that knows more than the
+ * bytes. peer: the client's address as the front end groups clients (vaultd:
+ * the IPv4 address, or the IPv6 /64 as "2001:db8:1:2::/64"), or NULL; the
+ * per-address limits (docs/security.md, "Abuse cases") apply to each
+ * distinct peer, and NULL peers share one. op: the op the front end read
+ * before the body (vaultd: the URL path), or NULL; a body naming another op
+ * is refused ("invalid"). Same return and ownership as vault_server_handle.
+ * Thread-safe. */
+VAULT_API int vault_server_handle_from(vault_server *s, const char *peer, const char *op,
+                                       const char *request, size_t request_len,
+                                       char **response);
+
+/* The largest request body op may have: VAULT_SERVER_MAX_REQUEST for the ops
+ * that carry a blob (register, push, device_revoke), VAULT_SERVER_SMALL_REQUEST
+ * for every other op, for an unknown op and for NULL. A front end checks it
+ * against Content-Length, and while reading, before buffering a body. */
+VAULT_API size_t vault_server_request_limit(const char *op);
+
 /* Server tuning. Options (values are in seconds unless named otherwise):
  *   VAULT_SERVER_SESSION_TTL   session lifetime (default 3600)
  *   VAULT_SERVER_LINK_TTL      device-link lifetime (default 300)
@@ -419,8 +516,9 @@ VAULT_API int vault_server_set_option(vault_server *s, int option, int64_t value
 /* The last error message of this server handle. Never NULL. */
 VAULT_API const char *vault_server_errmsg(const vault_server *s);
 
-/* Reference HTTP daemon (libmicrohttpd): serves vault_server_handle() as
- * POST /v1/api with a JSON body, on a thread pool. bind_addr "127.0.0.1",
+/* Reference HTTP daemon (libmicrohttpd): serves vault_server_handle_from() as
+ * POST /v1/api/<op> (or /v1/api, small requests only) with a JSON body, on a
+ * thread pool. bind_addr "127.0.0.1",
  * "::1", "0.0.0.0"...; port 0 picks a free port (read it back with
  * vault_httpd_port()). cert_pem/key_pem: paths to a PEM certificate and key for
  * HTTPS, or both NULL for plain HTTP. threads: 0 = default (4).
@@ -430,6 +528,42 @@ VAULT_API int vault_httpd_start(vault_httpd **out, vault_server *s,
                                 const char *bind_addr, uint16_t port,
                                 const char *cert_pem, const char *key_pem,
                                 uint32_t threads);
+
+/* The daemon's limits (docs/vaultd.md, "Limits"). Fill with
+ * vault_httpd_options_init(), then change fields; 0 in a field means its
+ * default. */
+#define VAULT_HTTPD_OPTIONS_VERSION 1u
+typedef struct vault_httpd_options {
+    uint32_t version;           /* VAULT_HTTPD_OPTIONS_VERSION */
+    uint32_t threads;           /* worker threads (4; at most 256) */
+    uint32_t max_connections;   /* open connections in all (1024) */
+    uint32_t max_per_address;   /* open connections per client IP address (64) */
+    uint32_t header_timeout_ms; /* accept (or the previous answer) to the end of the
+                                   headers, absolute (10000) */
+    uint32_t body_timeout_ms;   /* end of the headers to the end of the body, absolute,
+                                   plus 1 s per 64 KiB of the body's cap (30000) */
+    uint64_t memory_budget;     /* bytes all in-flight requests may hold, each charged
+                                   3x its body; over it: 503 (1 GiB) */
+} vault_httpd_options;
+VAULT_API void vault_httpd_options_init(vault_httpd_options *o);
+
+/* vault_httpd_start() with limits; o may be NULL (all defaults). Errors as
+ * vault_httpd_start, and VAULT_E_INVALID for an unknown o->version or
+ * threads over 256. */
+VAULT_API int vault_httpd_start_v2(vault_httpd **out, vault_server *s,
+                                   const char *bind_addr, uint16_t port,
+                                   const char *cert_pem, const char *key_pem,
+                                   const vault_httpd_options *o);
+
+/* The daemon's counters, for operators and tests; 0 for NULL or an unknown
+ * stat. Bytes are charged bytes (3x a body), see memory_budget. */
+#define VAULT_HTTPD_STAT_INFLIGHT_BYTES 1   /* charged now */
+#define VAULT_HTTPD_STAT_INFLIGHT_PEAK 2    /* the most charged at once */
+#define VAULT_HTTPD_STAT_REFUSED_LARGE 3    /* 413: body over its op's cap */
+#define VAULT_HTTPD_STAT_REFUSED_BUSY 4     /* 503: over the memory budget */
+#define VAULT_HTTPD_STAT_DEADLINE_CLOSED 5  /* connections cut at a deadline */
+VAULT_API int64_t vault_httpd_stat(const vault_httpd *h, int stat);
+
 VAULT_API uint16_t vault_httpd_port(const vault_httpd *h);
 /* Stops the daemon and waits for in-flight requests. NULL is a no-op. The
  * server handle stays open. */
@@ -506,6 +640,16 @@ VAULT_API int vault_client_connect_local(vault_client *c, vault_server *s);
 VAULT_API int vault_client_connect_http(vault_client *c, const char *base_url,
                                         uint32_t flags);
 
+/* As vault_client_connect_http(), trusting the PEM certificates in ca_file (a
+ * private CA) instead of the system's store. With ca_file NULL — and always
+ * for vault_client_connect_http() — the bundle named by the first of the
+ * environment variables ZKVAULT_CA_FILE, SSL_CERT_FILE, CURL_CA_BUNDLE that is
+ * set and non-empty is used, else the system's store. The file is read at
+ * each connection (the caller may replace it). Errors: those of
+ * vault_client_connect_http(), VAULT_E_IO (the file cannot be read). */
+VAULT_API int vault_client_connect_http_ca(vault_client *c, const char *base_url,
+                                           uint32_t flags, const char *ca_file);
+
 /* Routes the client's server calls through a caller-supplied transport
  * (fn NULL disconnects). fn is called on the thread that calls the client. */
 VAULT_API int vault_client_connect_custom(vault_client *c, vault_transport_fn fn,
@@ -518,10 +662,16 @@ VAULT_API int vault_client_register(vault_client *c, const char *email);
 
 /* Logs in with email and password. On an empty store this fetches the account
  * (prelogin → Argon2id → login → pull) and unlocks it; on a store that holds
- * that account it checks the KDF parameters against those it kept and opens a
- * session. Errors: VAULT_E_AUTH, VAULT_E_RATE_LIMITED, VAULT_E_WEAK_KDF
- * (server offered weaker parameters than the floor or than seen before),
- * VAULT_E_NETWORK, VAULT_E_SERVER, VAULT_E_MISMATCH. */
+ * that account it checks the KDF parameters against those it kept, opens a
+ * session and pulls. If only that pull fails on a store that holds the account
+ * (VAULT_E_FORK, VAULT_E_ROLLBACK, ...), the client stays unlocked and keeps
+ * the session, so that vault_client_resolve_fork() can follow; the pull's
+ * code is returned. With a password this store does not know, the new
+ * protected key must open the local vault before anything is stored.
+ * Errors: VAULT_E_AUTH (with a message saying so when the password was
+ * changed on another device), VAULT_E_RATE_LIMITED, VAULT_E_WEAK_KDF (server
+ * offered weaker parameters than the floor or than seen before),
+ * VAULT_E_NETWORK, VAULT_E_SERVER, VAULT_E_MISMATCH, and the pull's. */
 VAULT_API int vault_client_login(vault_client *c, const char *email,
                                  const char *password);
 
@@ -543,8 +693,42 @@ VAULT_API int vault_client_pull(vault_client *c);
  * moved on (then vault_client_sync()). */
 VAULT_API int vault_client_push(vault_client *c);
 
-/* pull + merge + push, retried a bounded number of times on conflicts. */
+/* pull + merge + push, retried a bounded number of times on conflicts. A
+ * sync with nothing new on either side pushes nothing. Errors: those of pull
+ * and push, VAULT_E_FORK (see vault_client_resolve_fork()). */
 VAULT_API int vault_client_sync(vault_client *c);
+
+/* Recovers from VAULT_E_FORK: pull, push and sync return it, changing nothing,
+ * when the server's history does not contain what this device last confirmed
+ * or pushed (docs/sync.md: a push the server acknowledged and lost, a
+ * restored backup, two devices shown two histories). This call takes the
+ * server's current revision as the new trunk and merges this device's vault
+ * into it without losing an edit: from their last common ancestor when this
+ * device holds it, otherwise with every difference treated as a conflict
+ * (the losing value of a field kept in the item's history, an edit beating a
+ * delete); a device that either side no longer lists stays removed. The
+ * result is pushed. Needs an unlocked, logged-in client.
+ * Errors: VAULT_E_STATE, VAULT_E_LOCKED, VAULT_E_CONFLICT (the server moved
+ * on meanwhile: sync again), and the pull checks' own (VAULT_E_AUTH,
+ * VAULT_E_MISMATCH, VAULT_E_CORRUPT, VAULT_E_NETWORK, VAULT_E_SERVER). */
+VAULT_API int vault_client_resolve_fork(vault_client *c);
+
+/* Unlocks and logs in with one master password, also after the password was
+ * changed on another device (docs/sync.md, "Password changed elsewhere"):
+ *  - the password opens this store: unlock, then login. If the server refuses
+ *    it because the password was changed on another device, the client stays
+ *    unlocked for local use without a session, and the call returns
+ *    VAULT_E_AUTH with a message saying so (vault_client_errmsg()).
+ *  - it does not open this store: it may be the new password. Login fetches
+ *    the new protected key, which must open the vault key this device holds
+ *    (or a rotated one, under vault_client_login()'s rules); the store is
+ *    re-wrapped under it in one transaction and the client is unlocked and
+ *    pulled. Pending local edits are kept: push them with vault_client_sync().
+ *  - an empty store: vault_client_login().
+ * Errors: VAULT_E_AUTH (wrong password, or changed elsewhere as above), and
+ * those of vault_client_login() and vault_client_unlock(). */
+VAULT_API int vault_client_sign_in(vault_client *c, const char *email,
+                                   const char *password);
 
 /* The highest revision this client has seen from the server (0 if never). */
 VAULT_API int vault_client_revision(const vault_client *c, uint64_t *revision);

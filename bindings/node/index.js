@@ -12,6 +12,7 @@ const errors = require('./errors.js');
 
 const LIST_DELETED = 1;
 const LIST_TRASH = 2;
+const IMPORT_DRY_RUN = 1;
 const HTTP_ALLOW_INSECURE = 1;
 const HTTP_INSECURE_TLS = 2;
 const QR_TEXT = 1;
@@ -136,6 +137,13 @@ function withSecrets(values, body) {
   return result;
 }
 
+// The import and export formats: [{ name, description, import, export, plaintext }].
+function interopFormats() {
+  const out = [null];
+  call('vault_interop_formats', [out]);
+  return JSON.parse(takeString(out[0]));
+}
+
 function version() {
   return fn.vault_version();
 }
@@ -205,6 +213,13 @@ class Vault {
     const out = [null];
     call('vault_merge', [out, base._handle(), local._handle(), remote._handle()]);
     return new Vault(out[0]);
+  }
+
+  // Whether both hold the same items (history, tombstones) and devices, in any order.
+  sameContent(other) {
+    const out = [0];
+    call('vault_compare', [this._handle(), other._handle(), out]);
+    return out[0] !== 0;
   }
 
   _handle() {
@@ -310,6 +325,31 @@ class Vault {
     const out = [null];
     call('vault_item_search', [this._handle(), text(query, 'query'), out]);
     return JSON.parse(takeString(out[0]));
+  }
+
+  // Imports another manager's file (Buffer or string) in format fmt, all or
+  // nothing; returns the report. password: only for 'zkvault-encrypted'. A
+  // malformed file or one of another format throws InputError (FORMAT).
+  importData(fmt, data, { password = null, dryRun = false } = {}) {
+    const bytes = Buffer.isBuffer(data) ? data : Buffer.from(text(data, 'data'), 'utf8');
+    const out = [null];
+    const run = (pw) => call('vault_import', [this._handle(), text(fmt, 'format'), bytes,
+      bytes.length, pw, dryRun ? IMPORT_DRY_RUN : 0, out]);
+    if (password === null) run(null);
+    else withSecrets([password], run);
+    return JSON.parse(takeString(out[0]));
+  }
+
+  // The live items in format fmt (a Buffer). 'zkvault-encrypted' (the
+  // default) seals them under password with Argon2id; the others are PLAINTEXT.
+  export(fmt = 'zkvault-encrypted', { password = null, opslimit = 0, memlimit = 0 } = {}) {
+    const out = [null];
+    const len = [0];
+    const run = (pw) => call('vault_export', [this._handle(), text(fmt, 'format'), pw, opslimit,
+      memlimit, out, len]);
+    if (password === null) run(null);
+    else withSecrets([password], run);
+    return takeBytes(out[0], len[0]);
   }
 
   get size() {
@@ -518,9 +558,12 @@ class Client {
     this._server = server;
   }
 
-  connectHttp(baseUrl, { allowInsecure = false, insecureTls = false } = {}) {
+  // caFile: a PEM bundle of a private CA to trust; null follows
+  // $ZKVAULT_CA_FILE, $SSL_CERT_FILE, $CURL_CA_BUNDLE, then the system's store.
+  connectHttp(baseUrl, { allowInsecure = false, insecureTls = false, caFile = null } = {}) {
     const flags = (allowInsecure ? HTTP_ALLOW_INSECURE : 0) | (insecureTls ? HTTP_INSECURE_TLS : 0);
-    this._call('vault_client_connect_http', baseUrl, flags);
+    this._call('vault_client_connect_http_ca', baseUrl, flags,
+      caFile === null ? null : String(caFile));
     this._server = null;
   }
 
@@ -559,6 +602,28 @@ class Client {
 
   syncAsync() {
     return this._async('vault_client_sync');
+  }
+
+  // After a ForkError: merges this device's vault into the server's history
+  // without losing an edit, and pushes (docs/sync.md).
+  resolveFork() {
+    this._call('vault_client_resolve_fork');
+  }
+
+  resolveForkAsync() {
+    return this._async('vault_client_resolve_fork');
+  }
+
+  // Unlock and log in with one password, also after it was changed on another
+  // device: the new one re-wraps this store; the old one unlocks for local use
+  // and throws AuthError saying the password changed.
+  signIn(email, password) {
+    withSecrets([password], (pw) => this._call('vault_client_sign_in', text(email, 'email'), pw));
+  }
+
+  signInAsync(email, password) {
+    return withSecrets([password], (pw) =>
+      this._async('vault_client_sign_in', text(email, 'email'), pw));
   }
 
   changePassword(oldPassword, newPassword, opslimit = 0, memlimit = 0) {
@@ -692,6 +757,6 @@ function blobOpen(key, accountId, revision, blob) {
 
 module.exports = {
   Vault, Client, Server, Httpd, Link, version, strerror, checkKdfParams, deriveKeys, newSalt,
-  blobSeal, blobOpen, qrRender, totpCode, LIST_DELETED, LIST_TRASH, HTTP_ALLOW_INSECURE, HTTP_INSECURE_TLS, QR_TEXT,
+  blobSeal, blobOpen, qrRender, totpCode, interopFormats, IMPORT_DRY_RUN, LIST_DELETED, LIST_TRASH, HTTP_ALLOW_INSECURE, HTTP_INSECURE_TLS, QR_TEXT,
   QR_SVG, QR_PGM, KEY_BYTES, SALT_BYTES, KDF_OPSLIMIT_MIN, KDF_MEMLIMIT_MIN, ...errors,
 };

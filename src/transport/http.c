@@ -11,7 +11,8 @@
  * {"ok":false,...}). vaultd answers 400, 413 and 415 with a protocol error body
  * for requests it refused before the handler saw them (the body is malformed,
  * too large, or not JSON); such a body is returned like any answer, so the
- * client reports e.g. VAULT_E_LIMIT rather than a bare network failure. Every
+ * client reports e.g. VAULT_E_LIMIT rather than a bare network failure. 503
+ * (over the server's memory budget) is VAULT_E_NETWORK "busy". Every
  * other status (404/405: wrong URL; 5xx; a proxy's error page) is
  * VAULT_E_NETWORK with the status in the message.
  */
@@ -20,6 +21,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -213,6 +215,36 @@ static size_t on_response_data(char *data, size_t size, size_t nmemb, void *ctx)
     return n;
 }
 
+/* The CA bundle to trust: the caller's file, else $ZKVAULT_CA_FILE, else the
+ * variables other TLS tools read ($SSL_CERT_FILE, $CURL_CA_BUNDLE; libcurl
+ * itself ignores them), else NULL for libcurl's system store. An empty
+ * variable counts as unset. */
+static const char *ca_bundle(const char *ca_file)
+{
+    static const char *const vars[] = {"ZKVAULT_CA_FILE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"};
+    if (ca_file != NULL)
+        return ca_file;
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v != NULL && v[0] != '\0')
+            return v;
+    }
+    return NULL;
+}
+
+/* A CA file that cannot be read is the caller's mistake: say so now rather
+ * than as a TLS failure at the first request. */
+static int use_ca_file(CURL *e, const char *ca)
+{
+    FILE *f = fopen(ca, "r");
+    if (f == NULL)
+        return vault__fail(VAULT_E_IO, "cannot read the CA file %.200s", ca);
+    fclose(f);
+    if (curl_easy_setopt(e, CURLOPT_CAINFO, ca) != CURLE_OK)
+        return vault__fail(VAULT_E_INTERNAL, "libcurl refused the CA file");
+    return VAULT_OK;
+}
+
 static int set_options(vault_transport__http *t, uint32_t flags, int loopback)
 {
     CURL *e = t->easy;
@@ -249,6 +281,12 @@ static int set_options(vault_transport__http *t, uint32_t flags, int loopback)
 
 int vault_transport__http_new(vault_transport__http **out, const char *base_url, uint32_t flags)
 {
+    return vault_transport__http_new_ca(out, base_url, flags, NULL);
+}
+
+int vault_transport__http_new_ca(vault_transport__http **out, const char *base_url,
+                                 uint32_t flags, const char *ca_file)
+{
     if (out == NULL)
         return vault__fail(VAULT_E_INVALID, "NULL argument");
     *out = NULL;
@@ -268,6 +306,9 @@ int vault_transport__http_new(vault_transport__http **out, const char *base_url,
         goto done;
     }
     if ((rc = set_options(t, flags, loopback)) != VAULT_OK)
+        goto done;
+    const char *ca = ca_bundle(ca_file);
+    if (ca != NULL && (rc = use_ca_file(t->easy, ca)) != VAULT_OK)
         goto done;
     *out = t;
     t = NULL;
@@ -302,11 +343,35 @@ static int is_protocol_error(const char *body, size_t len)
     return yes;
 }
 
+/* The op goes into the URL (POST /v1/api/<op>) so that the server knows
+ * the body's cap before reading it (docs/protocol.md). The client writes "op"
+ * as the request's first member; a request that does not start so (a custom
+ * caller's) is posted to /v1/api and gets the small cap. */
+static void op_url(const vault_transport__http *t, const char *request, size_t len,
+                   char *out, size_t size)
+{
+    static const char prefix[] = "{\"op\":\"";
+    size_t n = 0, p = sizeof prefix - 1;
+    if (len > p && memcmp(request, prefix, p) == 0)
+        while (p + n < len && n <= 40 && request[p + n] != '"' &&
+               strchr("abcdefghijklmnopqrstuvwxyz0123456789_", request[p + n]) != NULL)
+            n++;
+    if (n == 0 || n > 40 || p + n >= len || request[p + n] != '"')
+        n = 0;
+    snprintf(out, size, "%s%s%.*s", t->url, n > 0 ? "/" : "", (int)n, request + p);
+}
+
 static int perform(vault_transport__http *t, const char *request, size_t request_len,
                    response_buffer *rb)
 {
     CURL *e = t->easy;
     t->errbuf[0] = '\0';
+    char *url = vault__malloc(strlen(t->url) + 48);
+    if (url == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory");
+    op_url(t, request, request_len, url, strlen(t->url) + 48);
+    curl_easy_setopt(e, CURLOPT_URL, url); /* libcurl copies it */
+    vault__free(url);
     /* libcurl reads the caller's buffer in place; it is not copied here. */
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, request);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request_len);
@@ -326,6 +391,8 @@ static int perform(vault_transport__http *t, const char *request, size_t request
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     if (status == 200)
         return VAULT_OK;
+    if (status == 503)
+        return vault__fail(VAULT_E_NETWORK, "the server is busy (HTTP 503): retry later");
     if ((status == 400 || status == 413 || status == 415) && rb->buf != NULL &&
         is_protocol_error(rb->buf, rb->len))
         return VAULT_OK;

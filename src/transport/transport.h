@@ -20,11 +20,18 @@
 typedef struct vault_transport__http vault_transport__http;
 
 /* Checks base_url ("https://host[:port][/prefix]") and makes a transport that
- * POSTs to <base_url>/v1/api with libcurl. Nothing is sent yet.
+ * POSTs to <base_url>/v1/api/<op> with libcurl. Nothing is sent yet.
  * Errors: VAULT_E_INVALID (not a URL, not http/https, has a query or fragment),
  * VAULT_E_INSECURE (http:// to a non-loopback host without
  * VAULT_HTTP_ALLOW_INSECURE), VAULT_E_NOMEM, VAULT_E_INTERNAL (libcurl). */
 int vault_transport__http_new(vault_transport__http **out, const char *base_url, uint32_t flags);
+
+/* As vault_transport__http_new, trusting the PEM bundle ca_file; NULL picks
+ * $ZKVAULT_CA_FILE, $SSL_CERT_FILE, $CURL_CA_BUNDLE (the first one set), else
+ * the system store (http_new does the same). Also VAULT_E_IO: the file cannot
+ * be read. */
+int vault_transport__http_new_ca(vault_transport__http **out, const char *base_url,
+                                 uint32_t flags, const char *ca_file);
 
 /* ctx = vault_transport__http*; matches vault_transport_fn. One call at a time
  * per transport (it reuses one connection). Errors: VAULT_E_INVALID,

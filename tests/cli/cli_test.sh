@@ -6,6 +6,7 @@
 set -uo pipefail
 
 VAULT=$(realpath "$1")
+SAMPLES=$(realpath "$(dirname "$0")/../vectors/interop")
 TMP=${2:-$(mktemp -d)}
 VAULTD=${3:+$(realpath "$3")}
 rm -rf "$TMP"
@@ -56,6 +57,7 @@ SERVER=(--server-db "$TMP/server.db")
 
 # ---- help, usage, exit codes -------------------------------------------------
 t_help() { run 0 --help && out_has "Exit codes" && out_has "7 refused for integrity" &&
+  out_has "8 import refused" &&
   run 0 --version && out_has "^zkvault 0.1.0$" && run 0 add --help && out_has "--generate"; }
 check "help lists commands and exit codes" t_help
 t_usage() { run 2 && err_has "no command" && run 2 frobnicate && err_has "unknown command 'frobnicate'" &&
@@ -121,6 +123,23 @@ t_wrong_pw() { ZKVAULT_PASSWORD=wrong run 3 "${A[@]}" list && err_has "cannot un
 check "wrong password exits 3 with the library's message" t_wrong_pw
 t_pw_fd() { (unset ZKVAULT_PASSWORD; "$VAULT" "${A[@]}" --password-fd 3 list 3<<<"$PW" >"$TMP/out" 2>"$TMP/err") && out_has GitHub; }
 check "--password-fd reads the password" t_pw_fd
+# Abuse case A7 (docs/security.md): while zkvault waits for its password on a
+# FIFO, the kernel's view of the process shows a core size limit of 0/0.
+t_core() {
+  local fifo="$TMP/pw.fifo" pid limits
+  rm -f "$fifo" && mkfifo "$fifo" && exec 4<>"$fifo" || return 1
+  (unset ZKVAULT_PASSWORD; exec "$VAULT" "${A[@]}" --password-fd 3 list 3<&4 >"$TMP/out" 2>"$TMP/err") &
+  pid=$!
+  for _ in $(seq 100); do grep -q zkvault "/proc/$pid/cmdline" 2>/dev/null && break; sleep 0.05; done
+  sleep 0.2
+  limits=$(grep "Max core file size" "/proc/$pid/limits")
+  echo "$PW" >&4
+  wait "$pid"
+  exec 4>&-
+  [[ $limits =~ size[[:space:]]+0[[:space:]]+0[[:space:]] ]] || { echo "  $limits"; return 1; }
+  out_has GitHub
+}
+check "A7: core dumps are disabled" t_core
 t_no_pw() { (unset ZKVAULT_PASSWORD; setsid -w "$VAULT" "${A[@]}" list </dev/null >"$TMP/out" 2>"$TMP/err"; [[ $? -eq 2 ]]) &&
   err_has "no terminal to read the password from"; }
 check "no terminal and no password source exits 2" t_no_pw
@@ -148,16 +167,62 @@ check "rm leaves a tombstone" t_rm
 t_plaintext() { ! grep -aq -e "s3cret" -e "new-pin" -e "GitHub" "$TMP/a.db"; }
 check "the store holds no plaintext" t_plaintext
 
+XPW='export pass phrase'
 t_export_import() {
-  run 0 "${A[@]}" export "$TMP/export.json" && [[ $(stat -c %a "$TMP/export.json") == 600 ]] &&
-    grep -q new-pin "$TMP/export.json" && run 1 "${A[@]}" export "$TMP/export.json" &&
+  ZKVAULT_EXPORT_PASSWORD=$XPW run 0 "${A[@]}" "${FLOOR[@]}" export "$TMP/export.zkv" &&
+    [[ $(stat -c %a "$TMP/export.zkv") == 600 ]] && ! grep -aq -e new-pin -e GitHub "$TMP/export.zkv" &&
+    ZKVAULT_EXPORT_PASSWORD=$XPW run 5 "${A[@]}" "${FLOOR[@]}" export "$TMP/export.zkv" && err_has "must not exist" &&
     run 0 --store "$TMP/c.db" init "${FLOOR[@]}" &&
-    run 0 --store "$TMP/c.db" import "$TMP/export.json" && out_is "imported 2 new, replaced 0, skipped 0 existing" &&
+    ZKVAULT_EXPORT_PASSWORD=wrong run 3 --store "$TMP/c.db" import --format zkvault-encrypted "$TMP/export.zkv" &&
+    ZKVAULT_EXPORT_PASSWORD=$XPW run 0 --store "$TMP/c.db" import --format zkvault-encrypted "$TMP/export.zkv" &&
+    out_is "imported 2, duplicates 0, skipped 0" &&
     run 0 --store "$TMP/c.db" get Bank --field pin && out_is "new-pin" &&
-    run 0 --store "$TMP/c.db" import "$TMP/export.json" && out_is "imported 0 new, replaced 0, skipped 2 existing" &&
-    echo '{"broken' >"$TMP/bad.json" && run 1 --store "$TMP/c.db" import "$TMP/bad.json"
+    ZKVAULT_EXPORT_PASSWORD=$XPW run 0 --store "$TMP/c.db" import --format zkvault-encrypted "$TMP/export.zkv" &&
+    out_is "imported 0, duplicates 2, skipped 0"
 }
-check "export (mode 600) and import of the library's JSON" t_export_import
+check "export: encrypted by default (mode 600, no overwrite), imported back once" t_export_import
+t_export_plain() {
+  run 0 "${A[@]}" export --format keepass-xml "$TMP/export.xml" && err_has "PLAINTEXT" &&
+    [[ $(stat -c %a "$TMP/export.xml") == 600 ]] && grep -q new-pin "$TMP/export.xml" &&
+    run 0 "${A[@]}" export --format bitwarden-json && out_has '"encrypted":[[:space:]]*false' && err_has "PLAINTEXT" &&
+    run 0 "${A[@]}" export --format csv - && out_has "^title,type,tags" &&
+    run 0 --store "$TMP/k.db" init "${FLOOR[@]}" &&
+    run 0 --store "$TMP/k.db" import --format keepass-xml "$TMP/export.xml" && out_is "imported 2, duplicates 0, skipped 0" &&
+    run 0 --store "$TMP/k.db" get Bank --field pin && out_is "new-pin"
+}
+check "export: KeePass XML, Bitwarden JSON, CSV are plaintext and warn; XML imports back" t_export_plain
+t_import_formats() {
+  run 0 --store "$TMP/m.db" init "${FLOOR[@]}" &&
+    run 0 --store "$TMP/m.db" import --format chrome-csv "$SAMPLES/chrome.csv" && out_is "imported 5, duplicates 1, skipped 0" &&
+    run 0 --store "$TMP/m.db" get bücher.de --field password && out_is "日本語パスワード" &&
+    run 0 --store "$TMP/m.db" import --dry-run --format bitwarden-json "$SAMPLES/bitwarden.json" &&
+    out_has "would import 5, duplicates 1, skipped 1" && out_has "item 7 .*skipped .*Old forum — in the trash" &&
+    run 0 --store "$TMP/m.db" list && out_lacks "Visa" &&
+    run 0 --store "$TMP/m.db" import --dry-run --json --format lastpass-csv "$SAMPLES/lastpass.csv" &&
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["imported"] == 3 and r["dry_run"]' "$TMP/out" &&
+    "$VAULT" --store "$TMP/m.db" import --format csv - <"$SAMPLES/generic.csv" >"$TMP/out" 2>"$TMP/err" &&
+    out_is "imported 2, duplicates 0, skipped 0" && run 0 --store "$TMP/m.db" get Door --field "Server room" && out_is "B2"
+}
+check "import: Chrome CSV, Bitwarden JSON dry run, --json report, CSV from stdin" t_import_formats
+t_import_bad() {
+  run 0 --store "$TMP/m.db" list && cp "$TMP/out" "$TMP/before" &&
+    run 8 --store "$TMP/m.db" import --format chrome-csv "$SAMPLES/malformed.csv" &&
+    err_has "line 3: 3 values, but the header has 5 columns" && err_has "line 5: 6 values" &&
+    err_has "nothing was imported" &&
+    run 8 --store "$TMP/m.db" import --format chrome-csv "$SAMPLES/unterminated.csv" && err_has "line 3: a quoted value is never closed" &&
+    run 8 --store "$TMP/m.db" import --format firefox-csv "$SAMPLES/chrome.csv" && err_has 'no "httprealm" column' &&
+    run 8 --store "$TMP/m.db" import --format bitwarden-json "$SAMPLES/chrome.csv" && err_has "line 1: malformed JSON" &&
+    run 8 --store "$TMP/m.db" import --dry-run --format chrome-csv "$SAMPLES/malformed.csv" && err_has "line 5:" &&
+    run 2 --store "$TMP/m.db" import --format pwsafe "$SAMPLES/chrome.csv" && err_has "unknown import format 'pwsafe'" &&
+    err_has "lastpass-csv" && run 2 --store "$TMP/m.db" import "$SAMPLES/chrome.csv" && err_has "needs --format" &&
+    run 2 --store "$TMP/m.db" export --format chrome-csv && err_has "unknown export format" &&
+    run 4 --store "$TMP/m.db" import --format csv "$TMP/nope.csv" &&
+    run 0 --store "$TMP/m.db" list && cmp -s "$TMP/out" "$TMP/before"
+}
+check "import: malformed (8, lines named), wrong format (8), unknown format (2), missing file (4); nothing changes" t_import_bad
+t_import_help() { run 0 import --help && out_has "1password-csv" && out_has "dry-run" &&
+  run 0 export --help && out_has "PLAINTEXT" && out_has "zkvault-encrypted"; }
+check "import/export --help list the formats" t_import_help
 
 # ---- account and sync through an embedded server --------------------------------
 t_sync_needs_server() { run 2 "${A[@]}" sync && err_has "no account email"; }
@@ -187,6 +252,17 @@ t_passwd() {
     ZKVAULT_PASSWORD="new master pw" run 0 --store "$TMP/d.db" "${SERVER[@]}" login ada@example.org
 }
 check "passwd changes the password here and on the server" t_passwd
+# Issue 13, finding 3: B still holds the old password after A's passwd.
+t_passwd_elsewhere() {
+  run 0 "${B[@]}" add Offline -t note --note "kept" &&
+    run 3 "${B[@]}" sync && err_has "changed on another device" &&
+    ZKVAULT_PASSWORD="new master pw" run 0 "${B[@]}" sync && err_has "changed on another device" &&
+    out_has "synced" &&
+    ZKVAULT_PASSWORD="new master pw" run 0 "${A[@]}" sync &&
+    ZKVAULT_PASSWORD="new master pw" run 0 "${A[@]}" get Offline --field note && out_is "kept" &&
+    run 3 "${B[@]}" list && ZKVAULT_PASSWORD="new master pw" run 0 "${B[@]}" list && out_has Offline
+}
+check "password changed elsewhere: the old one says so, the new one syncs and re-wraps" t_passwd_elsewhere
 
 # ---- device linking ----------------------------------------------------------------
 PW2="new master pw"
@@ -278,8 +354,13 @@ check "link: bad usage exits 2; joining into a full store exits 5" t_link_usage
 
 # ---- over HTTP with vaultd ----------------------------------------------------------
 t_insecure() { run 6 --store "$TMP/h.db" --server http://example.org login x@example.org &&
-  err_has "refused insecure connection"; }
-check "plain http to a non-loopback host is refused (exit 6)" t_insecure
+  err_has "refused insecure connection" && err_has "or --insecure" && ! grep -q VAULT_ "$TMP/err"; }
+check "plain http to a non-loopback host is refused (exit 6), naming --insecure" t_insecure
+t_cacert() { run 1 --store "$TMP/h.db" --server https://127.0.0.1:1 --cacert "$TMP/no-ca.pem" \
+    login x@example.org && err_has "cannot read the CA file" &&
+  ZKVAULT_CA_FILE="$TMP/no-ca.pem" run 1 --store "$TMP/h.db" --server https://127.0.0.1:1 \
+    login x@example.org && err_has "cannot read the CA file"; }
+check "--cacert and ZKVAULT_CA_FILE name the CA bundle for https" t_cacert
 t_vaultd() {
   [[ -n "$VAULTD" ]] || { echo "  (no vaultd given: skipped)"; return 0; }
   "$VAULTD" --new-pepper "$TMP/http.pepper" >/dev/null || return 1

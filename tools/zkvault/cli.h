@@ -28,6 +28,7 @@
 #define CLI_EXIT_EXISTS 5    /* the vault, account or item already exists */
 #define CLI_EXIT_NETWORK 6   /* server unreachable, server error, expired session */
 #define CLI_EXIT_REFUSED 7   /* integrity refusal: rollback, tampering, weak KDF, version */
+#define CLI_EXIT_INPUT 8     /* import: the file is malformed or not in the given format */
 
 #define CLI_WORD_COUNT 1024u
 extern const char *const cli_words[CLI_WORD_COUNT];
@@ -41,6 +42,7 @@ typedef struct cli {
     const char *email;     /* --email, else the one remembered in the config */
     int password_fd;       /* -1: not given */
     int insecure;          /* --insecure: plain http to a non-loopback host */
+    const char *ca_file;   /* --cacert: PEM bundle of a private CA (else the library's rule) */
     uint64_t kdf_ops, kdf_mem; /* 0: library defaults */
     int tty_out;           /* stdout is a terminal */
 
@@ -67,7 +69,7 @@ typedef int (*cli_command_fn)(cli *c, int argc, char **argv);
  * command, so every command's parser merges cli_global_options. */
 enum {
     OPT_STORE = 1000, OPT_SERVER, OPT_SERVER_DB, OPT_INSECURE, OPT_EMAIL,
-    OPT_PASSWORD_FD, OPT_KDF_OPS, OPT_KDF_MEM,
+    OPT_PASSWORD_FD, OPT_KDF_OPS, OPT_KDF_MEM, OPT_CACERT,
     OPT_CMD = 2000, /* first value for command-specific long options */
     OPT_END = -1, OPT_HELP = -2, OPT_BAD = -3
 };

@@ -24,8 +24,9 @@ static const char usage_text[] =
     "  rm ITEM                  delete an item (a tombstone syncs the delete)\n"
     "  history ITEM             earlier values of an item's hidden fields\n"
     "  generate                 print a random password or passphrase (no vault needed)\n"
-    "  export [FILE]            write the whole vault as the library's JSON (PLAINTEXT)\n"
-    "  import FILE              add the items of an exported JSON vault\n"
+    "  export [FILE]            export the items (encrypted by default; --format for\n"
+    "                           KeePass XML, Bitwarden JSON, CSV: PLAINTEXT)\n"
+    "  import --format F FILE   add the items of another manager's export or ours\n"
     "\n"
     "Account and sync:\n"
     "  register EMAIL           create an account on the server with this vault\n"
@@ -43,6 +44,9 @@ static const char usage_text[] =
     "  --server-db PATH         embedded server in this SQLite file (local use);\n"
     "                           its pepper is PATH.pepper (created on first use)\n"
     "  --insecure               allow plain http:// to a non-loopback host\n"
+    "  --cacert FILE            trust the CA certificates in this PEM file for\n"
+    "                           https:// (default: $ZKVAULT_CA_FILE, $SSL_CERT_FILE,\n"
+    "                           $CURL_CA_BUNDLE, else the system's store)\n"
     "  --email EMAIL            account email (default: the one remembered at login)\n"
     "  --password-fd N          read the master password from file descriptor N,\n"
     "                           one per line (passwd: old, then new)\n"
@@ -60,7 +64,8 @@ static const char usage_text[] =
     "    link codes differ)\n"
     "  4 not found           5 already exists       6 network or server error\n"
     "  7 refused for integrity (rollback, tampered or foreign data, weak KDF,\n"
-    "    unsupported version)\n";
+    "    unsupported version)\n"
+    "  8 import refused: the file is malformed or not in the given format\n";
 
 static const struct command {
     const char *name;
@@ -107,7 +112,8 @@ static int run(cli *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (vault_init() != VAULT_OK) {
+    /* Before any key exists: a crash must not write one to a core file. */
+    if (vault_process_harden() != VAULT_OK || vault_init() != VAULT_OK) {
         fprintf(stderr, "zkvault: the library could not start: %s\n", vault_last_error());
         return CLI_EXIT_ERROR;
     }

@@ -132,3 +132,49 @@ test('push conflict is a ConflictError; sync merges', (t) => {
   a.sync();
   assert.deepEqual(a.vault.list().map((i) => i.title).sort(), ['from a', 'from b']);
 });
+
+test('connectHttp caFile and ZKVAULT_CA_FILE name the CA bundle', (t) => {
+  // The TLS round trip with a private CA is tested in C (tests/http/tls.c).
+  const f = fixture(t);
+  const a = f.client('a');
+  const missing = path.join(f.dir, 'no-ca.pem');
+  assert.throws(() => a.connectHttp('https://127.0.0.1:9', { caFile: missing }),
+    (err) => err instanceof zk.StorageError && /CA file/.test(err.message));
+  process.env.ZKVAULT_CA_FILE = missing;
+  try {
+    assert.throws(() => a.connectHttp('https://127.0.0.1:9'), zk.StorageError);
+  } finally {
+    delete process.env.ZKVAULT_CA_FILE;
+  }
+  a.connectHttp('https://127.0.0.1:9');
+});
+
+test('signIn after a password change elsewhere; a fork is a ForkError', async (t) => {
+  const f = fixture(t);
+  const server = f.server();
+  const a = f.client('a');
+  a.create(PASSWORD, OPS, MEM);
+  a.connectLocal(server);
+  a.register('erin@example.org');
+  const b = f.client('b');
+  b.connectLocal(server);
+  b.login('erin@example.org', PASSWORD);
+  a.changePassword(PASSWORD, 'new password');
+  const id = b.vault.add(note('offline', 'kept'));
+  b.save();
+  b.lock();
+  // the old password: unlocked for local use, and told why the server refuses it
+  assert.throws(() => b.signIn('erin@example.org', PASSWORD), (err) =>
+    err instanceof zk.AuthError && /changed on another device/.test(err.message));
+  assert.equal(b.unlocked, true);
+  assert.equal(b.vault.get(id).title, 'offline');
+  b.lock();
+  // the new password, from a worker thread: re-wrapped, and the offline edit syncs
+  await b.signInAsync('erin@example.org', 'new password');
+  b.sync();
+  a.sync();
+  assert.equal(a.vault.get(id).title, 'offline');
+  assert.equal(a.vault.sameContent(b.vault), true);
+  assert.ok(zk.errorFor(-25, 'lost push') instanceof zk.ForkError);
+  assert.equal(zk.CODES[-25], 'VAULT_E_FORK');
+});

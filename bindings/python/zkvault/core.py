@@ -19,6 +19,7 @@ fn = _lib.fn
 
 LIST_DELETED = 1
 LIST_TRASH = 2
+IMPORT_DRY_RUN = 1
 HTTP_ALLOW_INSECURE = 1
 HTTP_INSECURE_TLS = 2
 QR_TEXT, QR_SVG, QR_PGM = 1, 2, 3
@@ -165,6 +166,12 @@ def _item_json(item):
     return _text(item, "item")
 
 
+def interop_formats():
+    """The import and export formats: [{"name", "description", "import",
+    "export", "plaintext"}, ...]."""
+    return _json(_call, "vault_interop_formats")
+
+
 def version():
     return fn.vault_version().decode()
 
@@ -265,6 +272,13 @@ class Vault(_Handle):
     def merge(cls, base, local, remote):
         return cls(_new_handle("vault_merge", base._handle(), local._handle(), remote._handle()))
 
+    def same_content(self, other):
+        """Whether both vaults hold the same items (history and tombstones
+        included) and devices, in any order (vault_compare)."""
+        flag = c_int32()
+        _call("vault_compare", self._handle(), other._handle(), byref(flag))
+        return bool(flag.value)
+
     # items
     def add(self, item):
         """Adds an item (dict or JSON text); returns its id."""
@@ -308,6 +322,31 @@ class Vault(_Handle):
 
     def search(self, query):
         return _json(_call, "vault_item_search", self._handle(), _text(query, "query"))
+
+    def import_data(self, fmt, data, password=None, dry_run=False):
+        """Imports another manager's file (bytes or str) in format fmt, all or
+        nothing (interop_formats() lists them); returns the report (dict).
+        password: only for "zkvault-encrypted". A malformed file or one of
+        another format raises InputError (code FORMAT) naming the line."""
+        data = _text(data, "data")
+        flags = IMPORT_DRY_RUN if dry_run else 0
+        if password is None:
+            return _json(_call, "vault_import", self._handle(), _text(fmt, "format"), data,
+                         len(data), None, flags)
+        with _Secret(password) as pw:
+            return _json(_call, "vault_import", self._handle(), _text(fmt, "format"), data,
+                         len(data), pw, flags)
+
+    def export(self, fmt="zkvault-encrypted", password=None, opslimit=0, memlimit=0):
+        """The live items in format fmt (bytes). "zkvault-encrypted" (the
+        default) seals them under password with Argon2id (0, 0: defaults);
+        every other format is PLAINTEXT."""
+        if password is None:
+            return _bytes(_call, "vault_export", self._handle(), _text(fmt, "format"), None,
+                          opslimit, memlimit)
+        with _Secret(password) as pw:
+            return _bytes(_call, "vault_export", self._handle(), _text(fmt, "format"), pw,
+                          opslimit, memlimit)
 
     def count(self):
         return _u64(_call, "vault_item_count", self._handle())
@@ -468,10 +507,14 @@ class Client(_Handle):
         self._call("vault_client_connect_local", server._handle())
         self._server = server
 
-    def connect_http(self, base_url, allow_insecure=False, insecure_tls=False):
+    def connect_http(self, base_url, allow_insecure=False, insecure_tls=False, ca_file=None):
+        """Syncs over HTTP(S). ca_file: a PEM bundle of a private CA to trust;
+        None follows $ZKVAULT_CA_FILE, $SSL_CERT_FILE, $CURL_CA_BUNDLE, then the
+        system's store."""
         flags = (HTTP_ALLOW_INSECURE if allow_insecure else 0) | \
                 (HTTP_INSECURE_TLS if insecure_tls else 0)
-        self._call("vault_client_connect_http", _text(base_url), flags)
+        ca = None if ca_file is None else _text(str(ca_file))
+        self._call("vault_client_connect_http_ca", _text(base_url), flags, ca)
         self._server = None
 
     def register(self, email):
@@ -492,6 +535,18 @@ class Client(_Handle):
 
     def sync(self):
         self._call("vault_client_sync")
+
+    def resolve_fork(self):
+        """After a ForkError: merge this device's vault into the server's
+        history without losing an edit, and push (docs/sync.md)."""
+        self._call("vault_client_resolve_fork")
+
+    def sign_in(self, email, password):
+        """Unlock and log in with one password, also after it was changed on
+        another device: the new one re-wraps this store; the old one unlocks
+        for local use and raises AuthError saying the password changed."""
+        with _Secret(password) as pw:
+            self._call("vault_client_sign_in", _text(email, "email"), pw)
 
     def change_password(self, old_password, new_password, opslimit=0, memlimit=0):
         with _Secret(old_password) as old, _Secret(new_password) as new:
