@@ -23,13 +23,6 @@
 #include "common/common.h"
 #include "sim.h"
 
-/* The fork and password-change recovery of issue 13, once vault.h has it. */
-#ifdef VAULT_E_FORK
-#define SIM_HAVE_SIGN_IN 1
-#define SIM_HAVE_RESOLVE_FORK 1
-#else
-#define VAULT_E_FORK (-25)
-#endif
 
 typedef struct run {
     sim_world *w;
@@ -87,36 +80,17 @@ static int is_detection(int rc)
 
 /* ---- signing in ---- */
 
-/* A password device signs in as an app does: one password, the current one,
- * for both the local store and the server (the CLI's unlock + login). */
+/* A password device signs in as an app does: with the one password the user
+ * knows, the current one (vault_client_sign_in also handles a store still
+ * wrapped under an older password). */
 static int password_sign_in(run *r, int d)
 {
     sim_device *dev = &r->w->dev[d];
     const char *now = sim_passwords[r->pw_gen];
     vault_client_lock(dev->c);
-#ifdef SIM_HAVE_SIGN_IN
     int rc = vault_client_sign_in(dev->c, SIM_EMAIL, now);
     sim_trace_add(r->t, "      sign in with the current password: %s%s%s\n", vault_strerror(rc),
                   rc ? ": " : "", rc ? vault_client_errmsg(dev->c) : "");
-#else
-    /* Before vault_client_sign_in: unlock, then log in, with the same
-     * password; the user tries the current one, then the one before. */
-    int rc = vault_client_unlock(dev->c, now);
-    if (rc == VAULT_OK)
-        rc = vault_client_login(dev->c, SIM_EMAIL, now);
-    sim_trace_add(r->t, "      unlock + login with the current password: %s%s%s\n",
-                  vault_strerror(rc), rc ? ": " : "", rc ? vault_client_errmsg(dev->c) : "");
-    if (rc == VAULT_E_AUTH && dev->pw_gen != r->pw_gen) {
-        const char *old = sim_passwords[dev->pw_gen];
-        rc = vault_client_unlock(dev->c, old);
-        if (rc == VAULT_OK)
-            rc = vault_client_login(dev->c, SIM_EMAIL, old);
-        sim_trace_add(r->t, "      unlock + login with the old password: %s%s%s\n",
-                      vault_strerror(rc), rc ? ": " : "", rc ? vault_client_errmsg(dev->c) : "");
-        if (rc == VAULT_OK)
-            return rc; /* the store's password still works: keep pw_gen */
-    }
-#endif
     if (rc == VAULT_OK)
         dev->pw_gen = r->pw_gen;
     return rc;
@@ -175,7 +149,6 @@ static int device_sync(run *r, int d)
         else if (in == VAULT_E_FORK || in == VAULT_E_ROLLBACK)
             rc = in; /* signed in, but its catch-up pull found a fork */
     }
-#ifdef SIM_HAVE_RESOLVE_FORK
     /* The app tells the user and continues from the server's history. A
      * rollback too: once the server is honest again, the history it shows
      * is all there is (a restored backup). */
@@ -185,7 +158,6 @@ static int device_sync(run *r, int d)
         if (rc == VAULT_E_CONFLICT)
             rc = traced(r, d, "sync", vault_client_sync(dev->c));
     }
-#endif
     if (rc == VAULT_E_REVOKED && dev->revoked)
         return rc;
     if (is_detection(rc))
