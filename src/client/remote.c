@@ -254,7 +254,7 @@ int vault_client_register(vault_client *c, const char *email)
     if (rc == VAULT_OK)
         rc = vault_client__put_state(c);
     if (rc == VAULT_OK)
-        rc = vault_client__store_put(c, "base_blob", blob, blob_len);
+        rc = vault_client__stage_point(c, "base_blob", blob, blob_len);
     if (rc == VAULT_OK)
         rc = vault_client__put_local_blob(c);
     if (rc == VAULT_OK)
@@ -308,35 +308,50 @@ static int prelogin(vault_client *c, const char *email, uint8_t salt[VAULT_SALT_
 }
 
 /* After a successful login: the protected key the server returned must open
- * with our encryption key (a swapped key fails here), the account must be
- * the one this store holds, and the new state is stored in one transaction. */
-static int adopt_login(vault_client *c, const cJSON *resp, vault_client__keys *k,
-                       const uint8_t salt[VAULT_SALT_BYTES], uint64_t ops, uint64_t mem)
+ * with our encryption key (a swapped key fails here) and the account must be
+ * the one this store holds. Nothing is stored yet. */
+static int check_login(vault_client *c, const cJSON *resp, vault_client__keys *k,
+                       uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES],
+                       char account_id[VAULT_ID_HEX])
 {
-    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
-    const char *account_id = NULL;
-    int rc = response_hex(resp, "protected_key", protected_key, sizeof protected_key);
-    if (rc == VAULT_OK && (vault__json_string(resp, "account_id", "server answer", &account_id) !=
-                               VAULT_OK ||
-                           strlen(account_id) != 2 * VAULT_ACCOUNT_ID_BYTES))
+    const char *id = NULL;
+    int rc = response_hex(resp, "protected_key", protected_key, VAULT_PROTECTED_KEY_BYTES);
+    if (rc == VAULT_OK &&
+        (vault__json_string(resp, "account_id", "server answer", &id) != VAULT_OK ||
+         strlen(id) != 2 * VAULT_ACCOUNT_ID_BYTES))
         rc = vault__fail(VAULT_E_SERVER, "server answer: bad account id");
-    if (rc == VAULT_OK && c->has_account && strcmp(account_id, c->account_id) != 0)
+    if (rc == VAULT_OK && c->has_account && strcmp(id, c->account_id) != 0)
         rc = vault__fail(VAULT_E_MISMATCH, "the server answered for another account");
     if (rc == VAULT_OK) {
-        rc = vault_blob__unwrap_key(k->vault_key, k->enc_key, protected_key, sizeof protected_key);
+        rc = vault_blob__unwrap_key(k->vault_key, k->enc_key, protected_key,
+                                    VAULT_PROTECTED_KEY_BYTES);
         if (rc != VAULT_OK)
             rc = vault__fail(VAULT_E_AUTH, "the server's protected vault key does not open");
     }
-    if (rc != VAULT_OK)
-        return rc;
-    if (!c->has_account) {
-        memcpy(c->account_id, account_id, sizeof c->account_id);
-        c->base_revision = c->highest_revision = 0;
-    }
-    memcpy(c->salt, salt, VAULT_SALT_BYTES);
-    c->opslimit = ops;
-    c->memlimit = mem;
-    return vault_client__store_account(c, protected_key, 0);
+    if (rc == VAULT_OK)
+        memcpy(account_id, id, VAULT_ID_HEX);
+    return rc;
+}
+
+/* Stores the account state and the new protected key and, when the local
+ * blobs were opened under old_key (a rotation elsewhere), re-seals them under
+ * the unlocked vault key: one transaction, so a password changed or a key
+ * rotated elsewhere never leaves the store half re-wrapped. */
+static int store_login(vault_client *c, const uint8_t *protected_key, const uint8_t *old_key)
+{
+    int rc = vault_client__store_begin(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__put_state(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "protected_key", protected_key,
+                                     VAULT_PROTECTED_KEY_BYTES);
+    if (rc == VAULT_OK && old_key != NULL)
+        rc = vault_client__stage_rekey(c, old_key, c->keys->vault_key);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_commit(c);
+    else
+        vault_client__store_rollback(c);
+    return rc;
 }
 
 static int login_request(vault_client *c, const char *email, const vault_client__keys *k,
@@ -356,11 +371,59 @@ static int login_request(vault_client *c, const char *email, const vault_client_
     return rc;
 }
 
+/* The vault key the local blobs are sealed under, in case the server's
+ * differs (a rotation elsewhere): the stored protected key opens under this
+ * password, or the client is unlocked already (its password changed
+ * elsewhere). 0 if neither. */
+static int local_key_for(vault_client *c, const vault_client__keys *k, uint8_t *old_vk)
+{
+    if (!c->has_account)
+        return 0;
+    if (vault_client__local_vault_key(c, k, old_vk) == VAULT_OK)
+        return 1;
+    vault__clear_error();
+    if (c->keys == NULL)
+        return 0;
+    memcpy(old_vk, c->keys->vault_key, VAULT_KEY_BYTES);
+    return 1;
+}
+
+/* Unlocks with what the login proved: the local vault of a known account
+ * (then stores the new state in one transaction), an empty one otherwise. */
+static int adopt_login(vault_client *c, int known, vault_client__keys **k,
+                       const uint8_t *protected_key, const uint8_t *old_vk,
+                       const uint8_t salt[VAULT_SALT_BYTES], uint64_t ops, uint64_t mem)
+{
+    vault *v = NULL;
+    int used_old = 0;
+    int rc = known ? vault_client__open_local_any(c, *k, old_vk, &v, &used_old) : vault_new(&v);
+    if (rc != VAULT_OK)
+        return rc;
+    uint8_t old_salt[VAULT_SALT_BYTES];
+    uint64_t old_ops = c->opslimit, old_mem = c->memlimit;
+    memcpy(old_salt, c->salt, sizeof old_salt);
+    memcpy(c->salt, salt, VAULT_SALT_BYTES);
+    c->opslimit = ops;
+    c->memlimit = mem;
+    vault_client__set_unlocked(c, *k, v);
+    *k = NULL;
+    rc = store_login(c, protected_key, used_old ? old_vk : NULL);
+    if (rc != VAULT_OK) {
+        vault_client_lock(c);
+        memcpy(c->salt, old_salt, sizeof old_salt);
+        c->opslimit = old_ops;
+        c->memlimit = old_mem;
+    }
+    return rc;
+}
+
 int vault_client_login(vault_client *c, const char *email, const char *password)
 {
     vault_client__keys *k = NULL;
     cJSON *resp = NULL;
     uint8_t salt[VAULT_SALT_BYTES], old_vk[VAULT_KEY_BYTES];
+    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
+    char account_id[VAULT_ID_HEX];
     uint64_t ops = 0, mem = 0;
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
@@ -377,40 +440,60 @@ int vault_client_login(vault_client *c, const char *email, const char *password)
         goto done;
     k->has_password_keys = 1;
     int known = c->has_account;
-    /* The key the local blobs are sealed under, in case the server's differs. */
-    int have_old = known && vault_client__local_vault_key(c, k, old_vk) == VAULT_OK;
-    vault__clear_error();
+    /* Another salt than this store's: the password was changed elsewhere. */
+    int changed = known && sodium_memcmp(salt, c->salt, sizeof salt) != 0;
+    int have_old = local_key_for(c, k, old_vk);
     rc = login_request(c, email, k, &resp);
+    if (rc == VAULT_E_AUTH && changed)
+        rc = vault__fail(VAULT_E_AUTH, "the master password was changed on another device: "
+                                       "sign in with the new one (local edits are kept)");
     if (rc == VAULT_OK)
         rc = take_session(c, resp);
     if (rc == VAULT_OK)
-        rc = adopt_login(c, resp, k, salt, ops, mem);
-    if (rc != VAULT_OK) {
-        sodium_memzero(c->session, sizeof c->session);
-        goto done;
-    }
-    vault *v = NULL;
-    if (known) {
-        /* A known account: unlock from the local blob, then catch up. */
-        rc = vault_client__open_local_rekeyed(c, k, have_old ? old_vk : NULL, &v);
-    } else {
+        rc = check_login(c, resp, k, protected_key, account_id);
+    if (rc == VAULT_OK && !known) {
         /* A fresh device: the vault comes from the server; if that fails the
          * store is left empty rather than half-adopted. */
+        memcpy(c->account_id, account_id, sizeof c->account_id);
+        c->base_revision = c->highest_revision = 0;
         c->has_account = 1;
-        rc = vault_new(&v);
     }
-    if (rc == VAULT_OK) {
-        vault_client__set_unlocked(c, k, v);
-        k = NULL;
+    if (rc == VAULT_OK)
+        rc = adopt_login(c, known, &k, protected_key, have_old ? old_vk : NULL, salt, ops, mem);
+    /* A known account keeps its session when only the catch-up pull failed:
+     * the fork or roll-back it reports is the app's to resolve, and
+     * vault_client_resolve_fork needs the session. */
+    int signed_in = rc == VAULT_OK && known;
+    if (rc == VAULT_OK)
         rc = vault_client_pull(c);
-    }
-    if (rc != VAULT_OK && !known)
+    if (rc != VAULT_OK && !signed_in)
+        sodium_memzero(c->session, sizeof c->session);
+    if (rc != VAULT_OK && !known && c->has_account)
         vault_client__forget_account(c);
 done:
     vault_client__keys_free(k);
     cJSON_Delete(resp);
     sodium_memzero(salt, sizeof salt);
     sodium_memzero(old_vk, sizeof old_vk);
+    return vault_client__done(c, rc);
+}
+
+int vault_client_sign_in(vault_client *c, const char *email, const char *password)
+{
+    if (c == NULL)
+        return vault__fail(VAULT_E_INVALID, "client is NULL");
+    if (!c->has_account)
+        return vault_client_login(c, email, password);
+    int rc = vault_client_unlock(c, password);
+    if (rc == VAULT_OK)
+        return vault_client_login(c, email, password);
+    if (rc != VAULT_E_AUTH)
+        return rc;
+    /* Not this store's password: perhaps the one set on another device. */
+    vault__clear_error();
+    rc = vault_client_login(c, email, password);
+    if (rc == VAULT_E_AUTH)
+        rc = vault__fail(VAULT_E_AUTH, "wrong password");
     return vault_client__done(c, rc);
 }
 

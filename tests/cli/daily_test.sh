@@ -185,14 +185,14 @@ t_clip_totp_env() {
 check "clip: a TOTP field copies its code; ZKVAULT_CLIPBOARD names the tool" t_clip_totp_env
 t_clip_bad() {
   env -u DISPLAY -u WAYLAND_DISPLAY -u ZKVAULT_CLIPBOARD "$VAULT" "${T[@]}" clip Mail >"$TMP/out" 2>"$TMP/err"
-  [[ $? -eq 8 ]] && err_has "no clipboard" &&
+  [[ $? -eq 9 ]] && err_has "no clipboard" &&
     ZKVAULT_CLIPBOARD="cat >/dev/null" run 2 "${T[@]}" clip Mail &&
     err_has "ZKVAULT_CLIPBOARD_PASTE" &&
     "${CLIP_ENV[@]}" "$VAULT" "${T[@]}" clip Nope >/dev/null 2>&1; [[ $? -eq 4 ]] &&
     "${CLIP_ENV[@]}" "$VAULT" "${T[@]}" clip Mail nofield >/dev/null 2>&1; [[ $? -eq 4 ]] &&
     run 2 "${T[@]}" clip && run 2 "${T[@]}" clip Mail --timeout x && run 2 "${T[@]}" clip a b c
 }
-check "clip: no clipboard exits 8, unknown item or field 4, bad usage 2" t_clip_bad
+check "clip: no clipboard exits 9, unknown item or field 4, bad usage 2" t_clip_bad
 
 # ---- shell ------------------------------------------------------------------------------
 t_shell() {

@@ -178,11 +178,25 @@ static const char *verdict(const sim_oracle *o, int e, const cJSON *item)
         return NULL;
     if (now < 0 || o->edits[now].item != E->item || o->edits[now].field != E->field)
         return "the field holds a value no edit of it wrote";
+    int kept = named(cJSON_GetObjectItemCaseSensitive(item, "history"), field, value) != NULL;
     if (sim_set_has(&E->past, now))
-        return "the field went back to a value this edit had replaced";
-    if (named(cJSON_GetObjectItemCaseSensitive(item, "history"), field, value) == NULL)
+        return kept ? "the field went back to a value this edit had replaced (this edit is "
+                      "only in the history)"
+                    : "the field went back to a value this edit had replaced, and this edit "
+                      "is not in the history";
+    if (!kept)
         return "overwritten by a later edit, but not kept in the history";
     return NULL;
+}
+
+/* The item as the device holds it (fields and history), for the trace. */
+static void print_item(sim_trace *t, const cJSON *item)
+{
+    char *text = cJSON_PrintUnformatted(item);
+    size_t len = text != NULL ? strlen(text) : 0;
+    for (size_t at = 0; at < len; at += 400)
+        sim_trace_add(t, "    %.400s\n", text + at);
+    cJSON_free(text);
 }
 
 int sim_oracle_check(const sim_oracle *o, int dev, const vault *v, const sim_set *exempt,
@@ -199,11 +213,14 @@ int sim_oracle_check(const sim_oracle *o, int dev, const vault *v, const sim_set
         if (sim_set_has(exempt, e))
             continue;
         sim_item_id(id, o->seed, o->edits[e].item);
-        const char *why = verdict(o, e, find_item(list, id));
+        const cJSON *item = find_item(list, id);
+        const char *why = verdict(o, e, item);
         if (why != NULL) {
             if (bad < 8)
                 sim_trace_add(t, "  LOST on d%d: e%d (item %d f%d, made by d%d): %s\n", dev, e,
                               o->edits[e].item, o->edits[e].field, o->edits[e].dev, why);
+            if (bad == 0 && item != NULL)
+                print_item(t, item);
             bad++;
         }
     }

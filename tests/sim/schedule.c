@@ -152,8 +152,10 @@ static int sign_in(run *r, int d)
 
 static int traced(run *r, int d, const char *what, int rc)
 {
-    sim_trace_add(r->t, "      %s: %s%s%s\n", what, vault_strerror(rc), rc ? ": " : "",
-                  rc ? vault_client_errmsg(r->w->dev[d].c) : "");
+    uint64_t rev = 0;
+    vault_client_revision(r->w->dev[d].c, &rev);
+    sim_trace_add(r->t, "      %s: %s%s%s (r%llu)\n", what, vault_strerror(rc), rc ? ": " : "",
+                  rc ? vault_client_errmsg(r->w->dev[d].c) : "", (unsigned long long)rev);
     return rc;
 }
 
@@ -166,8 +168,13 @@ static int device_sync(run *r, int d)
     sim_device *dev = &r->w->dev[d];
     int rc = traced(r, d, "sync", vault_client_sync(dev->c));
     int again = rc == VAULT_E_STATE || rc == VAULT_E_EXPIRED || rc == VAULT_E_AUTH;
-    if (again && sign_in(r, d) == VAULT_OK)
-        rc = traced(r, d, "sync", vault_client_sync(dev->c));
+    if (again) {
+        int in = sign_in(r, d);
+        if (in == VAULT_OK)
+            rc = traced(r, d, "sync", vault_client_sync(dev->c));
+        else if (in == VAULT_E_FORK || in == VAULT_E_ROLLBACK)
+            rc = in; /* signed in, but its catch-up pull found a fork */
+    }
 #ifdef SIM_HAVE_RESOLVE_FORK
     /* The app tells the user and continues from the server's history. A
      * rollback too: once the server is honest again, the history it shows
@@ -490,7 +497,7 @@ static void one_step(run *r)
         /* Password events cost Argon2id: under one per schedule in all. */
         sim_trace_add(r->t, "%3d d%d restarts\n", r->step, d);
         sign_in(r, d);
-    } else if (x < 9920) {
+    } else if (x < 9907) {
         change_password(r, d);
     } else if (x < 9950) {
         revoke_device(r, d);
@@ -647,7 +654,7 @@ unsigned sim_run(sim_world *w, uint64_t seed, sim_trace *trace)
     r.ndev = 3 + (int)sim_rng_below(&r.rng, 3);
     for (int d = 0; d < SIM_DEVICES; d++)
         w->dev[d].link.net = &r.net;
-    int steps = 25 + (int)sim_rng_below(&r.rng, 45);
+    int steps = 20 + (int)sim_rng_below(&r.rng, 40);
     sim_trace_add(trace, "seed %llu: %d devices (d0, d1 password; d2.. linked), %d steps\n",
                   (unsigned long long)seed, r.ndev, steps);
     for (r.step = 1; r.step <= steps; r.step++) {

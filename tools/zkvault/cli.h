@@ -28,7 +28,8 @@
 #define CLI_EXIT_EXISTS 5    /* the vault, account or item already exists */
 #define CLI_EXIT_NETWORK 6   /* server unreachable, server error, expired session */
 #define CLI_EXIT_REFUSED 7   /* integrity refusal: rollback, tampering, weak KDF, version */
-#define CLI_EXIT_NO_CLIPBOARD 8 /* clip: no clipboard tool or no display */
+#define CLI_EXIT_INPUT 8     /* import: the file is malformed or not in the given format */
+#define CLI_EXIT_NO_CLIPBOARD 9 /* clip: no clipboard tool or no display */
 
 #define CLI_TRASH_DAYS 30 /* items stay this long in the trash by default */
 

@@ -223,7 +223,7 @@ static const char clip_help[] =
     "      --timeout S        seconds before clearing (default 30; 0: never clear)\n"
     "Clipboard: $ZKVAULT_CLIPBOARD (a shell command reading the value on its\n"
     "standard input) with $ZKVAULT_CLIPBOARD_PASTE (printing the clipboard), else\n"
-    "wl-copy/wl-paste (Wayland), xclip or xsel (X11). None: exit 8.\n";
+    "wl-copy/wl-paste (Wayland), xclip or xsel (X11). None: exit 9.\n";
 
 int cli_cmd_clip(cli *c, int argc, char **argv)
 {
