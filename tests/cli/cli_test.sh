@@ -293,8 +293,13 @@ check "link: bad usage exits 2; joining into a full store exits 5" t_link_usage
 
 # ---- over HTTP with vaultd ----------------------------------------------------------
 t_insecure() { run 6 --store "$TMP/h.db" --server http://example.org login x@example.org &&
-  err_has "refused insecure connection"; }
-check "plain http to a non-loopback host is refused (exit 6)" t_insecure
+  err_has "refused insecure connection" && err_has "or --insecure" && ! grep -q VAULT_ "$TMP/err"; }
+check "plain http to a non-loopback host is refused (exit 6), naming --insecure" t_insecure
+t_cacert() { run 1 --store "$TMP/h.db" --server https://127.0.0.1:1 --cacert "$TMP/no-ca.pem" \
+    login x@example.org && err_has "cannot read the CA file" &&
+  ZKVAULT_CA_FILE="$TMP/no-ca.pem" run 1 --store "$TMP/h.db" --server https://127.0.0.1:1 \
+    login x@example.org && err_has "cannot read the CA file"; }
+check "--cacert and ZKVAULT_CA_FILE name the CA bundle for https" t_cacert
 t_vaultd() {
   [[ -n "$VAULTD" ]] || { echo "  (no vaultd given: skipped)"; return 0; }
   "$VAULTD" --new-pepper "$TMP/http.pepper" >/dev/null || return 1

@@ -13,6 +13,7 @@ const struct option cli_global_options[] = {
     {"server", required_argument, NULL, OPT_SERVER},
     {"server-db", required_argument, NULL, OPT_SERVER_DB},
     {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"cacert", required_argument, NULL, OPT_CACERT},
     {"email", required_argument, NULL, OPT_EMAIL},
     {"password-fd", required_argument, NULL, OPT_PASSWORD_FD},
     {"kdf-ops", required_argument, NULL, OPT_KDF_OPS},
@@ -53,7 +54,7 @@ int cli_parse_size(const char *text, size_t min, size_t max, size_t *out)
 static int cli_global_option(cli *c, int opt, const char *arg)
 {
     uint64_t v = 0;
-    if (c->in_shell && opt >= OPT_STORE && opt <= OPT_PASSWORD_FD) {
+    if (c->in_shell && ((opt >= OPT_STORE && opt <= OPT_PASSWORD_FD) || opt == OPT_CACERT)) {
         cli_usage("in the shell, the store, server, email and password source are those "
                   "given to `zkvault shell`");
         return -1;
@@ -63,6 +64,7 @@ static int cli_global_option(cli *c, int opt, const char *arg)
     case OPT_SERVER: c->server_url = arg; return 1;
     case OPT_SERVER_DB: c->server_db = arg; return 1;
     case OPT_INSECURE: c->insecure = 1; return 1;
+    case OPT_CACERT: c->ca_file = arg; return 1;
     case OPT_EMAIL: c->email = arg; return 1;
     case OPT_PASSWORD_FD:
         if (parse_u64(arg, &v) != 0 || v > 1024) {

@@ -282,9 +282,16 @@ int cli_connect(cli *c)
     }
     int rc;
     if (url != NULL) {
-        int st = vault_client_connect_http(c->client, url,
-                                           c->insecure ? VAULT_HTTP_ALLOW_INSECURE : 0);
-        rc = st == VAULT_OK ? CLI_EXIT_OK : cli_fail(c, st, url);
+        int st = vault_client_connect_http_ca(c->client, url,
+                                              c->insecure ? VAULT_HTTP_ALLOW_INSECURE : 0,
+                                              c->ca_file);
+        /* The library's message names its flag; here the switch is --insecure. */
+        if (st == VAULT_E_INSECURE)
+            rc = cli_error(cli_exit_code(st), "%s: plain http:// is refused for a non-loopback "
+                           "host: use https://, or --insecure if the network is trusted (%s)",
+                           url, vault_strerror(st));
+        else
+            rc = st == VAULT_OK ? CLI_EXIT_OK : cli_fail(c, st, url);
     } else if (db != NULL) {
         rc = open_embedded_server(c, db);
     } else {
