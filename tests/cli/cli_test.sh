@@ -202,6 +202,17 @@ t_passwd() {
     ZKVAULT_PASSWORD="new master pw" run 0 --store "$TMP/d.db" "${SERVER[@]}" login ada@example.org
 }
 check "passwd changes the password here and on the server" t_passwd
+# Issue 13, finding 3: B still holds the old password after A's passwd.
+t_passwd_elsewhere() {
+  run 0 "${B[@]}" add Offline -t note --note "kept" &&
+    run 3 "${B[@]}" sync && err_has "changed on another device" &&
+    ZKVAULT_PASSWORD="new master pw" run 0 "${B[@]}" sync && err_has "changed on another device" &&
+    out_has "synced" &&
+    ZKVAULT_PASSWORD="new master pw" run 0 "${A[@]}" sync &&
+    ZKVAULT_PASSWORD="new master pw" run 0 "${A[@]}" get Offline --field note && out_is "kept" &&
+    run 3 "${B[@]}" list && ZKVAULT_PASSWORD="new master pw" run 0 "${B[@]}" list && out_has Offline
+}
+check "password changed elsewhere: the old one says so, the new one syncs and re-wraps" t_passwd_elsewhere
 
 # ---- device linking ----------------------------------------------------------------
 PW2="new master pw"

@@ -301,6 +301,29 @@ int cli_connect(cli *c)
     return rc;
 }
 
+/* A password this store does not know may be the one set on another device:
+ * with a server and the account's email known, sign in with it. The library
+ * checks that the server's new protected key opens this device's vault and
+ * only then re-wraps the store; otherwise it is just a wrong password. */
+static int unlock_changed_elsewhere(cli *c, const char *password)
+{
+    const char *email = c->email != NULL ? c->email : c->conf_email;
+    if (email == NULL || !cli_has_server(c))
+        return cli_fail(c, VAULT_E_AUTH, "cannot unlock");
+    int rc = cli_connect(c);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    cli_progress_begin(c, "signing in");
+    int st = vault_client_sign_in(c->client, email, password);
+    cli_progress_end(c);
+    /* Signed in, but the catch-up pull met a fork: sync resolves it. */
+    if (st != VAULT_OK && st != VAULT_E_FORK)
+        return cli_fail(c, st, "cannot unlock");
+    fputs("zkvault: the master password was changed on another device; this device now "
+          "uses the new one\n", stderr);
+    return CLI_EXIT_OK;
+}
+
 /* A linked device unlocks with its device key; connected first (when it knows
  * a server), so that the library signs in with the device credential and picks
  * up a vault key rotated since. */
@@ -314,7 +337,7 @@ static int unlock_with(cli *c, const char *password)
     int st = vault_client_unlock(c->client, password);
     cli_progress_end(c);
     if (st == VAULT_E_AUTH)
-        return cli_fail(c, st, "cannot unlock");
+        return unlock_changed_elsewhere(c, password);
     if (st == VAULT_E_NOT_FOUND)
         return cli_error(CLI_EXIT_NOT_FOUND,
                          "no vault in %s: create one with `zkvault init`, or fetch an account "
