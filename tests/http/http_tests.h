@@ -29,6 +29,8 @@ int http_teardown(void **state);
 
 /* {"v":1,"op":"prelogin","email":...} */
 void http_prelogin_request(char *buf, size_t size, const char *email);
+/* The "v" that http_prelogin_request writes: the protocol version. */
+int http_protocol_version(void);
 
 /* The answer the server gives in-process (the reference for HTTP answers);
  * freed with vault_free(). */
@@ -61,5 +63,6 @@ int http_run_transport_tests(void);
 int http_run_tls_tests(void);
 int http_run_vaultd_tests(void);
 int http_run_client_tests(void);
+int http_run_limits_tests(void);
 
 #endif

@@ -58,9 +58,15 @@ int http_teardown(void **state)
     return 0;
 }
 
+int http_protocol_version(void)
+{
+    return 1;
+}
+
 void http_prelogin_request(char *buf, size_t size, const char *email)
 {
-    int n = snprintf(buf, size, "{\"v\":1,\"op\":\"prelogin\",\"email\":\"%s\"}", email);
+    int n = snprintf(buf, size, "{\"v\":%d,\"op\":\"prelogin\",\"email\":\"%s\"}",
+                     http_protocol_version(), email);
     assert_true(n > 0 && (size_t)n < size);
 }
 
@@ -205,7 +211,8 @@ int main(void)
 {
     static const test_group_fn groups[] = {http_run_url_tests,       http_run_daemon_tests,
                                            http_run_transport_tests, http_run_tls_tests,
-                                           http_run_vaultd_tests,    http_run_client_tests};
+                                           http_run_vaultd_tests,    http_run_client_tests,
+                                           http_run_limits_tests};
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;
     int rc = test_run_groups(groups, sizeof groups / sizeof groups[0]);
