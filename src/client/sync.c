@@ -310,22 +310,28 @@ static int choose_base(vault_client *c, const pulled *p, vault **base)
     *base = NULL;
     int rc = load_point(c, "pending_blob", &pending, &pending_len, pending_hash);
     if (rc == VAULT_OK) {
+        /* Acknowledged (the floor counts it), or only sent: its answer was lost. */
+        int acked = c->highest_revision > c->base_revision;
+        int says = vault_chain__says(&p->chain, pending_rev, pending_hash);
         int exact = p->revision == pending_rev &&
                     sodium_memcmp(p->hash, pending_hash, sizeof pending_hash) == 0;
-        if (!exact && (p->revision == pending_rev ||
-                       vault_chain__says(&p->chain, pending_rev, pending_hash) ==
-                           VAULT_CHAIN_OTHER))
+        int other = p->revision == pending_rev || says == VAULT_CHAIN_OTHER;
+        if (exact || says == VAULT_CHAIN_SAME || (acked && !other))
+            /* ours, or in its history (or beyond what a chain lists: docs/sync.md) */
+            rc = vault_vault__open_chain(base, c->keys->vault_key, c->account_id, pending_rev,
+                                         pending, pending_len, &pending_chain);
+        else if (acked)
             rc = vault__fail(VAULT_E_FORK, "the server acknowledged revision %llu from this "
                                            "device but its history holds another revision %llu "
                                            "(a lost push or a restored backup)",
                              (unsigned long long)pending_rev, (unsigned long long)pending_rev);
-        else /* ours, or in its history (or beyond what a chain lists: docs/sync.md) */
-            rc = vault_vault__open_chain(base, c->keys->vault_key, c->account_id, pending_rev,
-                                         pending, pending_len, &pending_chain);
         vault_free(pending);
-        return rc;
+        if (rc != VAULT_OK || *base != NULL)
+            return rc;
+        /* A push whose answer was lost and that the server does not hold:
+         * merge from the base as if it had never been sent. */
     }
-    if (rc != VAULT_E_NOT_FOUND)
+    if (rc != VAULT_OK && rc != VAULT_E_NOT_FOUND)
         return rc;
     vault__clear_error();
     rc = open_base(c, base, &base_chain, base_hash);
@@ -403,13 +409,15 @@ static int push_blob(vault_client *c, const uint8_t *blob, size_t len)
     return rc;
 }
 
-/* An acknowledged push: pending until the server shows it, and saved as the
- * local vault. The revision counts as seen (the server said it holds it:
- * showing less later is a roll-back). */
-static int store_pending(vault_client *c, const uint8_t *blob, size_t len)
+/* A push: pending until the server shows it, and saved as the local vault.
+ * Acknowledged, its revision counts as seen (the server said it holds it:
+ * showing less later is a roll-back); only sent (the answer was lost), it
+ * does not. */
+static int store_pending(vault_client *c, const uint8_t *blob, size_t len, int acked)
 {
     uint64_t old_highest = c->highest_revision;
-    c->highest_revision = c->base_revision + 1;
+    if (acked)
+        c->highest_revision = c->base_revision + 1;
     int rc = vault_client__store_begin(c);
     if (rc == VAULT_OK)
         rc = vault_client__put_state(c);
@@ -437,8 +445,16 @@ int vault_client_push(vault_client *c)
         rc = vault_client__seal_next(c, c->v, c->keys->vault_key, &blob, &len);
     if (rc == VAULT_OK)
         rc = push_blob(c, blob, len);
-    if (rc == VAULT_OK)
-        rc = store_pending(c, blob, len);
+    if (rc == VAULT_OK) {
+        rc = store_pending(c, blob, len, 1);
+    } else if (rc == VAULT_E_NETWORK && blob != NULL) {
+        /* The server may have stored it before the answer was lost: keep it
+         * as a possible pending push, confirmed if a pull shows it. */
+        char msg[VAULT_ERRMSG_MAX];
+        vault__capture(msg, rc);
+        store_pending(c, blob, len, 0);
+        rc = vault__fail(VAULT_E_NETWORK, "%s", msg);
+    }
     vault_free(blob);
     return vault_client__done(c, rc);
 }
@@ -480,16 +496,30 @@ int vault_client_sync(vault_client *c)
 /* ---- fork recovery ------------------------------------------------------------ */
 
 /* The newest common ancestor of the server's revision and this device's
- * history whose content the device holds, or none (*base NULL): its base if
- * the server descends from it, the server's revision itself if that is an
- * ancestor of the base (the server went back). */
+ * history whose content the device holds, or none (*base NULL): its pending
+ * push or its base if the server descends from it, the server's revision
+ * itself if that is an ancestor of the base (the server went back). */
 static int fork_base(vault_client *c, const pulled *p, vault **base, int *server_is_base)
 {
     vault_chain chain;
     uint8_t hash[VAULT_CHAIN_HASH_BYTES];
     *base = NULL;
     *server_is_base = 0;
-    int rc = open_base(c, base, &chain, hash);
+    uint8_t *pending = NULL;
+    size_t pending_len = 0;
+    uint64_t pending_rev = c->base_revision + 1;
+    int rc = load_point(c, "pending_blob", &pending, &pending_len, hash);
+    int ours = rc == VAULT_OK &&
+               ((p->revision == pending_rev && sodium_memcmp(p->hash, hash, sizeof hash) == 0) ||
+                vault_chain__says(&p->chain, pending_rev, hash) == VAULT_CHAIN_SAME);
+    if (ours) /* the server descends from our push */
+        rc = vault_vault__open_chain(base, c->keys->vault_key, c->account_id, pending_rev,
+                                     pending, pending_len, &chain);
+    vault_free(pending);
+    if (ours || (rc != VAULT_OK && rc != VAULT_E_NOT_FOUND))
+        return rc;
+    vault__clear_error();
+    rc = open_base(c, base, &chain, hash);
     if (rc != VAULT_OK || c->base_revision == 0)
         return rc;
     if ((p->revision == c->base_revision && sodium_memcmp(p->hash, hash, sizeof hash) == 0) ||
