@@ -233,8 +233,8 @@ int vault_client__seal_next(vault_client *c, const vault *v, const uint8_t *key,
 /* Stores, in one transaction, the server's blob as the new base, the local
  * vault v sealed for the revision after it, and either no pending push (it
  * was confirmed or superseded) or the given one (pushed on this base). */
-static int store_synced(vault_client *c, const pulled *p, const vault *v,
-                        const uint8_t *pending, size_t pending_len)
+static int store_synced(vault_client *c, const pulled *p, vault *v, const uint8_t *pending,
+                        size_t pending_len)
 {
     uint64_t old_base = c->base_revision, old_highest = c->highest_revision;
     c->base_revision = p->revision;
@@ -253,8 +253,8 @@ static int store_synced(vault_client *c, const pulled *p, const vault *v,
     if (rc == VAULT_OK)
         rc = vault_client__store_delete(c, "grant_head_hash");
     if (rc == VAULT_OK) {
-        vault *keep = c->v;
-        c->v = (vault *)v; /* put_local_blob seals c->v; only read */
+        vault *keep = c->v; /* put_local_blob seals c->v */
+        c->v = v;
         rc = vault_client__put_local_blob(c);
         c->v = keep;
     }
@@ -534,7 +534,7 @@ static int fork_base(vault_client *c, const pulled *p, vault **base, int *server
 /* Pushes the merged vault on the server's revision; once acknowledged,
  * stores that revision as the base and the push as pending, in one
  * transaction. */
-static int push_on(vault_client *c, const pulled *p, const vault *merged)
+static int push_on(vault_client *c, const pulled *p, vault *merged)
 {
     uint8_t *blob = NULL;
     size_t len = 0;
