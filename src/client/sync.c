@@ -167,21 +167,22 @@ int vault_client__stage_point(vault_client *c, const char *name, const uint8_t *
 
 int vault_client__head(vault_client *c, uint8_t hash[VAULT_CHAIN_HASH_BYTES])
 {
-    static const char *const names[3] = {"pending_blob_hash", "base_blob_hash",
-                                         "grant_head_hash"};
+    /* highest_revision is the acknowledged pending push, else the base. */
+    const char *name = c->highest_revision > c->base_revision ? "pending_blob_hash"
+                       : c->base_revision > 0                ? "base_blob_hash"
+                                                             : "grant_head_hash";
+    uint8_t *h = NULL;
+    size_t len = 0;
     memset(hash, 0, VAULT_CHAIN_HASH_BYTES);
-    for (int i = 0; i < 3; i++) {
-        uint8_t *h = NULL;
-        size_t len = 0;
-        int rc = vault_client__store_get(c, names[i], &h, &len);
-        if (rc == VAULT_OK && len == VAULT_CHAIN_HASH_BYTES)
-            memcpy(hash, h, len);
-        vault_free(h);
-        if (rc != VAULT_E_NOT_FOUND)
-            return rc;
+    int rc = vault_client__store_get(c, name, &h, &len);
+    if (rc == VAULT_OK && len == VAULT_CHAIN_HASH_BYTES)
+        memcpy(hash, h, len);
+    vault_free(h);
+    if (rc == VAULT_E_NOT_FOUND) {
+        vault__clear_error();
+        rc = VAULT_OK;
     }
-    vault__clear_error();
-    return VAULT_OK;
+    return rc;
 }
 
 static int drop_pending(vault_client *c)
