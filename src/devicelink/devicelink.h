@@ -25,6 +25,8 @@
 struct cJSON;
 
 #define VAULT_DEVICELINK_VERSION 1u
+/* The grant's own "v": 2 added the chain head; a grant of version 1 is refused. */
+#define VAULT_DEVICELINK_GRANT_VERSION 2u
 #define VAULT_DEVICELINK_OFFER ((uint8_t)'o')   /* logged-in device shows the QR */
 #define VAULT_DEVICELINK_REVERSE ((uint8_t)'n') /* new device shows the QR */
 
@@ -80,6 +82,10 @@ typedef struct vault_devicelink_grant {
     uint64_t opslimit;
     uint64_t memlimit;
     uint64_t revision; /* the revision the old device last saw: a rollback floor */
+    /* the chain name (BLAKE2b-256) of the old device's blob at `revision`;
+     * all zero if it holds none. The new device's first pull must show it or
+     * descend from it (docs/sync.md). */
+    uint8_t head[32];
     char device_name[VAULT_DEVICELINK_NAME_MAX + 1]; /* the name the old device gave it */
 } vault_devicelink_grant;
 

@@ -1,9 +1,9 @@
 /*
  * The grant: the JSON sealed inside the link envelope.
  *
- *   {"v":1,"account_id":"<32 hex>","vault_key":"<64 hex>","device_id":"<32 hex>",
+ *   {"v":2,"account_id":"<32 hex>","vault_key":"<64 hex>","device_id":"<32 hex>",
  *    "credential":"<64 hex>","salt":"<32 hex>","opslimit":3,"memlimit":67108864,
- *    "revision":7,"device_name":"laptop"}
+ *    "revision":7,"head":"<64 hex>","device_name":"laptop"}
  *
  * Decoding is strict (exact member set, lowercase hex of exact lengths, KDF
  * parameters within policy) because a new device must never act on a half
@@ -17,11 +17,11 @@
 #include "common/common.h"
 #include "devicelink/devicelink.h"
 
-#define GRANT_MEMBERS 10
+#define GRANT_MEMBERS 11
 
 static const char *const grant_members[GRANT_MEMBERS] = {
     "v", "account_id", "vault_key", "device_id", "credential",
-    "salt", "opslimit", "memlimit", "revision", "device_name"};
+    "salt", "opslimit", "memlimit", "revision", "head", "device_name"};
 
 static int add_hex(cJSON *obj, const char *key, const uint8_t *bin, size_t len)
 {
@@ -54,7 +54,7 @@ int vault_devicelink__grant_encode(char **json, const vault_devicelink_grant *g)
                            VAULT_DEVICELINK_NAME_MAX);
     if ((obj = cJSON_CreateObject()) == NULL)
         goto done;
-    if (add_u64(obj, "v", VAULT_DEVICELINK_VERSION) != VAULT_OK ||
+    if (add_u64(obj, "v", VAULT_DEVICELINK_GRANT_VERSION) != VAULT_OK ||
         cJSON_AddStringToObject(obj, "account_id", g->account_id) == NULL ||
         add_hex(obj, "vault_key", g->vault_key, sizeof g->vault_key) != VAULT_OK ||
         cJSON_AddStringToObject(obj, "device_id", g->device_id) == NULL ||
@@ -63,6 +63,7 @@ int vault_devicelink__grant_encode(char **json, const vault_devicelink_grant *g)
         add_u64(obj, "opslimit", g->opslimit) != VAULT_OK ||
         add_u64(obj, "memlimit", g->memlimit) != VAULT_OK ||
         add_u64(obj, "revision", g->revision) != VAULT_OK ||
+        add_hex(obj, "head", g->head, sizeof g->head) != VAULT_OK ||
         cJSON_AddStringToObject(obj, "device_name", g->device_name) == NULL)
         goto done;
     rc = vault__json_print(obj, json);
@@ -148,11 +149,15 @@ static int decode_members(vault_devicelink_grant *g, const cJSON *obj)
 {
     uint64_t v = 0;
     int rc;
-    if ((rc = only_known_members(obj)) != VAULT_OK ||
-        (rc = vault__json_u64(obj, "v", "link grant", &v)) != VAULT_OK)
+    /* The version first: an older grant has other members. */
+    if ((rc = vault__json_u64(obj, "v", "link grant", &v)) != VAULT_OK)
         return rc;
-    if (v != VAULT_DEVICELINK_VERSION)
-        return vault__fail(VAULT_E_VERSION, "link grant: version not supported");
+    if (v != VAULT_DEVICELINK_GRANT_VERSION)
+        return vault__fail(VAULT_E_VERSION, "link grant: version %llu not supported (the "
+                                            "other device needs the same zkvault version)",
+                           (unsigned long long)v);
+    if ((rc = only_known_members(obj)) != VAULT_OK)
+        return rc;
     if ((rc = get_id(obj, "account_id", g->account_id)) != VAULT_OK ||
         (rc = get_hex(obj, "vault_key", g->vault_key, sizeof g->vault_key)) != VAULT_OK ||
         (rc = get_id(obj, "device_id", g->device_id)) != VAULT_OK ||
@@ -160,7 +165,8 @@ static int decode_members(vault_devicelink_grant *g, const cJSON *obj)
         (rc = get_hex(obj, "salt", g->salt, sizeof g->salt)) != VAULT_OK ||
         (rc = vault__json_u64(obj, "opslimit", "link grant", &g->opslimit)) != VAULT_OK ||
         (rc = vault__json_u64(obj, "memlimit", "link grant", &g->memlimit)) != VAULT_OK ||
-        (rc = vault__json_u64(obj, "revision", "link grant", &g->revision)) != VAULT_OK)
+        (rc = vault__json_u64(obj, "revision", "link grant", &g->revision)) != VAULT_OK ||
+        (rc = get_hex(obj, "head", g->head, sizeof g->head)) != VAULT_OK)
         return rc;
     if ((rc = get_name(obj, g->device_name)) != VAULT_OK)
         return rc;
