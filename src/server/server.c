@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -133,6 +134,9 @@ int vault_server_open(vault_server **out, const char *db_path, const uint8_t *pe
     s->link_ttl_s = DEFAULT_LINK_TTL_S;
     s->login_free = DEFAULT_LOGIN_FREE;
     s->max_blob = DEFAULT_MAX_BLOB;
+    s->limit_max[VAULT_SERVER_LIMIT_RELAY] = VAULT_SERVER_RELAY_PER_ADDRESS;
+    s->limit_max[VAULT_SERVER_LIMIT_GUESS_ADDRESS] = VAULT_SERVER_GUESSES_PER_ADDRESS;
+    s->limit_max[VAULT_SERVER_LIMIT_GUESS_GLOBAL] = VAULT_SERVER_GUESSES_GLOBAL;
     if ((status = vault_server__keys_derive(&s->keys, pepper, pepper_len)) != VAULT_OK ||
         (status = vault_server__limiter_new(&s->limiter)) != VAULT_OK ||
         (status = vault_server__store_is_pg(db_path)
@@ -179,6 +183,9 @@ static int option_range(int option, int64_t *lo, int64_t *hi)
     case VAULT_SERVER_LOGIN_FREE: *lo = 0, *hi = 1000; return VAULT_OK;
     case VAULT_SERVER_MAX_BLOB: *lo = 1, *hi = VAULT_BLOB_MAX_BYTES; return VAULT_OK;
     case VAULT_SERVER_CLOCK_SKEW: *lo = -100LL * 366 * 24 * 3600, *hi = -*lo; return VAULT_OK;
+    case VAULT_SERVER_GUESS_LIMIT_ADDRESS:
+    case VAULT_SERVER_GUESS_LIMIT_GLOBAL:
+    case VAULT_SERVER_RELAY_LIMIT_ADDRESS: *lo = 1, *hi = 1000000; return VAULT_OK;
     default: return vault__fail(VAULT_E_INVALID, "unknown server option %d", option);
     }
 }
@@ -201,9 +208,54 @@ int vault_server_set_option(vault_server *s, int option, int64_t value)
     case VAULT_SERVER_LINK_TTL: s->link_ttl_s = value; break;
     case VAULT_SERVER_LOGIN_FREE: s->login_free = value; break;
     case VAULT_SERVER_MAX_BLOB: s->max_blob = value; break;
+    case VAULT_SERVER_GUESS_LIMIT_ADDRESS:
+        s->limit_max[VAULT_SERVER_LIMIT_GUESS_ADDRESS] = value;
+        break;
+    case VAULT_SERVER_GUESS_LIMIT_GLOBAL:
+        s->limit_max[VAULT_SERVER_LIMIT_GUESS_GLOBAL] = value;
+        break;
+    case VAULT_SERVER_RELAY_LIMIT_ADDRESS:
+        s->limit_max[VAULT_SERVER_LIMIT_RELAY] = value;
+        break;
     default: s->clock_skew_s = value; break;
     }
     return VAULT_OK;
+}
+
+int vault_server_set_event_handler(vault_server *s, vault_server_event_fn fn, void *ctx)
+{
+    if (s == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_server_set_event_handler: NULL server");
+    s->event_fn = fn;
+    s->event_ctx = ctx;
+    return VAULT_OK;
+}
+
+/* Tells the operator about a request's outcome when it matters: a store
+ * failure (with the detail the client never sees), the first success after
+ * failures, a rate-limit refusal. The line names the operation only: no
+ * email, token or key is ever part of it. */
+static void report_event(vault_server *s, const vault_server_call *call, int status)
+{
+    char line[VAULT_ERRMSG_MAX + 96];
+    int event = 0;
+    if (s->event_fn == NULL)
+        return;
+    if (status != VAULT_OK && status != VAULT_E_NOMEM &&
+        strcmp(vault_server__error_code(status), "internal") == 0) {
+        event = VAULT_SERVER_EVENT_STORE_ERROR;
+        atomic_store(&s->store_failing, 1);
+        snprintf(line, sizeof line, "%s: %s", call->op, vault_last_error());
+    } else if (status == VAULT_OK && atomic_exchange(&s->store_failing, 0)) {
+        event = VAULT_SERVER_EVENT_STORE_RECOVERED;
+        snprintf(line, sizeof line, "%s: the store answers again", call->op);
+    } else if (status == VAULT_E_RATE_LIMITED) {
+        event = VAULT_SERVER_EVENT_RATE_LIMITED;
+        snprintf(line, sizeof line, "%s: refused after too many failed attempts "
+                 "(retry in %" PRId64 " s)", call->op, (call->retry_after_ms + 999) / 1000);
+    }
+    if (event != 0)
+        s->event_fn(event, line, s->event_ctx);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------ */
@@ -351,6 +403,7 @@ int vault_server_handle_from(vault_server *s, const char *peer, const char *op,
     } else if (status == VAULT_OK) {
         status = vault__json_print(call.reply, response);
     }
+    report_event(s, &call, status);
     int result = VAULT_OK;
     if (status != VAULT_OK &&
         vault_server__error_response(&call, status, public_message(s, status), response) !=

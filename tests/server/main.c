@@ -40,6 +40,7 @@ int main(void)
         cmocka_unit_test(test_server_alloc__every_failure_answers),
         cmocka_unit_test(test_server_faults__storage_failure_is_internal),
         cmocka_unit_test(test_server_faults__newer_schema_is_refused),
+        cmocka_unit_test(test_server_faults__store_errors_and_recovery_are_reported),
         cmocka_unit_test(test_server_faults__rate_limit_shared_by_processes),
         cmocka_unit_test(test_server_faults__unreachable_database_is_io),
         cmocka_unit_test_teardown(test_server_faults__connection_loss_survived,
@@ -53,6 +54,7 @@ int main(void)
         cmocka_unit_test(test_server_limits__a1_small_ops_have_the_small_cap),
         cmocka_unit_test(test_server_limits__a5_second_address_links_while_one_floods),
         cmocka_unit_test(test_server_limits__a4_guesses_over_many_accounts_limited_per_address),
+        cmocka_unit_test(test_server_limits__a4_guesses_from_many_addresses_limited_globally),
     };
     static const char *const backends[] = {"sqlite", "postgresql"};
     int failed = 0;

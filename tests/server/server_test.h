@@ -130,6 +130,7 @@ TS_AREA(test_server_breach__no_email_or_key_in_database);
 TS_AREA(test_server_alloc__every_failure_answers);
 TS_AREA(test_server_faults__storage_failure_is_internal);
 TS_AREA(test_server_faults__newer_schema_is_refused);
+TS_AREA(test_server_faults__store_errors_and_recovery_are_reported);
 TS_AREA(test_server_faults__rate_limit_shared_by_processes);
 TS_AREA(test_server_faults__unreachable_database_is_io);
 TS_AREA(test_server_faults__connection_loss_survived);
@@ -142,5 +143,6 @@ TS_AREA(test_server_limits__a6_names_echoed_only_as_valid_utf8);
 TS_AREA(test_server_limits__a1_small_ops_have_the_small_cap);
 TS_AREA(test_server_limits__a5_second_address_links_while_one_floods);
 TS_AREA(test_server_limits__a4_guesses_over_many_accounts_limited_per_address);
+TS_AREA(test_server_limits__a4_guesses_from_many_addresses_limited_globally);
 
 #endif
