@@ -21,7 +21,12 @@ static const char usage_text[] =
     "  list                     list items\n"
     "  search QUERY             items whose title, tags or visible fields match\n"
     "  edit ITEM                change an item\n"
-    "  rm ITEM                  delete an item (a tombstone syncs the delete)\n"
+    "  rm ITEM [--purge]        move an item to the trash (--purge: delete it now)\n"
+    "  restore ITEM             take an item out of the trash (`list --trash` shows it)\n"
+    "  totp ITEM                the current code of the item's TOTP field\n"
+    "  clip ITEM [FIELD]        copy a value to the clipboard, cleared after a timeout\n"
+    "  audit                    weak, reused, old and breached passwords\n"
+    "  shell                    unlock once, then run commands line by line\n"
     "  history ITEM             earlier values of an item's hidden fields\n"
     "  generate                 print a random password or passphrase (no vault needed)\n"
     "  export [FILE]            export the items (encrypted by default; --format for\n"
@@ -33,6 +38,8 @@ static const char usage_text[] =
     "  login EMAIL              fetch an account into an empty store, or sign in again\n"
     "  sync                     pull, merge and push\n"
     "  passwd                   change the master password (here and on the server)\n"
+    "  logout                   forget the account's email and server here\n"
+    "  delete-account           delete the account on the server and this vault\n"
     "  devices                  list the account's linked devices\n"
     "  revoke DEVICE_ID         revoke a linked device (rotates the vault key)\n"
     "  link show | join PAYLOAD link a new device by QR code (the new device joins)\n"
@@ -52,6 +59,8 @@ static const char usage_text[] =
     "                           one per line (passwd: old, then new)\n"
     "  --kdf-ops N --kdf-mem BYTES   Argon2id parameters for init and passwd\n"
     "                           (default 3 and 67108864; floor 2 and 19922944)\n"
+    "  --trash-days N           purge items in the trash for N days when saving\n"
+    "                           (default 30, or \"trash_days\" in STORE.conf; 0: never)\n"
     "  -h, --help               this help;  --version  the version\n"
     "\n"
     "The master password is never taken from the command line: it is read from\n"
@@ -65,7 +74,8 @@ static const char usage_text[] =
     "  4 not found           5 already exists       6 network or server error\n"
     "  7 refused for integrity (rollback, tampered or foreign data, weak KDF,\n"
     "    unsupported version)\n"
-    "  8 import refused: the file is malformed or not in the given format\n";
+    "  8 import refused: the file is malformed or not in the given format\n"
+    "  9 no clipboard (clip: no wl-copy, xclip or xsel, or no display)\n";
 
 static const struct command {
     const char *name;
@@ -80,8 +90,23 @@ static const struct command {
     {"register", cli_cmd_register}, {"login", cli_cmd_login},
     {"sync", cli_cmd_sync},         {"passwd", cli_cmd_passwd},
     {"devices", cli_cmd_devices},   {"revoke", cli_cmd_revoke},
-    {"link", cli_cmd_link},
+    {"link", cli_cmd_link},         {"restore", cli_cmd_restore},
+    {"totp", cli_cmd_totp},         {"clip", cli_cmd_clip},
+    {"audit", cli_cmd_audit},       {"shell", cli_cmd_shell},
+    {"logout", cli_cmd_logout},     {"delete-account", cli_cmd_delete_account},
 };
+
+/* Runs the command argv[0] (the shell's hook, and the end of run()). */
+static int dispatch(cli *c, int argc, char **argv)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(commands[i].name, argv[0]) == 0) {
+            optind = 0;
+            return commands[i].fn(c, argc, argv);
+        }
+    }
+    return cli_usage("unknown command '%s'", argv[0]);
+}
 
 static int run(cli *c, int argc, char **argv)
 {
@@ -98,16 +123,7 @@ static int run(cli *c, int argc, char **argv)
         return CLI_EXIT_USAGE;
     if (optind >= argc)
         return cli_usage("no command given");
-    const char *name = argv[optind];
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strcmp(commands[i].name, name) == 0) {
-            int sub_argc = argc - optind;
-            char **sub_argv = argv + optind;
-            optind = 0;
-            return commands[i].fn(c, sub_argc, sub_argv);
-        }
-    }
-    return cli_usage("unknown command '%s'", name);
+    return dispatch(c, argc - optind, argv + optind);
 }
 
 int main(int argc, char **argv)
@@ -120,6 +136,9 @@ int main(int argc, char **argv)
     cli c;
     memset(&c, 0, sizeof c);
     c.password_fd = -1;
+    c.trash_days = -1;
+    c.conf_trash_days = -1;
+    c.run = dispatch;
     c.tty_out = isatty(STDOUT_FILENO);
     int rc = run(&c, argc, argv);
     cli_close(&c);
