@@ -420,6 +420,15 @@ static void test_devicelink_flow__reverse_substituted_key_is_refused(void **stat
     vault_link_free(accepted);
 }
 
+/* A logged-in device of someone else's account. */
+static vault_client *stranger(world *w)
+{
+    vault_client *x = fresh_client(w, "stranger");
+    assert_int_equal(vault_client_create(x, "another password", TEST_OPS, TEST_MEM), VAULT_OK);
+    assert_int_equal(vault_client_register(x, "mallory@example.org"), VAULT_OK);
+    return x;
+}
+
 /* Reverse direction, someone else's account accepts a copied code first: the
  * user's own device is refused, and the new device sees two accepts and
  * cancels, so it never joins the stranger's account. */
@@ -428,9 +437,7 @@ static void test_devicelink_flow__reverse_racer_is_detected(void **state)
     world *w = *state;
     uint8_t local_key[32];
     test_key(local_key, 0xb3);
-    vault_client *x = fresh_client(w, "stranger");
-    assert_int_equal(vault_client_create(x, "another password", TEST_OPS, TEST_MEM), VAULT_OK);
-    assert_int_equal(vault_client_register(x, "mallory@example.org"), VAULT_OK);
+    vault_client *x = stranger(w);
     vault_client *b = fresh_client(w, "rev-b");
     vault_link *shown = NULL, *mine = NULL, *theirs = NULL;
     assert_int_equal(vault_link_request(&shown, b), VAULT_OK);
@@ -521,9 +528,7 @@ static void test_devicelink_flow__reverse_stranger_first_is_not_joined(void **st
     world *w = *state;
     uint8_t local_key[32];
     test_key(local_key, 0xb4);
-    vault_client *x = fresh_client(w, "stranger");
-    assert_int_equal(vault_client_create(x, "another password", TEST_OPS, TEST_MEM), VAULT_OK);
-    assert_int_equal(vault_client_register(x, "mallory@example.org"), VAULT_OK);
+    vault_client *x = stranger(w);
     vault_client *b = fresh_client(w, "rev-b");
     vault_link *shown = NULL, *mine = NULL, *theirs = NULL;
     assert_int_equal(vault_link_request(&shown, b), VAULT_OK);
