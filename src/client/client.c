@@ -50,6 +50,38 @@ static int ensure_device_id(vault_client *c)
     return rc;
 }
 
+/* The Secret Key (always there for an account) and the email (known once
+ * the account is registered or logged in). */
+static int load_account_secrets(vault_client *c)
+{
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    int rc = vault_client__store_get(c, "secret_key", &raw, &len);
+    if (rc == VAULT_OK && len != VAULT_SECRET_KEY_BYTES)
+        rc = vault__fail(VAULT_E_CORRUPT, "local store: bad Secret Key");
+    if (rc == VAULT_OK) {
+        memcpy(c->secret_key, raw, len);
+        c->has_secret_key = 1;
+    }
+    vault_free(raw);
+    raw = NULL;
+    if (rc != VAULT_OK)
+        return rc;
+    rc = vault_client__store_get(c, "email", &raw, &len);
+    if (rc == VAULT_E_NOT_FOUND) {
+        c->email[0] = '\0';
+        return VAULT_OK;
+    }
+    if (rc == VAULT_OK && (len == 0 || len > VAULT_EMAIL_MAX))
+        rc = vault__fail(VAULT_E_CORRUPT, "local store: bad email");
+    if (rc == VAULT_OK) {
+        memcpy(c->email, raw, len);
+        c->email[len] = '\0';
+    }
+    vault_free(raw);
+    return rc;
+}
+
 int vault_client__load_state(vault_client *c)
 {
     uint8_t *raw = NULL;
@@ -86,6 +118,8 @@ int vault_client__load_state(vault_client *c)
         rc = vault_client__store_get_u64(c, "base_revision", &c->base_revision);
     if (rc == VAULT_OK)
         rc = vault_client__store_get_u64(c, "highest_revision", &c->highest_revision);
+    if (rc == VAULT_OK)
+        rc = load_account_secrets(c);
     if (rc == VAULT_E_NOT_FOUND)
         rc = vault__fail(VAULT_E_CORRUPT, "local store is incomplete");
     c->has_account = rc == VAULT_OK;
@@ -105,6 +139,10 @@ int vault_client__put_state(vault_client *c)
         rc = vault_client__store_put_u64(c, "base_revision", c->base_revision);
     if (rc == VAULT_OK)
         rc = vault_client__store_put_u64(c, "highest_revision", c->highest_revision);
+    if (rc == VAULT_OK && c->has_secret_key)
+        rc = vault_client__store_put(c, "secret_key", c->secret_key, VAULT_SECRET_KEY_BYTES);
+    if (rc == VAULT_OK && c->email[0] != '\0')
+        rc = vault_client__store_put(c, "email", c->email, strlen(c->email));
     return rc;
 }
 
@@ -178,6 +216,9 @@ void vault_client__forget_account(vault_client *c)
     c->has_account = 0;
     c->base_revision = c->highest_revision = 0;
     sodium_memzero(c->account_id, sizeof c->account_id);
+    sodium_memzero(c->secret_key, sizeof c->secret_key);
+    c->has_secret_key = 0;
+    c->email[0] = '\0';
 }
 
 int vault_client_is_unlocked(const vault_client *c, int32_t *unlocked)
@@ -239,13 +280,12 @@ int vault_client__store_account(vault_client *c, const uint8_t *protected_key, i
     return rc;
 }
 
-/* Derives auth and encryption keys into k from the password and the
- * client's current salt and parameters. */
+/* The OPAQUE password and the local KEK of password (one Argon2id). */
 static int derive_password_keys(vault_client *c, vault_client__keys *k, const char *password)
 {
-    int rc = vault_kdf_derive(k->auth_key, k->enc_key, password, strlen(password), c->salt,
-                              c->opslimit, c->memlimit);
-    k->has_password_keys = rc == VAULT_OK;
+    int rc = vault_client__password_key(c, k, password);
+    if (rc == VAULT_OK)
+        rc = vault_client__local_key(c, k);
     return rc;
 }
 
@@ -275,6 +315,9 @@ int vault_client_create(vault_client *c, const char *password, uint64_t opslimit
 
     vault__random_id(c->account_id);
     randombytes_buf(c->salt, sizeof c->salt);
+    randombytes_buf(c->secret_key, sizeof c->secret_key);
+    c->has_secret_key = 1;
+    c->email[0] = '\0';
     c->opslimit = opslimit;
     c->memlimit = memlimit;
     c->base_revision = c->highest_revision = 0;
@@ -290,8 +333,11 @@ int vault_client_create(vault_client *c, const char *password, uint64_t opslimit
     k = NULL;
     v = NULL;
     rc = vault_client__store_account(c, protected_key, 1);
-    if (rc != VAULT_OK)
+    if (rc != VAULT_OK) {
         vault_client_lock(c);
+        sodium_memzero(c->secret_key, sizeof c->secret_key);
+        c->has_secret_key = 0;
+    }
     c->has_account = rc == VAULT_OK;
 done:
     vault_client__keys_free(k);

@@ -12,6 +12,7 @@
 #include "blob/blob.h"
 #include "client/client.h"
 #include "kdf/kdf.h"
+#include "opaque/opaque.h"
 #include "transport/transport.h"
 
 
@@ -212,11 +213,63 @@ static int check_email_arg(const char *email)
     return VAULT_OK;
 }
 
+/* Stores, in one transaction, the account state, the vault key wrapped
+ * under the local KEK (when the caller has it) and the server's copy as last
+ * seen (a later login compares it to notice a password change or a key
+ * rotation made elsewhere). */
+int vault_client__store_keys(vault_client *c, const uint8_t *local_protected,
+                             const uint8_t *server_protected)
+{
+    int rc = vault_client__store_begin(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__put_state(c);
+    if (rc == VAULT_OK && local_protected != NULL)
+        rc = vault_client__store_put(c, "protected_key", local_protected,
+                                     VAULT_PROTECTED_KEY_BYTES);
+    if (rc == VAULT_OK && server_protected != NULL)
+        rc = vault_client__store_put(c, "server_protected_key", server_protected,
+                                     VAULT_PROTECTED_KEY_BYTES);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_commit(c);
+    else
+        vault_client__store_rollback(c);
+    return rc;
+}
+
+static int register_request(vault_client *c, const char *email, const uint8_t *record,
+                            const uint8_t *server_protected, const uint8_t *blob,
+                            size_t blob_len, cJSON **resp)
+{
+    cJSON *req = NULL;
+    int rc = vault_client__request_new(&req, "register");
+    if (rc != VAULT_OK)
+        return rc;
+    if (cJSON_AddStringToObject(req, "email", email) == NULL ||
+        cJSON_AddStringToObject(req, "account_id", c->account_id) == NULL ||
+        cJSON_AddNumberToObject(req, "opslimit", (double)c->opslimit) == NULL ||
+        cJSON_AddNumberToObject(req, "memlimit", (double)c->memlimit) == NULL ||
+        cJSON_AddStringToObject(req, "device_id", c->device_id) == NULL ||
+        cJSON_AddStringToObject(req, "device_name", "primary") == NULL)
+        rc = vault__fail(VAULT_E_NOMEM, "out of memory building a request");
+    if (rc == VAULT_OK)
+        rc = add_hex(req, "record", record, VAULT_OPAQUE_RECORD_BYTES);
+    if (rc == VAULT_OK)
+        rc = add_hex(req, "protected_key", server_protected, VAULT_PROTECTED_KEY_BYTES);
+    if (rc == VAULT_OK)
+        rc = add_blob(req, "blob", blob, blob_len);
+    if (rc == VAULT_OK)
+        rc = vault_client__call(c, req, resp);
+    cJSON_Delete(req);
+    return rc;
+}
+
 int vault_client_register(vault_client *c, const char *email)
 {
-    cJSON *req = NULL, *resp = NULL;
-    uint8_t *protected_key = NULL, *blob = NULL;
-    size_t pk_len = 0, blob_len = 0;
+    cJSON *resp = NULL;
+    uint8_t *blob = NULL;
+    uint8_t record[VAULT_OPAQUE_RECORD_BYTES], kek[VAULT_KEY_BYTES];
+    uint8_t server_protected[VAULT_PROTECTED_KEY_BYTES];
+    size_t blob_len = 0;
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
     int rc = check_email_arg(email);
@@ -225,31 +278,14 @@ int vault_client_register(vault_client *c, const char *email)
     if (rc == VAULT_OK && c->base_revision != 0)
         rc = vault__fail(VAULT_E_EXISTS, "this vault is already registered");
     if (rc == VAULT_OK)
-        rc = vault_client__store_get(c, "protected_key", &protected_key, &pk_len);
+        rc = vault_client__opaque_register(c, email, c->keys->password_key, c->opslimit,
+                                           c->memlimit, record, kek);
+    if (rc == VAULT_OK)
+        rc = vault_blob__wrap_key(server_protected, kek, c->keys->vault_key);
     if (rc == VAULT_OK)
         rc = vault_seal(c->v, c->keys->vault_key, c->account_id, 1, &blob, &blob_len);
     if (rc == VAULT_OK)
-        rc = vault_client__request_new(&req, "register");
-    if (rc != VAULT_OK)
-        goto done;
-    if (cJSON_AddStringToObject(req, "email", email) == NULL ||
-        cJSON_AddStringToObject(req, "account_id", c->account_id) == NULL ||
-        cJSON_AddNumberToObject(req, "opslimit", (double)c->opslimit) == NULL ||
-        cJSON_AddNumberToObject(req, "memlimit", (double)c->memlimit) == NULL ||
-        cJSON_AddStringToObject(req, "device_id", c->device_id) == NULL ||
-        cJSON_AddStringToObject(req, "device_name", "primary") == NULL) {
-        rc = vault__fail(VAULT_E_NOMEM, "out of memory building a request");
-        goto done;
-    }
-    rc = add_hex(req, "auth_key", c->keys->auth_key, VAULT_KEY_BYTES);
-    if (rc == VAULT_OK)
-        rc = add_hex(req, "salt", c->salt, VAULT_SALT_BYTES);
-    if (rc == VAULT_OK)
-        rc = add_hex(req, "protected_key", protected_key, pk_len);
-    if (rc == VAULT_OK)
-        rc = add_blob(req, "blob", blob, blob_len);
-    if (rc == VAULT_OK)
-        rc = vault_client__call(c, req, &resp);
+        rc = register_request(c, email, record, server_protected, blob, blob_len, &resp);
     if (rc == VAULT_OK)
         rc = take_session(c, resp);
     if (rc != VAULT_OK)
@@ -257,9 +293,13 @@ int vault_client_register(vault_client *c, const char *email)
 
     /* Revision 1 is now the synced base; the local blob moves to revision 2. */
     c->base_revision = c->highest_revision = 1;
+    memcpy(c->email, email, strlen(email) + 1);
     rc = vault_client__store_begin(c);
     if (rc == VAULT_OK)
         rc = vault_client__put_state(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "server_protected_key", server_protected,
+                                     sizeof server_protected);
     if (rc == VAULT_OK)
         rc = vault_client__store_put(c, "base_blob", blob, blob_len);
     if (rc == VAULT_OK)
@@ -269,155 +309,162 @@ int vault_client_register(vault_client *c, const char *email)
     if (rc != VAULT_OK) {
         vault_client__store_rollback(c);
         c->base_revision = c->highest_revision = 0;
+        c->email[0] = '\0';
     }
 done:
-    cJSON_Delete(req);
+    sodium_memzero(kek, sizeof kek);
     cJSON_Delete(resp);
-    vault_free(protected_key);
     vault_free(blob);
     return vault_client__done(c, rc);
 }
 
-/* Reads and vets the KDF parameters the server offers for an account: never
- * below the floor, and never weaker than what this device already accepted. */
-static int vet_kdf_params(vault_client *c, const cJSON *resp, uint64_t *ops, uint64_t *mem)
+/* login_start + login_finish; *resp is login_finish's answer and the
+ * session (derived from the key exchange) is adopted. */
+static int login_exchange(vault_client *c, const char *email, const vault_client__keys *k,
+                          vault_client__proof *proof, cJSON **resp)
 {
-    if (vault__json_u64(resp, "opslimit", "server answer", ops) != VAULT_OK ||
-        vault__json_u64(resp, "memlimit", "server answer", mem) != VAULT_OK)
-        return vault__fail(VAULT_E_SERVER, "server answer: bad KDF parameters");
-    int rc = vault_kdf_check_params(*ops, *mem);
-    if (rc == VAULT_E_WEAK_KDF)
-        return vault__fail(rc, "server offered KDF parameters below the floor");
-    if (rc != VAULT_OK)
-        return vault__fail(VAULT_E_SERVER, "server offered out-of-range KDF parameters");
-    if (c->has_account && vault_kdf__is_weaker(*ops, *mem, c->opslimit, c->memlimit))
-        return vault__fail(VAULT_E_WEAK_KDF,
-                           "server offered weaker KDF parameters than this device accepted");
-    return VAULT_OK;
-}
-
-static int prelogin(vault_client *c, const char *email, uint8_t salt[VAULT_SALT_BYTES],
-                    uint64_t *ops, uint64_t *mem)
-{
-    cJSON *req = NULL, *resp = NULL;
-    int rc = vault_client__request_new(&req, "prelogin");
-    if (rc == VAULT_OK && cJSON_AddStringToObject(req, "email", email) == NULL)
+    cJSON *req = NULL;
+    int rc = vault_client__request_new(&req, "login_finish");
+    if (rc == VAULT_OK && (cJSON_AddStringToObject(req, "device_id", c->device_id) == NULL ||
+                           cJSON_AddStringToObject(req, "device_name", "device") == NULL))
         rc = vault__fail(VAULT_E_NOMEM, "out of memory building a request");
     if (rc == VAULT_OK)
-        rc = vault_client__call(c, req, &resp);
+        rc = vault_client__prove(c, email, k->password_key, req, proof);
     if (rc == VAULT_OK)
-        rc = response_hex(resp, "salt", salt, VAULT_SALT_BYTES);
+        rc = vault_client__call(c, req, resp);
     if (rc == VAULT_OK)
-        rc = vet_kdf_params(c, resp, ops, mem);
+        vault_client__take_proof_session(c, proof);
     cJSON_Delete(req);
-    cJSON_Delete(resp);
     return rc;
 }
 
-/* After a successful login: the protected key the server returned must open
- * with our encryption key (a swapped key fails here), the account must be
- * the one this store holds, and the new state is stored in one transaction. */
-static int adopt_login(vault_client *c, const cJSON *resp, vault_client__keys *k,
-                       const uint8_t salt[VAULT_SALT_BYTES], uint64_t ops, uint64_t mem)
+/* The server's answer must name this store's account (if it has one) and
+ * its protected key must open under the KEK of the key exchange: a key
+ * swapped by the server, or costs changed by it, fail here. */
+static int check_login_answer(vault_client *c, const cJSON *resp, const vault_client__proof *p,
+                              vault_client__keys *k, uint8_t server_protected[VAULT_PROTECTED_KEY_BYTES])
 {
-    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
     const char *account_id = NULL;
-    int rc = response_hex(resp, "protected_key", protected_key, sizeof protected_key);
+    int rc = response_hex(resp, "protected_key", server_protected, VAULT_PROTECTED_KEY_BYTES);
     if (rc == VAULT_OK && (vault__json_string(resp, "account_id", "server answer", &account_id) !=
                                VAULT_OK ||
                            strlen(account_id) != 2 * VAULT_ACCOUNT_ID_BYTES))
         rc = vault__fail(VAULT_E_SERVER, "server answer: bad account id");
     if (rc == VAULT_OK && c->has_account && strcmp(account_id, c->account_id) != 0)
         rc = vault__fail(VAULT_E_MISMATCH, "the server answered for another account");
-    if (rc == VAULT_OK) {
-        rc = vault_blob__unwrap_key(k->vault_key, k->enc_key, protected_key, sizeof protected_key);
-        if (rc != VAULT_OK)
-            rc = vault__fail(VAULT_E_AUTH, "the server's protected vault key does not open");
-    }
-    if (rc != VAULT_OK)
-        return rc;
-    if (!c->has_account) {
+    if (rc == VAULT_OK &&
+        vault_blob__unwrap_key(k->vault_key, p->kek, server_protected, VAULT_PROTECTED_KEY_BYTES) !=
+            VAULT_OK)
+        rc = vault__fail(VAULT_E_AUTH, "the server's protected vault key does not open");
+    if (rc == VAULT_OK && !c->has_account) {
         memcpy(c->account_id, account_id, sizeof c->account_id);
         c->base_revision = c->highest_revision = 0;
     }
-    memcpy(c->salt, salt, VAULT_SALT_BYTES);
-    c->opslimit = ops;
-    c->memlimit = mem;
-    return vault_client__store_account(c, protected_key, 0);
+    return rc;
 }
 
-static int login_request(vault_client *c, const char *email, const vault_client__keys *k,
-                         cJSON **resp)
+/* Whether the server's protected key is the one this device saw last: then
+ * the local KEK and the local blob are still current and the login costs a
+ * single Argon2id. */
+static int server_key_unchanged(vault_client *c, const uint8_t *server_protected)
 {
-    cJSON *req = NULL;
-    int rc = vault_client__request_new(&req, "login");
-    if (rc == VAULT_OK && (cJSON_AddStringToObject(req, "email", email) == NULL ||
-                           cJSON_AddStringToObject(req, "device_id", c->device_id) == NULL ||
-                           cJSON_AddStringToObject(req, "device_name", "device") == NULL))
-        rc = vault__fail(VAULT_E_NOMEM, "out of memory building a request");
+    uint8_t *seen = NULL;
+    size_t len = 0;
+    int same = vault_client__store_get(c, "server_protected_key", &seen, &len) == VAULT_OK &&
+               len == VAULT_PROTECTED_KEY_BYTES &&
+               sodium_memcmp(seen, server_protected, len) == 0;
+    vault_free(seen);
+    vault__clear_error();
+    return same;
+}
+
+/* A known device whose server key changed (password changed or vault key
+ * rotated elsewhere): the local KEK is derived again, the local blob opened
+ * with the old vault key if it differs, and everything re-wrapped. */
+static int adopt_known(vault_client *c, vault_client__keys *k, const uint8_t *server_protected,
+                       vault **v)
+{
+    uint8_t old_vk[VAULT_KEY_BYTES], local_protected[VAULT_PROTECTED_KEY_BYTES];
+    int rc = vault_client__local_key(c, k);
+    int have_old = rc == VAULT_OK && vault_client__local_vault_key(c, k, old_vk) == VAULT_OK;
+    vault__clear_error();
     if (rc == VAULT_OK)
-        rc = add_hex(req, "auth_key", k->auth_key, VAULT_KEY_BYTES);
+        rc = vault_client__open_local_rekeyed(c, k, have_old ? old_vk : NULL, v);
     if (rc == VAULT_OK)
-        rc = vault_client__call(c, req, resp);
-    cJSON_Delete(req);
+        rc = vault_blob__wrap_key(local_protected, k->enc_key, k->vault_key);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_keys(c, local_protected, server_protected);
+    sodium_memzero(old_vk, sizeof old_vk);
+    return rc;
+}
+
+/* A fresh device: its own local salt and KEK (a second Argon2id, once). */
+static int adopt_fresh(vault_client *c, vault_client__keys *k, const uint8_t *server_protected,
+                       vault **v)
+{
+    uint8_t local_protected[VAULT_PROTECTED_KEY_BYTES];
+    randombytes_buf(c->salt, sizeof c->salt);
+    int rc = vault_client__local_key(c, k);
+    if (rc == VAULT_OK)
+        rc = vault_blob__wrap_key(local_protected, k->enc_key, k->vault_key);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_keys(c, local_protected, server_protected);
+    if (rc == VAULT_OK) {
+        c->has_account = 1;
+        rc = vault_new(v);
+    }
     return rc;
 }
 
 int vault_client_login(vault_client *c, const char *email, const char *password)
 {
     vault_client__keys *k = NULL;
+    vault_client__proof proof;
     cJSON *resp = NULL;
-    uint8_t salt[VAULT_SALT_BYTES], old_vk[VAULT_KEY_BYTES];
-    uint64_t ops = 0, mem = 0;
+    uint8_t server_protected[VAULT_PROTECTED_KEY_BYTES];
+    vault *v = NULL;
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
+    int known = c->has_account;
     int rc = check_email_arg(email);
     if (rc == VAULT_OK)
         rc = vault_client__check_password(password);
     if (rc == VAULT_OK)
-        rc = prelogin(c, email, salt, &ops, &mem);
-    if (rc == VAULT_OK)
         rc = vault_client__keys_new(&k);
     if (rc == VAULT_OK)
-        rc = vault_kdf_derive(k->auth_key, k->enc_key, password, strlen(password), salt, ops, mem);
-    if (rc != VAULT_OK)
-        goto done;
-    k->has_password_keys = 1;
-    int known = c->has_account;
-    /* The key the local blobs are sealed under, in case the server's differs. */
-    int have_old = known && vault_client__local_vault_key(c, k, old_vk) == VAULT_OK;
-    vault__clear_error();
-    rc = login_request(c, email, k, &resp);
+        rc = vault_client__password_key(c, k, password);
     if (rc == VAULT_OK)
-        rc = take_session(c, resp);
+        rc = login_exchange(c, email, k, &proof, &resp);
     if (rc == VAULT_OK)
-        rc = adopt_login(c, resp, k, salt, ops, mem);
+        rc = check_login_answer(c, resp, &proof, k, server_protected);
     if (rc != VAULT_OK) {
         sodium_memzero(c->session, sizeof c->session);
         goto done;
     }
-    vault *v = NULL;
-    if (known) {
-        /* A known account: unlock from the local blob, then catch up. */
-        rc = vault_client__open_local_rekeyed(c, k, have_old ? old_vk : NULL, &v);
+    memcpy(c->email, email, strlen(email) + 1);
+    c->opslimit = proof.opslimit;
+    c->memlimit = proof.memlimit;
+    if (known && server_key_unchanged(c, server_protected) &&
+        vault_client__open_local(c, k, &v) == VAULT_OK) {
+        rc = vault_client__store_keys(c, NULL, NULL);
     } else {
-        /* A fresh device: the vault comes from the server; if that fails the
-         * store is left empty rather than half-adopted. */
-        c->has_account = 1;
-        rc = vault_new(&v);
+        vault__clear_error();
+        rc = known ? adopt_known(c, k, server_protected, &v)
+                   : adopt_fresh(c, k, server_protected, &v);
     }
     if (rc == VAULT_OK) {
         vault_client__set_unlocked(c, k, v);
         k = NULL;
+        v = NULL;
         rc = vault_client_pull(c);
     }
     if (rc != VAULT_OK && !known)
         vault_client__forget_account(c);
 done:
+    vault_close(v);
     vault_client__keys_free(k);
     cJSON_Delete(resp);
-    sodium_memzero(salt, sizeof salt);
-    sodium_memzero(old_vk, sizeof old_vk);
+    sodium_memzero(&proof, sizeof proof);
     return vault_client__done(c, rc);
 }
 

@@ -559,3 +559,9 @@ int vault__opaque_server_finish(uint8_t session_key[VAULT_OPAQUE_NX], vault_opaq
     sodium_memzero(st, sizeof *st);
     return rc;
 }
+
+void vault__opaque_session_token(uint8_t token[32], const uint8_t session_key[VAULT_OPAQUE_NX])
+{
+    static const char label[] = "zkvault-v2 session token";
+    vault__hkdf_expand(token, 32, session_key, (const uint8_t *)label, sizeof label - 1);
+}

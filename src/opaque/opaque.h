@@ -38,6 +38,10 @@
 #define VAULT_OPAQUE_KE3_BYTES VAULT_OPAQUE_NM
 #define VAULT_OPAQUE_SEED_BYTES VAULT_OPAQUE_NH /* the server's oprf_seed */
 
+/* zkvault's OPAQUE context (the 3DH preamble's): names the protocol version,
+ * so that a login of another version cannot authenticate. */
+#define VAULT_OPAQUE_APP_CONTEXT "zkvault protocol 2"
+
 /* Stretch(msg): writes NH bytes to out. Returns VAULT_OK or a VAULT_E_* code. */
 typedef int (*vault_opaque_ksf_fn)(uint8_t out[VAULT_OPAQUE_NH],
                                    const uint8_t in[VAULT_OPAQUE_NH], void *ctx);
@@ -150,6 +154,10 @@ int vault__opaque_ke3(uint8_t ke3[VAULT_OPAQUE_KE3_BYTES], uint8_t session_key[V
  * VAULT_E_AUTH. Wipes st. */
 int vault__opaque_server_finish(uint8_t session_key[VAULT_OPAQUE_NX], vault_opaque_server *st,
                                 const uint8_t ke3[VAULT_OPAQUE_KE3_BYTES]);
+
+/* The session token both sides derive from the 3DH session key: the server
+ * never sends it, so only the party that ran the key exchange holds it. */
+void vault__opaque_session_token(uint8_t token[32], const uint8_t session_key[VAULT_OPAQUE_NX]);
 
 /* ---- primitives shared with the tests and the Secret Key code ----------- */
 
