@@ -56,7 +56,7 @@ extern "C" {
 #define VAULT_OK 0
 #define VAULT_E_INVALID (-1)      /* invalid argument or malformed input (JSON, payload) */
 #define VAULT_E_NOMEM (-2)        /* an allocation failed */
-#define VAULT_E_AUTH (-3)         /* wrong password/key, or data failed authentication */
+#define VAULT_E_AUTH (-3)         /* wrong password or key, or tampered data */
 #define VAULT_E_CORRUPT (-4)      /* data is structurally broken (bad magic, lengths, padding) */
 #define VAULT_E_WEAK_KDF (-5)     /* KDF parameters below the floor or weaker than seen before */
 #define VAULT_E_LIMIT (-6)        /* a size or count limit was exceeded */
@@ -78,6 +78,7 @@ extern "C" {
 #define VAULT_E_PENDING (-22)     /* not ready yet; poll again (device linking) */
 #define VAULT_E_SAS (-23)         /* device linking aborted: the short codes did not match */
 #define VAULT_E_INTERNAL (-24)    /* a bug or an unexpected library failure */
+#define VAULT_E_UNSUPPORTED (-31) /* this build lacks the feature (libcurl, PostgreSQL) */
 
 /* Initialises the library (libsodium, allocation hooks). Thread-safe,
  * idempotent. Returns VAULT_OK or VAULT_E_INTERNAL if libsodium cannot start. */
@@ -86,8 +87,8 @@ VAULT_API int vault_init(void);
 /* The library version as "MAJOR.MINOR.PATCH". Static string. */
 VAULT_API const char *vault_version(void);
 
-/* A static English name for a status code ("wrong password or tampered data"
- * for VAULT_E_AUTH, ...). Never NULL; unknown codes give "unknown error". */
+/* A static English name for a status code ("wrong password or key, or
+ * tampered data" for VAULT_E_AUTH, ...). Never NULL; unknown codes give "unknown error". */
 VAULT_API const char *vault_strerror(int code);
 
 /* The detail message of the last failure on this thread, or "" if none.
@@ -278,6 +279,11 @@ VAULT_API int vault_merge(vault **out, const vault *base, const vault *local,
 /* vault_server_* — the server: store + transport-agnostic JSON handler       */
 /* ========================================================================== */
 
+/* The calls of this section, vault_httpd_* and vault_client_connect_local()
+ * are in libvault-server only (pkg-config vault-server, CMake
+ * zkvault::vault_server), which also holds the whole client; the client
+ * library libvault does not export them. */
+
 typedef struct vault_server vault_server;
 
 #define VAULT_PEPPER_MIN_BYTES 32u
@@ -290,7 +296,8 @@ typedef struct vault_server vault_server;
  * pepper (>= 32 bytes) comes from the server's configuration, never the
  * database; it keys the verifier and email hashes. flags: 0.
  * Free with vault_server_close(). Errors: VAULT_E_INVALID, VAULT_E_IO,
- * VAULT_E_NOMEM. */
+ * VAULT_E_NOMEM, VAULT_E_UNSUPPORTED (a PostgreSQL URI in a build without
+ * PostgreSQL). */
 VAULT_API int vault_server_open(vault_server **out, const char *db_path,
                                 const uint8_t *pepper, size_t pepper_len,
                                 uint32_t flags);
@@ -405,7 +412,8 @@ VAULT_API int vault_client_connect_local(vault_client *c, vault_server *s);
 
 /* Routes the client's server calls over HTTP(S) to base_url ("https://host:port"),
  * with libcurl. Plain http:// is refused with VAULT_E_INSECURE unless the host
- * is loopback or flags has VAULT_HTTP_ALLOW_INSECURE. */
+ * is loopback or flags has VAULT_HTTP_ALLOW_INSECURE. VAULT_E_UNSUPPORTED in a
+ * build without the HTTP client (-DVAULT_WITH_HTTP_CLIENT=OFF). */
 VAULT_API int vault_client_connect_http(vault_client *c, const char *base_url,
                                         uint32_t flags);
 

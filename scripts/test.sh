@@ -12,8 +12,10 @@ bash scripts/deps.sh --with-extras
 
 jobs=$(nproc 2>/dev/null || echo 2)
 
-echo "== build and test (gcc) =="
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc >/dev/null
+# CI builds with warnings as errors (VAULT_WERROR is off by default so that a
+# packager's build with another compiler version does not fail on a new warning).
+echo "== build and test (gcc, -Werror) =="
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DVAULT_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 # The server suite also runs against PostgreSQL: pg_test.sh gives the run a
 # throwaway cluster of its own and removes it afterwards.
@@ -22,10 +24,24 @@ bash scripts/pg_test.sh ctest --test-dir build --output-on-failure -j"$jobs"
 echo "== bindings (Python ctypes, Node koffi) =="
 bash scripts/test_bindings.sh build
 
+# What a packager runs: Release (-O3) with both compilers, every target; then
+# the client-only library (no server, no libpq/libmicrohttpd) and its tests.
+for cc in gcc clang; do
+  echo "== Release build ($cc, -Werror) =="
+  cmake -S . -B "build-release-$cc" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER="$cc" \
+        -DVAULT_WERROR=ON >/dev/null
+  cmake --build "build-release-$cc" -j"$jobs" >/dev/null
+done
+echo "== client-only build and test (-DVAULT_WITH_SERVER=OFF) =="
+cmake -S . -B build-client -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVAULT_WITH_SERVER=OFF \
+      -DVAULT_WERROR=ON >/dev/null
+cmake --build build-client -j"$jobs" >/dev/null
+ctest --test-dir build-client --output-on-failure -j"$jobs"
+
 if [[ "${1:-}" != "--quick" ]]; then
   echo "== build and test (clang, ASan + UBSan) =="
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
-        -DCMAKE_CXX_COMPILER=clang++ -DVAULT_SANITIZE=ON -DVAULT_BUILD_BENCH=OFF >/dev/null
+        -DCMAKE_CXX_COMPILER=clang++ -DVAULT_SANITIZE=ON -DVAULT_BUILD_BENCH=OFF -DVAULT_WERROR=ON >/dev/null
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     bash scripts/pg_test.sh ctest --test-dir build-asan --output-on-failure -j"$jobs"

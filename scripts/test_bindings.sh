@@ -8,12 +8,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 build=${1:-build}
-if [[ ! -f "$build/libvault.so" ]]; then
-  echo "test_bindings: $build/libvault.so not found: build the library first" >&2
+if [[ ! -f "$build/libvault-server.so" ]]; then
+  echo "test_bindings: $build/libvault-server.so not found: build the library first" >&2
   exit 2
 fi
 export ZKVAULT_LIB
-ZKVAULT_LIB=$(realpath "$build/libvault.so")
+ZKVAULT_LIB=$(realpath "$build/libvault-server.so")
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 

@@ -12,6 +12,7 @@ const CODES = {
   [-16]: 'VAULT_E_RATE_LIMITED', [-17]: 'VAULT_E_STATE', [-18]: 'VAULT_E_EXPIRED',
   [-19]: 'VAULT_E_MISMATCH', [-20]: 'VAULT_E_REVOKED', [-21]: 'VAULT_E_INSECURE',
   [-22]: 'VAULT_E_PENDING', [-23]: 'VAULT_E_SAS', [-24]: 'VAULT_E_INTERNAL',
+  [-31]: 'VAULT_E_UNSUPPORTED',
 };
 
 class VaultError extends Error {
@@ -36,7 +37,7 @@ class NetworkError extends VaultError {}     // NETWORK, SERVER, INSECURE, CONFL
 class ConflictError extends NetworkError {}  // CONFLICT: sync() merges and retries
 class StorageError extends VaultError {}     // IO
 class InternalError extends VaultError {}    // NOMEM, INTERNAL
-class UnsupportedError extends Error {}      // function missing from this libvault
+class UnsupportedError extends VaultError {} // UNSUPPORTED, or a function missing from this libvault
 
 for (const cls of [VaultError, InputError, AuthError, RateLimitedError, IntegrityError,
   NotFoundError, ExistsError, StateError, NetworkError, ConflictError, StorageError,
@@ -55,6 +56,7 @@ const FAMILY = {
   [-14]: NetworkError, [-15]: NetworkError, [-21]: NetworkError, [-13]: ConflictError,
   [-7]: StorageError,
   [-2]: InternalError, [-24]: InternalError,
+  [-31]: UnsupportedError,
 };
 
 function errorFor(code, message, reason) {

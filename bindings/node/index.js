@@ -25,7 +25,7 @@ const SERVER_OPTIONS = { sessionTtl: 1, linkTtl: 2, loginFree: 3, maxBlob: 4, cl
 
 function func(name) {
   const f = fn[name];
-  if (!f) throw new errors.UnsupportedError(`${name} is not available in this libvault`);
+  if (!f) throw new errors.UnsupportedError(-31, `${name} is not available in this libvault`, 'not supported by this build');
   return f;
 }
 

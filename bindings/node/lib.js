@@ -1,16 +1,37 @@
 'use strict';
 // Loads libvault with koffi and declares its functions. The library is found
-// at $ZKVAULT_LIB, else in this source tree's build directory
-// (build/libvault.so), else by the system loader (libvault.so.0). Functions a
-// build does not export are left null; the wrapper throws UnsupportedError.
+// at $ZKVAULT_LIB; else in the install prefix that pkg-config knows
+// (libvault-server, then libvault; PKG_CONFIG_PATH names a non-default
+// prefix); else by the system loader (libvault-server.so.0, libvault.so.0).
+// libvault-server is the client library plus the server. Functions a build
+// does not export are left null; the wrapper throws UnsupportedError.
 
 const fs = require('node:fs');
 const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 const koffi = require('koffi');
+
+const NAMES = ['vault-server', 'vault'];
+
+function pkgConfigLibdir(name) {
+  try {
+    const out = execFileSync('pkg-config', ['--variable=libdir', name],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10000 });
+    return out.trim() || null;
+  } catch {
+    return null; // no pkg-config, or the library is not installed
+  }
+}
 
 function candidates() {
   if (process.env.ZKVAULT_LIB) return [process.env.ZKVAULT_LIB];
-  return [path.resolve(__dirname, '..', '..', 'build', 'libvault.so'), 'libvault.so.0'];
+  const found = [];
+  for (const name of NAMES) {
+    const libdir = pkgConfigLibdir(name);
+    if (libdir) found.push(path.join(libdir, `lib${name}.so.0`));
+  }
+  for (const name of NAMES) found.push(`lib${name}.so.0`);
+  return found;
 }
 
 function load() {

@@ -35,13 +35,6 @@ int vault_client_connect_custom(vault_client *c, vault_transport_fn fn, void *ct
     return VAULT_OK;
 }
 
-int vault_client_connect_local(vault_client *c, vault_server *s)
-{
-    if (c == NULL || s == NULL)
-        return vault__fail(VAULT_E_INVALID, "vault_client_connect_local: NULL argument");
-    return vault_client_connect_custom(c, vault_transport__local_call, s);
-}
-
 int vault_client_connect_http(vault_client *c, const char *base_url, uint32_t flags)
 {
     vault_transport__http *t = NULL;

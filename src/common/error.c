@@ -76,6 +76,7 @@ const char *vault_strerror(int code)
     case VAULT_E_PENDING: return "not ready yet";
     case VAULT_E_SAS: return "short authentication codes do not match";
     case VAULT_E_INTERNAL: return "internal error";
+    case VAULT_E_UNSUPPORTED: return "not supported by this build";
     default: return "unknown error";
     }
 }

@@ -122,16 +122,6 @@ void vault_server__new_session(const vault_server_call *call, const uint8_t *dev
     out->expires_ms = call->now_ms + call->server->session_ttl_s * 1000;
 }
 
-int vault_server__reply_session(vault_server_call *call,
-                                const uint8_t token[VAULT_SERVER_TOKEN_BYTES],
-                                const vault_store_new_session *sess)
-{
-    int status = vault_server__reply_hex(call, "session", token, VAULT_SERVER_TOKEN_BYTES);
-    if (status == VAULT_OK)
-        status = vault_server__reply_u64(call, "expires_ms", (uint64_t)sess->expires_ms);
-    return status;
-}
-
 int vault_server__session_status(int status)
 {
     if (status == VAULT_E_NOT_FOUND)

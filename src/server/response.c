@@ -53,8 +53,16 @@ const char *vault_server__error_code(int status)
     }
 }
 
-/* Copies message as the inside of a JSON string: quotes, backslashes and
- * control bytes escaped, bytes >= 0x80 kept (messages are ASCII or UTF-8). */
+int vault_server__reply_session(vault_server_call *call,
+                                const uint8_t token[VAULT_SERVER_TOKEN_BYTES],
+                                const vault_store_new_session *sess)
+{
+    int status = vault_server__reply_hex(call, "session", token, VAULT_SERVER_TOKEN_BYTES);
+    if (status == VAULT_OK)
+        status = vault_server__reply_u64(call, "expires_ms", (uint64_t)sess->expires_ms);
+    return status;
+}
+
 /* The stored protected key is masked under a server subkey (keys.c): the
  * client gets it unmasked, and the unmasked copy is wiped. */
 int vault_server__reply_account_keys(vault_server_call *call, const vault_store_account *acct)
@@ -73,6 +81,8 @@ int vault_server__reply_account_keys(vault_server_call *call, const vault_store_
     return vault_server__reply_u64(call, "revision", acct->revision);
 }
 
+/* Copies message as the inside of a JSON string: quotes, backslashes and
+ * control bytes escaped, bytes >= 0x80 kept (messages are ASCII or UTF-8). */
 static void json_escape(char *out, size_t cap, const char *message)
 {
     size_t n = 0;

@@ -137,10 +137,14 @@ int vault_server__req_blob(const vault_server_call *call, const char *name, uint
 int vault_server__check_blob(const uint8_t *blob, size_t blob_len, const uint8_t *account_id,
                              uint64_t revision);
 
-/* ---- reply members (response.c) ---------------------------------------------- */
+/* ---- reply members (response.c; it uses keys.c, never the reverse) ------------ */
 int vault_server__reply_hex(vault_server_call *call, const char *name, const uint8_t *bytes,
                             size_t len);
 int vault_server__reply_u64(vault_server_call *call, const char *name, uint64_t value);
+/* Adds "session" and "expires_ms" to the reply. */
+int vault_server__reply_session(vault_server_call *call,
+                                const uint8_t token[VAULT_SERVER_TOKEN_BYTES],
+                                const vault_store_new_session *sess);
 /* Adds what a logging-in device needs to derive and open its keys (the
  * protected key unmasked): "protected_key", "salt", "opslimit", "memlimit", "revision". */
 int vault_server__reply_account_keys(vault_server_call *call, const vault_store_account *acct);
@@ -173,10 +177,6 @@ void vault_server__new_session(const vault_server_call *call, const uint8_t *dev
                                const char *device_name,
                                uint8_t token[VAULT_SERVER_TOKEN_BYTES],
                                vault_store_new_session *out);
-/* Adds "session" and "expires_ms" to the reply. */
-int vault_server__reply_session(vault_server_call *call,
-                                const uint8_t token[VAULT_SERVER_TOKEN_BYTES],
-                                const vault_store_new_session *sess);
 /* A store status for the session's own account: VAULT_E_NOT_FOUND means the
  * account was deleted under the session, which the client learns as
  * VAULT_E_AUTH "unknown session". Other statuses pass through. */

@@ -1,9 +1,10 @@
 /*
  * The server's storage interface. The handler (server.c and the ops files)
  * never talks to a database: it calls these operations through a small table
- * of function pointers, so that a backend is one file that fills the table
- * (store_sqlite.c, store_pg.c); vault_server_open picks one by the shape of
- * its db argument.
+ * of function pointers. The operations are written once, in store_rules.c,
+ * over a backend's primitive reads and writes (store_backend.h); a backend is
+ * one file that implements the primitives in its dialect (store_sqlite.c,
+ * store_pg.c); vault_server_open picks one by the shape of its db argument.
  *
  * Rules every backend follows:
  *   - Each operation is atomic: it either happens completely or not at all,
@@ -17,8 +18,9 @@
  *     never containing a secret), VAULT_E_NOMEM, or the operation's own codes
  *     listed with it.
  *
- * Adding a table (device links, for example) is: a migration in the backend,
- * a few operations below, and their implementation in each backend.
+ * Adding an operation is: its entry below, its rule in store_rules.c, and a
+ * primitive in each backend only if no existing one reads or writes what it
+ * needs (store_backend.h). Adding a table is a migration in each backend too.
  */
 #ifndef VAULT_SERVER_STORE_H
 #define VAULT_SERVER_STORE_H
@@ -284,9 +286,12 @@ typedef struct vault_store_ops {
                              const uint8_t *device_id, uint8_t *sealed);
 } vault_store_ops;
 
-/* Every backend's handle starts with this. */
+/* Every backend's handle starts with this. ops are the operations of
+ * store_rules.c (the same for every backend), db the backend's primitives
+ * they run on (store_backend.h). */
 struct vault_store {
     const vault_store_ops *ops;
+    const struct vault_store_backend *db;
 };
 
 /* Opens (creating and migrating if needed) the SQLite store at path.
@@ -302,57 +307,5 @@ int vault_server__store_open_pg(vault_store **out, const char *uri);
 /* Whether db names a PostgreSQL database (a postgresql:// or postgres://
  * URI) rather than a SQLite file. */
 int vault_server__store_is_pg(const char *db);
-
-/* ---- rules shared by all backends (store_rules.c) -------------------------------
- * The decisions an operation takes on the rows it has read. Each returns
- * VAULT_OK or the operation's documented code after vault__fail(), with the
- * same message whichever backend asks. */
-
-/* How long a caller with failures consecutive failed attempts must wait
- * after the last one: 0 while failures < free_failures, then
- * min(2^(failures - free_failures) s, 15 min). */
-int64_t vault_server__login_wait_ms(uint64_t failures, uint32_t free_failures);
-
-/* login_attempt_begin: VAULT_E_RATE_LIMITED with *retry_after_ms while the
- * last of `failures` failures (at last_ms) is too recent. */
-int vault_server__login_throttle(uint64_t failures, int64_t last_ms, int64_t now_ms,
-                                 uint32_t free_failures, int64_t *retry_after_ms);
-
-/* session_lookup: VAULT_E_REVOKED for a revoked device, then VAULT_E_EXPIRED
- * once expires_ms is reached (the backend deletes the session then). */
-int vault_server__session_check(int revoked, int64_t expires_ms, int64_t now_ms);
-
-/* login_succeeded: VAULT_E_REVOKED if the device was revoked. */
-int vault_server__device_check_revoked(int revoked);
-
-/* device_credential: VAULT_E_REVOKED, or VAULT_E_NOT_FOUND for a device
- * without a credential. */
-int vault_server__device_check_credential(int revoked, int has_credential);
-
-/* link_create (role 'o': VAULT_STORE_LINKS_MAX per account) and link_request
- * (role 'n': VAULT_STORE_LINKS_UNBOUND_MAX in all): VAULT_E_LIMIT once `live`
- * links already count against the quota. */
-int vault_server__link_check_quota(uint32_t role, int64_t live);
-
-/* link_post_key: VAULT_E_NOT_FOUND if the link has another role,
- * VAULT_E_EXPIRED. Whether the link is still OPEN is the caller's next step. */
-int vault_server__link_check_postable(const vault_store_link *link, uint32_t role,
-                                      int64_t now_ms);
-
-/* link_post_key on a link that already has a key: VAULT_E_STATE. */
-int vault_server__link_fail_reused(void);
-
-/* link_deliver: VAULT_E_NOT_FOUND (another account's link), VAULT_E_EXPIRED,
- * VAULT_E_STATE (extra posts, or not POSTED). */
-int vault_server__link_check_deliverable(const vault_store_link *link,
-                                         const uint8_t *account_id, int64_t now_ms);
-
-/* link_set_state: VAULT_E_STATE unless the link is in state `expect` (or live,
- * for VAULT_STORE_LINK_ANY_LIVE). */
-int vault_server__link_check_transition(const vault_store_link *link, uint32_t expect);
-
-/* Whether a link in this state is finished (DONE, ABORTED): its envelope is
- * dropped. */
-int vault_server__link_state_is_final(uint32_t state);
 
 #endif

@@ -1,6 +1,8 @@
 /*
- * The PostgreSQL backend of the server store (store.h), through libpq. The
- * only file of the server that talks to PostgreSQL. Several vaultd processes
+ * The PostgreSQL backend of the server store, through libpq: the primitives
+ * of store_backend.h in PostgreSQL's dialect, and the transactions they run
+ * in (the operations and their rules are store_rules.c's). The only file of
+ * the server that talks to PostgreSQL. Several vaultd processes
  * may share one database (docs/deploy.md): every rule of store.h holds across
  * processes because PostgreSQL's row locks, not a mutex of ours, order the
  * writers.
@@ -32,7 +34,7 @@
 #include <string.h>
 
 #include "common/common.h"
-#include "server/store.h"
+#include "server/store_backend.h"
 
 #define POOL_MAX 8
 #define TX_ATTEMPTS 5
@@ -121,6 +123,7 @@ static const char *const migrations[] = {
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 
 typedef struct conn {
+    vault_store_tx tx; /* first: a body's tx is its connection */
     PGconn *pg;
     int busy;
     /* Set by the failure of the current attempt: */
@@ -128,8 +131,9 @@ typedef struct conn {
     int retry;       /* running the operation again is safe and may succeed */
     int commit_sent; /* a lost connection now leaves the outcome unknown */
     int64_t changes; /* rows the last statement touched */
-    int then;        /* a status to return after committing anyway */
 } conn;
+
+#define CONN(tx) ((conn *)(tx))
 
 typedef struct pg_store {
     vault_store base;
@@ -266,11 +270,11 @@ static int run(conn *c, const char *sql, const params *p, const char *what)
 }
 
 /* An UPDATE or DELETE that must hit exactly one row: one that hit none (a
- * row deleted meanwhile) is VAULT_E_NOT_FOUND with this message. */
-static int one_row(const conn *c, int status, const char *message)
+ * row deleted meanwhile) is a bare VAULT_E_NOT_FOUND. */
+static int one_row(const conn *c, int status)
 {
     if (status == VAULT_OK && c->changes != 1)
-        return vault__fail(VAULT_E_NOT_FOUND, "%s", message);
+        return VAULT_E_NOT_FOUND;
     return status;
 }
 
@@ -494,8 +498,6 @@ static void release(pg_store *st, conn *c)
 
 /* ---- transactions ------------------------------------------------------------------------ */
 
-typedef int (*tx_body)(conn *c, void *arg);
-
 enum {
     READ,    /* no transaction: the body runs single, self-contained statements */
     DURABLE, /* one transaction; COMMIT returns once the WAL is flushed */
@@ -522,12 +524,12 @@ static int commit(conn *c)
     return status;
 }
 
-static int in_transaction(conn *c, int mode, tx_body body, void *arg)
+static int in_transaction(conn *c, int mode, vault_store_body body, void *arg)
 {
     int status = simple(c, mode == RELAXED ? "BEGIN; SET LOCAL synchronous_commit = off"
                                            : "BEGIN", "begin");
     if (status == VAULT_OK)
-        status = body(c, arg);
+        status = body(&c->tx, arg);
     if (status == VAULT_OK)
         status = commit(c);
     else
@@ -538,7 +540,7 @@ static int in_transaction(conn *c, int mode, tx_body body, void *arg)
 /* Runs body on a pooled connection, again (up to TX_ATTEMPTS) while its
  * failure says that doing so is safe and may succeed: a deadlock, or a
  * connection lost before COMMIT (then on a fresh connection). */
-static int transact(pg_store *st, int mode, tx_body body, void *arg)
+static int transact(pg_store *st, int mode, vault_store_body body, void *arg)
 {
     conn *c = NULL;
     int status = acquire(st, &c);
@@ -546,35 +548,24 @@ static int transact(pg_store *st, int mode, tx_body body, void *arg)
         return status;
     for (int attempt = 1;; attempt++) {
         c->broken = c->retry = c->commit_sent = 0;
-        c->then = VAULT_OK;
-        status = mode == READ ? body(c, arg) : in_transaction(c, mode, body, arg);
+        status = mode == READ ? body(&c->tx, arg) : in_transaction(c, mode, body, arg);
         if (status == VAULT_OK || !c->retry || attempt == TX_ATTEMPTS)
             break;
         if (c->broken && (status = conn_connect(st, c)) != VAULT_OK)
             break;
     }
-    int then = c->then;
     release(st, c);
-    /* A body that fails but must keep its writes commits and leaves its
-     * status (and message) here. */
-    return status == VAULT_OK ? then : status;
+    return status;
 }
 
-/* A body of single, self-contained statements (reads, mostly). */
-static int on_conn(vault_store *base, tx_body body, void *arg)
+/* Reads, and a single write statement, run without a transaction of their
+ * own (each statement is one). */
+static int pg_transact(vault_store *base, int mode, vault_store_body body, void *ctx)
 {
-    return transact(STORE(base), READ, body, arg);
-}
-
-/* A body that runs as one transaction, committed if it returns VAULT_OK. */
-static int in_write_as(vault_store *base, int mode, tx_body body, void *arg)
-{
-    return transact(STORE(base), mode, body, arg);
-}
-
-static int in_write(vault_store *base, tx_body body, void *arg)
-{
-    return in_write_as(base, DURABLE, body, arg);
+    static const int modes[] = {[VAULT_STORE_READ] = READ, [VAULT_STORE_WRITE] = DURABLE,
+                                [VAULT_STORE_WRITE_RELAXED] = RELAXED,
+                                [VAULT_STORE_WRITE_ONE] = READ};
+    return transact(STORE(base), modes[mode], body, ctx);
 }
 
 /* ---- schema ---------------------------------------------------------------------------------- */
@@ -591,8 +582,9 @@ static int read_version(conn *c, int64_t *version)
  * a new database at once queue on the advisory lock. A schema already at the
  * version sees no DDL at all, so that a role without CREATE rights can serve
  * a database its administrator set up. */
-static int migrate(conn *c, void *arg)
+static int migrate(vault_store_tx *tx, void *arg)
 {
+    conn *c = CONN(tx);
     int64_t version = 0;
     int exists = 0;
     (void)arg;
@@ -624,112 +616,22 @@ static int migrate(conn *c, void *arg)
                "migrate");
 }
 
-/* ---- statements shared by several operations -------------------------------------------- */
+/* ---- accounts, blobs ------------------------------------------------------------------------- */
 
-static int insert_blob(conn *c, const uint8_t *account_id, uint64_t revision,
-                       const uint8_t *blob, size_t blob_len, int64_t now_ms)
+static int pg_account_insert(vault_store_tx *tx, const vault_store_account *a, int64_t now_ms)
 {
     params p = {.n = 0};
-    p_id(&p, account_id);
-    p_i64(&p, (int64_t)revision);
-    p_bytes(&p, blob, blob_len);
+    p_id(&p, a->id);
+    p_hash(&p, a->email_hash);
+    p_hash(&p, a->verifier);
+    p_bytes(&p, a->salt, sizeof a->salt);
+    p_i64(&p, (int64_t)a->opslimit);
+    p_i64(&p, (int64_t)a->memlimit);
+    p_bytes(&p, a->protected_key, sizeof a->protected_key);
     p_i64(&p, now_ms);
-    return run(c, "INSERT INTO blobs (account_id, revision, data, created_ms)"
-                  " VALUES ($1, $2, $3, $4)", &p, "store blob");
-}
-
-static int record_device(conn *c, const uint8_t *account_id,
-                         const vault_store_new_session *sess, int64_t now_ms)
-{
-    params p = {.n = 0};
-    p_id(&p, account_id);
-    p_id(&p, sess->device_id);
-    p_text(&p, sess->device_name);
-    p_i64(&p, now_ms);
-    return run(c, "INSERT INTO devices (account_id, id, name, added_ms, last_seen_ms)"
-                  " VALUES ($1, $2, $3, $4, $4) ON CONFLICT (account_id, id)"
-                  " DO UPDATE SET name = excluded.name, last_seen_ms = excluded.last_seen_ms",
-               &p, "record device");
-}
-
-static int insert_session(conn *c, const uint8_t *account_id,
-                          const vault_store_new_session *sess, int64_t now_ms)
-{
-    params p = {.n = 0};
-    p_i64(&p, now_ms);
-    int status = run(c, "DELETE FROM sessions WHERE expires_ms <= $1", &p, "prune sessions");
-    if (status == VAULT_OK && sess->device_name != NULL)
-        status = record_device(c, account_id, sess, now_ms);
-    if (status != VAULT_OK)
-        return status;
-    p.n = 0;
-    p_hash(&p, sess->token_hash);
-    p_id(&p, account_id);
-    p_id(&p, sess->device_id);
-    p_i64(&p, now_ms);
-    p_i64(&p, sess->expires_ms);
-    return run(c, "INSERT INTO sessions (token_hash, account_id, device_id, created_ms,"
-                  " expires_ms) VALUES ($1, $2, $3, $4, $5)", &p, "create session");
-}
-
-/* Runs a statement whose only parameter is key. */
-static int run_with_key(conn *c, const char *sql, const uint8_t *key, size_t key_len,
-                        const char *what)
-{
-    params p = {.n = 0};
-    p_bytes(&p, key, key_len);
-    return run(c, sql, &p, what);
-}
-
-static int clear_failures(conn *c, const uint8_t *email_hash)
-{
-    return run_with_key(c, "DELETE FROM login_failures WHERE email_hash = $1", email_hash,
-                        VAULT_STORE_HASH_BYTES, "clear failures");
-}
-
-/* A lost compare-and-swap: tells the caller which revision won. A fresh
- * statement, so a fresh snapshot. */
-static int revision_conflict(conn *c, const uint8_t *account_id, uint64_t *current)
-{
-    params p = {.n = 0};
-    p_id(&p, account_id);
-    int status = query(c, "SELECT revision FROM accounts WHERE id = $1", &p, "read revision",
-                       read_u64, current);
-    if (status == VAULT_E_NOT_FOUND)
-        return vault__fail(VAULT_E_NOT_FOUND, "the account no longer exists");
-    if (status != VAULT_OK)
-        return status;
-    return vault__fail(VAULT_E_CONFLICT, "the server holds revision %llu",
-                       (unsigned long long)*current);
-}
-
-/* The compare-and-swap part of a push, inside the caller's transaction, as
- * one statement (one round trip): the conditional UPDATE takes the account
- * row's lock and matches only while the revision is still base_revision
- * (a concurrent push waits for the lock, then re-checks against the
- * committed row); the blob is stored, and old ones pruned, only if it
- * matched. */
-static int cas_blob(conn *c, const uint8_t *account_id, uint64_t base_revision,
-                    const uint8_t *blob, size_t blob_len, int64_t now_ms, uint64_t *current)
-{
-    PGresult *res = NULL;
-    params p = {.n = 0};
-    p_id(&p, account_id);
-    p_i64(&p, (int64_t)base_revision);
-    p_bytes(&p, blob, blob_len);
-    p_i64(&p, now_ms);
-    p_i64(&p, (int64_t)base_revision + 1 - (int64_t)VAULT_STORE_KEEP_REVISIONS);
-    int status = fetch(c, "WITH bumped AS (UPDATE accounts SET revision = revision + 1"
-                          "   WHERE id = $1 AND revision = $2 RETURNING id, revision),"
-                          " stored AS (INSERT INTO blobs (account_id, revision, data, created_ms)"
-                          "   SELECT id, revision, $3, $4 FROM bumped RETURNING revision),"
-                          " pruned AS (DELETE FROM blobs WHERE account_id = $1 AND revision <= $5"
-                          "   AND EXISTS (SELECT 1 FROM bumped))"
-                          " SELECT revision FROM stored", &p, &res, "store blob");
-    PQclear(res);
-    if (status != VAULT_E_NOT_FOUND)
-        return status;
-    return revision_conflict(c, account_id, current);
+    return run(CONN(tx), "INSERT INTO accounts (id, email_hash, verifier, salt, opslimit,"
+                         " memlimit, protected_key, revision, created_ms)"
+                         " VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)", &p, "create account");
 }
 
 #define ACCOUNT_COLUMNS \
@@ -748,91 +650,87 @@ static void read_account_row(row *r, void *out)
     a->revision = col_u64(r, 7);
 }
 
-/* sql selects ACCOUNT_COLUMNS of the account whose key is $1. */
-static int read_account(conn *c, const char *sql, const uint8_t *key, size_t key_len,
-                        vault_store_account *out)
+static int pg_account_get(vault_store_tx *tx, const uint8_t *id, const uint8_t *email_hash,
+                          vault_store_account *out)
+{
+    params p = {.n = 0};
+    if (id != NULL)
+        p_id(&p, id);
+    else
+        p_hash(&p, email_hash);
+    return query(CONN(tx), id != NULL
+                               ? "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = $1"
+                               : "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email_hash = $1",
+                 &p, "read account", read_account_row, out);
+}
+
+/* A fresh statement, so (at READ COMMITTED) a fresh snapshot. */
+static int pg_account_revision(vault_store_tx *tx, const uint8_t *id, uint64_t *revision)
+{
+    params p = {.n = 0};
+    p_id(&p, id);
+    return query(CONN(tx), "SELECT revision FROM accounts WHERE id = $1", &p, "read revision",
+                 read_u64, revision);
+}
+
+static int pg_account_set_credentials(vault_store_tx *tx, const uint8_t *id,
+                                      const vault_store_credentials *cred)
+{
+    params p = {.n = 0};
+    p_id(&p, id);
+    p_hash(&p, cred->verifier);
+    p_bytes(&p, cred->salt, sizeof cred->salt);
+    p_i64(&p, (int64_t)cred->opslimit);
+    p_i64(&p, (int64_t)cred->memlimit);
+    p_bytes(&p, cred->protected_key, sizeof cred->protected_key);
+    return one_row(CONN(tx), run(CONN(tx), "UPDATE accounts SET verifier = $2, salt = $3,"
+                                           " opslimit = $4, memlimit = $5, protected_key = $6"
+                                           " WHERE id = $1", &p, "update credentials"));
+}
+
+static int pg_account_set_protected_key(vault_store_tx *tx, const uint8_t *id,
+                                        const uint8_t *protected_key)
+{
+    params p = {.n = 0};
+    p_id(&p, id);
+    p_bytes(&p, protected_key, VAULT_PROTECTED_KEY_BYTES);
+    return run(CONN(tx), "UPDATE accounts SET protected_key = $2 WHERE id = $1", &p,
+               "replace protected key");
+}
+
+/* The primitives whose one parameter is a key or a time. */
+static int run_key(vault_store_tx *tx, const char *sql, const uint8_t *key, size_t key_len,
+                   const char *what)
 {
     params p = {.n = 0};
     p_bytes(&p, key, key_len);
-    return query(c, sql, &p, "read account", read_account_row, out);
+    return run(CONN(tx), sql, &p, what);
 }
 
-/* ---- accounts, blobs, sessions --------------------------------------------------------------- */
-
-typedef struct create_args {
-    const vault_store_account *a;
-    const uint8_t *blob;
-    size_t blob_len;
-    const vault_store_new_session *sess;
-    int64_t now_ms;
-} create_args;
-
-static int create_account_tx(conn *c, void *arg)
+static int run_time(vault_store_tx *tx, const char *sql, int64_t ms, const char *what)
 {
-    const create_args *x = arg;
-    const vault_store_account *a = x->a;
     params p = {.n = 0};
-    p_id(&p, a->id);
-    p_bytes(&p, a->email_hash, sizeof a->email_hash);
-    p_bytes(&p, a->verifier, sizeof a->verifier);
-    p_bytes(&p, a->salt, sizeof a->salt);
-    p_i64(&p, (int64_t)a->opslimit);
-    p_i64(&p, (int64_t)a->memlimit);
-    p_bytes(&p, a->protected_key, sizeof a->protected_key);
-    p_i64(&p, x->now_ms);
-    int status = run(c, "INSERT INTO accounts (id, email_hash, verifier, salt, opslimit,"
-                        " memlimit, protected_key, revision, created_ms)"
-                        " VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)", &p, "create account");
-    if (status == VAULT_OK)
-        status = insert_blob(c, a->id, 1, x->blob, x->blob_len, x->now_ms);
-    if (status == VAULT_OK)
-        status = insert_session(c, a->id, x->sess, x->now_ms);
-    return status;
+    p_i64(&p, ms);
+    return run(CONN(tx), sql, &p, what);
 }
 
-static int pg_create_account(vault_store *base, const vault_store_account *acct,
-                             const uint8_t *blob, size_t blob_len,
-                             const vault_store_new_session *sess, int64_t now_ms)
+static int pg_account_delete(vault_store_tx *tx, const uint8_t *id)
 {
-    create_args x = {acct, blob, blob_len, sess, now_ms};
-    return in_write(base, create_account_tx, &x);
+    return one_row(CONN(tx), run_key(tx, "DELETE FROM accounts WHERE id = $1", id,
+                                     VAULT_STORE_ID_BYTES, "delete account"));
 }
 
-typedef struct account_args {
-    const char *sql;
-    const uint8_t *key;
-    size_t key_len;
-    vault_store_account *out;
-} account_args;
-
-static int get_account_tx(conn *c, void *arg)
+static int pg_blob_insert(vault_store_tx *tx, const uint8_t *account_id, uint64_t revision,
+                          const uint8_t *blob, size_t blob_len, int64_t now_ms)
 {
-    const account_args *x = arg;
-    return read_account(c, x->sql, x->key, x->key_len, x->out);
+    params p = {.n = 0};
+    p_id(&p, account_id);
+    p_i64(&p, (int64_t)revision);
+    p_bytes(&p, blob, blob_len);
+    p_i64(&p, now_ms);
+    return run(CONN(tx), "INSERT INTO blobs (account_id, revision, data, created_ms)"
+                         " VALUES ($1, $2, $3, $4)", &p, "store blob");
 }
-
-static int pg_get_account(vault_store *base, const uint8_t *account_id,
-                          vault_store_account *out)
-{
-    account_args x = {"SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = $1", account_id,
-                      VAULT_STORE_ID_BYTES, out};
-    return on_conn(base, get_account_tx, &x);
-}
-
-static int pg_get_account_by_email_hash(vault_store *base, const uint8_t *email_hash,
-                                        vault_store_account *out)
-{
-    account_args x = {"SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email_hash = $1",
-                      email_hash, VAULT_STORE_HASH_BYTES, out};
-    return on_conn(base, get_account_tx, &x);
-}
-
-typedef struct blob_args {
-    const uint8_t *account_id;
-    uint64_t *revision;
-    uint8_t **blob;
-    size_t *blob_len;
-} blob_args;
 
 typedef struct blob_row {
     uint64_t revision;
@@ -849,231 +747,196 @@ static void read_blob_row(row *r, void *out)
     col_dup(r, 1, &b->data, &b->len);
 }
 
-static int get_blob_tx(conn *c, void *arg)
+static int pg_blob_current(vault_store_tx *tx, const uint8_t *account_id, uint64_t *revision,
+                           uint8_t **blob, size_t *blob_len)
 {
-    const blob_args *x = arg;
     blob_row b = {0, NULL, 0};
     params p = {.n = 0};
-    p_id(&p, x->account_id);
-    int status = query(c, "SELECT a.revision, b.data FROM accounts a JOIN blobs b"
-                          " ON b.account_id = a.id AND b.revision = a.revision WHERE a.id = $1",
-                       &p, "read blob", read_blob_row, &b);
+    p_id(&p, account_id);
+    int status = query(CONN(tx), "SELECT a.revision, b.data FROM accounts a JOIN blobs b"
+                                 " ON b.account_id = a.id AND b.revision = a.revision"
+                                 " WHERE a.id = $1", &p, "read blob", read_blob_row, &b);
     if (status != VAULT_OK)
         return status;
-    *x->revision = b.revision;
-    *x->blob = b.data;
-    *x->blob_len = b.len;
+    *revision = b.revision;
+    *blob = b.data;
+    *blob_len = b.len;
     return VAULT_OK;
 }
 
-static int pg_get_blob(vault_store *base, const uint8_t *account_id, uint64_t *revision,
-                       uint8_t **blob, size_t *blob_len)
+/* One statement (one round trip): the conditional UPDATE takes the account
+ * row's lock and matches only while the revision is still base_revision (a
+ * concurrent push waits for the lock, then re-checks against the committed
+ * row); the blob is stored, and old ones pruned, only if it matched. */
+static int pg_blob_push(vault_store_tx *tx, const uint8_t *account_id, uint64_t base_revision,
+                        const uint8_t *blob, size_t blob_len, int64_t now_ms,
+                        uint64_t prune_upto)
 {
-    blob_args x = {account_id, revision, blob, blob_len};
-    return on_conn(base, get_blob_tx, &x);
-}
-
-typedef struct cas_args {
-    const uint8_t *account_id;
-    uint64_t base_revision;
-    const uint8_t *blob;
-    size_t blob_len;
-    int64_t now_ms;
-    uint64_t *current;
-} cas_args;
-
-static int put_blob_cas_tx(conn *c, void *arg)
-{
-    const cas_args *x = arg;
-    return cas_blob(c, x->account_id, x->base_revision, x->blob, x->blob_len, x->now_ms,
-                    x->current);
-}
-
-static int pg_put_blob_cas(vault_store *base, const uint8_t *account_id,
-                           uint64_t base_revision, const uint8_t *blob, size_t blob_len,
-                           int64_t now_ms, uint64_t *current)
-{
-    cas_args x = {account_id, base_revision, blob, blob_len, now_ms, current};
-    return in_write(base, put_blob_cas_tx, &x);
-}
-
-typedef struct attempt_args {
-    const uint8_t *email_hash;
-    int64_t now_ms;
-    uint32_t free_failures;
-    int64_t *retry_after_ms;
-} attempt_args;
-
-typedef struct failure_row {
-    uint64_t failures;
-    int64_t last_ms;
-} failure_row;
-
-static void read_failure_row(row *r, void *out)
-{
-    failure_row *f = out;
-    f->failures = col_u64(r, 0);
-    f->last_ms = col_i64(r, 1);
-}
-
-/* The upsert takes the counter's row lock before the count is read, so that
- * parallel guesses at one email queue here and each sees the one before. */
-static int read_failures_locked(conn *c, const uint8_t *email_hash, failure_row *out)
-{
+    PGresult *res = NULL;
     params p = {.n = 0};
-    p_hash(&p, email_hash);
-    int status = query(c, "INSERT INTO login_failures (email_hash, failures, last_ms)"
-                          " VALUES ($1, 0, 0) ON CONFLICT (email_hash)"
-                          " DO UPDATE SET failures = login_failures.failures"
-                          " RETURNING failures, last_ms", &p, "read failures",
-                       read_failure_row, out);
-    if (status == VAULT_E_NOT_FOUND)
-        return vault__fail(VAULT_E_IO, "store: read failures: no row");
-    return status;
+    p_id(&p, account_id);
+    p_i64(&p, (int64_t)base_revision);
+    p_bytes(&p, blob, blob_len);
+    p_i64(&p, now_ms);
+    p_i64(&p, (int64_t)prune_upto);
+    int status = fetch(CONN(tx),
+                       "WITH bumped AS (UPDATE accounts SET revision = revision + 1"
+                       "   WHERE id = $1 AND revision = $2 RETURNING id, revision),"
+                       " stored AS (INSERT INTO blobs (account_id, revision, data, created_ms)"
+                       "   SELECT id, revision, $3, $4 FROM bumped RETURNING revision),"
+                       " pruned AS (DELETE FROM blobs WHERE account_id = $1 AND revision <= $5"
+                       "   AND EXISTS (SELECT 1 FROM bumped))"
+                       " SELECT revision FROM stored", &p, &res, "store blob");
+    PQclear(res);
+    return status == VAULT_E_NOT_FOUND ? VAULT_E_CONFLICT : status;
 }
 
-static int login_attempt_tx(conn *c, void *arg)
-{
-    const attempt_args *x = arg;
-    failure_row f = {0, 0};
-    params p = {.n = 0};
-    p_i64(&p, x->now_ms - VAULT_STORE_FAILURE_MEMORY_MS);
-    int status = run(c, "DELETE FROM login_failures WHERE last_ms < $1", &p, "prune failures");
-    if (status == VAULT_OK)
-        status = read_failures_locked(c, x->email_hash, &f);
-    if (status == VAULT_OK)
-        status = vault_server__login_throttle(f.failures, f.last_ms, x->now_ms,
-                                              x->free_failures, x->retry_after_ms);
-    if (status != VAULT_OK)
-        return status;
-    p.n = 0;
-    p_hash(&p, x->email_hash);
-    p_i64(&p, x->now_ms);
-    return run(c, "UPDATE login_failures SET failures = failures + 1, last_ms = $2"
-                  " WHERE email_hash = $1", &p, "count attempt");
-}
+/* ---- devices ------------------------------------------------------------------------------ */
 
-/* RELAXED: the counter a login bumps before checking its key need not wait
- * for the WAL flush; the login's next (durable) commit flushes it, as with
- * the SQLite backend. */
-static int pg_login_attempt_begin(vault_store *base, const uint8_t *email_hash,
-                                  int64_t now_ms, uint32_t free_failures,
-                                  int64_t *retry_after_ms)
+static int pg_device_upsert(vault_store_tx *tx, const uint8_t *account_id,
+                            const uint8_t *device_id, const char *name, int64_t now_ms)
 {
-    attempt_args x = {email_hash, now_ms, free_failures, retry_after_ms};
-    return in_write_as(base, RELAXED, login_attempt_tx, &x);
-}
-
-typedef struct login_args {
-    const uint8_t *account_id;
-    const uint8_t *email_hash;
-    const vault_store_credentials *cred;
-    const vault_store_new_session *sess;
-    int64_t now_ms;
-} login_args;
-
-static int device_revoked(conn *c, const uint8_t *account_id, const uint8_t *device_id)
-{
-    int revoked = 0;
     params p = {.n = 0};
     p_id(&p, account_id);
     p_id(&p, device_id);
-    int status = query(c, "SELECT revoked_ms IS NOT NULL FROM devices"
-                          " WHERE account_id = $1 AND id = $2", &p, "read device",
-                       read_bool, &revoked);
-    if (status == VAULT_E_NOT_FOUND)
-        return VAULT_OK;
+    p_text(&p, name);
+    p_i64(&p, now_ms);
+    return run(CONN(tx), "INSERT INTO devices (account_id, id, name, added_ms, last_seen_ms)"
+                         " VALUES ($1, $2, $3, $4, $4) ON CONFLICT (account_id, id)"
+                         " DO UPDATE SET name = excluded.name,"
+                         " last_seen_ms = excluded.last_seen_ms", &p, "record device");
+}
+
+static int pg_device_insert_linked(vault_store_tx *tx, const uint8_t *account_id,
+                                   const vault_store_new_device *dev, int64_t now_ms)
+{
+    params p = {.n = 0};
+    p_id(&p, account_id);
+    p_id(&p, dev->id);
+    p_text(&p, dev->name);
+    p_i64(&p, now_ms);
+    p_hash(&p, dev->credential_hash);
+    return run(CONN(tx), "INSERT INTO devices (account_id, id, name, added_ms, last_seen_ms,"
+                         " credential_hash) VALUES ($1, $2, $3, $4, $4, $5)", &p,
+               "record linked device");
+}
+
+static void read_device_get_row(row *r, void *out)
+{
+    vault_store_device_row *d = out;
+    memset(d, 0, sizeof *d);
+    d->revoked = col_bool(r, 0);
+    d->has_credential = !col_null(r, 1);
+    d->has_sealed_key = !col_null(r, 2);
+    if (d->has_credential)
+        col_bytes(r, 1, d->credential_hash, sizeof d->credential_hash);
+    if (d->has_sealed_key)
+        col_bytes(r, 2, d->sealed_key, sizeof d->sealed_key);
+}
+
+static int pg_device_get(vault_store_tx *tx, const uint8_t *account_id, const uint8_t *device_id,
+                         vault_store_device_row *out)
+{
+    params p = {.n = 0};
+    p_id(&p, account_id);
+    p_id(&p, device_id);
+    return query(CONN(tx), "SELECT revoked_ms IS NOT NULL, credential_hash, sealed_key"
+                           " FROM devices WHERE account_id = $1 AND id = $2", &p, "read device",
+                 read_device_get_row, out);
+}
+
+static void read_device_row(row *r, vault_store_device *d)
+{
+    memset(d, 0, sizeof *d);
+    col_bytes(r, 0, d->id, sizeof d->id);
+    if (r->status == VAULT_OK) {
+        size_t n = (size_t)PQgetlength(r->res, r->i, 1);
+        if (col_null(r, 1) || n > VAULT_STORE_DEVICE_NAME_MAX)
+            r->status = vault__fail(VAULT_E_IO, "store: bad device name");
+        else
+            memcpy(d->name, PQgetvalue(r->res, r->i, 1), n);
+    }
+    d->added_ms = col_i64(r, 2);
+    d->last_seen_ms = col_i64(r, 3);
+    d->revoked_ms = col_null(r, 4) ? 0 : col_i64(r, 4);
+    d->linked = col_bool(r, 5);
+}
+
+static int pg_device_list(vault_store_tx *tx, const uint8_t *account_id,
+                          vault_store_device **out, size_t *count)
+{
+    PGresult *res = NULL;
+    params p = {.n = 0};
+    p_id(&p, account_id);
+    int status = exec_params(CONN(tx), "SELECT id, name, added_ms, last_seen_ms, revoked_ms,"
+                                       " credential_hash IS NOT NULL FROM devices"
+                                       " WHERE account_id = $1 ORDER BY added_ms, id",
+                             &p, &res, "list devices");
     if (status != VAULT_OK)
         return status;
-    return vault_server__device_check_revoked(revoked);
+    size_t n = (size_t)PQntuples(res);
+    vault_store_device *list = NULL;
+    row r = {res, 0, VAULT_OK};
+    if (n > 0 && (list = vault__calloc(n, sizeof *list)) == NULL)
+        r.status = vault__fail(VAULT_E_NOMEM, "out of memory listing devices");
+    for (size_t i = 0; i < n && r.status == VAULT_OK; i++) {
+        r.i = (int)i;
+        read_device_row(&r, &list[i]);
+    }
+    PQclear(res);
+    if (r.status != VAULT_OK) {
+        vault__free(list);
+        return r.status;
+    }
+    *out = list;
+    *count = n;
+    return VAULT_OK;
 }
 
-static int login_succeeded_tx(conn *c, void *arg)
+static int pg_device_revoke(vault_store_tx *tx, const uint8_t *account_id,
+                            const uint8_t *device_id, int64_t now_ms)
 {
-    const login_args *x = arg;
-    int status = device_revoked(c, x->account_id, x->sess->device_id);
-    if (status == VAULT_OK)
-        status = clear_failures(c, x->email_hash);
-    if (status == VAULT_OK)
-        status = insert_session(c, x->account_id, x->sess, x->now_ms);
-    return status;
-}
-
-static int pg_login_succeeded(vault_store *base, const uint8_t *account_id,
-                              const uint8_t *email_hash,
-                              const vault_store_new_session *sess, int64_t now_ms)
-{
-    login_args x = {account_id, email_hash, NULL, sess, now_ms};
-    return in_write(base, login_succeeded_tx, &x);
-}
-
-static int update_credentials_tx(conn *c, void *arg)
-{
-    const login_args *x = arg;
-    const vault_store_credentials *cred = x->cred;
     params p = {.n = 0};
-    p_id(&p, x->account_id);
-    p_bytes(&p, cred->verifier, sizeof cred->verifier);
-    p_bytes(&p, cred->salt, sizeof cred->salt);
-    p_i64(&p, (int64_t)cred->opslimit);
-    p_i64(&p, (int64_t)cred->memlimit);
-    p_bytes(&p, cred->protected_key, sizeof cred->protected_key);
-    int status = run(c, "UPDATE accounts SET verifier = $2, salt = $3, opslimit = $4,"
-                        " memlimit = $5, protected_key = $6 WHERE id = $1", &p,
-                     "update credentials");
-    status = one_row(c, status, "the account no longer exists");
-    if (status == VAULT_OK)
-        status = clear_failures(c, x->email_hash);
-    if (status == VAULT_OK)
-        status = run_with_key(c, "DELETE FROM sessions WHERE account_id = $1", x->account_id,
-                              VAULT_STORE_ID_BYTES, "end sessions");
-    if (status == VAULT_OK)
-        status = insert_session(c, x->account_id, x->sess, x->now_ms);
-    return status;
+    p_id(&p, account_id);
+    p_id(&p, device_id);
+    p_i64(&p, now_ms);
+    return one_row(CONN(tx), run(CONN(tx), "UPDATE devices SET revoked_ms ="
+                                           " coalesce(revoked_ms, $3), credential_hash = NULL,"
+                                           " sealed_key = NULL WHERE account_id = $1 AND id = $2",
+                                 &p, "revoke device"));
 }
 
-static int pg_update_credentials(vault_store *base, const uint8_t *account_id,
-                                 const uint8_t *email_hash,
-                                 const vault_store_credentials *cred,
-                                 const vault_store_new_session *sess, int64_t now_ms)
+static int pg_device_set_sealed_key(vault_store_tx *tx, const uint8_t *account_id,
+                                    const vault_store_sealed_key *key)
 {
-    login_args x = {account_id, email_hash, cred, sess, now_ms};
-    return in_write(base, update_credentials_tx, &x);
+    params p = {.n = 0};
+    p_id(&p, account_id);
+    p_id(&p, key->device_id);
+    p_bytes(&p, key->sealed, sizeof key->sealed);
+    return one_row(CONN(tx), run(CONN(tx), "UPDATE devices SET sealed_key = $3 WHERE"
+                                           " account_id = $1 AND id = $2 AND revoked_ms IS NULL",
+                                 &p, "store sealed key"));
 }
 
-static int delete_account_tx(conn *c, void *arg)
-{
-    const login_args *x = arg;
-    int status = run_with_key(c, "DELETE FROM accounts WHERE id = $1", x->account_id,
-                              VAULT_STORE_ID_BYTES, "delete account");
-    status = one_row(c, status, "the account no longer exists");
-    if (status == VAULT_OK)
-        status = clear_failures(c, x->email_hash);
-    return status;
-}
+/* ---- sessions, login failures ---------------------------------------------------------------- */
 
-static int pg_delete_account(vault_store *base, const uint8_t *account_id,
-                             const uint8_t *email_hash)
+static int pg_session_insert(vault_store_tx *tx, const uint8_t *token_hash,
+                             const uint8_t *account_id, const uint8_t *device_id,
+                             int64_t now_ms, int64_t expires_ms)
 {
-    login_args x = {account_id, email_hash, NULL, NULL, 0};
-    return in_write(base, delete_account_tx, &x);
-}
-
-typedef struct session_args {
-    const uint8_t *token_hash;
-    int64_t now_ms;
-    vault_store_session *out;
-} session_args;
-
-static int delete_session(conn *c, const uint8_t *token_hash)
-{
-    return run_with_key(c, "DELETE FROM sessions WHERE token_hash = $1", token_hash,
-                        VAULT_STORE_HASH_BYTES, "delete session");
+    params p = {.n = 0};
+    p_hash(&p, token_hash);
+    p_id(&p, account_id);
+    p_id(&p, device_id);
+    p_i64(&p, now_ms);
+    p_i64(&p, expires_ms);
+    return run(CONN(tx), "INSERT INTO sessions (token_hash, account_id, device_id, created_ms,"
+                         " expires_ms) VALUES ($1, $2, $3, $4, $5)", &p, "create session");
 }
 
 typedef struct session_row {
     vault_store_session *out;
-    int revoked;
+    int *revoked;
 } session_row;
 
 static void read_session_row(row *r, void *out)
@@ -1082,50 +945,150 @@ static void read_session_row(row *r, void *out)
     col_bytes(r, 0, s->out->account_id, sizeof s->out->account_id);
     col_bytes(r, 1, s->out->device_id, sizeof s->out->device_id);
     s->out->expires_ms = col_i64(r, 2);
-    s->revoked = col_bool(r, 3);
+    *s->revoked = col_bool(r, 3);
 }
 
-/* An expired session is deleted as it is found. */
-static int session_lookup_tx(conn *c, void *arg)
+static int pg_session_get(vault_store_tx *tx, const uint8_t *token_hash,
+                          vault_store_session *out, int *revoked)
 {
-    const session_args *x = arg;
-    session_row s = {x->out, 0};
+    session_row s = {out, revoked};
     params p = {.n = 0};
-    p_hash(&p, x->token_hash);
-    int status = query(c, "SELECT s.account_id, s.device_id, s.expires_ms,"
-                          " d.revoked_ms IS NOT NULL FROM sessions s JOIN devices d"
-                          " ON d.account_id = s.account_id AND d.id = s.device_id"
-                          " WHERE s.token_hash = $1", &p, "read session", read_session_row, &s);
+    p_hash(&p, token_hash);
+    return query(CONN(tx), "SELECT s.account_id, s.device_id, s.expires_ms,"
+                           " d.revoked_ms IS NOT NULL FROM sessions s JOIN devices d"
+                           " ON d.account_id = s.account_id AND d.id = s.device_id"
+                           " WHERE s.token_hash = $1", &p, "read session", read_session_row, &s);
+}
+
+static int pg_session_delete(vault_store_tx *tx, const uint8_t *token_hash)
+{
+    return run_key(tx, "DELETE FROM sessions WHERE token_hash = $1", token_hash,
+                   VAULT_STORE_HASH_BYTES, "delete session");
+}
+
+static int pg_sessions_delete_account(vault_store_tx *tx, const uint8_t *account_id)
+{
+    return run_key(tx, "DELETE FROM sessions WHERE account_id = $1", account_id,
+                   VAULT_STORE_ID_BYTES, "end sessions");
+}
+
+static int pg_sessions_prune(vault_store_tx *tx, int64_t now_ms)
+{
+    return run_time(tx, "DELETE FROM sessions WHERE expires_ms <= $1", now_ms, "prune sessions");
+}
+
+typedef struct failure_row {
+    uint64_t *failures;
+    int64_t *last_ms;
+} failure_row;
+
+static void read_failure_row(row *r, void *out)
+{
+    failure_row *f = out;
+    *f->failures = col_u64(r, 0);
+    *f->last_ms = col_i64(r, 1);
+}
+
+/* The upsert takes the counter's row lock before the count is read, so that
+ * parallel guesses at one email queue here and each sees the one before. */
+static int pg_failures_get(vault_store_tx *tx, const uint8_t *email_hash, uint64_t *failures,
+                           int64_t *last_ms)
+{
+    failure_row f = {failures, last_ms};
+    params p = {.n = 0};
+    p_hash(&p, email_hash);
+    int status = query(CONN(tx), "INSERT INTO login_failures (email_hash, failures, last_ms)"
+                                 " VALUES ($1, 0, 0) ON CONFLICT (email_hash)"
+                                 " DO UPDATE SET failures = login_failures.failures"
+                                 " RETURNING failures, last_ms", &p, "read failures",
+                       read_failure_row, &f);
     if (status == VAULT_E_NOT_FOUND)
-        return vault__fail(VAULT_E_AUTH, "unknown session");
-    if (status == VAULT_OK)
-        status = vault_server__session_check(s.revoked, x->out->expires_ms, x->now_ms);
-    if (status != VAULT_E_EXPIRED)
-        return status;
-    int deleted = delete_session(c, x->token_hash);
-    return deleted == VAULT_OK ? status : deleted;
+        return vault__fail(VAULT_E_IO, "store: read failures: no row");
+    return status;
 }
 
-static int pg_session_lookup(vault_store *base, const uint8_t *token_hash, int64_t now_ms,
-                             vault_store_session *out)
+static int pg_failures_bump(vault_store_tx *tx, const uint8_t *email_hash, int64_t now_ms)
 {
-    session_args x = {token_hash, now_ms, out};
-    return on_conn(base, session_lookup_tx, &x);
+    params p = {.n = 0};
+    p_hash(&p, email_hash);
+    p_i64(&p, now_ms);
+    return run(CONN(tx), "INSERT INTO login_failures (email_hash, failures, last_ms)"
+                         " VALUES ($1, 1, $2) ON CONFLICT (email_hash) DO UPDATE SET"
+                         " failures = login_failures.failures + 1, last_ms = excluded.last_ms",
+               &p, "count attempt");
 }
 
-static int session_delete_tx(conn *c, void *arg)
+static int pg_failures_clear(vault_store_tx *tx, const uint8_t *email_hash)
 {
-    const session_args *x = arg;
-    return delete_session(c, x->token_hash);
+    return run_key(tx, "DELETE FROM login_failures WHERE email_hash = $1", email_hash,
+                   VAULT_STORE_HASH_BYTES, "clear failures");
 }
 
-static int pg_session_delete(vault_store *base, const uint8_t *token_hash)
+static int pg_failures_prune(vault_store_tx *tx, int64_t before_ms)
 {
-    session_args x = {token_hash, 0, NULL};
-    return on_conn(base, session_delete_tx, &x);
+    return run_time(tx, "DELETE FROM login_failures WHERE last_ms < $1", before_ms,
+                    "prune failures");
 }
 
 /* ---- device links (docs/devicelink.md) --------------------------------------------------- */
+
+/* An offer locks its account's row, so that the count and the insert do not
+ * interleave with another link_create of the same account. The count of
+ * links no account owns yet is global: an advisory lock stands for a lock on
+ * "all of them". */
+static int lock_link_quota(conn *c, uint32_t role, const uint8_t *account_id)
+{
+    PGresult *res = NULL;
+    params p = {.n = 0};
+    if (role == VAULT_STORE_LINK_REVERSE)
+        return simple(c, "SELECT pg_advisory_xact_lock(x'" UNBOUND_LINKS_LOCK "'::bigint)",
+                      "lock links");
+    p_id(&p, account_id);
+    int status = fetch(c, "SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE", &p, &res,
+                       "lock account");
+    PQclear(res);
+    if (status == VAULT_E_NOT_FOUND)
+        return vault__fail(VAULT_E_NOT_FOUND, "the account no longer exists");
+    return status;
+}
+
+static int pg_links_count_live(vault_store_tx *tx, uint32_t role, const uint8_t *account_id,
+                               int64_t now_ms, int64_t *live)
+{
+    params p = {.n = 0};
+    int status = lock_link_quota(CONN(tx), role, account_id);
+    if (status != VAULT_OK)
+        return status;
+    p_id(&p, account_id);
+    p_i64(&p, now_ms);
+    return query(CONN(tx), role == VAULT_STORE_LINK_REVERSE
+                               ? "SELECT count(*) FROM links WHERE account_id IS NULL"
+                                 " AND expires_ms > $2 AND state <= 2"
+                               : "SELECT count(*) FROM links WHERE account_id = $1"
+                                 " AND expires_ms > $2 AND state <= 2",
+                 &p, "count links", read_i64, live);
+}
+
+/* Both kinds bind the same parameters; each one's SQL uses those it needs. */
+static int pg_link_insert(vault_store_tx *tx, const vault_store_link *link, int64_t now_ms)
+{
+    int offer = link->role == VAULT_STORE_LINK_OFFER;
+    params p = {.n = 0};
+    p_id(&p, link->id);
+    p_id(&p, link->account_id);
+    p_id(&p, link->device_id);
+    p_i64(&p, VAULT_STORE_LINK_OPEN);
+    p_i64(&p, now_ms);
+    p_i64(&p, link->expires_ms);
+    p_i64(&p, link->role);
+    p_hash(&p, link->fetch_hash);
+    return run(CONN(tx), offer ? "INSERT INTO links (id, account_id, device_id, state,"
+                                 " created_ms, expires_ms, role)"
+                                 " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                               : "INSERT INTO links (id, role, state, created_ms, expires_ms,"
+                                 " fetch_hash) VALUES ($1, $7, $4, $5, $6, $8)",
+               &p, offer ? "create link" : "request link");
+}
 
 #define LINK_COLUMNS                                                                  \
     "id, account_id, device_id, state, expires_ms, extra_posts, peer_pk, post_mac,"  \
@@ -1157,167 +1120,19 @@ static void read_link_row(row *r, void *out)
         col_dup(r, 11, l->envelope, l->envelope_len);
 }
 
-/* Reads a link; with lock, also takes its row lock for the caller's
- * transaction. envelope may be NULL. */
-static int load_link(conn *c, const uint8_t *link_id, int lock, vault_store_link *out,
-                     uint8_t **envelope, size_t *envelope_len)
+static int pg_link_get(vault_store_tx *tx, const uint8_t *link_id, int for_update,
+                       vault_store_link *out, uint8_t **envelope, size_t *envelope_len)
 {
     link_row l = {out, envelope, envelope_len};
     params p = {.n = 0};
     p_id(&p, link_id);
-    int status = query(c, lock ? "SELECT " LINK_COLUMNS " FROM links WHERE id = $1 FOR UPDATE"
+    return query(CONN(tx), for_update
+                               ? "SELECT " LINK_COLUMNS " FROM links WHERE id = $1 FOR UPDATE"
                                : "SELECT " LINK_COLUMNS " FROM links WHERE id = $1",
-                       &p, "read link", read_link_row, &l);
-    if (status == VAULT_E_NOT_FOUND)
-        return vault__fail(VAULT_E_NOT_FOUND, "no such device link");
-    return status;
+                 &p, "read link", read_link_row, &l);
 }
 
-/* An offer locks its account's row: the quota count and the insert must not
- * interleave with another link_create of the same account. */
-static int lock_account(conn *c, const vault_store_link *link)
-{
-    PGresult *res = NULL;
-    params p = {.n = 0};
-    p_id(&p, link->account_id);
-    int status = fetch(c, "SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE", &p, &res,
-                       "lock account");
-    PQclear(res);
-    if (status == VAULT_E_NOT_FOUND)
-        return vault__fail(VAULT_E_NOT_FOUND, "the account no longer exists");
-    return status;
-}
-
-/* The count of links no account owns yet is global: the advisory lock
- * stands for a lock on "all of them". */
-static int lock_unbound_links(conn *c, const vault_store_link *link)
-{
-    (void)link;
-    return simple(c, "SELECT pg_advisory_xact_lock(x'" UNBOUND_LINKS_LOCK "'::bigint)",
-                  "lock links");
-}
-
-/* The two ways a link opens, as in the SQLite backend: offered by a
- * logged-in device (bound to its account, counted against that account's
- * quota) or requested by a new device (bound to no account yet, counted
- * against one server-wide quota). Both bind the same parameters; each kind's
- * SQL uses the ones it needs. */
-typedef struct link_kind {
-    uint32_t role;
-    int (*lock)(conn *c, const vault_store_link *link); /* orders count and insert */
-    const char *count;                                  /* $1 account, $2 now */
-    const char *insert;
-    const char *what;
-} link_kind;
-
-static const link_kind offered = {
-    VAULT_STORE_LINK_OFFER,
-    lock_account,
-    "SELECT count(*) FROM links WHERE account_id = $1 AND expires_ms > $2 AND state <= 2",
-    "INSERT INTO links (id, account_id, device_id, state, created_ms, expires_ms, role)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    "create link",
-};
-
-static const link_kind requested = {
-    VAULT_STORE_LINK_REVERSE,
-    lock_unbound_links,
-    "SELECT count(*) FROM links WHERE account_id IS NULL AND expires_ms > $2 AND state <= 2",
-    "INSERT INTO links (id, role, state, created_ms, expires_ms, fetch_hash)"
-    " VALUES ($1, $7, $4, $5, $6, $8)",
-    "request link",
-};
-
-static int prune_links(conn *c, int64_t now_ms)
-{
-    params p = {.n = 0};
-    p_i64(&p, now_ms - VAULT_STORE_LINK_MEMORY_MS);
-    return run(c, "DELETE FROM links WHERE expires_ms < $1", &p, "prune links");
-}
-
-static int check_quota(conn *c, const link_kind *kind, const vault_store_link *link,
-                       int64_t now_ms)
-{
-    int64_t live = 0;
-    params p = {.n = 0};
-    p_id(&p, link->account_id);
-    p_i64(&p, now_ms);
-    int status = query(c, kind->count, &p, "count links", read_i64, &live);
-    return status == VAULT_OK ? vault_server__link_check_quota(kind->role, live) : status;
-}
-
-static int insert_link(conn *c, const link_kind *kind, const vault_store_link *link,
-                       int64_t now_ms)
-{
-    params p = {.n = 0};
-    p_id(&p, link->id);
-    p_id(&p, link->account_id);
-    p_id(&p, link->device_id);
-    p_i64(&p, VAULT_STORE_LINK_OPEN);
-    p_i64(&p, now_ms);
-    p_i64(&p, link->expires_ms);
-    p_i64(&p, kind->role);
-    p_hash(&p, link->fetch_hash);
-    return run(c, kind->insert, &p, kind->what);
-}
-
-typedef struct link_args {
-    const link_kind *kind;
-    const vault_store_link *link;
-    const uint8_t *link_id;
-    const uint8_t *account_id;
-    const uint8_t *envelope;
-    size_t envelope_len;
-    const vault_store_new_device *dev;
-    uint32_t expect, state;
-    int64_t now_ms;
-    vault_store_link *out;
-    uint8_t **envelope_out;
-    size_t *envelope_out_len;
-} link_args;
-
-static int open_link_tx(conn *c, void *arg)
-{
-    const link_args *x = arg;
-    int status = x->kind->lock(c, x->link);
-    if (status == VAULT_OK)
-        status = prune_links(c, x->now_ms);
-    if (status == VAULT_OK)
-        status = check_quota(c, x->kind, x->link, x->now_ms);
-    if (status == VAULT_OK)
-        status = insert_link(c, x->kind, x->link, x->now_ms);
-    return status;
-}
-
-static int pg_link_create(vault_store *base, const vault_store_link *link, int64_t now_ms)
-{
-    link_args x = {.kind = &offered, .link = link, .now_ms = now_ms};
-    return in_write(base, open_link_tx, &x);
-}
-
-static int pg_link_request(vault_store *base, const vault_store_link *link, int64_t now_ms)
-{
-    link_args x = {.kind = &requested, .link = link, .now_ms = now_ms};
-    return in_write(base, open_link_tx, &x);
-}
-
-static int link_get_tx(conn *c, void *arg)
-{
-    const link_args *x = arg;
-    return load_link(c, x->link_id, 0, x->out, x->envelope_out, x->envelope_out_len);
-}
-
-static int pg_link_get(vault_store *base, const uint8_t *link_id, vault_store_link *out,
-                       uint8_t **envelope, size_t *envelope_len)
-{
-    link_args x = {.link_id = link_id, .out = out, .envelope_out = envelope,
-                   .envelope_out_len = envelope_len};
-    return on_conn(base, link_get_tx, &x);
-}
-
-/* An offer's new device leaves its fetch hash; a reverse link's owner binds
- * the link to its account and device. */
-static int write_posted_key(conn *c, const vault_store_link *posted)
+static int pg_link_put_key(vault_store_tx *tx, const vault_store_link *posted)
 {
     params p = {.n = 0};
     p_id(&p, posted->id);
@@ -1327,318 +1142,42 @@ static int write_posted_key(conn *c, const vault_store_link *posted)
     p_bytes(&p, posted->confirm_tag, sizeof posted->confirm_tag);
     if (posted->role == VAULT_STORE_LINK_OFFER) {
         p_hash(&p, posted->fetch_hash);
-        return run(c, "UPDATE links SET state = $2, peer_pk = $3, post_mac = $4,"
-                      " confirm_tag = $5, fetch_hash = $6 WHERE id = $1", &p, "post link key");
+        return run(CONN(tx), "UPDATE links SET state = $2, peer_pk = $3, post_mac = $4,"
+                             " confirm_tag = $5, fetch_hash = $6 WHERE id = $1", &p,
+                   "post link key");
     }
     p_id(&p, posted->account_id);
     p_id(&p, posted->device_id);
-    return run(c, "UPDATE links SET state = $2, peer_pk = $3, post_mac = $4, confirm_tag = $5,"
-                  " account_id = $6, device_id = $7 WHERE id = $1", &p, "post link key");
+    return run(CONN(tx), "UPDATE links SET state = $2, peer_pk = $3, post_mac = $4,"
+                         " confirm_tag = $5, account_id = $6, device_id = $7 WHERE id = $1",
+               &p, "post link key");
 }
 
-/* Committed on purpose: the link's owner must see that a second device
- * tried this code (a copied QR code). The operation still fails. */
-static int count_extra_post(conn *c, const uint8_t *link_id)
+static int pg_link_count_extra_post(vault_store_tx *tx, const uint8_t *link_id)
 {
+    return run_key(tx, "UPDATE links SET extra_posts = extra_posts + 1 WHERE id = $1", link_id,
+                   VAULT_STORE_ID_BYTES, "count post");
+}
+
+static int pg_link_set_state(vault_store_tx *tx, const uint8_t *link_id, uint32_t state,
+                             int envelope_op, const uint8_t *envelope, size_t envelope_len)
+{
+    static const char *const sql[] = {
+        [VAULT_STORE_ENVELOPE_KEEP] = "UPDATE links SET state = $2 WHERE id = $1",
+        [VAULT_STORE_ENVELOPE_DROP] = "UPDATE links SET state = $2, envelope = NULL WHERE id = $1",
+        [VAULT_STORE_ENVELOPE_SET] = "UPDATE links SET state = $2, envelope = $3 WHERE id = $1",
+    };
     params p = {.n = 0};
     p_id(&p, link_id);
-    int status = run(c, "UPDATE links SET extra_posts = extra_posts + 1 WHERE id = $1", &p,
-                     "count post");
-    if (status == VAULT_OK)
-        c->then = vault_server__link_fail_reused();
-    return status;
+    p_i64(&p, state);
+    if (envelope_op == VAULT_STORE_ENVELOPE_SET)
+        p_bytes(&p, envelope, envelope_len);
+    return run(CONN(tx), sql[envelope_op], &p, "update link");
 }
 
-static int link_post_key_tx(conn *c, void *arg)
+static int pg_links_prune(vault_store_tx *tx, int64_t before_ms)
 {
-    const link_args *x = arg;
-    const vault_store_link *posted = x->link;
-    vault_store_link link;
-    int status = load_link(c, posted->id, 1, &link, NULL, NULL);
-    if (status == VAULT_OK)
-        status = vault_server__link_check_postable(&link, posted->role, x->now_ms);
-    if (status != VAULT_OK)
-        return status;
-    if (link.state != VAULT_STORE_LINK_OPEN)
-        return count_extra_post(c, posted->id);
-    return write_posted_key(c, posted);
-}
-
-static int pg_link_post_key(vault_store *base, const vault_store_link *posted, int64_t now_ms)
-{
-    link_args x = {.link = posted, .now_ms = now_ms};
-    return in_write(base, link_post_key_tx, &x);
-}
-
-static int insert_linked_device(conn *c, const uint8_t *account_id,
-                                const vault_store_new_device *dev, int64_t now_ms)
-{
-    params p = {.n = 0};
-    p_id(&p, account_id);
-    p_id(&p, dev->id);
-    p_text(&p, dev->name);
-    p_i64(&p, now_ms);
-    p_hash(&p, dev->credential_hash);
-    return run(c, "INSERT INTO devices (account_id, id, name, added_ms, last_seen_ms,"
-                  " credential_hash) VALUES ($1, $2, $3, $4, $4, $5)", &p,
-               "record linked device");
-}
-
-static int store_envelope(conn *c, const uint8_t *link_id, const uint8_t *envelope,
-                          size_t envelope_len)
-{
-    params p = {.n = 0};
-    p_id(&p, link_id);
-    p_i64(&p, VAULT_STORE_LINK_DELIVERED);
-    p_bytes(&p, envelope, envelope_len);
-    return run(c, "UPDATE links SET state = $2, envelope = $3 WHERE id = $1", &p,
-               "deliver envelope");
-}
-
-static int link_deliver_tx(conn *c, void *arg)
-{
-    const link_args *x = arg;
-    vault_store_link link;
-    int status = load_link(c, x->link_id, 1, &link, NULL, NULL);
-    if (status == VAULT_OK)
-        status = vault_server__link_check_deliverable(&link, x->account_id, x->now_ms);
-    if (status == VAULT_OK)
-        status = store_envelope(c, x->link_id, x->envelope, x->envelope_len);
-    if (status == VAULT_OK)
-        status = insert_linked_device(c, x->account_id, x->dev, x->now_ms);
-    return status;
-}
-
-static int pg_link_deliver(vault_store *base, const uint8_t *link_id, const uint8_t *account_id,
-                           const uint8_t *envelope, size_t envelope_len,
-                           const vault_store_new_device *dev, int64_t now_ms)
-{
-    link_args x = {.link_id = link_id, .account_id = account_id, .envelope = envelope,
-                   .envelope_len = envelope_len, .dev = dev, .now_ms = now_ms};
-    return in_write(base, link_deliver_tx, &x);
-}
-
-static int link_set_state_tx(conn *c, void *arg)
-{
-    const link_args *x = arg;
-    vault_store_link link;
-    int status = load_link(c, x->link_id, 1, &link, NULL, NULL);
-    if (status == VAULT_OK)
-        status = vault_server__link_check_transition(&link, x->expect);
-    if (status != VAULT_OK)
-        return status;
-    /* A finished link no longer needs its envelope: drop it. */
-    params p = {.n = 0};
-    p_id(&p, x->link_id);
-    p_i64(&p, x->state);
-    return run(c, vault_server__link_state_is_final(x->state)
-                      ? "UPDATE links SET state = $2, envelope = NULL WHERE id = $1"
-                      : "UPDATE links SET state = $2 WHERE id = $1",
-               &p, "update link");
-}
-
-static int pg_link_set_state(vault_store *base, const uint8_t *link_id, uint32_t expect,
-                             uint32_t state)
-{
-    link_args x = {.link_id = link_id, .expect = expect, .state = state};
-    return in_write(base, link_set_state_tx, &x);
-}
-
-/* ---- devices ------------------------------------------------------------------------------ */
-
-typedef struct device_args {
-    const uint8_t *account_id;
-    const uint8_t *device_id;
-    uint8_t *bytes; /* credential hash or sealed key out */
-    vault_store_device **list;
-    size_t *count;
-} device_args;
-
-static void read_device_row(row *r, vault_store_device *d)
-{
-    memset(d, 0, sizeof *d);
-    col_bytes(r, 0, d->id, sizeof d->id);
-    if (r->status == VAULT_OK) {
-        size_t n = (size_t)PQgetlength(r->res, r->i, 1);
-        if (col_null(r, 1) || n > VAULT_STORE_DEVICE_NAME_MAX)
-            r->status = vault__fail(VAULT_E_IO, "store: bad device name");
-        else
-            memcpy(d->name, PQgetvalue(r->res, r->i, 1), n);
-    }
-    d->added_ms = col_i64(r, 2);
-    d->last_seen_ms = col_i64(r, 3);
-    d->revoked_ms = col_null(r, 4) ? 0 : col_i64(r, 4);
-    d->linked = col_bool(r, 5);
-}
-
-static int device_list_tx(conn *c, void *arg)
-{
-    const device_args *x = arg;
-    PGresult *res = NULL;
-    params p = {.n = 0};
-    p_id(&p, x->account_id);
-    int status = exec_params(c, "SELECT id, name, added_ms, last_seen_ms, revoked_ms,"
-                                " credential_hash IS NOT NULL FROM devices WHERE account_id = $1"
-                                " ORDER BY added_ms, id", &p, &res, "list devices");
-    if (status != VAULT_OK)
-        return status;
-    size_t n = (size_t)PQntuples(res);
-    vault_store_device *list = NULL;
-    row r = {res, 0, VAULT_OK};
-    if (n > 0 && (list = vault__calloc(n, sizeof *list)) == NULL)
-        r.status = vault__fail(VAULT_E_NOMEM, "out of memory listing devices");
-    for (size_t i = 0; i < n && r.status == VAULT_OK; i++) {
-        r.i = (int)i;
-        read_device_row(&r, &list[i]);
-    }
-    PQclear(res);
-    if (r.status != VAULT_OK) {
-        vault__free(list);
-        return r.status;
-    }
-    *x->list = list;
-    *x->count = n;
-    return VAULT_OK;
-}
-
-static int pg_device_list(vault_store *base, const uint8_t *account_id,
-                          vault_store_device **out, size_t *count)
-{
-    *out = NULL;
-    *count = 0;
-    device_args x = {.account_id = account_id, .list = out, .count = count};
-    return on_conn(base, device_list_tx, &x);
-}
-
-static void read_credential_row(row *r, void *out)
-{
-    int revoked = col_bool(r, 0);
-    if (r->status == VAULT_OK)
-        r->status = vault_server__device_check_credential(revoked, !col_null(r, 1));
-    col_bytes(r, 1, out, VAULT_STORE_HASH_BYTES);
-}
-
-static int device_credential_tx(conn *c, void *arg)
-{
-    const device_args *x = arg;
-    params p = {.n = 0};
-    p_id(&p, x->account_id);
-    p_id(&p, x->device_id);
-    return query(c, "SELECT revoked_ms IS NOT NULL, credential_hash FROM devices"
-                    " WHERE account_id = $1 AND id = $2", &p, "read device",
-                 read_credential_row, x->bytes);
-}
-
-static int pg_device_credential(vault_store *base, const uint8_t *account_id,
-                                const uint8_t *device_id, uint8_t *credential_hash)
-{
-    device_args x = {.account_id = account_id, .device_id = device_id,
-                     .bytes = credential_hash};
-    return on_conn(base, device_credential_tx, &x);
-}
-
-typedef struct revoke_args {
-    const uint8_t *account_id;
-    const uint8_t *revoked_device_id;
-    uint64_t base_revision;
-    const uint8_t *blob;
-    size_t blob_len;
-    const uint8_t *protected_key;
-    const vault_store_sealed_key *keys;
-    size_t nkeys;
-    int64_t now_ms;
-    uint64_t *current;
-} revoke_args;
-
-/* Revoked, its credential and sealed key dropped. Its sessions stay until
- * they expire, but session_lookup refuses them (VAULT_E_REVOKED), which
- * tells the revoked device what happened. */
-static int revoke_device(conn *c, const uint8_t *account_id, const uint8_t *device_id,
-                         int64_t now_ms)
-{
-    params p = {.n = 0};
-    p_id(&p, account_id);
-    p_id(&p, device_id);
-    p_i64(&p, now_ms);
-    int status = run(c, "UPDATE devices SET revoked_ms = coalesce(revoked_ms, $3),"
-                        " credential_hash = NULL, sealed_key = NULL"
-                        " WHERE account_id = $1 AND id = $2", &p, "revoke device");
-    return one_row(c, status, "no such device");
-}
-
-static int replace_protected_key(conn *c, const uint8_t *account_id,
-                                 const uint8_t *protected_key)
-{
-    params p = {.n = 0};
-    p_id(&p, account_id);
-    p_bytes(&p, protected_key, VAULT_PROTECTED_KEY_BYTES);
-    return run(c, "UPDATE accounts SET protected_key = $2 WHERE id = $1", &p,
-               "replace protected key");
-}
-
-static int store_sealed_key(conn *c, const uint8_t *account_id,
-                            const vault_store_sealed_key *key)
-{
-    params p = {.n = 0};
-    p_id(&p, account_id);
-    p_id(&p, key->device_id);
-    p_bytes(&p, key->sealed, sizeof key->sealed);
-    int status = run(c, "UPDATE devices SET sealed_key = $3"
-                        " WHERE account_id = $1 AND id = $2 AND revoked_ms IS NULL",
-                     &p, "store sealed key");
-    return one_row(c, status, "no such device");
-}
-
-static int device_revoke_tx(conn *c, void *arg)
-{
-    const revoke_args *x = arg;
-    int status = revoke_device(c, x->account_id, x->revoked_device_id, x->now_ms);
-    if (status == VAULT_OK)
-        status = cas_blob(c, x->account_id, x->base_revision, x->blob, x->blob_len,
-                          x->now_ms, x->current);
-    if (status == VAULT_OK)
-        status = replace_protected_key(c, x->account_id, x->protected_key);
-    for (size_t i = 0; i < x->nkeys && status == VAULT_OK; i++)
-        status = store_sealed_key(c, x->account_id, &x->keys[i]);
-    return status;
-}
-
-static int pg_device_revoke_rotate(vault_store *base, const uint8_t *account_id,
-                                   const uint8_t *revoked_device_id, uint64_t base_revision,
-                                   const uint8_t *blob, size_t blob_len,
-                                   const uint8_t *protected_key,
-                                   const vault_store_sealed_key *keys, size_t nkeys,
-                                   int64_t now_ms, uint64_t *current)
-{
-    revoke_args x = {account_id, revoked_device_id, base_revision, blob, blob_len,
-                     protected_key, keys, nkeys, now_ms, current};
-    return in_write(base, device_revoke_tx, &x);
-}
-
-static void read_sealed_key_row(row *r, void *out)
-{
-    col_bytes(r, 0, out, VAULT_STORE_SEALED_KEY_BYTES);
-}
-
-static int device_sealed_key_tx(conn *c, void *arg)
-{
-    const device_args *x = arg;
-    params p = {.n = 0};
-    p_id(&p, x->account_id);
-    p_id(&p, x->device_id);
-    int status = query(c, "SELECT sealed_key FROM devices WHERE account_id = $1 AND id = $2"
-                          " AND revoked_ms IS NULL AND sealed_key IS NOT NULL", &p,
-                       "read sealed key", read_sealed_key_row, x->bytes);
-    if (status == VAULT_E_NOT_FOUND)
-        return vault__fail(VAULT_E_NOT_FOUND, "no rotated key for this device");
-    return status;
-}
-
-static int pg_device_sealed_key(vault_store *base, const uint8_t *account_id,
-                                const uint8_t *device_id, uint8_t *sealed)
-{
-    device_args x = {.account_id = account_id, .device_id = device_id, .bytes = sealed};
-    return on_conn(base, device_sealed_key_tx, &x);
+    return run_time(tx, "DELETE FROM links WHERE expires_ms < $1", before_ms, "prune links");
 }
 
 /* ---- open, close ----------------------------------------------------------------------------- */
@@ -1657,29 +1196,40 @@ static void pg_close(vault_store *base)
     vault__free(st);
 }
 
-static const vault_store_ops pg_ops = {
+static const vault_store_backend pg_backend = {
     .close = pg_close,
-    .create_account = pg_create_account,
-    .get_account = pg_get_account,
-    .get_account_by_email_hash = pg_get_account_by_email_hash,
-    .get_blob = pg_get_blob,
-    .put_blob_cas = pg_put_blob_cas,
-    .login_attempt_begin = pg_login_attempt_begin,
-    .login_succeeded = pg_login_succeeded,
-    .update_credentials = pg_update_credentials,
-    .delete_account = pg_delete_account,
-    .session_lookup = pg_session_lookup,
-    .session_delete = pg_session_delete,
-    .link_create = pg_link_create,
-    .link_request = pg_link_request,
-    .link_get = pg_link_get,
-    .link_post_key = pg_link_post_key,
-    .link_deliver = pg_link_deliver,
-    .link_set_state = pg_link_set_state,
+    .transact = pg_transact,
+    .account_insert = pg_account_insert,
+    .account_get = pg_account_get,
+    .account_revision = pg_account_revision,
+    .account_set_credentials = pg_account_set_credentials,
+    .account_set_protected_key = pg_account_set_protected_key,
+    .account_delete = pg_account_delete,
+    .blob_insert = pg_blob_insert,
+    .blob_current = pg_blob_current,
+    .blob_push = pg_blob_push,
+    .device_upsert = pg_device_upsert,
+    .device_insert_linked = pg_device_insert_linked,
+    .device_get = pg_device_get,
     .device_list = pg_device_list,
-    .device_credential = pg_device_credential,
-    .device_revoke_rotate = pg_device_revoke_rotate,
-    .device_sealed_key = pg_device_sealed_key,
+    .device_revoke = pg_device_revoke,
+    .device_set_sealed_key = pg_device_set_sealed_key,
+    .session_insert = pg_session_insert,
+    .session_get = pg_session_get,
+    .session_delete = pg_session_delete,
+    .sessions_delete_account = pg_sessions_delete_account,
+    .sessions_prune = pg_sessions_prune,
+    .failures_get = pg_failures_get,
+    .failures_bump = pg_failures_bump,
+    .failures_clear = pg_failures_clear,
+    .failures_prune = pg_failures_prune,
+    .links_count_live = pg_links_count_live,
+    .link_insert = pg_link_insert,
+    .link_get = pg_link_get,
+    .link_put_key = pg_link_put_key,
+    .link_count_extra_post = pg_link_count_extra_post,
+    .link_set_state = pg_link_set_state,
+    .links_prune = pg_links_prune,
 };
 
 /* libpq's parse errors may quote parts of the URI, which can hold a
@@ -1709,7 +1259,10 @@ int vault_server__store_open_pg(vault_store **out, const char *uri)
     st = vault__calloc(1, sizeof *st);
     if (st == NULL)
         return vault__fail(VAULT_E_NOMEM, "out of memory opening the store");
-    st->base.ops = &pg_ops;
+    st->base.ops = &vault_server__store_ops;
+    st->base.db = &pg_backend;
+    for (int i = 0; i < POOL_MAX; i++)
+        st->conns[i].tx.db = &pg_backend;
     pthread_mutex_init(&st->pool_lock, NULL);
     pthread_cond_init(&st->pool_freed, NULL);
     if ((st->uri = vault__strdup(uri)) == NULL) {

@@ -1,7 +1,9 @@
 /*
  * The in-process transport: the embedded default used by tests and the demo.
  * The request goes straight to vault_server_handle(), which is thread-safe, so
- * several clients may share one server.
+ * several clients may share one server. It is part of the server library
+ * (libvault-server), so it reaches the client through the public
+ * vault_client_connect_custom() only.
  */
 #include <string.h>
 
@@ -28,4 +30,11 @@ int vault_transport__local_call(const char *request, size_t request_len, char **
     *response = answer;
     *response_len = strlen(answer);
     return VAULT_OK;
+}
+
+int vault_client_connect_local(vault_client *c, vault_server *s)
+{
+    if (c == NULL || s == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_client_connect_local: NULL argument");
+    return vault_client_connect_custom(c, vault_transport__local_call, s);
 }

@@ -12,26 +12,15 @@
 
 #include "breach.h"
 #include "common/common.h"
+#include "world.h"
 
 #define PASSWORD "alloc failure password"
 #define MAX_RUNS 20000
 
 typedef struct alloc_world {
-    vault_server *server;
+    tw_world *tw;
     vault_client *a, *b;
 } alloc_world;
-
-static const uint8_t pepper[32] = "alloc-pepper-alloc-pepper-alloc-";
-
-static vault_client *client(alloc_world *w, const char *name)
-{
-    vault_client *c = NULL;
-    const char *path = test_path(name);
-    unlink(path);
-    assert_int_equal(vault_client_open(&c, path, 0), VAULT_OK);
-    assert_int_equal(vault_client_connect_local(c, w->server), VAULT_OK);
-    return c;
-}
 
 static void add_note(vault_client *c, const char *title)
 {
@@ -44,34 +33,16 @@ static void add_note(vault_client *c, const char *title)
     assert_int_equal(vault_item_add(v, json, NULL), VAULT_OK);
 }
 
-static uint64_t count_of(vault_client *c)
-{
-    vault *v = NULL;
-    uint64_t n = 0;
-    assert_int_equal(vault_client_vault(c, &v), VAULT_OK);
-    assert_int_equal(vault_item_count(v, &n), VAULT_OK);
-    return n;
-}
-
 /* A and B share an account at revision 2 (one item each way). */
 static int alloc_setup(void **state)
 {
-    static int n;
-    char name[64];
     alloc_world *w = calloc(1, sizeof *w);
-    snprintf(name, sizeof name, "allocserver%d.db", n);
-    unlink(test_path(name));
-    assert_int_equal(vault_server_open(&w->server, test_path(name), pepper, sizeof pepper, 0),
-                     VAULT_OK);
-    snprintf(name, sizeof name, "alloc-a%d.db", n);
-    w->a = client(w, name);
-    snprintf(name, sizeof name, "alloc-b%d.db", n++);
-    w->b = client(w, name);
-    assert_int_equal(vault_client_create(w->a, PASSWORD, TEST_OPS, TEST_MEM), VAULT_OK);
-    assert_int_equal(vault_client_register(w->a, "alloc@example.org"), VAULT_OK);
+    w->tw = tw_new("alloc", NULL);
+    w->tw->direct = 1; /* no liar in between: its parsing would meet the failures */
+    w->a = tw_registered(w->tw, "a", "alloc@example.org", PASSWORD)->c;
     add_note(w->a, "first");
     assert_int_equal(vault_client_sync(w->a), VAULT_OK);
-    assert_int_equal(vault_client_login(w->b, "alloc@example.org", PASSWORD), VAULT_OK);
+    w->b = tw_logged_in(w->tw, "b", "alloc@example.org", PASSWORD)->c;
     *state = w;
     return 0;
 }
@@ -80,9 +51,7 @@ static int alloc_teardown(void **state)
 {
     alloc_world *w = *state;
     vault__alloc_fail_after(0);
-    vault_client_close(w->a);
-    vault_client_close(w->b);
-    vault_server_close(w->server);
+    tw_free(w->tw);
     free(w);
     return 0;
 }
@@ -155,7 +124,7 @@ static void test_breach_alloc__save(void **state)
     printf("save: %llu runs\n", (unsigned long long)runs);
     vault_client_lock(w->a);
     assert_int_equal(vault_client_unlock(w->a, PASSWORD), VAULT_OK);
-    assert_int_equal(count_of(w->a), 2);
+    assert_int_equal(tw_count(w->a), 2);
 }
 
 static void test_breach_alloc__unlock(void **state)
@@ -163,7 +132,7 @@ static void test_breach_alloc__unlock(void **state)
     alloc_world *w = *state;
     uint64_t runs = fail_each_allocation(w->a, do_unlock);
     printf("unlock: %llu runs\n", (unsigned long long)runs);
-    assert_int_equal(count_of(w->a), 1);
+    assert_int_equal(tw_count(w->a), 1);
 }
 
 /* B pushed an item; A edited offline: A's pull merges both. */
@@ -175,7 +144,7 @@ static void test_breach_alloc__pull_with_merge(void **state)
     add_note(w->a, "from a");
     uint64_t runs = fail_each_allocation(w->a, do_pull);
     printf("pull with merge: %llu runs\n", (unsigned long long)runs);
-    assert_int_equal(count_of(w->a), 3);
+    assert_int_equal(tw_count(w->a), 3);
     uint64_t rev = 0;
     assert_int_equal(vault_client_revision(w->a, &rev), VAULT_OK);
     assert_int_equal(rev, 3);
@@ -205,7 +174,7 @@ static void test_breach_alloc__push(void **state)
                      vault_client_errmsg(w->a));
     }
     assert_int_equal(vault_client_sync(w->b), VAULT_OK);
-    assert_int_equal(count_of(w->b), 2);
+    assert_int_equal(tw_count(w->b), 2);
 }
 
 static void test_breach_alloc__full_sync(void **state)
@@ -217,8 +186,8 @@ static void test_breach_alloc__full_sync(void **state)
     uint64_t runs = fail_each_allocation(w->a, do_sync);
     printf("sync: %llu runs\n", (unsigned long long)runs);
     assert_int_equal(vault_client_sync(w->b), VAULT_OK);
-    assert_int_equal(count_of(w->a), 3);
-    assert_int_equal(count_of(w->b), 3);
+    assert_int_equal(tw_count(w->a), 3);
+    assert_int_equal(tw_count(w->b), 3);
 }
 
 /* The merge itself, on vaults that exercise every rule (field conflict with

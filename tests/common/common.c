@@ -1,4 +1,6 @@
 /* Library basics: init, version, status strings, output memory, hex. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -21,6 +23,48 @@ static void test_common_strerror__names_every_code(void **state)
         assert_string_not_equal(vault_strerror(code), "unknown error");
     assert_string_equal(vault_strerror(-999), "unknown error");
     assert_string_equal(vault_strerror(VAULT_OK), "ok");
+}
+
+/* Every VAULT_E_* the header defines has a name (new codes too), and the
+ * header's text for VAULT_E_AUTH is the one vault_strerror gives. */
+static void test_common_strerror__matches_the_header(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *header = (char *)test_read_file(VAULT_TEST_SOURCE_DIR "/include/vault.h", &len);
+    assert_non_null(header);
+    int codes = 0;
+    for (const char *p = strstr(header, "#define VAULT_E_"); p != NULL;
+         p = strstr(p + 1, "#define VAULT_E_")) {
+        const char *open = strstr(p, "(-");
+        assert_non_null(open);
+        int code = -atoi(open + 2);
+        assert_true(code < 0);
+        assert_string_not_equal(vault_strerror(code), "unknown error");
+        codes++;
+    }
+    assert_true(codes >= 24);
+    char expected[128];
+    snprintf(expected, sizeof expected, "(-3)         /* %s */", vault_strerror(VAULT_E_AUTH));
+    assert_non_null(strstr(header, expected));
+    snprintf(expected, sizeof expected, "(\"%s\"", vault_strerror(VAULT_E_AUTH));
+    char *example = strstr(header, "A static English name for a status code");
+    assert_non_null(example);
+    /* The example in vault_strerror's comment may wrap: compare without
+     * line breaks and comment stars. */
+    char flat[256] = {0};
+    size_t n = 0;
+    for (const char *q = example; *q != '\0' && *q != ')' && n + 1 < sizeof flat; q++) {
+        if (*q == '\n') {
+            while (q[1] == ' ' || q[1] == '*')
+                q++;
+            flat[n++] = ' ';
+        } else {
+            flat[n++] = *q;
+        }
+    }
+    assert_non_null(strstr(flat, expected));
+    free(header);
 }
 
 static void test_common_last_error__keeps_detail_per_thread(void **state)
@@ -142,6 +186,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_common_init__is_idempotent),
         cmocka_unit_test(test_common_strerror__names_every_code),
+        cmocka_unit_test(test_common_strerror__matches_the_header),
         cmocka_unit_test(test_common_last_error__keeps_detail_per_thread),
         cmocka_unit_test(test_common_memory__out_buffers_roundtrip),
         cmocka_unit_test(test_common_memory__injected_failure_hits_nth),

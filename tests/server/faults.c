@@ -42,7 +42,7 @@ void test_server_faults__storage_failure_is_internal(void **state)
     (void)state;
     ts_account a;
     vault_server *s = ts_open_registered("faults", &a);
-    broken_store bad = {{&broken_ops}};
+    broken_store bad = {{&broken_ops, NULL}};
     vault_store *real = s->store;
     s->store = &bad.base;
     cJSON *resp = ts_call(s, ts_session_request("pull", a.session));

@@ -9,49 +9,29 @@
 #include <unistd.h>
 
 #include "common/common.h"
-#include "liar.h"
-#include "testutil.h"
+#include "world.h"
 
 #define EMAIL "ada@example.org"
-#define PASSWORD "correct horse battery staple"
+#define PASSWORD TW_PASSWORD
 
-typedef struct {
-    vault_server *server;
-    liar lie_a, lie_b;
+typedef struct world {
+    tw_world *tw;
     vault_client *a, *b;
+    liar *lie_a, *lie_b;
 } world;
-
-static const uint8_t pepper[32] = "0123456789abcdef0123456789abcdef";
-
-static vault_client *fresh_client(const char *name)
-{
-    vault_client *c = NULL;
-    const char *path = test_path(name);
-    unlink(path);
-    assert_int_equal(vault_client_open(&c, path, 0), VAULT_OK);
-    return c;
-}
 
 /* Device A registers; device B logs in on an empty store. Both go through a
  * liar (honest until a test says otherwise). */
 static int setup_world(void **state)
 {
-    static int n;
-    char name[64];
     world *w = calloc(1, sizeof *w);
-    snprintf(name, sizeof name, "server%d.db", n);
-    unlink(test_path(name));
-    assert_int_equal(vault_server_open(&w->server, test_path(name), pepper, sizeof pepper, 0),
-                     VAULT_OK);
-    w->lie_a.server = w->lie_b.server = w->server;
-    snprintf(name, sizeof name, "a%d.db", n);
-    w->a = fresh_client(name);
-    snprintf(name, sizeof name, "b%d.db", n++);
-    w->b = fresh_client(name);
-    vault_client_connect_custom(w->a, liar_transport, &w->lie_a);
-    vault_client_connect_custom(w->b, liar_transport, &w->lie_b);
-    assert_int_equal(vault_client_create(w->a, PASSWORD, TEST_OPS, TEST_MEM), VAULT_OK);
-    assert_int_equal(vault_client_register(w->a, EMAIL), VAULT_OK);
+    w->tw = tw_new("sync", NULL);
+    tw_device *a = tw_registered(w->tw, "a", EMAIL, PASSWORD);
+    tw_device *b = tw_device_open(w->tw, "b");
+    w->a = a->c;
+    w->b = b->c;
+    w->lie_a = &a->lie;
+    w->lie_b = &b->lie;
     *state = w;
     return 0;
 }
@@ -59,34 +39,16 @@ static int setup_world(void **state)
 static int teardown_world(void **state)
 {
     world *w = *state;
-    vault_client_close(w->a);
-    vault_client_close(w->b);
-    vault_server_close(w->server);
-    liar_reset(&w->lie_a);
-    liar_reset(&w->lie_b);
+    tw_free(w->tw);
     free(w);
     return 0;
-}
-
-static vault *vault_of(vault_client *c)
-{
-    vault *v = NULL;
-    assert_int_equal(vault_client_vault(c, &v), VAULT_OK);
-    return v;
-}
-
-static char *add(vault_client *c, const char *json)
-{
-    char *id = NULL;
-    assert_int_equal(vault_item_add(vault_of(c), json, &id), VAULT_OK);
-    return id;
 }
 
 /* The value of field `name` of item id on client c, as a new string. */
 static char *field(vault_client *c, const char *id, const char *name)
 {
     char *json = NULL;
-    if (vault_item_get(vault_of(c), id, &json) != VAULT_OK)
+    if (vault_item_get(tw_vault(c), id, &json) != VAULT_OK)
         return NULL;
     cJSON *item = cJSON_Parse(json);
     vault_free(json);
@@ -121,21 +83,14 @@ static const char *login_item(const char *user, const char *password)
     return buf;
 }
 
-static uint64_t revision_of(vault_client *c)
-{
-    uint64_t r = 0;
-    assert_int_equal(vault_client_revision(c, &r), VAULT_OK);
-    return r;
-}
-
 static void test_sync_login__second_device_receives_the_vault(void **state)
 {
     world *w = *state;
-    char *id = add(w->a, login_item("ada", "pw-1"));
+    char *id = tw_add(w->a, login_item("ada", "pw-1"));
     assert_int_equal(vault_client_sync(w->a), VAULT_OK);
-    assert_int_equal(revision_of(w->a), 2);
+    assert_int_equal(tw_revision(w->a), 2);
     assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_OK);
-    assert_int_equal(revision_of(w->b), 2);
+    assert_int_equal(tw_revision(w->b), 2);
     assert_field(w->b, id, "password", "pw-1");
     char *acct_a = NULL, *acct_b = NULL;
     assert_int_equal(vault_client_account_id(w->a, &acct_a), VAULT_OK);
@@ -160,14 +115,14 @@ static void test_sync_login__wrong_password_and_unknown_email(void **state)
 static void test_sync_merge__disjoint_field_edits_both_survive(void **state)
 {
     world *w = *state;
-    char *id = add(w->a, login_item("ada", "pw-1"));
+    char *id = tw_add(w->a, login_item("ada", "pw-1"));
     assert_int_equal(vault_client_sync(w->a), VAULT_OK);
     assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_OK);
 
     vault__set_clock_for_tests(1800000000000);
-    assert_int_equal(vault_item_update(vault_of(w->a), id, login_item("ada.l", "pw-1")), VAULT_OK);
+    assert_int_equal(vault_item_update(tw_vault(w->a), id, login_item("ada.l", "pw-1")), VAULT_OK);
     vault__set_clock_for_tests(1800000001000);
-    assert_int_equal(vault_item_update(vault_of(w->b), id, login_item("ada", "pw-2")), VAULT_OK);
+    assert_int_equal(vault_item_update(tw_vault(w->b), id, login_item("ada", "pw-2")), VAULT_OK);
     vault__set_clock_for_tests(0);
     assert_int_equal(vault_client_sync(w->a), VAULT_OK);
     assert_int_equal(vault_client_sync(w->b), VAULT_OK); /* conflict → pull, merge, push */
@@ -177,21 +132,21 @@ static void test_sync_merge__disjoint_field_edits_both_survive(void **state)
         assert_field(c, id, "username", "ada.l");
         assert_field(c, id, "password", "pw-2");
     }
-    assert_int_equal(revision_of(w->a), revision_of(w->b));
+    assert_int_equal(tw_revision(w->a), tw_revision(w->b));
     vault_free(id);
 }
 
 static void test_sync_merge__same_field_newer_wins_older_in_history(void **state)
 {
     world *w = *state;
-    char *id = add(w->a, login_item("ada", "pw-1"));
+    char *id = tw_add(w->a, login_item("ada", "pw-1"));
     assert_int_equal(vault_client_sync(w->a), VAULT_OK);
     assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_OK);
 
     vault__set_clock_for_tests(1800000005000); /* B edits later... */
-    assert_int_equal(vault_item_update(vault_of(w->b), id, login_item("ada", "pw-B")), VAULT_OK);
+    assert_int_equal(vault_item_update(tw_vault(w->b), id, login_item("ada", "pw-B")), VAULT_OK);
     vault__set_clock_for_tests(1800000001000); /* ...than A, but A syncs first */
-    assert_int_equal(vault_item_update(vault_of(w->a), id, login_item("ada", "pw-A")), VAULT_OK);
+    assert_int_equal(vault_item_update(tw_vault(w->a), id, login_item("ada", "pw-A")), VAULT_OK);
     vault__set_clock_for_tests(0);
     assert_int_equal(vault_client_sync(w->a), VAULT_OK);
     assert_int_equal(vault_client_sync(w->b), VAULT_OK);
@@ -199,7 +154,7 @@ static void test_sync_merge__same_field_newer_wins_older_in_history(void **state
     assert_field(w->a, id, "password", "pw-B");
     assert_field(w->b, id, "password", "pw-B");
     char *json = NULL;
-    assert_int_equal(vault_item_get(vault_of(w->a), id, &json), VAULT_OK);
+    assert_int_equal(vault_item_get(tw_vault(w->a), id, &json), VAULT_OK);
     assert_non_null(strstr(json, "pw-A")); /* the losing edit is kept in history */
     vault_free(json);
     vault_free(id);
@@ -208,11 +163,11 @@ static void test_sync_merge__same_field_newer_wins_older_in_history(void **state
 static void test_sync_merge__delete_versus_edit_keeps_the_edit(void **state)
 {
     world *w = *state;
-    char *id = add(w->a, login_item("ada", "pw-1"));
+    char *id = tw_add(w->a, login_item("ada", "pw-1"));
     assert_int_equal(vault_client_sync(w->a), VAULT_OK);
     assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_OK);
-    assert_int_equal(vault_item_delete(vault_of(w->a), id), VAULT_OK);
-    assert_int_equal(vault_item_update(vault_of(w->b), id, login_item("ada", "pw-edit")), VAULT_OK);
+    assert_int_equal(vault_item_delete(tw_vault(w->a), id), VAULT_OK);
+    assert_int_equal(vault_item_update(tw_vault(w->b), id, login_item("ada", "pw-edit")), VAULT_OK);
     assert_int_equal(vault_client_sync(w->a), VAULT_OK);
     assert_int_equal(vault_client_sync(w->b), VAULT_OK);
     assert_int_equal(vault_client_sync(w->a), VAULT_OK);
@@ -225,8 +180,8 @@ static void test_sync_merge__offline_creates_on_both_sides_all_survive(void **st
 {
     world *w = *state;
     assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_OK);
-    char *ids[4] = {add(w->a, login_item("a1", "x")), add(w->a, login_item("a2", "x")),
-                    add(w->b, login_item("b1", "x")), add(w->b, login_item("b2", "x"))};
+    char *ids[4] = {tw_add(w->a, login_item("a1", "x")), tw_add(w->a, login_item("a2", "x")),
+                    tw_add(w->b, login_item("b1", "x")), tw_add(w->b, login_item("b2", "x"))};
     assert_int_equal(vault_client_sync(w->b), VAULT_OK);
     assert_int_equal(vault_client_sync(w->a), VAULT_OK);
     assert_int_equal(vault_client_sync(w->b), VAULT_OK);
@@ -239,8 +194,8 @@ static void test_sync_merge__offline_creates_on_both_sides_all_survive(void **st
         vault_free(ids[i]);
     }
     uint64_t ca = 0, cb = 0;
-    vault_item_count(vault_of(w->a), &ca);
-    vault_item_count(vault_of(w->b), &cb);
+    vault_item_count(tw_vault(w->a), &ca);
+    vault_item_count(tw_vault(w->b), &cb);
     assert_int_equal(ca, 4);
     assert_int_equal(cb, 4);
 }
@@ -249,11 +204,11 @@ static void test_sync_push__conflict_is_reported_then_sync_resolves(void **state
 {
     world *w = *state;
     assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_OK);
-    char *ia = add(w->a, login_item("a", "x")), *ib = add(w->b, login_item("b", "x"));
+    char *ia = tw_add(w->a, login_item("a", "x")), *ib = tw_add(w->b, login_item("b", "x"));
     assert_int_equal(vault_client_push(w->a), VAULT_OK);
     assert_int_equal(vault_client_push(w->b), VAULT_E_CONFLICT);
     assert_int_equal(vault_client_sync(w->b), VAULT_OK);
-    assert_int_equal(revision_of(w->b), 3);
+    assert_int_equal(tw_revision(w->b), 3);
     vault_free(ia);
     vault_free(ib);
 }
@@ -261,7 +216,7 @@ static void test_sync_push__conflict_is_reported_then_sync_resolves(void **state
 static void test_sync_password__change_keeps_vault_and_retires_old_password(void **state)
 {
     world *w = *state;
-    char *id = add(w->a, login_item("ada", "pw-1"));
+    char *id = tw_add(w->a, login_item("ada", "pw-1"));
     assert_int_equal(vault_client_sync(w->a), VAULT_OK);
     assert_int_equal(vault_client_change_password(w->a, "not it", "new pass", 0, 0), VAULT_E_AUTH);
     assert_int_equal(vault_client_change_password(w->a, PASSWORD, "new pass", 1, TEST_MEM),
@@ -308,7 +263,7 @@ static void test_sync_state__calls_need_unlock_session_and_transport(void **stat
 static char *snapshot(vault_client *c)
 {
     char *json = NULL;
-    assert_int_equal(vault_to_json(vault_of(c), &json), VAULT_OK);
+    assert_int_equal(vault_to_json(tw_vault(c), &json), VAULT_OK);
     return json;
 }
 
@@ -316,7 +271,7 @@ static void assert_unchanged(vault_client *c, char *before, uint64_t revision)
 {
     char *after = snapshot(c);
     assert_string_equal(before, after);
-    assert_int_equal(revision_of(c), revision);
+    assert_int_equal(tw_revision(c), revision);
     vault_free(after);
     vault_free(before);
 }
@@ -324,13 +279,13 @@ static void assert_unchanged(vault_client *c, char *before, uint64_t revision)
 static void test_sync_liar__rollback_to_older_revision_refused(void **state)
 {
     world *w = *state;
-    w->lie_a.mode = LIAR_RECORD_PULL;
+    w->lie_a->mode = LIAR_RECORD_PULL;
     assert_int_equal(vault_client_pull(w->a), VAULT_OK); /* records revision 1 */
-    w->lie_a.mode = LIAR_HONEST;
-    char *id = add(w->a, login_item("ada", "pw"));
+    w->lie_a->mode = LIAR_HONEST;
+    char *id = tw_add(w->a, login_item("ada", "pw"));
     assert_int_equal(vault_client_sync(w->a), VAULT_OK); /* revision 2 */
     char *before = snapshot(w->a);
-    w->lie_a.mode = LIAR_REPLAY_PULL;
+    w->lie_a->mode = LIAR_REPLAY_PULL;
     assert_int_equal(vault_client_pull(w->a), VAULT_E_ROLLBACK);
     assert_unchanged(w->a, before, 2);
     /* A new device that never saw revision 2 cannot tell; documented limit. */
@@ -341,7 +296,7 @@ static void test_sync_liar__claimed_revision_differs_from_sealed(void **state)
 {
     world *w = *state;
     char *before = snapshot(w->a);
-    w->lie_a.mode = LIAR_CLAIM_NEXT_REVISION;
+    w->lie_a->mode = LIAR_CLAIM_NEXT_REVISION;
     assert_int_equal(vault_client_pull(w->a), VAULT_E_ROLLBACK);
     assert_unchanged(w->a, before, 1);
 }
@@ -351,16 +306,16 @@ static void test_sync_liar__every_flipped_blob_bit_refused(void **state)
     world *w = *state;
     char *before = snapshot(w->a);
     assert_int_equal(vault_client_pull(w->a), VAULT_OK);
-    size_t bits = 8 * w->lie_a.last_blob_len;
+    size_t bits = 8 * w->lie_a->last_blob_len;
     assert_true(bits > 0);
-    w->lie_a.mode = LIAR_FLIP_BLOB_BIT;
+    w->lie_a->mode = LIAR_FLIP_BLOB_BIT;
     for (size_t bit = 0; bit < bits; bit++) {
-        w->lie_a.arg = bit;
+        w->lie_a->arg = bit;
         int rc = vault_client_pull(w->a);
         assert_true(rc == VAULT_E_AUTH || rc == VAULT_E_CORRUPT || rc == VAULT_E_ROLLBACK ||
                     rc == VAULT_E_MISMATCH || rc == VAULT_E_VERSION);
     }
-    w->lie_a.mode = LIAR_HONEST;
+    w->lie_a->mode = LIAR_HONEST;
     assert_unchanged(w->a, before, 1);
 }
 
@@ -368,43 +323,40 @@ static void test_sync_liar__kdf_downgrade_refused(void **state)
 {
     world *w = *state;
     /* Below the floor: refused even by a fresh device. */
-    w->lie_b.mode = LIAR_WEAK_KDF;
-    w->lie_b.arg = 1;
+    w->lie_b->mode = LIAR_WEAK_KDF;
+    w->lie_b->arg = 1;
     assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_E_WEAK_KDF);
     /* Weaker than this device accepted before (A created it with opslimit 3). */
-    vault_server *s2 = NULL;
-    liar l2 = {0};
-    unlink(test_path("s2.db"));
-    assert_int_equal(vault_server_open(&s2, test_path("s2.db"), pepper, sizeof pepper, 0), VAULT_OK);
-    l2.server = s2;
-    vault_client *c = fresh_client("strong.db");
-    vault_client_connect_custom(c, liar_transport, &l2);
+    tw_world *other = tw_new("sync-s2", NULL);
+    tw_device *strong = tw_device_open(other, "strong");
+    vault_client *c = strong->c;
+    liar *l2 = &strong->lie;
     assert_int_equal(vault_client_create(c, PASSWORD, 3, TEST_MEM), VAULT_OK);
     assert_int_equal(vault_client_register(c, "strong@example.org"), VAULT_OK);
-    l2.mode = LIAR_WEAK_KDF;
-    l2.arg = 2;
+    l2->mode = LIAR_WEAK_KDF;
+    l2->arg = 2;
     assert_int_equal(vault_client_login(c, "strong@example.org", PASSWORD), VAULT_E_WEAK_KDF);
-    l2.mode = LIAR_HONEST;
+    l2->mode = LIAR_HONEST;
     assert_int_equal(vault_client_login(c, "strong@example.org", PASSWORD), VAULT_OK);
-    vault_client_close(c);
-    vault_server_close(s2);
+    tw_free(other);
 }
 
 static void test_sync_liar__swapped_protected_key_refused(void **state)
 {
     world *w = *state;
     /* The server serves another account's (perfectly valid) protected key. */
-    vault_client *eve = fresh_client("eve.db");
-    liar rec = {.server = w->server, .mode = LIAR_RECORD_KEY};
-    vault_client_connect_custom(eve, liar_transport, &rec);
+    tw_device *eve_device = tw_device_open(w->tw, "eve");
+    vault_client *eve = eve_device->c;
+    liar *rec = &eve_device->lie;
+    rec->mode = LIAR_RECORD_KEY;
     assert_int_equal(vault_client_create(eve, PASSWORD, TEST_OPS, TEST_MEM), VAULT_OK);
     assert_int_equal(vault_client_register(eve, "eve@example.org"), VAULT_OK);
     assert_int_equal(vault_client_login(eve, "eve@example.org", PASSWORD), VAULT_OK);
-    vault_client_close(eve);
-    assert_non_null(rec.recorded);
+    assert_non_null(rec->recorded);
 
-    w->lie_b.recorded = rec.recorded;
-    w->lie_b.mode = LIAR_SWAP_PROTECTED_KEY;
+    w->lie_b->recorded = rec->recorded;
+    rec->recorded = NULL;
+    w->lie_b->mode = LIAR_SWAP_PROTECTED_KEY;
     assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_E_AUTH);
     char *acct = NULL;
     assert_int_equal(vault_client_account_id(w->b, &acct), VAULT_E_NOT_FOUND);
@@ -413,12 +365,12 @@ static void test_sync_liar__swapped_protected_key_refused(void **state)
 static void test_sync_liar__dropped_push_caught_at_next_sync(void **state)
 {
     world *w = *state;
-    char *id = add(w->a, login_item("ada", "pw"));
-    w->lie_a.mode = LIAR_DROP_PUSH;
+    char *id = tw_add(w->a, login_item("ada", "pw"));
+    w->lie_a->mode = LIAR_DROP_PUSH;
     assert_int_equal(vault_client_sync(w->a), VAULT_OK); /* the liar says "stored" */
-    assert_int_equal(w->lie_a.dropped_pushes, 1);
-    assert_int_equal(revision_of(w->a), 2);
-    w->lie_a.mode = LIAR_HONEST;
+    assert_int_equal(w->lie_a->dropped_pushes, 1);
+    assert_int_equal(tw_revision(w->a), 2);
+    w->lie_a->mode = LIAR_HONEST;
     assert_int_equal(vault_client_sync(w->a), VAULT_E_ROLLBACK); /* server is still at 1 */
     vault_free(id);
 }
@@ -427,14 +379,14 @@ static void test_sync_liar__broken_answers_are_server_errors(void **state)
 {
     world *w = *state;
     char *before = snapshot(w->a);
-    w->lie_a.mode = LIAR_GARBAGE;
+    w->lie_a->mode = LIAR_GARBAGE;
     assert_int_equal(vault_client_pull(w->a), VAULT_E_SERVER);
-    w->lie_a.mode = LIAR_TRUNCATE;
+    w->lie_a->mode = LIAR_TRUNCATE;
     for (size_t cut = 0; cut < 64; cut += 5) {
-        w->lie_a.arg = cut;
+        w->lie_a->arg = cut;
         assert_int_equal(vault_client_pull(w->a), VAULT_E_SERVER);
     }
-    w->lie_a.mode = LIAR_HONEST;
+    w->lie_a->mode = LIAR_HONEST;
     assert_unchanged(w->a, before, 1);
 }
 

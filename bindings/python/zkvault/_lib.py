@@ -1,28 +1,49 @@
 """Loading libvault and declaring its C signatures (ctypes).
 
-The shared library is found, in order, at $ZKVAULT_LIB, in the build
-directory of this source tree (build/libvault.so), or by the system loader
-(libvault.so.0). Functions that this build of libvault does not export are
-left as None; the wrapper raises UnsupportedError when one is called.
+The shared library is found, in order, at $ZKVAULT_LIB; in the install
+prefix that pkg-config knows (libvault-server, then libvault; set
+PKG_CONFIG_PATH for a non-default prefix); then by the system loader
+(libvault-server.so.0, libvault.so.0). libvault-server is the client library
+plus the server; with the client library alone the server classes raise
+UnsupportedError: functions this build of libvault does not export are left
+as None, and the wrapper raises UnsupportedError when one is called.
 """
 
 import ctypes
 import ctypes.util
 import os
+import shutil
+import subprocess
 from ctypes import (POINTER, c_char_p, c_int, c_int32, c_int64, c_size_t,
                     c_uint16, c_uint32, c_uint64, c_void_p)
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_REPO = os.path.abspath(os.path.join(_HERE, "..", "..", ".."))
+_NAMES = ("vault-server", "vault")
+
+
+def _pkg_config_libdir(name):
+    exe = shutil.which("pkg-config")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "--variable=libdir", name], capture_output=True,
+                             text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    libdir = out.stdout.strip()
+    return libdir if out.returncode == 0 and libdir else None
 
 
 def _candidates():
     env = os.environ.get("ZKVAULT_LIB")
     if env:
         return [env]
-    found = [os.path.join(_REPO, "build", "libvault.so")]
-    system = ctypes.util.find_library("vault")
-    found.append(system or "libvault.so.0")
+    found = []
+    for name in _NAMES:
+        libdir = _pkg_config_libdir(name)
+        if libdir:
+            found.append(os.path.join(libdir, f"lib{name}.so.0"))
+    for name in _NAMES:
+        found.append(ctypes.util.find_library(name) or f"lib{name}.so.0")
     return found
 
 

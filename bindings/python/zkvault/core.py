@@ -32,7 +32,7 @@ def _call(name, *args, errmsg=None):
     worker thread could otherwise lose the thread-local one)."""
     f = getattr(fn, name)
     if f is None:
-        raise UnsupportedError(name)
+        raise UnsupportedError.missing(name)
     rc = f(*args)
     if rc != 0:
         raw = errmsg() if errmsg is not None else fn.vault_last_error()

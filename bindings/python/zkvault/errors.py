@@ -18,7 +18,7 @@ CODES = {
     -15: "VAULT_E_SERVER", -16: "VAULT_E_RATE_LIMITED", -17: "VAULT_E_STATE",
     -18: "VAULT_E_EXPIRED", -19: "VAULT_E_MISMATCH", -20: "VAULT_E_REVOKED",
     -21: "VAULT_E_INSECURE", -22: "VAULT_E_PENDING", -23: "VAULT_E_SAS",
-    -24: "VAULT_E_INTERNAL",
+    -24: "VAULT_E_INTERNAL", -31: "VAULT_E_UNSUPPORTED",
 }
 # The codes as module constants: zkvault.errors.E_AUTH == -3.
 globals().update({name[len("VAULT_"):]: code for code, name in CODES.items()})
@@ -80,14 +80,12 @@ class InternalError(VaultError):
 
 
 class UnsupportedError(VaultError):
-    """This build of libvault does not export the function."""
+    """This build of libvault lacks the feature (UNSUPPORTED), or does not
+    export the function at all (the client library has no server)."""
 
-    def __init__(self, function):
-        self.code = 0
-        self.name = "UNSUPPORTED"
-        self.reason = "not available in this libvault"
-        self.message = f"{function} is not available in this libvault"
-        Exception.__init__(self, self.message)
+    @classmethod
+    def missing(cls, function):
+        return cls(-31, f"{function} is not available in this libvault")
 
 
 _FAMILY = {
@@ -101,6 +99,7 @@ _FAMILY = {
     -14: NetworkError, -15: NetworkError, -21: NetworkError, -13: ConflictError,
     -7: StorageError,
     -2: InternalError, -24: InternalError,
+    -31: UnsupportedError,
 }
 
 
