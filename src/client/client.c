@@ -373,8 +373,12 @@ int vault_client_unlock(vault_client *c, const char *password)
         rc = vault_client__keys_new(&k);
     if (rc == VAULT_OK)
         rc = derive_password_keys(c, k, password);
-    if (rc == VAULT_OK)
+    if (rc == VAULT_OK) {
         rc = vault_client__store_get(c, "protected_key", &protected_key, &len);
+        if (rc == VAULT_E_NOT_FOUND)
+            rc = vault__fail(VAULT_E_STATE, "this device was linked: unlock it with its device "
+                                            "key, or log in once with the password");
+    }
     if (rc == VAULT_OK) {
         rc = vault_blob__unwrap_key(k->vault_key, k->enc_key, protected_key, len);
         if (rc == VAULT_E_AUTH)

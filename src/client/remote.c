@@ -98,7 +98,7 @@ int vault_client__call(vault_client *c, cJSON *request, cJSON **response)
     *response = NULL;
     if (c->transport == NULL)
         return vault__fail(VAULT_E_STATE, "not connected to a server");
-    if (cJSON_AddNumberToObject(request, "v", 1) == NULL)
+    if (cJSON_AddNumberToObject(request, "v", 2) == NULL)
         return vault__fail(VAULT_E_NOMEM, "out of memory building a request");
     int rc = vault__json_print(request, &text);
     if (rc != VAULT_OK)
@@ -161,10 +161,12 @@ static int take_session(vault_client *c, const cJSON *resp)
 
 static int add_hex(cJSON *obj, const char *key, const uint8_t *bin, size_t len)
 {
-    char hex[2 * VAULT_PROTECTED_KEY_BYTES + 1];
+    char hex[2 * 512 + 1]; /* the largest member sent is an OPAQUE record (192 bytes) */
+    if (len > 512)
+        return vault__fail(VAULT_E_INTERNAL, "request member \"%s\" too long", key);
     vault__bin2hex(hex, bin, len);
     cJSON *item = cJSON_AddStringToObject(obj, key, hex);
-    sodium_memzero(hex, sizeof hex);
+    sodium_memzero(hex, 2 * len + 1);
     return item != NULL ? VAULT_OK : vault__fail(VAULT_E_NOMEM, "out of memory building a request");
 }
 
@@ -356,17 +358,19 @@ static int check_login_answer(vault_client *c, const cJSON *resp, const vault_cl
     return rc;
 }
 
-/* Whether the server's protected key is the one this device saw last: then
- * the local KEK and the local blob are still current and the login costs a
- * single Argon2id. */
+/* Whether the server's protected key is the one this device saw last and
+ * the device has its local password-wrapped key: then the local KEK and the
+ * local blob are still current and the login costs a single Argon2id. */
 static int server_key_unchanged(vault_client *c, const uint8_t *server_protected)
 {
-    uint8_t *seen = NULL;
-    size_t len = 0;
+    uint8_t *seen = NULL, *local = NULL;
+    size_t len = 0, local_len = 0;
     int same = vault_client__store_get(c, "server_protected_key", &seen, &len) == VAULT_OK &&
                len == VAULT_PROTECTED_KEY_BYTES &&
-               sodium_memcmp(seen, server_protected, len) == 0;
+               sodium_memcmp(seen, server_protected, len) == 0 &&
+               vault_client__store_get(c, "protected_key", &local, &local_len) == VAULT_OK;
     vault_free(seen);
+    vault_free(local);
     vault__clear_error();
     return same;
 }

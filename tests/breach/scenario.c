@@ -102,12 +102,14 @@ static void steal_with_wal(breach_world *w, const char *path)
 static void keep_keys(breach_world *w, const vault_client *c)
 {
     assert_non_null(c->keys);
-    assert_true(w->nkeys + 3 <= BREACH_MAX_KEYS);
+    assert_true(w->nkeys + 4 <= BREACH_MAX_KEYS);
     memcpy(w->keys[w->nkeys++], c->keys->vault_key, 32);
     if (c->keys->has_password_keys) {
-        memcpy(w->keys[w->nkeys++], c->keys->auth_key, 32);
-        memcpy(w->keys[w->nkeys++], c->keys->enc_key, 32);
+        memcpy(w->keys[w->nkeys++], c->keys->password_key, 32);
+        memcpy(w->keys[w->nkeys++], c->keys->password_key + 32, 32);
     }
+    if (c->keys->has_enc_key)
+        memcpy(w->keys[w->nkeys++], c->keys->enc_key, 32);
 }
 
 /* Alice: two devices, a merge (both edited offline), an edited password that

@@ -68,7 +68,8 @@ static char *lie(liar *l, const char *op, char *honest)
     }
     if (strcmp(op, "pull") == 0 && l->mode == LIAR_RECORD_PULL && l->recorded == NULL) {
         l->recorded = out_string(honest);
-    } else if (strcmp(op, "login") == 0 && l->mode == LIAR_RECORD_KEY && l->recorded == NULL) {
+    } else if (strcmp(op, "login_finish") == 0 && l->mode == LIAR_RECORD_KEY &&
+               l->recorded == NULL) {
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(resp, "protected_key");
         if (cJSON_IsString(k))
             l->recorded = out_string(k->valuestring);
@@ -81,10 +82,10 @@ static char *lie(liar *l, const char *op, char *honest)
         cJSON *r = cJSON_GetObjectItemCaseSensitive(resp, "revision");
         cJSON_SetNumberValue(r, r->valuedouble + 1);
         out = reprint(resp);
-    } else if (strcmp(op, "prelogin") == 0 && l->mode == LIAR_WEAK_KDF) {
+    } else if (strcmp(op, "login_start") == 0 && l->mode == LIAR_WEAK_KDF) {
         cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(resp, "opslimit"), (double)l->arg);
         out = reprint(resp);
-    } else if (strcmp(op, "login") == 0 && l->mode == LIAR_SWAP_PROTECTED_KEY &&
+    } else if (strcmp(op, "login_finish") == 0 && l->mode == LIAR_SWAP_PROTECTED_KEY &&
                l->recorded != NULL) {
         cJSON_SetValuestring(cJSON_GetObjectItemCaseSensitive(resp, "protected_key"),
                              l->recorded);

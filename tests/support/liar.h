@@ -14,9 +14,9 @@ typedef enum {
     LIAR_REPLAY_PULL,       /* answers pulls with the recorded (older) answer */
     LIAR_FLIP_BLOB_BIT,     /* flips bit `arg` of the pulled blob */
     LIAR_CLAIM_NEXT_REVISION, /* claims revision+1 for the current blob */
-    LIAR_WEAK_KDF,          /* prelogin offers opslimit `arg` */
-    LIAR_RECORD_KEY,        /* honest, but keeps the protected key of the next login */
-    LIAR_SWAP_PROTECTED_KEY, /* login returns the recorded protected key */
+    LIAR_WEAK_KDF,          /* login_start offers opslimit `arg` */
+    LIAR_RECORD_KEY,        /* honest, but keeps the protected key of the next login_finish */
+    LIAR_SWAP_PROTECTED_KEY, /* login_finish returns the recorded protected key */
     LIAR_DROP_PUSH,         /* acknowledges pushes without storing them */
     LIAR_TRUNCATE,          /* cuts every answer to `arg` bytes */
     LIAR_GARBAGE,           /* answers with non-JSON bytes */

@@ -50,13 +50,18 @@ tw_device *tw_device_open(tw_world *w, const char *name);
 /* A device that created a vault (password, floor KDF) and registered email. */
 tw_device *tw_registered(tw_world *w, const char *name, const char *email,
                          const char *password);
-/* A device that logged in to email's account on an empty store. */
+/* A device that logged in to email's account on an empty store, given the
+ * account's Secret Key first (taken from the world's device that registered
+ * email, through its Emergency Kit). */
 tw_device *tw_logged_in(tw_world *w, const char *name, const char *email,
                         const char *password);
 /* A device linked by QR code from `from` (offer direction, the code checked
  * on both sides), unlocked with local_key and named name. */
 tw_device *tw_linked(tw_world *w, const tw_device *from, const char *name,
                      const uint8_t *local_key);
+/* The Secret Key (text form) of the world's device registered as email
+ * (static buffer); fails the test if none. */
+const char *tw_secret_key(tw_world *w, const char *email);
 /* Sets the same lie on every device's transport. */
 void tw_lie_all(tw_world *w, liar_mode mode);
 

@@ -1,0 +1,25 @@
+/* OPAQUE by hand, for the tests that speak the protocol in raw JSON: a
+ * registration record for an email and password, and a fresh password proof
+ * (login_state + ke3) to put into login_finish or a step-up request. The KSF
+ * is the identity (the server never runs it), so no Argon2id is spent. */
+#ifndef VAULT_TEST_PROOF_H
+#define VAULT_TEST_PROOF_H
+
+#include "testutil.h"
+
+typedef struct test_proof {
+    char state[2 * 226 + 1]; /* "login_state" as the server sealed it */
+    char ke3[2 * 64 + 1];
+    char session[2 * 32 + 1]; /* the session token login_finish would open */
+} test_proof;
+
+/* register_start for email, then the record (hex) the client would upload. */
+void test_opaque_record_for(vault_server *s, const char *email, const char *password,
+                            char record[2 * 192 + 1]);
+
+/* login_start for email, then KE3: VAULT_OK with *out filled, or the status
+ * the client would see (VAULT_E_AUTH for a wrong password, or the server's
+ * error mapped to its code: "rate_limited" → VAULT_E_RATE_LIMITED, ...). */
+int test_opaque_prove(vault_server *s, const char *email, const char *password, test_proof *out);
+
+#endif
