@@ -1,16 +1,28 @@
 #include "proof.h"
 
 #include <cjson/cJSON.h>
-#include <stdio.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "common/common.h"
 #include "opaque/opaque.h"
 
-static cJSON *call(vault_server *s, const char *text)
+/* {"v":2,"op":op,"email":email, name:hex}, escaped by cJSON, answered. */
+static cJSON *call(vault_server *s, const char *op, const char *email, const char *name,
+                   const char *hex)
 {
     char *answer = NULL;
+    cJSON *req = cJSON_CreateObject();
+    assert_non_null(req);
+    cJSON_AddNumberToObject(req, "v", 2);
+    cJSON_AddStringToObject(req, "op", op);
+    cJSON_AddStringToObject(req, "email", email);
+    cJSON_AddStringToObject(req, name, hex);
+    char *text = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    assert_non_null(text);
     assert_int_equal(vault_server_handle(s, text, strlen(text), &answer), VAULT_OK);
+    cJSON_free(text);
     cJSON *r = cJSON_Parse(answer);
     vault_free(answer);
     assert_non_null(r);
@@ -36,16 +48,13 @@ void test_opaque_record_for(vault_server *s, const char *email, const char *pass
     vault_opaque_client st;
     vault_opaque_cfg cfg;
     uint8_t req[32], resp[64], record[192], export_key[64];
-    char text[512], req_hex[65];
+    char req_hex[65];
     cfg_of(&cfg);
     assert_int_equal(vault__opaque_reg_start(&st, req, (const uint8_t *)password,
                                              strlen(password), NULL),
                      VAULT_OK);
     vault__bin2hex(req_hex, req, sizeof req);
-    snprintf(text, sizeof text,
-             "{\"v\":2,\"op\":\"register_start\",\"email\":\"%s\",\"request\":\"%s\"}", email,
-             req_hex);
-    cJSON *r = call(s, text);
+    cJSON *r = call(s, "register_start", email, "request", req_hex);
     const char *hex = member(r, "response");
     assert_non_null(hex);
     assert_int_equal(vault__hex2bin(resp, sizeof resp, hex), VAULT_OK);
@@ -74,22 +83,30 @@ static int error_status(const cJSON *r)
 
 int test_opaque_prove(vault_server *s, const char *email, const char *password, test_proof *out)
 {
+    cJSON *error = NULL;
+    int rc = test_opaque_prove_ex(s, email, password, out, &error);
+    cJSON_Delete(error);
+    return rc;
+}
+
+int test_opaque_prove_ex(vault_server *s, const char *email, const char *password,
+                         test_proof *out, cJSON **error)
+{
     vault_opaque_client st;
     vault_opaque_cfg cfg;
     uint8_t ke1[96], ke2[320], ke3[64], session_key[64], export_key[64], token[32];
-    char text[512], ke1_hex[193];
+    char ke1_hex[193];
     cfg_of(&cfg);
     memset(out, 0, sizeof *out);
     assert_int_equal(vault__opaque_ke1(&st, ke1, (const uint8_t *)password, strlen(password),
                                        NULL, NULL, NULL),
                      VAULT_OK);
     vault__bin2hex(ke1_hex, ke1, sizeof ke1);
-    snprintf(text, sizeof text, "{\"v\":2,\"op\":\"login_start\",\"email\":\"%s\",\"ke1\":\"%s\"}",
-             email, ke1_hex);
-    cJSON *r = call(s, text);
+    cJSON *r = call(s, "login_start", email, "ke1", ke1_hex);
+    *error = NULL;
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"))) {
         int status = error_status(r);
-        cJSON_Delete(r);
+        *error = r;
         return status;
     }
     const char *ke2_hex = member(r, "ke2"), *state = member(r, "login_state");
@@ -101,8 +118,11 @@ int test_opaque_prove(vault_server *s, const char *email, const char *password, 
     cJSON_Delete(r);
     int rc = vault__opaque_ke3(ke3, session_key, export_key, &st, (const uint8_t *)password,
                                strlen(password), ke2, &cfg);
-    if (rc != VAULT_OK)
+    if (rc != VAULT_OK) {
+        randombytes_buf(ke3, sizeof ke3);
+        vault__bin2hex(out->ke3, ke3, sizeof ke3);
         return rc;
+    }
     vault__bin2hex(out->ke3, ke3, sizeof ke3);
     vault__opaque_session_token(token, session_key);
     vault__bin2hex(out->session, token, sizeof token);

@@ -7,6 +7,8 @@
 
 #include "testutil.h"
 
+struct cJSON;
+
 typedef struct test_proof {
     char state[2 * 226 + 1]; /* "login_state" as the server sealed it */
     char ke3[2 * 64 + 1];
@@ -19,7 +21,14 @@ void test_opaque_record_for(vault_server *s, const char *email, const char *pass
 
 /* login_start for email, then KE3: VAULT_OK with *out filled, or the status
  * the client would see (VAULT_E_AUTH for a wrong password, or the server's
- * error mapped to its code: "rate_limited" → VAULT_E_RATE_LIMITED, ...). */
+ * error mapped to its code: "rate_limited" → VAULT_E_RATE_LIMITED, ...).
+ * After a wrong password, out->state is the server's and out->ke3 random
+ * (what a guesser would send on). */
 int test_opaque_prove(vault_server *s, const char *email, const char *password, test_proof *out);
+
+/* The same; when login_start itself failed, *error is its answer (the
+ * caller deletes it), else NULL. */
+int test_opaque_prove_ex(vault_server *s, const char *email, const char *password,
+                         test_proof *out, struct cJSON **error);
 
 #endif
