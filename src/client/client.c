@@ -26,11 +26,23 @@ void vault_client__keys_free(vault_client__keys *k)
     vault__secure_free(k);
 }
 
+static int put_email(vault_client *c);
+static void load_email(vault_client *c);
+
+/* The email survives the lock in between: a login sets it before. */
 void vault_client__set_unlocked(vault_client *c, vault_client__keys *keys, vault *v)
 {
+    char email[VAULT_EMAIL_MAX + 1];
+    memcpy(email, c->email, sizeof email);
     vault_client_lock(c);
     c->keys = keys;
     c->v = v;
+    memcpy(c->email, email, sizeof email);
+    sodium_memzero(email, sizeof email);
+    if (c->email[0] == '\0')
+        load_email(c);
+    else if (c->has_account && put_email(c) != VAULT_OK)
+        vault__clear_error(); /* kept in memory; stored with the next state write */
 }
 
 static int ensure_device_id(vault_client *c)
@@ -50,8 +62,7 @@ static int ensure_device_id(vault_client *c)
     return rc;
 }
 
-/* The Secret Key (always there for an account) and the email (known once
- * the account is registered or logged in). */
+/* The Secret Key (always there for an account). */
 static int load_account_secrets(vault_client *c)
 {
     uint8_t *raw = NULL;
@@ -67,19 +78,8 @@ static int load_account_secrets(vault_client *c)
     raw = NULL;
     if (rc != VAULT_OK)
         return rc;
-    rc = vault_client__store_get(c, "email", &raw, &len);
-    if (rc == VAULT_E_NOT_FOUND) {
-        c->email[0] = '\0';
-        return VAULT_OK;
-    }
-    if (rc == VAULT_OK && (len == 0 || len > VAULT_EMAIL_MAX))
-        rc = vault__fail(VAULT_E_CORRUPT, "local store: bad email");
-    if (rc == VAULT_OK) {
-        memcpy(c->email, raw, len);
-        c->email[len] = '\0';
-    }
-    vault_free(raw);
-    return rc;
+    c->email[0] = '\0'; /* sealed in the store: read when unlocked (load_email) */
+    return VAULT_OK;
 }
 
 int vault_client__load_state(vault_client *c)
@@ -126,6 +126,51 @@ int vault_client__load_state(vault_client *c)
     return rc;
 }
 
+/* The email is kept in the store sealed under a key derived from the vault
+ * key (so a stolen store does not name its owner), sealed again with every
+ * state write while unlocked, and read back at unlock. */
+static void email_key(uint8_t key[crypto_secretbox_KEYBYTES], const uint8_t *vault_key)
+{
+    static const char label[] = "zkvault local email";
+    crypto_generichash(key, crypto_secretbox_KEYBYTES, (const uint8_t *)label, sizeof label - 1,
+                       vault_key, VAULT_KEY_BYTES);
+}
+
+static int put_email(vault_client *c)
+{
+    uint8_t key[crypto_secretbox_KEYBYTES];
+    uint8_t sealed[crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + VAULT_EMAIL_MAX];
+    size_t len = strlen(c->email);
+    if (len == 0 || c->keys == NULL)
+        return VAULT_OK;
+    email_key(key, c->keys->vault_key);
+    randombytes_buf(sealed, crypto_secretbox_NONCEBYTES);
+    crypto_secretbox_easy(sealed + crypto_secretbox_NONCEBYTES, (const uint8_t *)c->email, len,
+                          sealed, key);
+    sodium_memzero(key, sizeof key);
+    return vault_client__store_put(c, "email", sealed,
+                                   crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len);
+}
+
+static void load_email(vault_client *c)
+{
+    uint8_t key[crypto_secretbox_KEYBYTES], *sealed = NULL;
+    size_t len = 0;
+    enum { OVERHEAD = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES };
+    if (vault_client__store_get(c, "email", &sealed, &len) == VAULT_OK && len > OVERHEAD &&
+        len - OVERHEAD <= VAULT_EMAIL_MAX) {
+        email_key(key, c->keys->vault_key);
+        if (crypto_secretbox_open_easy((uint8_t *)c->email, sealed + crypto_secretbox_NONCEBYTES,
+                                       len - crypto_secretbox_NONCEBYTES, sealed, key) == 0)
+            c->email[len - OVERHEAD] = '\0';
+        else
+            c->email[0] = '\0';
+        sodium_memzero(key, sizeof key);
+    }
+    vault_free(sealed);
+    vault__clear_error();
+}
+
 int vault_client__put_state(vault_client *c)
 {
     int rc = vault_client__store_put(c, "account_id", c->account_id, 2 * VAULT_ACCOUNT_ID_BYTES);
@@ -141,8 +186,8 @@ int vault_client__put_state(vault_client *c)
         rc = vault_client__store_put_u64(c, "highest_revision", c->highest_revision);
     if (rc == VAULT_OK && c->has_secret_key)
         rc = vault_client__store_put(c, "secret_key", c->secret_key, VAULT_SECRET_KEY_BYTES);
-    if (rc == VAULT_OK && c->email[0] != '\0')
-        rc = vault_client__store_put(c, "email", c->email, strlen(c->email));
+    if (rc == VAULT_OK)
+        rc = put_email(c);
     return rc;
 }
 
@@ -201,6 +246,7 @@ int vault_client_lock(vault_client *c)
 {
     if (c == NULL)
         return VAULT_OK;
+    sodium_memzero(c->email, sizeof c->email);
     vault_close(c->v);
     c->v = NULL;
     vault_client__keys_free(c->keys);

@@ -432,8 +432,9 @@ int vault_client_login(vault_client *c, const char *email, const char *password)
         rc = vault_client__password_key(c, k, password);
     if (rc == VAULT_OK)
         rc = login_exchange(c, email, k, &proof, &resp);
-    if (rc == VAULT_OK)
-        rc = check_login_answer(c, resp, &proof, k, server_protected);
+    if (rc != VAULT_OK)
+        goto done; /* the session this device had, if any, is untouched */
+    rc = check_login_answer(c, resp, &proof, k, server_protected);
     if (rc != VAULT_OK) {
         sodium_memzero(c->session, sizeof c->session);
         goto done;

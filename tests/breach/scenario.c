@@ -179,6 +179,7 @@ int breach_scenario_setup(void **state)
     /* Two small vaults with different item counts (1 and 3). */
     vault_client *carol =
         tw_registered(tw, "carol", BREACH_VICTIM_EMAIL, BREACH_VICTIM_PASSWORD)->c;
+    memcpy(w->victim_secret_key, carol->secret_key, sizeof w->victim_secret_key);
     add_note(carol, "Carolingian diary entry", "Met the quartermaster at dawn");
     assert_int_equal(vault_client_sync(carol), VAULT_OK);
     vault_client *dave = tw_registered(tw, "dave", DAVE_EMAIL, DAVE_PASSWORD)->c;

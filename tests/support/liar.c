@@ -146,6 +146,19 @@ int liar_transport(const char *request, size_t request_len, char **response,
     liar *l = ctx;
     const char *op = op_of(request, request_len);
     char *answer = NULL;
+    snprintf(l->last_op, sizeof l->last_op, "%s", op);
+    if (l->keep_requests) {
+        char *grown = vault_malloc(l->requests_len + request_len + 1);
+        if (grown == NULL)
+            return VAULT_E_NOMEM;
+        if (l->requests_len)
+            memcpy(grown, l->requests, l->requests_len);
+        memcpy(grown + l->requests_len, request, request_len);
+        grown[l->requests_len + request_len] = '\0';
+        vault_free(l->requests);
+        l->requests = grown;
+        l->requests_len += request_len;
+    }
     if (l->mode == LIAR_OVERSIZE) {
         answer = oversized(l->arg);
     } else if (l->mode == LIAR_REPLAY_OP && l->recorded != NULL && strcmp(op, l->op) == 0) {
@@ -176,4 +189,8 @@ void liar_reset(liar *l)
     l->dropped_pushes = 0;
     l->op = l->member = l->value = NULL;
     l->replays = 0;
+    vault_free(l->requests);
+    l->requests = NULL;
+    l->requests_len = 0;
+    l->keep_requests = 0;
 }

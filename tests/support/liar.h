@@ -37,6 +37,12 @@ typedef struct liar {
     const char *member; /* LIAR_REWRITE: the answer member to replace */
     const char *value;  /* LIAR_REWRITE: its new value, as JSON text */
     int replays;        /* how many answers LIAR_REPLAY_OP / LIAR_REWRITE forged */
+    char last_op[32];   /* the operation of the last request the client sent */
+    /* With keep_requests set: every request text the client sent, one after
+     * the other (vault_free'd by liar_reset), as a malicious server keeps. */
+    int keep_requests;
+    char *requests;
+    size_t requests_len;
 } liar;
 
 int liar_transport(const char *request, size_t request_len, char **response,
