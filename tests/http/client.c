@@ -64,6 +64,11 @@ static void test_http_client__two_devices_sync_through_the_daemon(void **state)
     assert_int_equal(rc, VAULT_OK);
 
     vault_client *b = open_client("device-b.db");
+    char *kit = NULL, secret_key[40] = "";
+    assert_int_equal(vault_client_emergency_kit(a, &kit), VAULT_OK);
+    sscanf(strstr(kit, "ZK1-"), "%39s", secret_key);
+    vault_free(kit);
+    assert_int_equal(vault_client_set_secret_key(b, secret_key), VAULT_OK);
     rc = vault_client_login(b, EMAIL, PASSWORD);
     if (rc != VAULT_OK)
         print_error("login: %s\n", vault_client_errmsg(b));
@@ -83,6 +88,8 @@ static void test_http_client__two_devices_sync_through_the_daemon(void **state)
     assert_int_equal(rb, 2);
 
     vault_client *c = open_client("device-c.db");
+    assert_int_equal(vault_client_login(c, EMAIL, PASSWORD), VAULT_E_STATE); /* no Secret Key */
+    assert_int_equal(vault_client_set_secret_key(c, secret_key), VAULT_OK);
     assert_int_equal(vault_client_login(c, EMAIL, "wrong password"), VAULT_E_AUTH);
     vault_client_close(c);
     vault_free(id);

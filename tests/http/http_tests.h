@@ -19,8 +19,9 @@ typedef struct {
 void http_fixture_start(http_fixture *f, const char *db_name);
 void http_fixture_stop(http_fixture *f);
 
-/* {"v":1,"op":"prelogin","email":...} */
-void http_prelogin_request(char *buf, size_t size, const char *email);
+/* {"v":2,"op":"register_start","email":...,"request":...}: an unauthenticated
+ * request whose answer depends only on the pepper and the email */
+void http_probe_request(char *buf, size_t size, const char *email);
 
 /* The answer the server gives in-process (the reference for HTTP answers);
  * freed with vault_free(). */

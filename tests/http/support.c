@@ -32,9 +32,12 @@ void http_fixture_stop(http_fixture *f)
     memset(f, 0, sizeof *f);
 }
 
-void http_prelogin_request(char *buf, size_t size, const char *email)
+void http_probe_request(char *buf, size_t size, const char *email)
 {
-    int n = snprintf(buf, size, "{\"v\":1,\"op\":\"prelogin\",\"email\":\"%s\"}", email);
+    int n = snprintf(buf, size,
+                     "{\"v\":2,\"op\":\"register_start\",\"email\":\"%s\",\"request\":"
+                     "\"5059ff249eb1551b7ce4991f3336205bde44a105a032e747d21bf382e75f7a71\"}",
+                     email);
     assert_true(n > 0 && (size_t)n < size);
 }
 
