@@ -33,6 +33,7 @@ typedef struct cli {
     const char *server_db;
     const char *email;     /* --email, else the one remembered in the config */
     int password_fd;       /* -1: not given */
+    int secret_key_fd;     /* -1: not given */
     int insecure;          /* --insecure: plain http to a non-loopback host */
     uint64_t kdf_ops, kdf_mem; /* 0: library defaults */
     int tty_out;           /* stdout is a terminal */
@@ -55,7 +56,7 @@ typedef int (*cli_command_fn)(cli *c, int argc, char **argv);
  * command, so every command's parser merges cli_global_options. */
 enum {
     OPT_STORE = 1000, OPT_SERVER, OPT_SERVER_DB, OPT_INSECURE, OPT_EMAIL,
-    OPT_PASSWORD_FD, OPT_KDF_OPS, OPT_KDF_MEM,
+    OPT_PASSWORD_FD, OPT_KDF_OPS, OPT_KDF_MEM, OPT_SECRET_KEY_FD,
     OPT_CMD = 2000, /* first value for command-specific long options */
     OPT_END = -1, OPT_HELP = -2, OPT_BAD = -3
 };
@@ -97,6 +98,10 @@ void cli_secret_free(char *secret);
  * env: the environment variable to use. Returns an exit code. */
 int cli_read_password(cli *c, const char *prompt, const char *env, int confirm,
                       char **out);
+/* Reads the account's Secret Key (--secret-key-fd if given, else the
+ * ZKVAULT_SECRET_KEY environment variable, else a prompt on the terminal),
+ * never from the command line. Returns an exit code. */
+int cli_read_secret_key(cli *c, char **out);
 /* Reads one secret value (e.g. an item's hidden field): terminal without echo,
  * else one line of standard input. */
 int cli_read_secret_value(const char *prompt, char **out);
@@ -160,6 +165,7 @@ int cli_cmd_export(cli *c, int argc, char **argv);
 int cli_cmd_import(cli *c, int argc, char **argv);
 int cli_cmd_register(cli *c, int argc, char **argv);
 int cli_cmd_login(cli *c, int argc, char **argv);
+int cli_cmd_kit(cli *c, int argc, char **argv);
 int cli_cmd_sync(cli *c, int argc, char **argv);
 int cli_cmd_passwd(cli *c, int argc, char **argv);
 int cli_cmd_devices(cli *c, int argc, char **argv);

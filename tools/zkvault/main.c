@@ -54,6 +54,8 @@ static const char usage_text[] =
     "The master password is never taken from the command line: it is read from\n"
     "--password-fd if given, else from the ZKVAULT_PASSWORD environment variable\n"
     "(ZKVAULT_NEW_PASSWORD for passwd), else from the terminal without echo.\n"
+    "The Secret Key likewise: --secret-key-fd, else ZKVAULT_SECRET_KEY, else the\n"
+    "terminal.\n"
     "\n"
     "Exit codes:\n"
     "  0 success             1 other error          2 bad command line\n"
@@ -70,6 +72,7 @@ const struct option cli_global_options[] = {
     {"insecure", no_argument, NULL, OPT_INSECURE},
     {"email", required_argument, NULL, OPT_EMAIL},
     {"password-fd", required_argument, NULL, OPT_PASSWORD_FD},
+    {"secret-key-fd", required_argument, NULL, OPT_SECRET_KEY_FD},
     {"kdf-ops", required_argument, NULL, OPT_KDF_OPS},
     {"kdf-mem", required_argument, NULL, OPT_KDF_MEM},
     {"help", no_argument, NULL, 'h'},
@@ -187,6 +190,13 @@ static int cli_global_option(cli *c, int opt, const char *arg)
         }
         c->password_fd = (int)v;
         return 1;
+    case OPT_SECRET_KEY_FD:
+        if (parse_u64(arg, &v) != 0 || v > 1024) {
+            cli_usage("--secret-key-fd needs a file descriptor number");
+            return -1;
+        }
+        c->secret_key_fd = (int)v;
+        return 1;
     case OPT_KDF_OPS:
         if (parse_u64(arg, &c->kdf_ops) != 0) {
             cli_usage("--kdf-ops needs a number");
@@ -243,6 +253,7 @@ static const struct command {
     {"history", cli_cmd_history},   {"generate", cli_cmd_generate},
     {"export", cli_cmd_export},     {"import", cli_cmd_import},
     {"register", cli_cmd_register}, {"login", cli_cmd_login},
+    {"kit", cli_cmd_kit},
     {"sync", cli_cmd_sync},         {"passwd", cli_cmd_passwd},
     {"devices", cli_cmd_devices},   {"revoke", cli_cmd_revoke},
     {"link", cli_cmd_link},
@@ -284,6 +295,7 @@ int main(int argc, char **argv)
     cli c;
     memset(&c, 0, sizeof c);
     c.password_fd = -1;
+    c.secret_key_fd = -1;
     c.tty_out = isatty(STDOUT_FILENO);
     int rc = run(&c, argc, argv);
     cli_close(&c);
