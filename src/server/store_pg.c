@@ -122,8 +122,8 @@ static const char *const migrations[] = {
     /* 4: protocol 2 (OPAQUE): the record replaces the verifier and the salt.
      * Accounts of protocol 1 keep their data but no record: they cannot log
      * in (there is no legacy login path). */
-    "ALTER TABLE accounts DROP COLUMN verifier, DROP COLUMN salt,"
-    "  ADD COLUMN record bytea CHECK (record IS NULL OR octet_length(record) = 192);",
+    ("ALTER TABLE accounts DROP COLUMN verifier, DROP COLUMN salt,"
+     "  ADD COLUMN record bytea CHECK (record IS NULL OR octet_length(record) = 192);"),
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 
