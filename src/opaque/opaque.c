@@ -61,10 +61,10 @@ static int oprf_key(uint8_t sk[VAULT_OPAQUE_NSK], const uint8_t seed[VAULT_OPAQU
                     const uint8_t *cred_id, size_t cred_id_len)
 {
     static const char info[] = "OPAQUE-DeriveKeyPair";
-    uint8_t kseed[VAULT_OPAQUE_NSK], pk[VAULT_OPAQUE_NPK];
+    uint8_t kseed[VAULT_OPAQUE_NSK];
     int rc = expand_labeled(kseed, sizeof kseed, seed, cred_id, cred_id_len, "OprfKey");
     if (rc == VAULT_OK)
-        rc = vault__oprf_derive_keypair(sk, pk, kseed, (const uint8_t *)info, sizeof info - 1u);
+        rc = vault__oprf_derive_keypair(sk, NULL, kseed, (const uint8_t *)info, sizeof info - 1u);
     sodium_memzero(kseed, sizeof kseed);
     return rc;
 }

@@ -168,7 +168,8 @@ void vault__hkdf_extract(uint8_t prk[VAULT_OPAQUE_NX], const uint8_t *salt, size
 int vault__hkdf_expand(uint8_t *out, size_t out_len, const uint8_t prk[VAULT_OPAQUE_NX],
                        const uint8_t *info, size_t info_len);
 
-/* RFC 9497 OPRF(ristretto255, SHA-512), modeOPRF. */
+/* RFC 9497 OPRF(ristretto255, SHA-512), modeOPRF. derive_keypair's pk may be
+ * NULL when only the private key is needed (the server's per-login OPRF key). */
 int vault__oprf_derive_keypair(uint8_t sk[VAULT_OPAQUE_NSK], uint8_t pk[VAULT_OPAQUE_NPK],
                                const uint8_t seed[32], const uint8_t *info, size_t info_len);
 int vault__oprf_blind(uint8_t blinded[VAULT_OPAQUE_NOE], uint8_t blind[VAULT_OPAQUE_NSK],
