@@ -36,7 +36,9 @@
 #define MAX_LEVELS 8
 #define PEPPER "zkvault-bench-pepper-0123456789abcdef"
 
-typedef enum op_kind { OP_EMPTY, OP_EMPTY_LARGE, OP_LOGIN_START, OP_LOGIN, OP_PULL, OP_PUSH, OP_COUNT } op_kind;
+typedef enum op_kind {
+    OP_EMPTY, OP_EMPTY_LARGE, OP_LOGIN_START, OP_LOGIN, OP_PULL, OP_PUSH, OP_COUNT
+} op_kind;
 static const char *const op_names[OP_COUNT] = {"empty", "empty-large", "login-start", "login",
                                                "pull", "push"};
 
@@ -488,7 +490,8 @@ static void build_request(client *c, buf *req)
         break;
     case OP_PULL:
         buf_reserve(req, 160);
-        req->len = (size_t)snprintf(req->p, req->cap, "{\"v\":2,\"op\":\"pull\",\"session\":\"%s\"}",
+        req->len = (size_t)snprintf(req->p, req->cap,
+                                    "{\"v\":2,\"op\":\"pull\",\"session\":\"%s\"}",
                                     a->session);
         break;
     case OP_PUSH: {

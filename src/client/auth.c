@@ -74,15 +74,6 @@ static void opaque_cfg(vault_opaque_cfg *cfg, vault_opaque_argon2 *costs)
     cfg->ksf_ctx = costs;
 }
 
-static int response_bin(const cJSON *resp, const char *key, uint8_t *out, size_t len)
-{
-    const char *hex = NULL;
-    if (vault__json_string(resp, key, "server answer", &hex) != VAULT_OK ||
-        vault__hex2bin(out, len, hex) != VAULT_OK)
-        return vault__fail(VAULT_E_SERVER, "server answer: bad \"%s\"", key);
-    return VAULT_OK;
-}
-
 static int add_email(const vault_client *c, cJSON *req, const char *email)
 {
     if (email == NULL)
@@ -113,8 +104,8 @@ static int vet_costs(const vault_client *c, const cJSON *resp, uint64_t *ops, ui
 }
 
 /* login_start: KE1 out, KE2 and the sealed server state back. */
-static int login_start(vault_client *c, const char *email, const uint8_t ke1[VAULT_OPAQUE_KE1_BYTES],
-                       cJSON **resp)
+static int login_start(vault_client *c, const char *email,
+                       const uint8_t ke1[VAULT_OPAQUE_KE1_BYTES], cJSON **resp)
 {
     cJSON *req = NULL;
     int rc = vault_client__request_new(&req, "login_start");
@@ -143,7 +134,7 @@ int vault_client__prove(vault_client *c, const char *email,
     if (rc == VAULT_OK)
         rc = login_start(c, email, ke1, &resp);
     if (rc == VAULT_OK)
-        rc = response_bin(resp, "ke2", ke2, sizeof ke2);
+        rc = vault_client__response_hex(resp, "ke2", ke2, sizeof ke2);
     if (rc == VAULT_OK)
         rc = vet_costs(c, resp, &costs.opslimit, &costs.memlimit);
     if (rc == VAULT_OK && (vault__json_string(resp, "login_state", "server answer", &state) !=
@@ -196,7 +187,7 @@ int vault_client__opaque_register(vault_client *c, const char *email,
     if (rc == VAULT_OK)
         rc = vault_client__call(c, req, &resp);
     if (rc == VAULT_OK)
-        rc = response_bin(resp, "response", response, sizeof response);
+        rc = vault_client__response_hex(resp, "response", response, sizeof response);
     if (rc != VAULT_OK)
         goto done;
     opaque_cfg(&cfg, &costs);

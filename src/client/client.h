@@ -99,6 +99,10 @@ static inline int vault_client__done(vault_client *c, int rc)
  * success. Requests carrying secrets are wiped after sending. */
 int vault_client__call(vault_client *c, struct cJSON *request, struct cJSON **response);
 
+/* A hex member of an answer, exactly len bytes: VAULT_E_SERVER otherwise. */
+int vault_client__response_hex(const struct cJSON *resp, const char *key, uint8_t *out,
+                               size_t len);
+
 /* Adds "session" to a request; VAULT_E_STATE if not logged in. */
 int vault_client__add_session(vault_client *c, struct cJSON *request);
 

@@ -140,7 +140,7 @@ int vault_client__add_session(vault_client *c, cJSON *request)
 }
 
 /* Reads a hex member of exactly len bytes into out. */
-static int response_hex(const cJSON *resp, const char *key, uint8_t *out, size_t len)
+int vault_client__response_hex(const cJSON *resp, const char *key, uint8_t *out, size_t len)
 {
     const char *hex = NULL;
     if (vault__json_string(resp, key, "server answer", &hex) != VAULT_OK ||
@@ -152,7 +152,7 @@ static int response_hex(const cJSON *resp, const char *key, uint8_t *out, size_t
 static int take_session(vault_client *c, const cJSON *resp)
 {
     uint8_t token[32];
-    int rc = response_hex(resp, "session", token, sizeof token);
+    int rc = vault_client__response_hex(resp, "session", token, sizeof token);
     if (rc == VAULT_OK)
         vault__bin2hex(c->session, token, sizeof token);
     sodium_memzero(token, sizeof token);
@@ -337,10 +337,12 @@ static int login_exchange(vault_client *c, const char *email, const vault_client
  * its protected key must open under the KEK of the key exchange: a key
  * swapped by the server, or costs changed by it, fail here. */
 static int check_login_answer(vault_client *c, const cJSON *resp, const vault_client__proof *p,
-                              vault_client__keys *k, uint8_t server_protected[VAULT_PROTECTED_KEY_BYTES])
+                              vault_client__keys *k,
+                              uint8_t server_protected[VAULT_PROTECTED_KEY_BYTES])
 {
     const char *account_id = NULL;
-    int rc = response_hex(resp, "protected_key", server_protected, VAULT_PROTECTED_KEY_BYTES);
+    int rc = vault_client__response_hex(resp, "protected_key", server_protected,
+                                        VAULT_PROTECTED_KEY_BYTES);
     if (rc == VAULT_OK && (vault__json_string(resp, "account_id", "server answer", &account_id) !=
                                VAULT_OK ||
                            strlen(account_id) != 2 * VAULT_ACCOUNT_ID_BYTES))

@@ -145,8 +145,9 @@ static int cfg_check(const vault_opaque_cfg *cfg)
 
 /* ---- registration ------------------------------------------------------- */
 
-int vault__opaque_reg_start(vault_opaque_client *st, uint8_t request[VAULT_OPAQUE_REG_REQUEST_BYTES],
-                            const uint8_t *pwd, size_t pwd_len, const uint8_t *blind)
+int vault__opaque_reg_start(vault_opaque_client *st,
+                            uint8_t request[VAULT_OPAQUE_REG_REQUEST_BYTES], const uint8_t *pwd,
+                            size_t pwd_len, const uint8_t *blind)
 {
     if (!st || !request || (!pwd && pwd_len))
         return vault__fail(VAULT_E_INVALID, "missing argument");

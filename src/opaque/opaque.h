@@ -100,8 +100,9 @@ int vault__opaque_derive_keypair(uint8_t sk[VAULT_OPAQUE_NSK], uint8_t pk[VAULT_
 /* ---- registration (RFC 9807 §5) ---------------------------------------- */
 
 /* CreateRegistrationRequest. blind: NULL = random. */
-int vault__opaque_reg_start(vault_opaque_client *st, uint8_t request[VAULT_OPAQUE_REG_REQUEST_BYTES],
-                            const uint8_t *pwd, size_t pwd_len, const uint8_t *blind);
+int vault__opaque_reg_start(vault_opaque_client *st,
+                            uint8_t request[VAULT_OPAQUE_REG_REQUEST_BYTES], const uint8_t *pwd,
+                            size_t pwd_len, const uint8_t *blind);
 
 /* CreateRegistrationResponse. VAULT_E_INVALID for a request that is not a
  * valid non-identity ristretto255 element. */

@@ -106,23 +106,23 @@ static void password_input(uint8_t out[64], const uint8_t secret_key[16], const 
     crypto_auth_hmacsha512_final(&st, out);
 }
 
-/* One guess: does (password, secret key) rebuild the stored record? One
- * Argon2id at the stored costs, and a few scalar multiplications. */
-static int guess_matches(const stolen_account *a, const thief_keys *t,
-                         const uint8_t secret_key[16], const char *password)
+/* What the thief computes for a guess: the record (and export key) that
+ * (password, Secret Key) would have registered, with the stored envelope
+ * nonce. One Argon2id at the stored costs and a few scalar multiplications;
+ * the thief evaluates the OPRF itself (blind 1, then the server's key). */
+static void rebuild(uint8_t record[RECORD_BYTES], uint8_t export_key[64], const stolen_account *a,
+                    const thief_keys *t, const uint8_t secret_key[16], const char *password)
 {
     vault_opaque_client st;
     vault_opaque_cfg cfg;
     vault_opaque_argon2 costs = {a->opslimit, a->memlimit};
-    uint8_t input[64], one[32] = {1}, blinded[32], response[64], record[RECORD_BYTES],
-        export_key[64];
+    uint8_t input[64], one[32] = {1}, blinded[32], response[64];
     password_input(input, secret_key, password);
     memset(&cfg, 0, sizeof cfg);
     cfg.context = (const uint8_t *)VAULT_OPAQUE_APP_CONTEXT;
     cfg.context_len = sizeof VAULT_OPAQUE_APP_CONTEXT - 1;
     cfg.ksf = vault__opaque_ksf_argon2id;
     cfg.ksf_ctx = &costs;
-    /* The thief evaluates the OPRF itself: blind 1, then its key. */
     assert_int_equal(vault__opaque_reg_start(&st, blinded, input, sizeof input, one), VAULT_OK);
     assert_int_equal(vault__oprf_blind_evaluate(response, t->oprf_key, blinded), VAULT_OK);
     memcpy(response + 32, t->server_pk, 32);
@@ -131,6 +131,14 @@ static int guess_matches(const stolen_account *a, const thief_keys *t,
                                               a->record + 32 + 64 /* the envelope nonce */),
                      VAULT_OK);
     sodium_memzero(input, sizeof input);
+}
+
+/* One guess: does (password, Secret Key) rebuild the stored record? */
+static int guess_matches(const stolen_account *a, const thief_keys *t,
+                         const uint8_t secret_key[16], const char *password)
+{
+    uint8_t record[RECORD_BYTES], export_key[64];
+    rebuild(record, export_key, a, t, secret_key, password);
     sodium_memzero(export_key, sizeof export_key);
     return sodium_memcmp(record, a->record, sizeof record) == 0;
 }
@@ -206,23 +214,8 @@ static void kek_of(uint8_t kek[32], const uint8_t secret_key[16], const uint8_t 
 static void export_key_of(uint8_t export_key[64], const stolen_account *a, const thief_keys *t,
                           const uint8_t secret_key[16], const char *password)
 {
-    vault_opaque_client st;
-    vault_opaque_cfg cfg;
-    vault_opaque_argon2 costs = {a->opslimit, a->memlimit};
-    uint8_t input[64], one[32] = {1}, blinded[32], response[64], record[RECORD_BYTES];
-    password_input(input, secret_key, password);
-    memset(&cfg, 0, sizeof cfg);
-    cfg.context = (const uint8_t *)VAULT_OPAQUE_APP_CONTEXT;
-    cfg.context_len = sizeof VAULT_OPAQUE_APP_CONTEXT - 1;
-    cfg.ksf = vault__opaque_ksf_argon2id;
-    cfg.ksf_ctx = &costs;
-    assert_int_equal(vault__opaque_reg_start(&st, blinded, input, sizeof input, one), VAULT_OK);
-    assert_int_equal(vault__oprf_blind_evaluate(response, t->oprf_key, blinded), VAULT_OK);
-    memcpy(response + 32, t->server_pk, 32);
-    assert_int_equal(vault__opaque_reg_finish(record, export_key, &st, input, sizeof input,
-                                              response, &cfg, a->record + 32 + 64),
-                     VAULT_OK);
-    sodium_memzero(input, sizeof input);
+    uint8_t record[RECORD_BYTES];
+    rebuild(record, export_key, a, t, secret_key, password);
 }
 
 void test_breach_guess__db_alone_protected_key_is_no_guess_oracle(void **state)

@@ -203,8 +203,8 @@ static void login(client *c)
                                        &cfg),
                      VAULT_OK);
     req = request("login_finish");
-    cJSON_AddItemToObject(req, "login_state",
-                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(start, "login_state"), 1));
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(start, "login_state");
+    cJSON_AddItemToObject(req, "login_state", cJSON_Duplicate(state, 1));
     cJSON_Delete(start);
     add_hex(req, "ke3", ke3, sizeof ke3);
     cJSON_AddStringToObject(req, "device_id", c->device_id);
