@@ -195,11 +195,18 @@ VAULT_API int vault_blob_peek(const uint8_t *blob, size_t blob_len,
  *    "fields": [{"name": "username", "value": "ada", "hidden": false},
  *               {"name": "password", "value": "s3cret", "hidden": true}],
  *    "tags": ["work"], "created": 1700000000000, "updated": 1700000000000,
- *    "rev": 3, "deleted": false,
+ *    "rev": 3, "deleted": false, "trashed": 0,
  *    "history": [{"name": "password", "value": "old", "changed": 1690000000000}]}
  *
+ * A field may also carry "type": "text" (the default, never written out) or
+ * "totp": its value is then a TOTP secret (vault_totp_check) and
+ * vault_item_totp() gives its codes. "trashed" is 0, or the time the item was
+ * moved to the trash (vault_item_trash): such an item keeps its content,
+ * syncs, and is left out of list/search/count until restored or purged.
+ *
  * On input only "type", "title", "fields" and "tags" are read (fields and tags
- * are optional; each field needs all three of "name", "value" and "hidden"). "id", "created", "updated", "rev", "deleted" and "history" are
+ * are optional; each field needs "name", "value" and "hidden", "type" is
+ * optional). "id", "created", "updated", "rev", "deleted", "trashed" and "history" are
  * kept by the library. Types: "login", "note", "card", "identity", or any
  * app-defined name of 1..64 characters [a-z0-9_.-]. Times are milliseconds
  * since the Unix epoch.
@@ -208,7 +215,8 @@ VAULT_API int vault_blob_peek(const uint8_t *blob, size_t blob_len,
  */
 typedef struct vault vault;
 
-#define VAULT_LIST_DELETED 1u /* include tombstones in vault_item_list */
+#define VAULT_LIST_DELETED 1u /* vault_item_list: every item, trash and tombstones included */
+#define VAULT_LIST_TRASH 2u   /* vault_item_list: only the items in the trash */
 
 /* Creates an empty vault. Free with vault_close(). */
 VAULT_API int vault_new(vault **out);
@@ -241,28 +249,59 @@ VAULT_API int vault_item_add(vault *v, const char *item_json, char **id_out);
 /* Replaces type, title, fields and tags of item id; bumps its "rev" and
  * "updated". A hidden field whose value changes keeps the old value in the
  * item's history (the last 10 per field). Errors: VAULT_E_NOT_FOUND (also for
- * a deleted item), VAULT_E_INVALID, VAULT_E_LIMIT. */
+ * a deleted item or one in the trash), VAULT_E_INVALID, VAULT_E_LIMIT. */
 VAULT_API int vault_item_update(vault *v, const char *id, const char *item_json);
 
-/* The item as JSON (*json freed with vault_free()). VAULT_E_NOT_FOUND if
- * unknown or deleted. */
+/* The item as JSON (*json freed with vault_free()), also when it is in the
+ * trash ("trashed" is then non-zero). VAULT_E_NOT_FOUND if unknown or deleted. */
 VAULT_API int vault_item_get(const vault *v, const char *id, char **json);
 
-/* Deletes an item: its content is wiped and a tombstone kept so the delete
- * syncs. VAULT_E_NOT_FOUND if unknown or already deleted. */
+/* Deletes (purges) an item, in the trash or not: its content is wiped and a
+ * tombstone kept so the delete syncs. VAULT_E_NOT_FOUND if unknown or already
+ * deleted. */
 VAULT_API int vault_item_delete(vault *v, const char *id);
 
-/* A JSON array of the items, ordered by title then id; with VAULT_LIST_DELETED
- * tombstones are included. */
+/* Moves item id to the trash: its content stays (and syncs), "trashed" is set
+ * to now, "rev" and "updated" move on. Errors: VAULT_E_INVALID (NULL),
+ * VAULT_E_NOT_FOUND (unknown, deleted, or already in the trash), VAULT_E_NOMEM. */
+VAULT_API int vault_item_trash(vault *v, const char *id);
+
+/* Takes item id out of the trash ("trashed" back to 0; "rev" and "updated"
+ * move on). Errors: VAULT_E_INVALID, VAULT_E_NOT_FOUND (unknown, deleted, or
+ * not in the trash), VAULT_E_NOMEM. */
+VAULT_API int vault_item_restore(vault *v, const char *id);
+
+/* Purges (as vault_item_delete) every item that has been in the trash for at
+ * least `days` days by this device's clock; days 0 empties the trash. An item
+ * whose trash time lies in the future (another device's clock) is kept.
+ * *purged (may be NULL) receives the count. Errors: VAULT_E_INVALID,
+ * VAULT_E_NOMEM (items purged before the failure stay purged). */
+VAULT_API int vault_trash_expire(vault *v, uint32_t days, uint64_t *purged);
+
+/* A JSON array of the items, ordered by title then id. flags 0: the live items
+ * (not in the trash); VAULT_LIST_TRASH: only the items in the trash;
+ * VAULT_LIST_DELETED: every item, those in the trash and the tombstones
+ * included. Any other flags: VAULT_E_INVALID. */
 VAULT_API int vault_item_list(const vault *v, uint32_t flags, char **json);
 
-/* A JSON array of the live items whose title, tags or non-hidden field values
- * contain query, case-insensitively (ASCII case folding; other UTF-8 bytes
- * must match exactly). An empty query matches everything. */
+/* A JSON array of the live items (not in the trash) whose title, tags or
+ * non-hidden field values contain query, compared after Unicode NFKC
+ * normalisation and case folding (utf8proc): "ärzte" finds "Ärzte", "ﬁle"
+ * finds "FILE". An empty query matches everything. Errors: VAULT_E_INVALID
+ * (NULL, query not valid UTF-8), VAULT_E_NOMEM. */
 VAULT_API int vault_item_search(const vault *v, const char *query, char **json);
 
-/* The number of live (not deleted) items. */
+/* The number of live items (not deleted, not in the trash). */
 VAULT_API int vault_item_count(const vault *v, uint64_t *count);
+
+/* The current TOTP code of item id's first field of type "totp", at
+ * unix_time (seconds since the epoch; pass time(NULL), or a fixed time in
+ * tests). *code (6..8 digits, NUL-terminated) is freed with vault_free();
+ * *seconds_left is 1..period, the seconds the code stays valid. Errors:
+ * VAULT_E_INVALID (NULL), VAULT_E_NOT_FOUND (no such live item, or it has no
+ * TOTP field), VAULT_E_NOMEM. */
+VAULT_API int vault_item_totp(const vault *v, const char *id, uint64_t unix_time, char **code,
+                              uint32_t *seconds_left);
 
 /* Three-way merge: base is the last vault both sides agreed on (may be an
  * empty vault), local and remote the two edited descendants. *out is a new
@@ -274,6 +313,56 @@ VAULT_API int vault_item_count(const vault *v, uint64_t *count);
  * kept. Errors: VAULT_E_NOMEM, VAULT_E_INVALID. */
 VAULT_API int vault_merge(vault **out, const vault *base, const vault *local,
                           const vault *remote);
+
+/* ========================================================================== */
+/* vault_totp_* — one-time codes (RFC 6238) from a stored TOTP secret          */
+/* ========================================================================== */
+
+/*
+ * A TOTP secret is either an otpauth://totp/LABEL?secret=BASE32&... URI (as
+ * a QR code carries it; "algorithm" SHA1, SHA256 or SHA512, "digits" 6..8,
+ * "period" 1..86400 seconds; defaults SHA1, 6, 30; other parameters such as
+ * "issuer" are ignored; hotp URIs are refused) or a bare base32 secret
+ * (spaces, '-' and '=' ignored, either case), meaning SHA1, 6 digits, 30 s.
+ * The HMAC and truncation are liboath's.
+ */
+
+/* Checks a TOTP secret. Errors: VAULT_E_INVALID (with a message naming the
+ * problem, never the secret), VAULT_E_LIMIT (over 1024 base32 characters). */
+VAULT_API int vault_totp_check(const char *totp);
+
+/* The code of a TOTP secret at unix_time (seconds): *code (freed with
+ * vault_free()) and *seconds_left (1..period). Errors: those of
+ * vault_totp_check, VAULT_E_INVALID (NULL), VAULT_E_NOMEM. */
+VAULT_API int vault_totp_code(const char *totp, uint64_t unix_time, char **code,
+                              uint32_t *seconds_left);
+
+/* ========================================================================== */
+/* vault_audit — weak, reused, old and breached secrets                       */
+/* ========================================================================== */
+
+/* Audits the hidden text fields (not TOTP) of the live items and returns a
+ * JSON report (*json freed with vault_free()) that names items and fields,
+ * never a value:
+ *
+ *   {"summary": {"checked": 12, "weak": 2, "reused": 3, "old": 1, "breached": 1},
+ *    "findings": [{"id": "...", "title": "Mail", "field": "password",
+ *                  "weak": true, "strength_bits": 18.4, "reused": 2,
+ *                  "old": false, "age_days": 40, "breached": 52314}, ...]}
+ *
+ * Only fields with a problem are in "findings". weak: zxcvbn (libzxcvbn)
+ * estimates fewer than 2^40 guesses ("strength_bits" < 40), with the item's
+ * title and visible values as a user dictionary. reused: how many other
+ * audited fields hold the same value. old: the value is at least old_days
+ * days old (0: never flagged); its age comes from the field's newest history
+ * entry, else the item's creation. breached: how often the value occurs in
+ * breach_file, a local Pwned Passwords file of "SHA1HEX:COUNT" lines sorted
+ * by hash (binary search, nothing sent anywhere); NULL skips the check and
+ * leaves "breached" out. Errors: VAULT_E_INVALID (NULL vault or json, or a
+ * malformed line met in the breach file), VAULT_E_IO (breach file unreadable),
+ * VAULT_E_NOMEM. */
+VAULT_API int vault_audit(const vault *v, const char *breach_file, uint32_t old_days,
+                          char **json);
 
 /* ========================================================================== */
 /* vault_server_* — the server: store + transport-agnostic JSON handler       */

@@ -5,16 +5,23 @@
 #   --with-extras  also the tools the extended test and bench suites use
 #                  (zbar-tools to decode QR images, PostgreSQL, clang with its
 #                  sanitizer and libFuzzer runtimes: libclang-rt-dev is only a
-#                  Recommends of clang, which --no-install-recommends skips).
+#                  Recommends of clang, which --no-install-recommends skips;
+#                  pytest, and setuptools + venv to install the Python binding
+#                  as a package without the package index; zsh to test the
+#                  zsh completion).
+# scdoc builds the man pages (without it the build skips them).
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
   libsodium-dev libsqlite3-dev libcjson-dev zlib1g-dev
   libcmocka-dev libqrencode-dev libmicrohttpd-dev libcurl4-openssl-dev libpq-dev
+  liboath-dev libutf8proc-dev libzxcvbn-dev nettle-dev
+  scdoc
 )
 if [[ "${1:-}" == "--with-extras" ]]; then
-  packages+=(zbar-tools clang libclang-rt-dev postgresql)
+  packages+=(zbar-tools clang libclang-rt-dev postgresql python3-pytest python3-setuptools python3-venv
+            zsh)
 fi
 
 missing=()

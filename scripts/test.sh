@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds zkvault and runs every test: once with gcc, once with clang under
-# AddressSanitizer + UndefinedBehaviorSanitizer, then fuzzes each libFuzzer
+# Builds zkvault and runs every test: once with gcc (-Werror) and the bindings
+# (with the pip/npm package checks), Release builds with gcc and clang, the
+# client-only build and its tests, once with clang under AddressSanitizer +
+# UndefinedBehaviorSanitizer (the bindings too), then fuzzes each libFuzzer
 # harness of fuzz/ for a bounded time (scripts/fuzz.sh: any crash, leak, hang
 # or sanitizer report fails). Installs missing Debian packages first.
 # Usage: scripts/test.sh [--quick]   (--quick: skip the sanitizer pass and fuzzing)
@@ -45,6 +47,8 @@ if [[ "${1:-}" != "--quick" ]]; then
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     bash scripts/pg_test.sh ctest --test-dir build-asan --output-on-failure -j"$jobs"
+  echo "== bindings under ASan (runtime preloaded into python3 and node) =="
+  bash scripts/test_bindings.sh build-asan
 
   # 5 harnesses, two at a time on CI's 2 cores: about 3 × FUZZ_TIME plus the
   # fuzz build. Each harness is bounded in wall time, so a loaded machine

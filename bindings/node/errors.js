@@ -38,10 +38,13 @@ class ConflictError extends NetworkError {}  // CONFLICT: sync() merges and retr
 class StorageError extends VaultError {}     // IO
 class InternalError extends VaultError {}    // NOMEM, INTERNAL
 class UnsupportedError extends VaultError {} // UNSUPPORTED, or a function missing from this libvault
+// A handle used after close, or a borrowed one (Client.vault, a Link) after
+// its owner closed, locked, synced or replaced it: no library call is made.
+class ClosedError extends Error {}
 
 for (const cls of [VaultError, InputError, AuthError, RateLimitedError, IntegrityError,
   NotFoundError, ExistsError, StateError, NetworkError, ConflictError, StorageError,
-  InternalError, UnsupportedError]) {
+  InternalError, UnsupportedError, ClosedError]) {
   Object.defineProperty(cls.prototype, 'name', { value: cls.name });
 }
 
@@ -67,5 +70,5 @@ function errorFor(code, message, reason) {
 module.exports = {
   CODES, VaultError, InputError, AuthError, RateLimitedError, IntegrityError, NotFoundError,
   ExistsError, StateError, NetworkError, ConflictError, StorageError, InternalError,
-  UnsupportedError, errorFor,
+  UnsupportedError, ClosedError, errorFor,
 };

@@ -11,6 +11,7 @@ const { koffi, fn } = require('./lib.js');
 const errors = require('./errors.js');
 
 const LIST_DELETED = 1;
+const LIST_TRASH = 2;
 const HTTP_ALLOW_INSECURE = 1;
 const HTTP_INSECURE_TLS = 2;
 const QR_TEXT = 1;
@@ -57,6 +58,18 @@ function callAsync(name, args, errmsg) {
       else resolve(rc);
     });
   });
+}
+
+function totpResult(name, args) {
+  const out = [null];
+  const left = [0];
+  call(name, [...args, out, left]);
+  return { code: takeString(out[0]), secondsLeft: Number(left[0]) };
+}
+
+// { code, secondsLeft } for an otpauth://totp/ URI or a base32 secret.
+function totpCode(secret, unixTime = Math.floor(Date.now() / 1000)) {
+  return totpResult('vault_totp_code', [text(secret, 'secret'), unixTime]);
 }
 
 function takeString(ptr) {
@@ -160,7 +173,10 @@ function qrRender(value, format = QR_TEXT) {
 
 class Vault {
   // new Vault() makes an empty owned vault. Vaults from Client.vault are
-  // borrowed: valid until the client locks, closes, pulls or syncs.
+  // borrowed: valid only until the client's next call that may replace or
+  // free the vault (every call but save, accountId, revision, unlocked and
+  // connect*; an async call counts from the moment it is queued). After
+  // that they throw ClosedError: take client.vault again.
   constructor(handle = null, owner = null) {
     if (handle === null) {
       const out = [null];
@@ -169,6 +185,7 @@ class Vault {
     }
     this._h = handle;
     this._owner = owner;
+    this._generation = owner === null ? null : owner._generation;
   }
 
   static fromJson(json) {
@@ -191,7 +208,13 @@ class Vault {
   }
 
   _handle() {
-    if (this._h === null) throw new Error('vault is closed');
+    if (this._h === null) throw new errors.ClosedError('vault is closed');
+    const owner = this._owner;
+    if (owner !== null && (owner._h === null || owner._generation !== this._generation)) {
+      this._h = null;
+      throw new errors.ClosedError('this Vault was borrowed from a Client that has since closed, '
+        + 'locked, synced or replaced its vault: take client.vault again');
+    }
     return this._h;
   }
 
@@ -247,9 +270,39 @@ class Vault {
     call('vault_item_delete', [this._handle(), text(id, 'id')]);
   }
 
-  list({ deleted = false } = {}) {
+  // Live items; { trash: true }: only those in the trash; { deleted: true }:
+  // every item, trash and tombstones included.
+  list({ deleted = false, trash = false } = {}) {
     const out = [null];
-    call('vault_item_list', [this._handle(), deleted ? LIST_DELETED : 0, out]);
+    const flags = (deleted ? LIST_DELETED : 0) | (trash ? LIST_TRASH : 0);
+    call('vault_item_list', [this._handle(), flags, out]);
+    return JSON.parse(takeString(out[0]));
+  }
+
+  trash(id) {
+    call('vault_item_trash', [this._handle(), text(id, 'id')]);
+  }
+
+  restore(id) {
+    call('vault_item_restore', [this._handle(), text(id, 'id')]);
+  }
+
+  // Purges what has been in the trash for `days` days; returns the count.
+  expireTrash(days) {
+    const out = [0];
+    call('vault_trash_expire', [this._handle(), days, out]);
+    return Number(out[0]);
+  }
+
+  // { code, secondsLeft } of the item's TOTP field at unixTime (default now).
+  totp(id, unixTime = Math.floor(Date.now() / 1000)) {
+    return totpResult('vault_item_totp', [this._handle(), text(id, 'id'), unixTime]);
+  }
+
+  // The audit report: weak, reused, old and breached secrets.
+  audit({ breachFile = null, oldDays = 365 } = {}) {
+    const out = [null];
+    call('vault_audit', [this._handle(), breachFile, oldDays, out]);
     return JSON.parse(takeString(out[0]));
   }
 
@@ -276,6 +329,12 @@ class Server {
     const out = [null];
     call('vault_server_open', [out, String(dbPath), pepper, pepper.length, 0]);
     this._h = out[0];
+    this._daemons = []; // stopped before the server closes: they use it
+  }
+
+  _handle() {
+    if (this._h === null) throw new errors.ClosedError('server is closed');
+    return this._h;
   }
 
   _errmsg() {
@@ -283,6 +342,8 @@ class Server {
   }
 
   close() {
+    for (const daemon of this._daemons) daemon.stop();
+    this._daemons = [];
     if (this._h !== null) fn.vault_server_close(this._h);
     this._h = null;
   }
@@ -294,13 +355,14 @@ class Server {
   handle(request) {
     const data = Buffer.from(itemJson(request), 'utf8');
     const out = [null];
-    call('vault_server_handle', [this._h, data, data.length, out], () => this._errmsg());
+    call('vault_server_handle', [this._handle(), data, data.length, out], () => this._errmsg());
     return JSON.parse(takeString(out[0]));
   }
 
   setOption(name, value) {
     if (!(name in SERVER_OPTIONS)) throw new RangeError(`unknown server option ${name}`);
-    call('vault_server_set_option', [this._h, SERVER_OPTIONS[name], value], () => this._errmsg());
+    call('vault_server_set_option', [this._handle(), SERVER_OPTIONS[name], value],
+      () => this._errmsg());
   }
 
   serveHttp(options = {}) {
@@ -312,9 +374,10 @@ class Httpd {
   constructor(server, { bind = '127.0.0.1', port = 0, certPem = null, keyPem = null,
     threads = 0 } = {}) {
     const out = [null];
-    call('vault_httpd_start', [out, server._h, bind, port, certPem, keyPem, threads]);
+    call('vault_httpd_start', [out, server._handle(), bind, port, certPem, keyPem, threads]);
     this._h = out[0];
     this._server = server;
+    server._daemons.push(this);
     this.port = fn.vault_httpd_port(this._h);
     const host = bind.includes(':') ? `[${bind}]` : bind;
     this.url = `${certPem ? 'https' : 'http'}://${host}:${this.port}`;
@@ -330,6 +393,12 @@ class Httpd {
   }
 }
 
+// Calls that never replace or free the client's vault: a Vault borrowed from
+// Client.vault survives them; any other call invalidates it.
+const KEEPS_VAULT = new Set(['vault_client_vault', 'vault_client_save',
+  'vault_client_account_id', 'vault_client_revision', 'vault_client_is_unlocked',
+  'vault_client_connect_local', 'vault_client_connect_http']);
+
 class Client {
   constructor(path) {
     const out = [null];
@@ -337,32 +406,53 @@ class Client {
     this._h = out[0];
     this._server = null;
     this._queue = Promise.resolve();
+    this._inFlight = 0; // async calls queued or running on a worker thread
+    this._generation = 0;
   }
 
   _errmsg() {
     return this._h === null ? '' : fn.vault_client_errmsg(this._h);
   }
 
-  _handle() {
-    if (this._h === null) throw new Error('client is closed');
+  // The handle for a call named name; checks that it (and an embedded
+  // server) is still open, and invalidates borrowed vaults unless the call
+  // keeps them.
+  _handle(name = 'vault_client_lock') {
+    if (this._h === null) throw new errors.ClosedError('client is closed');
+    if (this._server !== null && this._server._h === null) {
+      throw new errors.ClosedError('the Server this client is connected to is closed');
+    }
+    if (!KEEPS_VAULT.has(name)) this._generation += 1;
     return this._h;
   }
 
   _call(name, ...args) {
-    return call(name, [this._handle(), ...args], () => this._errmsg());
+    return call(name, [this._handle(name), ...args], () => this._errmsg());
   }
 
   // Queues an async call behind the earlier ones on this handle.
   _async(name, ...args) {
-    const run = () => callAsync(name, [this._handle(), ...args], () => this._errmsg());
+    const h = this._handle(name);
+    // h stays valid until the queue drains, even across close() (see there).
+    const run = () => callAsync(name, [h, ...args], () => fn.vault_client_errmsg(h));
+    this._inFlight += 1;
     const result = this._queue.then(run, run);
-    this._queue = result.catch(() => {});
+    this._queue = result.catch(() => {}).finally(() => {
+      this._inFlight -= 1;
+    });
     return result;
   }
 
+  // Closes now, or, with async calls still queued or running on a worker
+  // thread, as soon as they settle (the handle must outlive them); the
+  // object is unusable from this call on either way.
   close() {
-    if (this._h !== null) fn.vault_client_close(this._h);
+    const h = this._h;
     this._h = null;
+    this._generation += 1;
+    if (h === null) return;
+    if (this._inFlight === 0) fn.vault_client_close(h);
+    else this._queue = this._queue.then(() => fn.vault_client_close(h));
   }
 
   [Symbol.dispose]() {
@@ -440,13 +530,15 @@ class Client {
   }
 
   connectLocal(server) {
-    this._call('vault_client_connect_local', server._h);
+    this._server = null;
+    this._call('vault_client_connect_local', server._handle());
     this._server = server;
   }
 
   connectHttp(baseUrl, { allowInsecure = false, insecureTls = false } = {}) {
     const flags = (allowInsecure ? HTTP_ALLOW_INSECURE : 0) | (insecureTls ? HTTP_INSECURE_TLS : 0);
     this._call('vault_client_connect_http', baseUrl, flags);
+    this._server = null;
   }
 
   register(email) {
@@ -513,7 +605,7 @@ class Client {
 
   _link(name, ...args) {
     const out = [null];
-    call(name, [out, this._handle(), ...args], () => this._errmsg());
+    call(name, [out, this._handle(name), ...args], () => this._errmsg());
     return new Link(out[0], this);
   }
 
@@ -547,7 +639,8 @@ class Link {
   }
 
   _call(name, ...args) {
-    if (this._h === null) throw new Error('link is closed');
+    if (this._h === null) throw new errors.ClosedError('link is closed');
+    this._client._handle(name); // the link acts on its client (complete opens the vault)
     return call(name, [this._h, ...args], () => this._client._errmsg());
   }
 
@@ -617,6 +710,6 @@ function blobOpen(key, accountId, revision, blob) {
 
 module.exports = {
   Vault, Client, Server, Httpd, Link, version, strerror, checkKdfParams, deriveKeys, newSalt,
-  blobSeal, blobOpen, qrRender, LIST_DELETED, HTTP_ALLOW_INSECURE, HTTP_INSECURE_TLS, QR_TEXT,
+  blobSeal, blobOpen, qrRender, totpCode, LIST_DELETED, LIST_TRASH, HTTP_ALLOW_INSECURE, HTTP_INSECURE_TLS, QR_TEXT,
   QR_SVG, QR_PGM, KEY_BYTES, SALT_BYTES, KDF_OPSLIMIT_MIN, KDF_MEMLIMIT_MIN, ...errors,
 };

@@ -44,6 +44,23 @@ typedef struct vault_store_device_row {
     uint8_t sealed_key[VAULT_STORE_SEALED_KEY_BYTES];
 } vault_store_device_row;
 
+/* One value of a statement, in order ($1 or ?1 first). The backends list a
+ * primitive's values as data, so that each primitive reads as its SQL and
+ * its values. Blobs and text are borrowed: they outlive the statement. */
+typedef struct vault_store_param {
+    enum { VAULT_STORE_P_BLOB, VAULT_STORE_P_INT, VAULT_STORE_P_TEXT } kind;
+    const void *p;
+    size_t n;
+    int64_t v;
+} vault_store_param;
+
+#define P_BLOB(ptr, len) ((vault_store_param){VAULT_STORE_P_BLOB, (ptr), (len), 0})
+#define P_ID(ptr) P_BLOB((ptr), VAULT_STORE_ID_BYTES)
+#define P_HASH(ptr) P_BLOB((ptr), VAULT_STORE_HASH_BYTES)
+#define P_INT(x) ((vault_store_param){VAULT_STORE_P_INT, NULL, 0, (int64_t)(x)})
+#define P_TEXT(s) ((vault_store_param){VAULT_STORE_P_TEXT, (s), 0, 0})
+#define NPARAMS(a) (sizeof(a) / sizeof(a)[0])
+
 /* How transact runs a body. */
 enum {
     /* Reads only: no transaction, each statement sees a consistent snapshot. */

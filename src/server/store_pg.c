@@ -23,8 +23,9 @@
  * (VAULT_E_IO) and never retried: it may or may not have happened, and the
  * client's next pull tells which.
  *
- * Values: every statement is parameterised (PQexecParams); ids, hashes and
- * blobs travel as binary bytea, integers as text; results come back binary.
+ * Values: every statement is parameterised and prepared once per connection
+ * (PQprepare, PQexecPrepared); ids, hashes and blobs travel as binary bytea,
+ * integers as text; results come back binary.
  */
 #include <libpq-fe.h>
 #include <limits.h>
@@ -39,6 +40,7 @@
 #define POOL_MAX 8
 #define TX_ATTEMPTS 5
 #define PARAMS_MAX 8
+#define PREPARED_MAX 64 /* statements kept prepared per connection */
 /* Used unless the URI says otherwise: a request while the database host is
  * unreachable fails after this long instead of hanging a worker. */
 #define CONNECT_TIMEOUT_S "5"
@@ -136,6 +138,10 @@ typedef struct conn {
     int retry;       /* running the operation again is safe and may succeed */
     int commit_sent; /* a lost connection now leaves the outcome unknown */
     int64_t changes; /* rows the last statement touched */
+    /* The statements prepared on this connection, by the address of their
+     * text (a string literal of a primitive): statement i is named "z<i>". */
+    const char *prepared[PREPARED_MAX];
+    int nprepared;
 } conn;
 
 #define CONN(tx) ((conn *)(tx))
@@ -193,14 +199,26 @@ static void p_text(params *p, const char *s)
     p->formats[i] = 0;
 }
 
-static void p_id(params *p, const uint8_t *id)
-{
-    p_bytes(p, id, VAULT_STORE_ID_BYTES);
-}
+typedef vault_store_param param;
 
-static void p_hash(params *p, const uint8_t *hash)
+/* libpq's arrays for a primitive's values. */
+static int params_of(params *p, const param *ps, size_t n, const char *what)
 {
-    p_bytes(p, hash, VAULT_STORE_HASH_BYTES);
+    p->n = 0;
+    p->too_long = 0;
+    if (n > PARAMS_MAX)
+        return vault__fail(VAULT_E_INTERNAL, "store: %s: too many values", what);
+    for (size_t i = 0; i < n; i++) {
+        if (ps[i].kind == VAULT_STORE_P_BLOB)
+            p_bytes(p, ps[i].p, ps[i].n);
+        else if (ps[i].kind == VAULT_STORE_P_INT)
+            p_i64(p, ps[i].v);
+        else
+            p_text(p, ps[i].p);
+    }
+    if (p->too_long)
+        return vault__fail(VAULT_E_LIMIT, "store: %s: value too large", what);
+    return VAULT_OK;
 }
 
 /* ---- statements and errors -------------------------------------------------------- */
@@ -243,19 +261,50 @@ static int fail_result(conn *c, const PGresult *r, const char *what)
     return vault__fail(VAULT_E_IO, "store: %s: %.*s", what, first_line_len(msg), msg);
 }
 
-/* Runs one parameterised statement; VAULT_OK with *out (the caller clears it)
- * when it succeeded. c->changes gets the number of rows it touched. */
-static int exec_params(conn *c, const char *sql, const params *p, PGresult **out,
+/* Prepares sql on c the first time it runs there, so that PostgreSQL parses
+ * and plans each primitive's statement once per connection. *slot is its
+ * index, or -1 once PREPARED_MAX are prepared (it then runs unnamed). */
+static int prepare(conn *c, const char *sql, const params *p, const char *what, int *slot)
+{
+    char name[16];
+    for (*slot = 0; *slot < c->nprepared; (*slot)++)
+        if (c->prepared[*slot] == sql)
+            return VAULT_OK;
+    *slot = -1;
+    if (c->nprepared == PREPARED_MAX)
+        return VAULT_OK;
+    snprintf(name, sizeof name, "z%d", c->nprepared);
+    PGresult *r = PQprepare(c->pg, name, sql, p->n, p->types);
+    int status = PQresultStatus(r) == PGRES_COMMAND_OK ? VAULT_OK : fail_result(c, r, what);
+    PQclear(r);
+    if (status == VAULT_OK) {
+        *slot = c->nprepared;
+        c->prepared[c->nprepared++] = sql;
+    }
+    return status;
+}
+
+/* Runs one parameterised statement (prepared); VAULT_OK with *out (the caller
+ * clears it) when it succeeded. c->changes gets the number of rows it touched. */
+static int exec_params(conn *c, const char *sql, const param *ps, size_t n, PGresult **out,
                        const char *what)
 {
-    if (p != NULL && p->too_long)
-        return vault__fail(VAULT_E_LIMIT, "store: %s: value too large", what);
-    PGresult *r = PQexecParams(c->pg, sql, p != NULL ? p->n : 0, p != NULL ? p->types : NULL,
-                               p != NULL ? p->values : NULL, p != NULL ? p->lengths : NULL,
-                               p != NULL ? p->formats : NULL, 1);
+    params p;
+    char name[16];
+    int slot = -1;
+    int status = params_of(&p, ps, n, what);
+    if (status == VAULT_OK)
+        status = prepare(c, sql, &p, what, &slot);
+    if (status != VAULT_OK)
+        return status;
+    snprintf(name, sizeof name, "z%d", slot);
+    PGresult *r = slot >= 0 ? PQexecPrepared(c->pg, name, p.n, p.values, p.lengths,
+                                             p.formats, 1)
+                            : PQexecParams(c->pg, sql, p.n, p.types, p.values, p.lengths,
+                                           p.formats, 1);
     ExecStatusType rs = PQresultStatus(r);
     if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
-        int status = fail_result(c, r, what);
+        status = fail_result(c, r, what);
         PQclear(r);
         return status;
     }
@@ -266,10 +315,10 @@ static int exec_params(conn *c, const char *sql, const params *p, PGresult **out
 }
 
 /* A statement whose rows (if any) are not needed. */
-static int run(conn *c, const char *sql, const params *p, const char *what)
+static int run(conn *c, const char *sql, const param *ps, size_t n, const char *what)
 {
     PGresult *r = NULL;
-    int status = exec_params(c, sql, p, &r, what);
+    int status = exec_params(c, sql, ps, n, &r, what);
     PQclear(r);
     return status;
 }
@@ -285,10 +334,11 @@ static int one_row(const conn *c, int status)
 
 /* A query: VAULT_OK with at least one row in *out (the caller clears it), or
  * VAULT_E_NOT_FOUND (no message) without one. */
-static int fetch(conn *c, const char *sql, const params *p, PGresult **out, const char *what)
+static int fetch(conn *c, const char *sql, const param *ps, size_t n, PGresult **out,
+                 const char *what)
 {
     PGresult *r = NULL;
-    int status = exec_params(c, sql, p, &r, what);
+    int status = exec_params(c, sql, ps, n, &r, what);
     if (status != VAULT_OK)
         return status;
     if (PQntuples(r) == 0) {
@@ -396,11 +446,11 @@ typedef void (*row_reader)(row *r, void *out);
 
 /* A query whose first row `read` takes: VAULT_E_NOT_FOUND (no message)
  * without a row, otherwise the statement's or the reader's first failure. */
-static int query(conn *c, const char *sql, const params *p, const char *what,
+static int query(conn *c, const char *sql, const param *ps, size_t n, const char *what,
                  row_reader read, void *out)
 {
     PGresult *res = NULL;
-    int status = fetch(c, sql, p, &res, what);
+    int status = fetch(c, sql, ps, n, &res, what);
     if (status != VAULT_OK)
         return status;
     row r = {res, 0, VAULT_OK};
@@ -435,6 +485,7 @@ static void conn_drop(conn *c)
 {
     PQfinish(c->pg);
     c->pg = NULL;
+    c->nprepared = 0; /* prepared statements live and die with the session */
 }
 
 /* Opens c's connection. Defaults first, so that the URI's own settings
@@ -506,7 +557,7 @@ static void release(pg_store *st, conn *c)
 enum {
     READ,    /* no transaction: the body runs single, self-contained statements */
     DURABLE, /* one transaction; COMMIT returns once the WAL is flushed */
-    RELAXED, /* one transaction, synchronous_commit off (see login_attempt_begin) */
+    RELAXED, /* one transaction, synchronous_commit off (VAULT_STORE_WRITE_RELAXED) */
 };
 
 /* Quietly: the failure being reported is the one before. */
@@ -578,7 +629,7 @@ static int pg_transact(vault_store *base, int mode, vault_store_body body, void 
 static int read_version(conn *c, int64_t *version)
 {
     *version = 0;
-    int status = query(c, "SELECT version FROM schema_version", NULL, "schema version",
+    int status = query(c, "SELECT version FROM schema_version", NULL, 0, "schema version",
                        read_i64, version);
     return status == VAULT_E_NOT_FOUND ? VAULT_OK : status;
 }
@@ -596,7 +647,7 @@ static int migrate(vault_store_tx *tx, void *arg)
     int status = simple(c, "SELECT pg_advisory_xact_lock(x'" MIGRATION_LOCK "'::bigint)",
                         "migrate");
     if (status == VAULT_OK)
-        status = query(c, "SELECT to_regclass('schema_version') IS NOT NULL", NULL, "migrate",
+        status = query(c, "SELECT to_regclass('schema_version') IS NOT NULL", NULL, 0, "migrate",
                        read_bool, &exists);
     if (status == VAULT_OK && exists)
         status = read_version(c, &version);
@@ -614,10 +665,9 @@ static int migrate(vault_store_tx *tx, void *arg)
     for (int64_t v = version; v < SCHEMA_VERSION; v++)
         if ((status = simple(c, migrations[v], "migrate")) != VAULT_OK)
             return status;
-    params p = {.n = 0};
-    p_i64(&p, SCHEMA_VERSION);
+    const param ps[] = {P_INT(SCHEMA_VERSION)};
     return run(c, "INSERT INTO schema_version (version) VALUES ($1)"
-                  " ON CONFLICT (one) DO UPDATE SET version = excluded.version", &p,
+                  " ON CONFLICT (one) DO UPDATE SET version = excluded.version", ps, NPARAMS(ps),
                "migrate");
 }
 
@@ -625,17 +675,13 @@ static int migrate(vault_store_tx *tx, void *arg)
 
 static int pg_account_insert(vault_store_tx *tx, const vault_store_account *a, int64_t now_ms)
 {
-    params p = {.n = 0};
-    p_id(&p, a->id);
-    p_hash(&p, a->email_hash);
-    p_bytes(&p, a->record, sizeof a->record);
-    p_i64(&p, (int64_t)a->opslimit);
-    p_i64(&p, (int64_t)a->memlimit);
-    p_bytes(&p, a->protected_key, sizeof a->protected_key);
-    p_i64(&p, now_ms);
+    const param ps[] = {P_ID(a->id), P_HASH(a->email_hash),
+                        P_BLOB(a->record, sizeof a->record), P_INT(a->opslimit), P_INT(a->memlimit),
+                        P_BLOB(a->protected_key, sizeof a->protected_key), P_INT(now_ms)};
     return run(CONN(tx), "INSERT INTO accounts (id, email_hash, record, opslimit,"
                          " memlimit, protected_key, revision, created_ms)"
-                         " VALUES ($1, $2, $3, $4, $5, $6, 1, $7)", &p, "create account");
+                         " VALUES ($1, $2, $3, $4, $5, $6, 1, $7)",
+               ps, NPARAMS(ps), "create account");
 }
 
 #define ACCOUNT_COLUMNS \
@@ -656,47 +702,38 @@ static void read_account_row(row *r, void *out)
 static int pg_account_get(vault_store_tx *tx, const uint8_t *id, const uint8_t *email_hash,
                           vault_store_account *out)
 {
-    params p = {.n = 0};
-    if (id != NULL)
-        p_id(&p, id);
-    else
-        p_hash(&p, email_hash);
+    const param ps[] = {id != NULL ? P_ID(id) : P_HASH(email_hash)};
     return query(CONN(tx), id != NULL
                                ? "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = $1"
                                : "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email_hash = $1",
-                 &p, "read account", read_account_row, out);
+                 ps, NPARAMS(ps), "read account", read_account_row, out);
 }
 
 /* A fresh statement, so (at READ COMMITTED) a fresh snapshot. */
 static int pg_account_revision(vault_store_tx *tx, const uint8_t *id, uint64_t *revision)
 {
-    params p = {.n = 0};
-    p_id(&p, id);
-    return query(CONN(tx), "SELECT revision FROM accounts WHERE id = $1", &p, "read revision",
-                 read_u64, revision);
+    const param ps[] = {P_ID(id)};
+    return query(CONN(tx), "SELECT revision FROM accounts WHERE id = $1", ps, NPARAMS(ps),
+                 "read revision", read_u64, revision);
 }
 
 static int pg_account_set_credentials(vault_store_tx *tx, const uint8_t *id,
                                       const vault_store_credentials *cred)
 {
-    params p = {.n = 0};
-    p_id(&p, id);
-    p_bytes(&p, cred->record, sizeof cred->record);
-    p_i64(&p, (int64_t)cred->opslimit);
-    p_i64(&p, (int64_t)cred->memlimit);
-    p_bytes(&p, cred->protected_key, sizeof cred->protected_key);
+    const param ps[] = {P_ID(id), P_BLOB(cred->record, sizeof cred->record),
+                        P_INT(cred->opslimit), P_INT(cred->memlimit),
+                        P_BLOB(cred->protected_key, sizeof cred->protected_key)};
     return one_row(CONN(tx), run(CONN(tx), "UPDATE accounts SET record = $2,"
                                            " opslimit = $3, memlimit = $4, protected_key = $5"
-                                           " WHERE id = $1", &p, "update credentials"));
+                                           " WHERE id = $1",
+                                 ps, NPARAMS(ps), "update credentials"));
 }
 
 static int pg_account_set_protected_key(vault_store_tx *tx, const uint8_t *id,
                                         const uint8_t *protected_key)
 {
-    params p = {.n = 0};
-    p_id(&p, id);
-    p_bytes(&p, protected_key, VAULT_PROTECTED_KEY_BYTES);
-    return run(CONN(tx), "UPDATE accounts SET protected_key = $2 WHERE id = $1", &p,
+    const param ps[] = {P_ID(id), P_BLOB(protected_key, VAULT_PROTECTED_KEY_BYTES)};
+    return run(CONN(tx), "UPDATE accounts SET protected_key = $2 WHERE id = $1", ps, NPARAMS(ps),
                "replace protected key");
 }
 
@@ -704,16 +741,14 @@ static int pg_account_set_protected_key(vault_store_tx *tx, const uint8_t *id,
 static int run_key(vault_store_tx *tx, const char *sql, const uint8_t *key, size_t key_len,
                    const char *what)
 {
-    params p = {.n = 0};
-    p_bytes(&p, key, key_len);
-    return run(CONN(tx), sql, &p, what);
+    const param ps[] = {P_BLOB(key, key_len)};
+    return run(CONN(tx), sql, ps, NPARAMS(ps), what);
 }
 
 static int run_time(vault_store_tx *tx, const char *sql, int64_t ms, const char *what)
 {
-    params p = {.n = 0};
-    p_i64(&p, ms);
-    return run(CONN(tx), sql, &p, what);
+    const param ps[] = {P_INT(ms)};
+    return run(CONN(tx), sql, ps, NPARAMS(ps), what);
 }
 
 static int pg_account_delete(vault_store_tx *tx, const uint8_t *id)
@@ -725,13 +760,9 @@ static int pg_account_delete(vault_store_tx *tx, const uint8_t *id)
 static int pg_blob_insert(vault_store_tx *tx, const uint8_t *account_id, uint64_t revision,
                           const uint8_t *blob, size_t blob_len, int64_t now_ms)
 {
-    params p = {.n = 0};
-    p_id(&p, account_id);
-    p_i64(&p, (int64_t)revision);
-    p_bytes(&p, blob, blob_len);
-    p_i64(&p, now_ms);
+    const param ps[] = {P_ID(account_id), P_INT(revision), P_BLOB(blob, blob_len), P_INT(now_ms)};
     return run(CONN(tx), "INSERT INTO blobs (account_id, revision, data, created_ms)"
-                         " VALUES ($1, $2, $3, $4)", &p, "store blob");
+                         " VALUES ($1, $2, $3, $4)", ps, NPARAMS(ps), "store blob");
 }
 
 typedef struct blob_row {
@@ -753,11 +784,11 @@ static int pg_blob_current(vault_store_tx *tx, const uint8_t *account_id, uint64
                            uint8_t **blob, size_t *blob_len)
 {
     blob_row b = {0, NULL, 0};
-    params p = {.n = 0};
-    p_id(&p, account_id);
+    const param ps[] = {P_ID(account_id)};
     int status = query(CONN(tx), "SELECT a.revision, b.data FROM accounts a JOIN blobs b"
                                  " ON b.account_id = a.id AND b.revision = a.revision"
-                                 " WHERE a.id = $1", &p, "read blob", read_blob_row, &b);
+                                 " WHERE a.id = $1",
+                       ps, NPARAMS(ps), "read blob", read_blob_row, &b);
     if (status != VAULT_OK)
         return status;
     *revision = b.revision;
@@ -775,12 +806,8 @@ static int pg_blob_push(vault_store_tx *tx, const uint8_t *account_id, uint64_t 
                         uint64_t prune_upto)
 {
     PGresult *res = NULL;
-    params p = {.n = 0};
-    p_id(&p, account_id);
-    p_i64(&p, (int64_t)base_revision);
-    p_bytes(&p, blob, blob_len);
-    p_i64(&p, now_ms);
-    p_i64(&p, (int64_t)prune_upto);
+    const param ps[] = {P_ID(account_id), P_INT(base_revision), P_BLOB(blob, blob_len),
+                        P_INT(now_ms), P_INT(prune_upto)};
     int status = fetch(CONN(tx),
                        "WITH bumped AS (UPDATE accounts SET revision = revision + 1"
                        "   WHERE id = $1 AND revision = $2 RETURNING id, revision),"
@@ -788,7 +815,7 @@ static int pg_blob_push(vault_store_tx *tx, const uint8_t *account_id, uint64_t 
                        "   SELECT id, revision, $3, $4 FROM bumped RETURNING revision),"
                        " pruned AS (DELETE FROM blobs WHERE account_id = $1 AND revision <= $5"
                        "   AND EXISTS (SELECT 1 FROM bumped))"
-                       " SELECT revision FROM stored", &p, &res, "store blob");
+                       " SELECT revision FROM stored", ps, NPARAMS(ps), &res, "store blob");
     PQclear(res);
     return status == VAULT_E_NOT_FOUND ? VAULT_E_CONFLICT : status;
 }
@@ -798,28 +825,20 @@ static int pg_blob_push(vault_store_tx *tx, const uint8_t *account_id, uint64_t 
 static int pg_device_upsert(vault_store_tx *tx, const uint8_t *account_id,
                             const uint8_t *device_id, const char *name, int64_t now_ms)
 {
-    params p = {.n = 0};
-    p_id(&p, account_id);
-    p_id(&p, device_id);
-    p_text(&p, name);
-    p_i64(&p, now_ms);
+    const param ps[] = {P_ID(account_id), P_ID(device_id), P_TEXT(name), P_INT(now_ms)};
     return run(CONN(tx), "INSERT INTO devices (account_id, id, name, added_ms, last_seen_ms)"
                          " VALUES ($1, $2, $3, $4, $4) ON CONFLICT (account_id, id)"
                          " DO UPDATE SET name = excluded.name,"
-                         " last_seen_ms = excluded.last_seen_ms", &p, "record device");
+                         " last_seen_ms = excluded.last_seen_ms", ps, NPARAMS(ps), "record device");
 }
 
 static int pg_device_insert_linked(vault_store_tx *tx, const uint8_t *account_id,
                                    const vault_store_new_device *dev, int64_t now_ms)
 {
-    params p = {.n = 0};
-    p_id(&p, account_id);
-    p_id(&p, dev->id);
-    p_text(&p, dev->name);
-    p_i64(&p, now_ms);
-    p_hash(&p, dev->credential_hash);
+    const param ps[] = {P_ID(account_id), P_ID(dev->id), P_TEXT(dev->name), P_INT(now_ms),
+                        P_HASH(dev->credential_hash)};
     return run(CONN(tx), "INSERT INTO devices (account_id, id, name, added_ms, last_seen_ms,"
-                         " credential_hash) VALUES ($1, $2, $3, $4, $4, $5)", &p,
+                         " credential_hash) VALUES ($1, $2, $3, $4, $4, $5)", ps, NPARAMS(ps),
                "record linked device");
 }
 
@@ -839,12 +858,10 @@ static void read_device_get_row(row *r, void *out)
 static int pg_device_get(vault_store_tx *tx, const uint8_t *account_id, const uint8_t *device_id,
                          vault_store_device_row *out)
 {
-    params p = {.n = 0};
-    p_id(&p, account_id);
-    p_id(&p, device_id);
+    const param ps[] = {P_ID(account_id), P_ID(device_id)};
     return query(CONN(tx), "SELECT revoked_ms IS NOT NULL, credential_hash, sealed_key"
-                           " FROM devices WHERE account_id = $1 AND id = $2", &p, "read device",
-                 read_device_get_row, out);
+                           " FROM devices WHERE account_id = $1 AND id = $2",
+                 ps, NPARAMS(ps), "read device", read_device_get_row, out);
 }
 
 static void read_device_row(row *r, vault_store_device *d)
@@ -868,12 +885,11 @@ static int pg_device_list(vault_store_tx *tx, const uint8_t *account_id,
                           vault_store_device **out, size_t *count)
 {
     PGresult *res = NULL;
-    params p = {.n = 0};
-    p_id(&p, account_id);
+    const param ps[] = {P_ID(account_id)};
     int status = exec_params(CONN(tx), "SELECT id, name, added_ms, last_seen_ms, revoked_ms,"
                                        " credential_hash IS NOT NULL FROM devices"
                                        " WHERE account_id = $1 ORDER BY added_ms, id",
-                             &p, &res, "list devices");
+                             ps, NPARAMS(ps), &res, "list devices");
     if (status != VAULT_OK)
         return status;
     size_t n = (size_t)PQntuples(res);
@@ -898,26 +914,21 @@ static int pg_device_list(vault_store_tx *tx, const uint8_t *account_id,
 static int pg_device_revoke(vault_store_tx *tx, const uint8_t *account_id,
                             const uint8_t *device_id, int64_t now_ms)
 {
-    params p = {.n = 0};
-    p_id(&p, account_id);
-    p_id(&p, device_id);
-    p_i64(&p, now_ms);
+    const param ps[] = {P_ID(account_id), P_ID(device_id), P_INT(now_ms)};
     return one_row(CONN(tx), run(CONN(tx), "UPDATE devices SET revoked_ms ="
                                            " coalesce(revoked_ms, $3), credential_hash = NULL,"
                                            " sealed_key = NULL WHERE account_id = $1 AND id = $2",
-                                 &p, "revoke device"));
+                                 ps, NPARAMS(ps), "revoke device"));
 }
 
 static int pg_device_set_sealed_key(vault_store_tx *tx, const uint8_t *account_id,
                                     const vault_store_sealed_key *key)
 {
-    params p = {.n = 0};
-    p_id(&p, account_id);
-    p_id(&p, key->device_id);
-    p_bytes(&p, key->sealed, sizeof key->sealed);
+    const param ps[] = {P_ID(account_id), P_ID(key->device_id),
+                        P_BLOB(key->sealed, sizeof key->sealed)};
     return one_row(CONN(tx), run(CONN(tx), "UPDATE devices SET sealed_key = $3 WHERE"
                                            " account_id = $1 AND id = $2 AND revoked_ms IS NULL",
-                                 &p, "store sealed key"));
+                                 ps, NPARAMS(ps), "store sealed key"));
 }
 
 /* ---- sessions, login failures ---------------------------------------------------------------- */
@@ -926,14 +937,11 @@ static int pg_session_insert(vault_store_tx *tx, const uint8_t *token_hash,
                              const uint8_t *account_id, const uint8_t *device_id,
                              int64_t now_ms, int64_t expires_ms)
 {
-    params p = {.n = 0};
-    p_hash(&p, token_hash);
-    p_id(&p, account_id);
-    p_id(&p, device_id);
-    p_i64(&p, now_ms);
-    p_i64(&p, expires_ms);
+    const param ps[] = {P_HASH(token_hash), P_ID(account_id), P_ID(device_id), P_INT(now_ms),
+                        P_INT(expires_ms)};
     return run(CONN(tx), "INSERT INTO sessions (token_hash, account_id, device_id, created_ms,"
-                         " expires_ms) VALUES ($1, $2, $3, $4, $5)", &p, "create session");
+                         " expires_ms) VALUES ($1, $2, $3, $4, $5)",
+               ps, NPARAMS(ps), "create session");
 }
 
 typedef struct session_row {
@@ -954,12 +962,12 @@ static int pg_session_get(vault_store_tx *tx, const uint8_t *token_hash,
                           vault_store_session *out, int *revoked)
 {
     session_row s = {out, revoked};
-    params p = {.n = 0};
-    p_hash(&p, token_hash);
+    const param ps[] = {P_HASH(token_hash)};
     return query(CONN(tx), "SELECT s.account_id, s.device_id, s.expires_ms,"
                            " d.revoked_ms IS NOT NULL FROM sessions s JOIN devices d"
                            " ON d.account_id = s.account_id AND d.id = s.device_id"
-                           " WHERE s.token_hash = $1", &p, "read session", read_session_row, &s);
+                           " WHERE s.token_hash = $1",
+                 ps, NPARAMS(ps), "read session", read_session_row, &s);
 }
 
 static int pg_session_delete(vault_store_tx *tx, const uint8_t *token_hash)
@@ -997,12 +1005,11 @@ static int pg_failures_get(vault_store_tx *tx, const uint8_t *email_hash, uint64
                            int64_t *last_ms)
 {
     failure_row f = {failures, last_ms};
-    params p = {.n = 0};
-    p_hash(&p, email_hash);
+    const param ps[] = {P_HASH(email_hash)};
     int status = query(CONN(tx), "INSERT INTO login_failures (email_hash, failures, last_ms)"
                                  " VALUES ($1, 0, 0) ON CONFLICT (email_hash)"
                                  " DO UPDATE SET failures = login_failures.failures"
-                                 " RETURNING failures, last_ms", &p, "read failures",
+                                 " RETURNING failures, last_ms", ps, NPARAMS(ps), "read failures",
                        read_failure_row, &f);
     if (status == VAULT_E_NOT_FOUND)
         return vault__fail(VAULT_E_IO, "store: read failures: no row");
@@ -1011,13 +1018,11 @@ static int pg_failures_get(vault_store_tx *tx, const uint8_t *email_hash, uint64
 
 static int pg_failures_bump(vault_store_tx *tx, const uint8_t *email_hash, int64_t now_ms)
 {
-    params p = {.n = 0};
-    p_hash(&p, email_hash);
-    p_i64(&p, now_ms);
+    const param ps[] = {P_HASH(email_hash), P_INT(now_ms)};
     return run(CONN(tx), "INSERT INTO login_failures (email_hash, failures, last_ms)"
                          " VALUES ($1, 1, $2) ON CONFLICT (email_hash) DO UPDATE SET"
                          " failures = login_failures.failures + 1, last_ms = excluded.last_ms",
-               &p, "count attempt");
+               ps, NPARAMS(ps), "count attempt");
 }
 
 static int pg_failures_clear(vault_store_tx *tx, const uint8_t *email_hash)
@@ -1041,13 +1046,12 @@ static int pg_failures_prune(vault_store_tx *tx, int64_t before_ms)
 static int lock_link_quota(conn *c, uint32_t role, const uint8_t *account_id)
 {
     PGresult *res = NULL;
-    params p = {.n = 0};
+    const param ps[] = {P_ID(account_id)};
     if (role == VAULT_STORE_LINK_REVERSE)
         return simple(c, "SELECT pg_advisory_xact_lock(x'" UNBOUND_LINKS_LOCK "'::bigint)",
                       "lock links");
-    p_id(&p, account_id);
-    int status = fetch(c, "SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE", &p, &res,
-                       "lock account");
+    int status = fetch(c, "SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE", ps,
+                       NPARAMS(ps), &res, "lock account");
     PQclear(res);
     if (status == VAULT_E_NOT_FOUND)
         return vault__fail(VAULT_E_NOT_FOUND, "the account no longer exists");
@@ -1057,39 +1061,31 @@ static int lock_link_quota(conn *c, uint32_t role, const uint8_t *account_id)
 static int pg_links_count_live(vault_store_tx *tx, uint32_t role, const uint8_t *account_id,
                                int64_t now_ms, int64_t *live)
 {
-    params p = {.n = 0};
+    const param ps[] = {P_ID(account_id), P_INT(now_ms)};
     int status = lock_link_quota(CONN(tx), role, account_id);
     if (status != VAULT_OK)
         return status;
-    p_id(&p, account_id);
-    p_i64(&p, now_ms);
     return query(CONN(tx), role == VAULT_STORE_LINK_REVERSE
                                ? "SELECT count(*) FROM links WHERE account_id IS NULL"
                                  " AND expires_ms > $2 AND state <= 2"
                                : "SELECT count(*) FROM links WHERE account_id = $1"
                                  " AND expires_ms > $2 AND state <= 2",
-                 &p, "count links", read_i64, live);
+                 ps, NPARAMS(ps), "count links", read_i64, live);
 }
 
 /* Both kinds bind the same parameters; each one's SQL uses those it needs. */
 static int pg_link_insert(vault_store_tx *tx, const vault_store_link *link, int64_t now_ms)
 {
     int offer = link->role == VAULT_STORE_LINK_OFFER;
-    params p = {.n = 0};
-    p_id(&p, link->id);
-    p_id(&p, link->account_id);
-    p_id(&p, link->device_id);
-    p_i64(&p, VAULT_STORE_LINK_OPEN);
-    p_i64(&p, now_ms);
-    p_i64(&p, link->expires_ms);
-    p_i64(&p, link->role);
-    p_hash(&p, link->fetch_hash);
+    const param ps[] = {P_ID(link->id), P_ID(link->account_id), P_ID(link->device_id),
+                        P_INT(VAULT_STORE_LINK_OPEN), P_INT(now_ms), P_INT(link->expires_ms),
+                        P_INT(link->role), P_HASH(link->fetch_hash)};
     return run(CONN(tx), offer ? "INSERT INTO links (id, account_id, device_id, state,"
                                  " created_ms, expires_ms, role)"
                                  " VALUES ($1, $2, $3, $4, $5, $6, $7)"
                                : "INSERT INTO links (id, role, state, created_ms, expires_ms,"
                                  " fetch_hash) VALUES ($1, $7, $4, $5, $6, $8)",
-               &p, offer ? "create link" : "request link");
+               ps, NPARAMS(ps), offer ? "create link" : "request link");
 }
 
 #define LINK_COLUMNS                                                                  \
@@ -1126,33 +1122,27 @@ static int pg_link_get(vault_store_tx *tx, const uint8_t *link_id, int for_updat
                        vault_store_link *out, uint8_t **envelope, size_t *envelope_len)
 {
     link_row l = {out, envelope, envelope_len};
-    params p = {.n = 0};
-    p_id(&p, link_id);
+    const param ps[] = {P_ID(link_id)};
     return query(CONN(tx), for_update
                                ? "SELECT " LINK_COLUMNS " FROM links WHERE id = $1 FOR UPDATE"
                                : "SELECT " LINK_COLUMNS " FROM links WHERE id = $1",
-                 &p, "read link", read_link_row, &l);
+                 ps, NPARAMS(ps), "read link", read_link_row, &l);
 }
+
+#define LINK_KEY_SET "UPDATE links SET state = $2, peer_pk = $3, post_mac = $4, confirm_tag = $5,"
 
 static int pg_link_put_key(vault_store_tx *tx, const vault_store_link *posted)
 {
-    params p = {.n = 0};
-    p_id(&p, posted->id);
-    p_i64(&p, VAULT_STORE_LINK_POSTED);
-    p_bytes(&p, posted->peer_pk, sizeof posted->peer_pk);
-    p_bytes(&p, posted->post_mac, sizeof posted->post_mac);
-    p_bytes(&p, posted->confirm_tag, sizeof posted->confirm_tag);
-    if (posted->role == VAULT_STORE_LINK_OFFER) {
-        p_hash(&p, posted->fetch_hash);
-        return run(CONN(tx), "UPDATE links SET state = $2, peer_pk = $3, post_mac = $4,"
-                             " confirm_tag = $5, fetch_hash = $6 WHERE id = $1", &p,
-                   "post link key");
-    }
-    p_id(&p, posted->account_id);
-    p_id(&p, posted->device_id);
-    return run(CONN(tx), "UPDATE links SET state = $2, peer_pk = $3, post_mac = $4,"
-                         " confirm_tag = $5, account_id = $6, device_id = $7 WHERE id = $1",
-               &p, "post link key");
+    int offer = posted->role == VAULT_STORE_LINK_OFFER;
+    const param ps[] = {P_ID(posted->id), P_INT(VAULT_STORE_LINK_POSTED),
+                        P_BLOB(posted->peer_pk, sizeof posted->peer_pk),
+                        P_BLOB(posted->post_mac, sizeof posted->post_mac),
+                        P_BLOB(posted->confirm_tag, sizeof posted->confirm_tag),
+                        offer ? P_HASH(posted->fetch_hash) : P_ID(posted->account_id),
+                        P_ID(posted->device_id)};
+    return run(CONN(tx), offer ? LINK_KEY_SET " fetch_hash = $6 WHERE id = $1"
+                               : LINK_KEY_SET " account_id = $6, device_id = $7 WHERE id = $1",
+               ps, offer ? 6 : 7, "post link key");
 }
 
 static int pg_link_count_extra_post(vault_store_tx *tx, const uint8_t *link_id)
@@ -1169,12 +1159,9 @@ static int pg_link_set_state(vault_store_tx *tx, const uint8_t *link_id, uint32_
         [VAULT_STORE_ENVELOPE_DROP] = "UPDATE links SET state = $2, envelope = NULL WHERE id = $1",
         [VAULT_STORE_ENVELOPE_SET] = "UPDATE links SET state = $2, envelope = $3 WHERE id = $1",
     };
-    params p = {.n = 0};
-    p_id(&p, link_id);
-    p_i64(&p, state);
-    if (envelope_op == VAULT_STORE_ENVELOPE_SET)
-        p_bytes(&p, envelope, envelope_len);
-    return run(CONN(tx), sql[envelope_op], &p, "update link");
+    const param ps[] = {P_ID(link_id), P_INT(state), P_BLOB(envelope, envelope_len)};
+    int set = envelope_op == VAULT_STORE_ENVELOPE_SET;
+    return run(CONN(tx), sql[envelope_op], ps, set ? 3 : 2, "update link");
 }
 
 static int pg_links_prune(vault_store_tx *tx, int64_t before_ms)

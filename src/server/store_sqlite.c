@@ -326,30 +326,16 @@ static int step_row(conn *c, sqlite3_stmt *q, const char *what)
     return status;
 }
 
-/* One parameter of a statement. Operations list their parameters in order
- * (?1, ?2, ...) as data, so that each reads as its SQL and its values. Blobs
- * and text are borrowed (SQLITE_STATIC): they outlive the statement's step. */
-typedef struct param {
-    enum { PK_BLOB, PK_INT, PK_TEXT } kind;
-    const void *p;
-    size_t n;
-    int64_t v;
-} param;
-
-#define P_BLOB(ptr, len) ((param){PK_BLOB, (ptr), (len), 0})
-#define P_ID(ptr) P_BLOB((ptr), VAULT_STORE_ID_BYTES)
-#define P_HASH(ptr) P_BLOB((ptr), VAULT_STORE_HASH_BYTES)
-#define P_INT(x) ((param){PK_INT, NULL, 0, (int64_t)(x)})
-#define P_TEXT(s) ((param){PK_TEXT, (s), 0, 0})
-#define NPARAMS(a) (sizeof(a) / sizeof(a)[0])
+/* Values bind as borrowed (SQLITE_STATIC): they outlive the statement's step. */
+typedef vault_store_param param;
 
 static void bind_params(sqlite3_stmt *q, const param *ps, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int at = (int)i + 1;
-        if (ps[i].kind == PK_BLOB)
+        if (ps[i].kind == VAULT_STORE_P_BLOB)
             sqlite3_bind_blob64(q, at, ps[i].p, (sqlite3_uint64)ps[i].n, SQLITE_STATIC);
-        else if (ps[i].kind == PK_INT)
+        else if (ps[i].kind == VAULT_STORE_P_INT)
             sqlite3_bind_int64(q, at, (sqlite3_int64)ps[i].v);
         else
             sqlite3_bind_text(q, at, ps[i].p, -1, SQLITE_STATIC);
@@ -412,8 +398,6 @@ static uint64_t column_u64(sqlite3_stmt *q, int i)
     sqlite3_int64 v = sqlite3_column_int64(q, i);
     return v < 0 ? 0 : (uint64_t)v;
 }
-
-/* ---- connections -------------------------------------------------------------- */
 
 /* ---- accounts, blobs --------------------------------------------------------------- */
 
@@ -902,6 +886,7 @@ static const vault_store_backend sqlite_backend = {
     .links_prune = sq_links_prune,
 };
 
+/* ---- connections -------------------------------------------------------------- */
 
 static void conn_close(conn *c)
 {

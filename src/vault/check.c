@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "totp/totp.h"
 #include "vault/vault_int.h"
 
 int vault_vault__utf8_valid(const char *str, size_t len)
@@ -80,6 +81,8 @@ static cJSON **item_slot(vault_item_view *v, const char *key)
             return &v->type;
         if (strcmp(key, "title") == 0)
             return &v->title;
+        if (strcmp(key, "trashed") == 0)
+            return &v->trashed;
         return strcmp(key, "tags") == 0 ? &v->tags : NULL;
     case 'f': return strcmp(key, "fields") == 0 ? &v->fields : NULL;
     case 'c': return strcmp(key, "created") == 0 ? &v->created : NULL;
@@ -110,9 +113,10 @@ int vault_vault__view(const cJSON *item, vault_item_view *view, const char *what
 }
 
 /* Fills found[i] with the member named keys[i]; every member must be one of
- * keys, once, and every key present. */
+ * keys, once, and the first nrequired keys present (the others may be absent:
+ * found[i] NULL). */
 static int exact_members(const cJSON *obj, const char *const *keys, const cJSON **found,
-                         size_t nkeys, const char *what)
+                         size_t nkeys, size_t nrequired, const char *what)
 {
     if (!cJSON_IsObject(obj))
         return vault__fail(VAULT_E_INVALID, "%s: must be a JSON object", what);
@@ -130,7 +134,7 @@ static int exact_members(const cJSON *obj, const char *const *keys, const cJSON 
                                m->string);
         found[i] = m;
     }
-    for (size_t i = 0; i < nkeys; i++)
+    for (size_t i = 0; i < nrequired; i++)
         if (found[i] == NULL)
             return vault__fail(VAULT_E_INVALID, "%s: missing member \"%s\"", what, keys[i]);
     return VAULT_OK;
@@ -213,16 +217,33 @@ static int array_count(const cJSON *a, size_t max, const char *what, const char 
     return VAULT_OK;
 }
 
-static const char *const field_keys[] = {"name", "value", "hidden"};
+static const char *const field_keys[] = {"name", "value", "hidden", "type"};
+
+/* A field's optional "type": "text" (the default) or "totp", whose value
+ * must be a TOTP secret the library can turn into codes. */
+static int check_field_type(const cJSON *type, const cJSON *value, const char *where)
+{
+    if (type == NULL)
+        return VAULT_OK;
+    if (!cJSON_IsString(type) || type->valuestring == NULL)
+        return vault__fail(VAULT_E_INVALID, "%s: \"type\" must be a string", where);
+    if (strcmp(type->valuestring, "text") == 0)
+        return VAULT_OK;
+    if (strcmp(type->valuestring, "totp") != 0)
+        return vault__fail(VAULT_E_INVALID, "%s: field \"type\" must be \"text\" or \"totp\"",
+                           where);
+    return vault_totp__check(value->valuestring);
+}
 
 static int check_field(const cJSON *f, const char *where)
 {
-    const cJSON *m[3];
+    const cJSON *m[4];
     int rc;
-    if ((rc = exact_members(f, field_keys, m, 3, where)) != VAULT_OK ||
+    if ((rc = exact_members(f, field_keys, m, 4, 3, where)) != VAULT_OK ||
         (rc = check_string(m[0], where, "name", 1, VAULT_FIELD_NAME_MAX)) != VAULT_OK ||
         (rc = check_string(m[1], where, "value", 0, VAULT_FIELD_VALUE_MAX)) != VAULT_OK ||
-        (rc = check_bool(m[2], where, "hidden")) != VAULT_OK)
+        (rc = check_bool(m[2], where, "hidden")) != VAULT_OK ||
+        (rc = check_field_type(m[3], m[1], where)) != VAULT_OK)
         return rc;
     return VAULT_OK;
 }
@@ -274,7 +295,7 @@ static int check_history_entry(const cJSON *h, const char *where)
 {
     const cJSON *m[3];
     int rc;
-    if ((rc = exact_members(h, history_keys, m, 3, where)) != VAULT_OK ||
+    if ((rc = exact_members(h, history_keys, m, 3, 3, where)) != VAULT_OK ||
         (rc = check_string(m[0], where, "name", 1, VAULT_FIELD_NAME_MAX)) != VAULT_OK ||
         (rc = check_string(m[1], where, "value", 0, VAULT_FIELD_VALUE_MAX)) != VAULT_OK ||
         (rc = check_u64(m[2], where, "changed")) != VAULT_OK)
@@ -326,6 +347,7 @@ int vault_vault__check_input(const cJSON *item, vault_item_view *view, const cha
 static int check_tombstone(const vault_item_view *v, const char *what)
 {
     if (v->title->valuestring[0] != '\0' || v->fields->child != NULL ||
+        v->trashed->valuedouble != 0 ||
         v->tags->child != NULL || v->history->child != NULL)
         return vault__fail(VAULT_E_INVALID, "%s: a deleted item must have no content", what);
     return VAULT_OK;
@@ -337,9 +359,10 @@ int vault_vault__check_stored(const cJSON *item, vault_item_view *v, const char 
     if (rc != VAULT_OK)
         return rc;
     static const char *const names[] = {"id", "type", "title", "fields", "tags",
-                                        "created", "updated", "rev", "deleted", "history"};
-    const cJSON *all[] = {v->id, v->type, v->title, v->fields, v->tags,
-                          v->created, v->updated, v->rev, v->deleted, v->history};
+                                        "created", "updated", "rev", "deleted", "trashed",
+                                        "history"};
+    const cJSON *all[] = {v->id,      v->type, v->title,   v->fields,  v->tags,   v->created,
+                          v->updated, v->rev,  v->deleted, v->trashed, v->history};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (all[i] == NULL)
             return vault__fail(VAULT_E_INVALID, "%s: missing member \"%s\"", what, names[i]);
@@ -351,6 +374,7 @@ int vault_vault__check_stored(const cJSON *item, vault_item_view *v, const char 
         (rc = check_u64(v->updated, what, "updated")) != VAULT_OK ||
         (rc = check_u64(v->rev, what, "rev")) != VAULT_OK ||
         (rc = check_bool(v->deleted, what, "deleted")) != VAULT_OK ||
+        (rc = check_u64(v->trashed, what, "trashed")) != VAULT_OK ||
         (rc = check_history(v->history, what)) != VAULT_OK)
         return rc;
     if (cJSON_IsTrue(v->deleted))

@@ -38,13 +38,21 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 
 /* ---- equality ---------------------------------------------------------------- */
 
-/* Fields compared by value and hidden flag; NULL means "absent". */
+/* A field's type; absent means "text". */
+static const char *field_type(const cJSON *f)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(f, "type");
+    return t != NULL ? t->valuestring : "text";
+}
+
+/* Fields compared by value, hidden flag and type; NULL means "absent". */
 static int field_equal(const cJSON *a, const cJSON *b)
 {
     if (a == NULL || b == NULL)
         return a == b;
     return strcmp(member_str(a, "value"), member_str(b, "value")) == 0 &&
-           member_true(a, "hidden") == member_true(b, "hidden");
+           member_true(a, "hidden") == member_true(b, "hidden") &&
+           strcmp(field_type(a), field_type(b)) == 0;
 }
 
 static int fields_equal(const cJSON *a, const cJSON *b)
@@ -86,6 +94,7 @@ static int items_equal(const vault_item_view *a, const vault_item_view *b)
            a->updated->valuedouble == b->updated->valuedouble &&
            a->created->valuedouble == b->created->valuedouble &&
            cJSON_IsTrue(a->deleted) == cJSON_IsTrue(b->deleted) &&
+           a->trashed->valuedouble == b->trashed->valuedouble &&
            strcmp(a->type->valuestring, b->type->valuestring) == 0 &&
            strcmp(a->title->valuestring, b->title->valuestring) == 0 &&
            fields_equal(a->fields, b->fields) && strings_equal(a->tags, b->tags) &&
@@ -163,8 +172,12 @@ static int merge_field(merge_ctx *m, const char *name, const cJSON **chosen)
     } else {
         const char *lv = member_str(lf, "value"), *rv = member_str(rf, "value");
         if (strcmp(lv, rv) == 0) {
-            /* Only the hidden flag differs: hiding is the safe choice. */
-            *chosen = member_true(lf, "hidden") ? lf : rf;
+            /* Only the hidden flag or the type differs: hiding is the safe
+             * choice, then the newer side's type. */
+            if (member_true(lf, "hidden") != member_true(rf, "hidden"))
+                *chosen = member_true(lf, "hidden") ? lf : rf;
+            else
+                *chosen = local_wins(m->lu, m->ru, field_type(lf), field_type(rf)) ? lf : rf;
             return VAULT_OK;
         }
         int local = local_wins(m->lu, m->ru, lv, rv);
@@ -344,6 +357,23 @@ static int local_first(const vault_item_view *l, const vault_item_view *r, const
     return sequence_cmp(ll, rl, key) >= 0;
 }
 
+/* The trash state, three-way like a value: a side that moved the item into
+ * or out of the trash wins over one that left it; if both changed it
+ * differently, the newer side wins. The content merges independently, so
+ * an edit made on one device to an item trashed on another is kept, in the
+ * trash, and comes back with it on restore. */
+static uint64_t merge_trashed(const merge_ctx *m)
+{
+    uint64_t l = vault_vault__u64(m->l->trashed), r = vault_vault__u64(m->r->trashed);
+    if (m->b != NULL && l == vault_vault__u64(m->b->trashed))
+        return r;
+    if ((m->b != NULL && r == vault_vault__u64(m->b->trashed)) || l == r)
+        return l;
+    if (m->lu != m->ru)
+        return m->lu > m->ru ? l : r;
+    return max_u64(l, r);
+}
+
 /* Both sides edited a live item: merge member by member. */
 static int merge_content(merge_ctx *m, cJSON **out)
 {
@@ -377,6 +407,7 @@ static int merge_content(merge_ctx *m, cJSON **out)
                 vault_vault__put(item, "updated", cJSON_CreateNumber((double)m->changed)) &&
                 vault_vault__put(item, "rev", cJSON_CreateNumber((double)rev)) &&
                 vault_vault__put(item, "deleted", cJSON_CreateFalse()) &&
+                vault_vault__put(item, "trashed", cJSON_CreateNumber((double)merge_trashed(m))) &&
                 vault_vault__put(item, "history", history);
     }
     if (!built) {

@@ -171,7 +171,7 @@ static int check_member(int key, const cJSON *value)
     case KEY_FORMAT:
         if (!cJSON_IsNumber(value))
             return vault__fail(VAULT_E_INVALID, "vault: \"format\" must be a number");
-        if (value->valuedouble != 1.0)
+        if (value->valuedouble != (double)VAULT_FORMAT)
             return vault__fail(VAULT_E_VERSION, "vault: unsupported format %g",
                                value->valuedouble);
         return VAULT_OK;

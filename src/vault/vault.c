@@ -32,7 +32,7 @@ int vault_vault__empty(vault **out)
     *out = NULL;
     cJSON *root = cJSON_CreateObject();
     if (root == NULL ||
-        !vault_vault__put(root, "format", cJSON_CreateNumber(1)) ||
+        !vault_vault__put(root, "format", cJSON_CreateNumber(VAULT_FORMAT)) ||
         !vault_vault__put(root, "items", cJSON_CreateArray()) ||
         !vault_vault__put(root, "devices", cJSON_CreateArray())) {
         cJSON_Delete(root);
@@ -134,11 +134,18 @@ static int is_deleted(const cJSON *item)
     return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(item, "deleted"));
 }
 
+static int is_trashed(const cJSON *item)
+{
+    return cJSON_GetObjectItemCaseSensitive(item, "trashed")->valuedouble != 0;
+}
+
 void vault_vault__index_put(vault *v, cJSON *item)
 {
     insert_slot(v, item_id(item), item);
     if (!is_deleted(item))
         v->live++;
+    if (is_trashed(item))
+        v->trashed++;
 }
 
 void vault_vault__append(vault *v, cJSON *item)
@@ -150,10 +157,10 @@ void vault_vault__append(vault *v, cJSON *item)
 void vault_vault__replace(vault *v, cJSON *old, cJSON *item)
 {
     vault_slot *s = lookup(v, item_id(old));
-    if (!is_deleted(old))
-        v->live--;
-    if (!is_deleted(item))
-        v->live++;
+    v->live -= !is_deleted(old);
+    v->live += !is_deleted(item);
+    v->trashed -= (uint64_t)is_trashed(old);
+    v->trashed += (uint64_t)is_trashed(item);
     cJSON_ReplaceItemViaPointer(v->items, old, item); /* frees (wipes) old */
     s->id = item_id(item);
     s->item = item;
@@ -164,8 +171,8 @@ void vault_vault__replace(vault *v, cJSON *old, cJSON *item)
 static const char *static_key(const char *k)
 {
     static const char *const keys[] = {"id", "type", "title", "fields", "tags", "created",
-                                       "updated", "rev", "deleted", "history", "name",
-                                       "value", "hidden", "changed"};
+                                       "updated", "rev", "deleted", "trashed", "history",
+                                       "name", "value", "hidden", "changed"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (k[0] == keys[i][0] && strcmp(k, keys[i]) == 0)
             return keys[i];

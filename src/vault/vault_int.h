@@ -3,7 +3,7 @@
  * printing. Other modules use src/vault/vault.h instead.
  *
  * Representation: the whole vault is one cJSON tree
- *   {"format":1,"items":[item, ...],"devices":[...]}
+ *   {"format":2,"items":[item, ...],"devices":[...]}
  * printed and parsed item by item as a stream (print.c, parse.c), so that the
  * whole text never sits beside the tree, plus an open-addressing hash table
  * id -> item node so that lookups are O(1). Member names of the format are
@@ -40,6 +40,7 @@
 #define VAULT_STORED_ITEMS_MAX 1000000u
 
 #define VAULT_ID_CHARS 32u
+#define VAULT_FORMAT 2 /* 2: items carry "trashed", fields may carry "type" */
 
 typedef struct vault_slot {
     const char *id; /* points into item's "id" string; NULL = empty slot */
@@ -47,20 +48,22 @@ typedef struct vault_slot {
 } vault_slot;
 
 struct vault {
-    cJSON *root;    /* {"format":1,"items":[...],"devices":[...]} */
+    cJSON *root;    /* {"format":2,"items":[...],"devices":[...]} */
     cJSON *items;   /* borrowed from root */
     cJSON *devices; /* borrowed from root */
     vault_slot *slots;
     size_t cap;  /* power of two, or 0 */
     size_t used; /* entries, tombstones included */
-    uint64_t live;
+    uint64_t live;    /* items that are not tombstones (those in the trash included) */
+    uint64_t trashed; /* items in the trash */
     size_t json_hint; /* length of the JSON last parsed into this vault, or 0 */
     uint8_t hash_key[crypto_shorthash_KEYBYTES];
 };
 
 /* An item's members, found in one pass over its children. */
 typedef struct vault_item_view {
-    cJSON *id, *type, *title, *fields, *tags, *created, *updated, *rev, *deleted, *history;
+    cJSON *id, *type, *title, *fields, *tags, *created, *updated, *rev, *deleted, *trashed,
+        *history;
 } vault_item_view;
 
 /* ---- vault.c: the struct, the index, printing ----------------------------- */
@@ -68,7 +71,7 @@ typedef struct vault_item_view {
 /* A vault around root (taken over; must already be a valid vault object with
  * "items" and "devices" arrays) with an empty index. On failure root is freed. */
 int vault_vault__wrap(vault **out, cJSON *root);
-/* An empty vault with no items: {"format":1,"items":[],"devices":[]}. */
+/* An empty vault with no items: {"format":2,"items":[],"devices":[]}. */
 int vault_vault__empty(vault **out);
 
 cJSON *vault_vault__find(const vault *v, const char *id);

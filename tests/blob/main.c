@@ -3,14 +3,8 @@
 
 int main(void)
 {
-    if (vault_init() != VAULT_OK)
-        return 1;
-    int failed = 0;
-    failed += blob_pad_tests();
-    failed += blob_vector_tests();
-    failed += blob_seal_tests();
-    failed += blob_malformed_tests();
-    failed += blob_keywrap_tests();
-    failed += blob_stream_tests();
-    return failed == 0 ? 0 : 1;
+    static const test_group_fn groups[] = {blob_pad_tests,     blob_vector_tests,
+                                           blob_seal_tests,    blob_malformed_tests,
+                                           blob_keywrap_tests, blob_stream_tests};
+    return test_run_groups(groups, sizeof groups / sizeof groups[0]);
 }

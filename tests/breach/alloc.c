@@ -36,8 +36,7 @@ static void add_note(vault_client *c, const char *title)
 /* A and B share an account at revision 2 (one item each way). */
 static int alloc_setup(void **state)
 {
-    alloc_world *w = calloc(1, sizeof *w);
-    w->tw = tw_new("alloc", NULL);
+    alloc_world *w = tw_state_new(sizeof *w, "alloc");
     w->tw->direct = 1; /* no liar in between: its parsing would meet the failures */
     w->a = tw_registered(w->tw, "a", "alloc@example.org", PASSWORD)->c;
     add_note(w->a, "first");
@@ -49,11 +48,8 @@ static int alloc_setup(void **state)
 
 static int alloc_teardown(void **state)
 {
-    alloc_world *w = *state;
     vault__alloc_fail_after(0);
-    tw_free(w->tw);
-    free(w);
-    return 0;
+    return tw_teardown(state);
 }
 
 typedef int (*client_op)(vault_client *c);

@@ -37,21 +37,12 @@ static void add_and_sync(vault_client *c, const char *title)
 /* Ada (A) and Eve, each at revision 2 on the same server. */
 static int liar_setup(void **state)
 {
-    liar_world *w = calloc(1, sizeof *w);
-    w->tw = tw_new("liar", NULL);
+    liar_world *w = tw_state_new(sizeof *w, "liar");
     w->a = tw_registered(w->tw, "a", EMAIL, PASSWORD);
     add_and_sync(w->a->c, "Ada's note");
     w->eve = tw_registered(w->tw, "eve", EVE_EMAIL, PASSWORD);
     add_and_sync(w->eve->c, "Eve's note");
     *state = w;
-    return 0;
-}
-
-static int liar_teardown(void **state)
-{
-    liar_world *w = *state;
-    tw_free(w->tw);
-    free(w);
     return 0;
 }
 
@@ -455,7 +446,7 @@ static void test_breach_liar__server_receives_nothing_password_derived(void **st
 
 int breach_run_liar_tests(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, liar_setup, liar_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, liar_setup, tw_teardown)
     const struct CMUnitTest tests[] = {
         T(test_breach_liar__another_accounts_blob_is_mismatch),
         T(test_breach_liar__each_flipped_bit_gives_its_specific_error),

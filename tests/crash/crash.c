@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "world.h"
 
 #define EMAIL "crash@example.org"
 #define PASSWORD "crash test password"
@@ -99,19 +99,15 @@ static uint64_t check_after_kill(const crash_paths *p, uint64_t last_m)
     return m;
 }
 
-static void setup_account(const crash_paths *p)
+/* A registered account on disk (server and device store), both closed. */
+static void setup_account(crash_paths *p)
 {
-    vault_server *s = NULL;
-    vault_client *c = NULL;
-    unlink(p->server);
-    unlink(p->store);
-    assert_int_equal(vault_server_open(&s, p->server, pepper, sizeof pepper, 0), VAULT_OK);
-    assert_int_equal(vault_client_open(&c, p->store, 0), VAULT_OK);
-    assert_int_equal(vault_client_connect_local(c, s), VAULT_OK);
-    assert_int_equal(vault_client_create(c, PASSWORD, TEST_OPS, TEST_MEM), VAULT_OK);
-    assert_int_equal(vault_client_register(c, EMAIL), VAULT_OK);
-    vault_client_close(c);
-    vault_server_close(s);
+    tw_world *w = tw_new("crash", pepper);
+    w->direct = 1;
+    tw_device *d = tw_registered(w, "client", EMAIL, PASSWORD);
+    snprintf(p->server, sizeof p->server, "%s", w->server_path);
+    snprintf(p->store, sizeof p->store, "%s", d->path);
+    tw_free(w);
 }
 
 static void test_crash_kill__store_reopens_old_or_new_state(void **state)
@@ -125,8 +121,6 @@ static void test_crash_kill__store_reopens_old_or_new_state(void **state)
         seed = (unsigned)strtoul(env, NULL, 10);
     printf("crash seed %u (set VAULT_CRASH_SEED to repeat)\n", seed);
     srand(seed);
-    snprintf(p.server, sizeof p.server, "%s", test_path("crash-server.db"));
-    snprintf(p.store, sizeof p.store, "%s", test_path("crash-client.db"));
     setup_account(&p);
     for (int round = 0; round < ROUNDS; round++) {
         int fds[2];

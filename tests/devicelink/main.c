@@ -4,14 +4,8 @@
 
 int main(void)
 {
-    if (vault_init() != VAULT_OK)
-        return 1;
-    int failed = 0;
-    failed += test_devicelink_payload_suite();
-    failed += test_devicelink_keys_suite();
-    failed += test_devicelink_qr_suite();
-    failed += test_devicelink_relay_suite();
-    failed += test_devicelink_flow_suite();
-    failed += test_devicelink_rotate_suite();
-    return failed == 0 ? 0 : 1;
+    static const test_group_fn groups[] = {
+        test_devicelink_payload_suite, test_devicelink_keys_suite, test_devicelink_qr_suite,
+        test_devicelink_relay_suite,   test_devicelink_flow_suite, test_devicelink_rotate_suite};
+    return test_run_groups(groups, sizeof groups / sizeof groups[0]);
 }

@@ -63,6 +63,13 @@ static void expect_ok(cJSON *resp)
     }
 }
 
+/* expect_ok, then frees resp (as expect_error does). */
+static void expect_ok_free(cJSON *resp)
+{
+    expect_ok(resp);
+    cJSON_Delete(resp);
+}
+
 static void expect_error(cJSON *resp, const char *code)
 {
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(resp, "error");
@@ -90,18 +97,9 @@ static void hex_random(char *out, size_t bytes)
 
 static char *blob_b64(const char *account_id, uint64_t revision)
 {
-    uint8_t key[32], *blob = NULL;
-    size_t len = 0;
+    uint8_t key[32];
     test_key(key, 7);
-    assert_int_equal(vault_blob_seal(&blob, &len, key, account_id, revision,
-                                     (const uint8_t *)"{}", 2),
-                     VAULT_OK);
-    size_t b64len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    char *b64 = malloc(b64len);
-    assert_non_null(b64);
-    sodium_bin2base64(b64, b64len, blob, len, sodium_base64_VARIANT_ORIGINAL);
-    vault_free(blob);
-    return b64;
+    return test_blob_b64(key, account_id, revision, "{}");
 }
 
 static void register_account(vault_server *s, account *a, const char *email)
@@ -229,9 +227,7 @@ static void test_devicelink_relay__full_exchange_then_single_use(void **state)
     assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(resp, "ready")));
     cJSON_Delete(resp);
 
-    resp = post_key(r, link_id, &p);
-    expect_ok(resp);
-    cJSON_Delete(resp);
+    expect_ok_free(post_key(r, link_id, &p));
     resp = poll_link(r, &r->a, link_id);
     expect_ok(resp);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "ready")));
@@ -249,9 +245,7 @@ static void test_devicelink_relay__full_exchange_then_single_use(void **state)
     small_envelope(env);
     vault__random_id(dev);
     hex_random(cred_hash, 32);
-    resp = deliver(r, link_id, env, dev, cred_hash);
-    expect_ok(resp);
-    cJSON_Delete(resp);
+    expect_ok_free(deliver(r, link_id, env, dev, cred_hash));
     /* replayed delivery */
     expect_error(deliver(r, link_id, env, dev, cred_hash), "state");
 
@@ -280,9 +274,7 @@ static void test_devicelink_relay__expired_link(void **state)
     /* posted in time, delivered too late */
     char env[200], dev[33], cred_hash[65];
     create_link(r, link_id);
-    cJSON *resp = post_key(r, link_id, &p);
-    expect_ok(resp);
-    cJSON_Delete(resp);
+    expect_ok_free(post_key(r, link_id, &p));
     assert_int_equal(vault_server_set_option(r->s, VAULT_SERVER_CLOCK_SKEW, 301), VAULT_OK);
     small_envelope(env);
     vault__random_id(dev);
@@ -300,12 +292,10 @@ static void test_devicelink_relay__racer_is_counted_and_blocks_delivery(void **s
     create_link(r, link_id);
     make_post(&racer);
     make_post(&real);
-    cJSON *resp = post_key(r, link_id, &racer);
-    expect_ok(resp);
-    cJSON_Delete(resp);
+    expect_ok_free(post_key(r, link_id, &racer));
     /* the real new device is refused: its user is told the code was used */
     expect_error(post_key(r, link_id, &real), "state");
-    resp = poll_link(r, &r->a, link_id);
+    cJSON *resp = poll_link(r, &r->a, link_id);
     expect_ok(resp);
     assert_int_equal(cJSON_GetObjectItemCaseSensitive(resp, "extra_posts")->valueint, 1);
     assert_string_equal(str(resp, "public_key"), racer.pk);
@@ -349,9 +339,7 @@ static void test_devicelink_relay__oversize_and_malformed(void **state)
     post p;
     create_link(r, link_id);
     make_post(&p);
-    cJSON *resp = post_key(r, link_id, &p);
-    expect_ok(resp);
-    cJSON_Delete(resp);
+    expect_ok_free(post_key(r, link_id, &p));
     vault__random_id(dev);
     hex_random(cred_hash, 32);
     static uint8_t big[VAULT_DEVICELINK_ENVELOPE_MAX + 1];
@@ -371,9 +359,7 @@ static void test_devicelink_relay__oversize_and_malformed(void **state)
                  "invalid");
     /* the exact-size envelope is accepted */
     sodium_bin2base64(big64, sizeof big64, big, sizeof big - 1, sodium_base64_VARIANT_ORIGINAL);
-    resp = deliver(r, link_id, big64, dev, cred_hash);
-    expect_ok(resp);
-    cJSON_Delete(resp);
+    expect_ok_free(deliver(r, link_id, big64, dev, cred_hash));
 }
 
 static void test_devicelink_relay__wrong_fetch_token_cancels(void **state)
@@ -384,15 +370,11 @@ static void test_devicelink_relay__wrong_fetch_token_cancels(void **state)
     create_link(r, link_id);
     make_post(&p);
     make_post(&thief);
-    cJSON *resp = post_key(r, link_id, &p);
-    expect_ok(resp);
-    cJSON_Delete(resp);
+    expect_ok_free(post_key(r, link_id, &p));
     small_envelope(env);
     vault__random_id(dev);
     hex_random(cred_hash, 32);
-    resp = deliver(r, link_id, env, dev, cred_hash);
-    expect_ok(resp);
-    cJSON_Delete(resp);
+    expect_ok_free(deliver(r, link_id, env, dev, cred_hash));
     expect_error(fetch(r, link_id, thief.token), "auth");
     expect_error(fetch(r, link_id, p.token), "state"); /* cancelled: the envelope is gone */
 }
@@ -404,21 +386,15 @@ static void test_devicelink_relay__cancel_and_abort(void **state)
     post p;
     create_link(r, link_id);
     make_post(&p);
-    cJSON *resp = send_fmt(r->s, "{\"v\":2,\"op\":\"link_cancel\",\"session\":\"%s\","
-                                 "\"link_id\":\"%s\"}", r->a.session, link_id);
-    expect_ok(resp);
-    cJSON_Delete(resp);
+    expect_ok_free(send_fmt(r->s, "{\"v\":2,\"op\":\"link_cancel\",\"session\":\"%s\","
+                                 "\"link_id\":\"%s\"}", r->a.session, link_id));
     expect_error(post_key(r, link_id, &p), "state");
     expect_error(poll_link(r, &r->a, link_id), "state");
 
     create_link(r, link_id);
-    resp = post_key(r, link_id, &p);
-    expect_ok(resp);
-    cJSON_Delete(resp);
-    resp = send_fmt(r->s, "{\"v\":2,\"op\":\"link_abort\",\"link_id\":\"%s\","
-                          "\"fetch_token\":\"%s\"}", link_id, p.token);
-    expect_ok(resp);
-    cJSON_Delete(resp);
+    expect_ok_free(post_key(r, link_id, &p));
+    expect_ok_free(send_fmt(r->s, "{\"v\":2,\"op\":\"link_abort\",\"link_id\":\"%s\","
+                          "\"fetch_token\":\"%s\"}", link_id, p.token));
     expect_error(poll_link(r, &r->a, link_id), "state");
 }
 
@@ -443,9 +419,7 @@ static void test_devicelink_relay__device_login_list_revoke(void **state)
     post p;
     create_link(r, link_id);
     make_post(&p);
-    cJSON *resp = post_key(r, link_id, &p);
-    expect_ok(resp);
-    cJSON_Delete(resp);
+    expect_ok_free(post_key(r, link_id, &p));
     randombytes_buf(credential, sizeof credential);
     vault_devicelink__token_hash(hash, credential);
     vault__bin2hex(cred, credential, 32);
@@ -453,14 +427,12 @@ static void test_devicelink_relay__device_login_list_revoke(void **state)
     hex_random(wrong, 32);
     small_envelope(env);
     vault__random_id(dev);
-    resp = deliver(r, link_id, env, dev, cred_hash);
-    expect_ok(resp);
-    cJSON_Delete(resp);
+    expect_ok_free(deliver(r, link_id, env, dev, cred_hash));
 
     expect_error(send_fmt(r->s, LOGIN_FMT, r->a.id, dev, wrong), "auth");
     expect_error(send_fmt(r->s, LOGIN_FMT, r->other.id, dev, cred), "auth");
     expect_error(send_fmt(r->s, LOGIN_FMT, r->a.id, r->a.device_id, cred), "auth");
-    resp = send_fmt(r->s, LOGIN_FMT, r->a.id, dev, cred);
+    cJSON *resp = send_fmt(r->s, LOGIN_FMT, r->a.id, dev, cred);
     expect_ok(resp);
     char dev_session[65];
     snprintf(dev_session, sizeof dev_session, "%s", str(resp, "session"));
@@ -554,12 +526,10 @@ static void test_devicelink_relay__open_links_are_capped(void **state)
     expect_error(send_fmt(r->s, "{\"v\":2,\"op\":\"link_create\",\"session\":\"%s\"}",
                           r->a.session), "limit");
     /* another account is not affected; expired links stop counting */
-    cJSON *resp = send_fmt(r->s, "{\"v\":2,\"op\":\"link_create\",\"session\":\"%s\"}",
-                           r->other.session);
-    expect_ok(resp);
-    cJSON_Delete(resp);
+    expect_ok_free(send_fmt(r->s, "{\"v\":2,\"op\":\"link_create\",\"session\":\"%s\"}",
+                           r->other.session));
     assert_int_equal(vault_server_set_option(r->s, VAULT_SERVER_CLOCK_SKEW, 301), VAULT_OK);
-    resp = send_fmt(r->s, "{\"v\":2,\"op\":\"link_create\",\"session\":\"%s\"}",
+    cJSON *resp = send_fmt(r->s, "{\"v\":2,\"op\":\"link_create\",\"session\":\"%s\"}",
                     r->a.session);
     assert_int_equal(vault_server_set_option(r->s, VAULT_SERVER_CLOCK_SKEW, 0), VAULT_OK);
     expect_ok(resp);
@@ -597,9 +567,7 @@ static void test_devicelink_relay__reverse_ops_and_their_failures(void **state)
                           a_key.confirm), "not_found");
     expect_error(send_fmt(r->s, WAIT_FMT, offer_id, nd.token), "not_found");
 
-    resp = send_fmt(r->s, ACCEPT_FMT, r->a.session, link_id, a_key.pk, a_key.mac, a_key.confirm);
-    expect_ok(resp);
-    cJSON_Delete(resp);
+    expect_ok_free(send_fmt(r->s, ACCEPT_FMT, r->a.session, link_id, a_key.pk, a_key.mac, a_key.confirm));
     expect_error(send_fmt(r->s, ACCEPT_FMT, r->other.session, link_id, x_key.pk, x_key.mac,
                           x_key.confirm), "state");
     resp = send_fmt(r->s, WAIT_FMT, link_id, nd.token);

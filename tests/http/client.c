@@ -1,39 +1,14 @@
 /* End to end over HTTP: two devices register, log in, push and pull through
  * vault_httpd with vault_client_connect_http(). */
 #include "http_tests.h"
+#include "world.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#define PASSWORD "correct horse battery staple"
+#define PASSWORD TW_PASSWORD
 #define EMAIL "grace@example.com"
-
-static http_fixture fx;
-
-static int setup(void **state)
-{
-    (void)state;
-    http_fixture_start(&fx, "client.db");
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    http_fixture_stop(&fx);
-    return 0;
-}
-
-static vault_client *open_client(const char *name)
-{
-    const char *path = test_path(name);
-    unlink(path);
-    vault_client *c = NULL;
-    assert_int_equal(vault_client_open(&c, path, 0), VAULT_OK);
-    assert_int_equal(vault_client_connect_http(c, fx.base_url, 0), VAULT_OK);
-    return c;
-}
 
 static void expect_title(vault_client *c, const char *id, const char *title)
 {
@@ -50,7 +25,9 @@ static void expect_title(vault_client *c, const char *id, const char *title)
 static void test_http_client__two_devices_sync_through_the_daemon(void **state)
 {
     (void)state;
-    vault_client *a = open_client("device-a.db");
+    tw_world *w = tw_new("http-client", NULL);
+    tw_serve_http(w);
+    vault_client *a = tw_device_open(w, "a")->c;
     assert_int_equal(vault_client_create(a, PASSWORD, TEST_OPS, TEST_MEM), VAULT_OK);
     vault *va = NULL;
     assert_int_equal(vault_client_vault(a, &va), VAULT_OK);
@@ -63,12 +40,8 @@ static void test_http_client__two_devices_sync_through_the_daemon(void **state)
         print_error("register: %s\n", vault_client_errmsg(a));
     assert_int_equal(rc, VAULT_OK);
 
-    vault_client *b = open_client("device-b.db");
-    char *kit = NULL, secret_key[40] = "";
-    assert_int_equal(vault_client_emergency_kit(a, &kit), VAULT_OK);
-    sscanf(strstr(kit, "ZK1-"), "%39s", secret_key);
-    vault_free(kit);
-    assert_int_equal(vault_client_set_secret_key(b, secret_key), VAULT_OK);
+    vault_client *b = tw_device_open(w, "b")->c;
+    assert_int_equal(vault_client_set_secret_key(b, tw_secret_key(w, EMAIL)), VAULT_OK);
     rc = vault_client_login(b, EMAIL, PASSWORD);
     if (rc != VAULT_OK)
         print_error("login: %s\n", vault_client_errmsg(b));
@@ -87,14 +60,12 @@ static void test_http_client__two_devices_sync_through_the_daemon(void **state)
     assert_int_equal(ra, 2);
     assert_int_equal(rb, 2);
 
-    vault_client *c = open_client("device-c.db");
+    vault_client *c = tw_device_open(w, "c")->c;
     assert_int_equal(vault_client_login(c, EMAIL, PASSWORD), VAULT_E_STATE); /* no Secret Key */
-    assert_int_equal(vault_client_set_secret_key(c, secret_key), VAULT_OK);
+    assert_int_equal(vault_client_set_secret_key(c, tw_secret_key(w, EMAIL)), VAULT_OK);
     assert_int_equal(vault_client_login(c, EMAIL, "wrong password"), VAULT_E_AUTH);
-    vault_client_close(c);
     vault_free(id);
-    vault_client_close(b);
-    vault_client_close(a);
+    tw_free(w);
 }
 
 static void test_http_client__insecure_url_is_refused_by_connect(void **state)
@@ -115,5 +86,5 @@ int http_run_client_tests(void)
         cmocka_unit_test(test_http_client__two_devices_sync_through_the_daemon),
         cmocka_unit_test(test_http_client__insecure_url_is_refused_by_connect),
     };
-    return cmocka_run_group_tests_name("http_client", tests, setup, teardown);
+    return cmocka_run_group_tests_name("http_client", tests, NULL, NULL);
 }

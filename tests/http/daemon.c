@@ -16,25 +16,9 @@
 
 #define EMAIL "ada@example.com"
 
-static http_fixture fx;
-
-static int setup(void **state)
-{
-    (void)state;
-    http_fixture_start(&fx, "daemon.db");
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    http_fixture_stop(&fx);
-    return 0;
-}
-
 static void url_for(char *buf, size_t size, const char *path)
 {
-    snprintf(buf, size, "%s%s", fx.base_url, path);
+    snprintf(buf, size, "%s%s", http_fx.base_url, path);
 }
 
 /* Sends request through a fresh transport and checks the answer is exactly
@@ -49,7 +33,7 @@ static void expect_same_answer(const char *base_url, uint32_t flags, const char 
     if (rc != VAULT_OK)
         print_error("call failed: %s\n", vault_last_error());
     assert_int_equal(rc, VAULT_OK);
-    char *local = http_local_answer(fx.server, request);
+    char *local = http_local_answer(http_fx.server, request);
     assert_int_equal(answer_len, strlen(local));
     assert_string_equal(answer, local);
     vault_free(local);
@@ -61,7 +45,7 @@ static void expect_probe_works(void)
 {
     char req[256];
     http_probe_request(req, sizeof req, EMAIL);
-    expect_same_answer(fx.base_url, 0, req);
+    expect_same_answer(http_fx.base_url, 0, req);
 }
 
 static void test_http_daemon__register_start_round_trip(void **state)
@@ -69,13 +53,13 @@ static void test_http_daemon__register_start_round_trip(void **state)
     (void)state;
     char req[256];
     http_probe_request(req, sizeof req, EMAIL);
-    char *local = http_local_answer(fx.server, req);
+    char *local = http_local_answer(http_fx.server, req);
     assert_non_null(strstr(local, "\"ok\":true"));
     assert_non_null(strstr(local, "\"response\":\""));
     vault_free(local);
-    expect_same_answer(fx.base_url, 0, req);
+    expect_same_answer(http_fx.base_url, 0, req);
     char url[96];
-    snprintf(url, sizeof url, "http://localhost:%u/", (unsigned)vault_httpd_port(fx.httpd));
+    snprintf(url, sizeof url, "http://localhost:%u/", (unsigned)vault_httpd_port(http_fx.httpd));
     expect_same_answer(url, 0, req);
 }
 
@@ -83,7 +67,7 @@ static void test_http_daemon__one_transport_serves_many_calls(void **state)
 {
     (void)state;
     vault_transport__http *t = NULL;
-    assert_int_equal(vault_transport__http_new(&t, fx.base_url, 0), VAULT_OK);
+    assert_int_equal(vault_transport__http_new(&t, http_fx.base_url, 0), VAULT_OK);
     for (int i = 0; i < 20; i++) {
         char email[64], req[256];
         snprintf(email, sizeof email, "user%d@example.com", i);
@@ -92,7 +76,7 @@ static void test_http_daemon__one_transport_serves_many_calls(void **state)
         size_t len = 0;
         assert_int_equal(vault_transport__http_call(req, strlen(req), &answer, &len, t),
                          VAULT_OK);
-        char *local = http_local_answer(fx.server, req);
+        char *local = http_local_answer(http_fx.server, req);
         assert_string_equal(answer, local);
         vault_free(local);
         vault_free(answer);
@@ -103,10 +87,10 @@ static void test_http_daemon__one_transport_serves_many_calls(void **state)
 static void test_http_daemon__protocol_errors_come_back_as_answers(void **state)
 {
     (void)state;
-    expect_same_answer(fx.base_url, 0, "{\"v\":2,\"op\":\"no_such_op\"}");
-    expect_same_answer(fx.base_url, 0, "{\"v\":1,\"op\":\"register_start\",\"email\":\"a@b.c\"}");
-    expect_same_answer(fx.base_url, 0, "not json at all");
-    expect_same_answer(fx.base_url, 0, "");
+    expect_same_answer(http_fx.base_url, 0, "{\"v\":2,\"op\":\"no_such_op\"}");
+    expect_same_answer(http_fx.base_url, 0, "{\"v\":1,\"op\":\"register_start\",\"email\":\"a@b.c\"}");
+    expect_same_answer(http_fx.base_url, 0, "not json at all");
+    expect_same_answer(http_fx.base_url, 0, "");
     char url[96];
     url_for(url, sizeof url, "/v1/api");
     char *answer = NULL;
@@ -183,7 +167,7 @@ static void test_http_daemon__wrong_content_type_is_415(void **state)
     http_raw_request raw = {.content_type = "Application/JSON; charset=utf-8", .body = req,
                             .body_len = strlen(req)};
     assert_int_equal(http_raw(url, &raw, &answer, NULL), 200);
-    char *local = http_local_answer(fx.server, req);
+    char *local = http_local_answer(http_fx.server, req);
     assert_string_equal(answer, local);
     vault_free(local);
     free(answer);
@@ -202,13 +186,13 @@ static void test_http_daemon__large_body_arrives_whole(void **state)
     memcpy(req, head, head_len);
     memset(req + head_len, ' ', pad);
     req[head_len + pad] = '\0';
-    expect_same_answer(fx.base_url, 0, req);
+    expect_same_answer(http_fx.base_url, 0, req);
     req[head_len + pad - 1] = 'x'; /* now broken at the very end */
-    expect_same_answer(fx.base_url, 0, req);
+    expect_same_answer(http_fx.base_url, 0, req);
     char *answer = NULL;
     size_t len = 0;
     vault_transport__http *t = NULL;
-    assert_int_equal(vault_transport__http_new(&t, fx.base_url, 0), VAULT_OK);
+    assert_int_equal(vault_transport__http_new(&t, http_fx.base_url, 0), VAULT_OK);
     assert_int_equal(vault_transport__http_call(req, strlen(req), &answer, &len, t), VAULT_OK);
     assert_true(http_is_error(answer, "invalid"));
     vault_free(answer);
@@ -270,7 +254,7 @@ static void test_http_daemon__request_over_cap_is_refused_by_transport(void **st
     char *big = calloc(1, len); /* never touched: refused before sending */
     assert_non_null(big);
     vault_transport__http *t = NULL;
-    assert_int_equal(vault_transport__http_new(&t, fx.base_url, 0), VAULT_OK);
+    assert_int_equal(vault_transport__http_new(&t, http_fx.base_url, 0), VAULT_OK);
     char *answer = NULL;
     size_t answer_len = 0;
     assert_int_equal(vault_transport__http_call(big, len, &answer, &answer_len, t),
@@ -284,7 +268,7 @@ static void test_http_daemon__closed_port_is_network_error(void **state)
 {
     (void)state;
     vault_httpd *h = NULL;
-    assert_int_equal(vault_httpd_start(&h, fx.server, "127.0.0.1", 0, NULL, NULL, 1), VAULT_OK);
+    assert_int_equal(vault_httpd_start(&h, http_fx.server, "127.0.0.1", 0, NULL, NULL, 1), VAULT_OK);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)vault_httpd_port(h));
     vault_httpd_stop(h);
@@ -304,27 +288,27 @@ static void test_http_daemon__closed_port_is_network_error(void **state)
 static void test_http_daemon__start_rejects_bad_arguments(void **state)
 {
     (void)state;
-    vault_httpd *h = (vault_httpd *)&fx;
-    assert_int_equal(vault_httpd_start(&h, fx.server, "localhost", 0, NULL, NULL, 0),
+    vault_httpd *h = (vault_httpd *)&http_fx;
+    assert_int_equal(vault_httpd_start(&h, http_fx.server, "localhost", 0, NULL, NULL, 0),
                      VAULT_E_INVALID);
     assert_null(h);
-    assert_int_equal(vault_httpd_start(&h, fx.server, "127.0.0.256", 0, NULL, NULL, 0),
+    assert_int_equal(vault_httpd_start(&h, http_fx.server, "127.0.0.256", 0, NULL, NULL, 0),
                      VAULT_E_INVALID);
-    assert_int_equal(vault_httpd_start(&h, fx.server, "", 0, NULL, NULL, 0), VAULT_E_INVALID);
+    assert_int_equal(vault_httpd_start(&h, http_fx.server, "", 0, NULL, NULL, 0), VAULT_E_INVALID);
     assert_int_equal(vault_httpd_start(&h, NULL, "127.0.0.1", 0, NULL, NULL, 0),
                      VAULT_E_INVALID);
-    assert_int_equal(vault_httpd_start(&h, fx.server, NULL, 0, NULL, NULL, 0), VAULT_E_INVALID);
-    assert_int_equal(vault_httpd_start(NULL, fx.server, "127.0.0.1", 0, NULL, NULL, 0),
+    assert_int_equal(vault_httpd_start(&h, http_fx.server, NULL, 0, NULL, NULL, 0), VAULT_E_INVALID);
+    assert_int_equal(vault_httpd_start(NULL, http_fx.server, "127.0.0.1", 0, NULL, NULL, 0),
                      VAULT_E_INVALID);
-    assert_int_equal(vault_httpd_start(&h, fx.server, "127.0.0.1", 0, NULL, NULL, 257),
+    assert_int_equal(vault_httpd_start(&h, http_fx.server, "127.0.0.1", 0, NULL, NULL, 257),
                      VAULT_E_INVALID);
-    assert_int_equal(vault_httpd_start(&h, fx.server, "127.0.0.1", 0, "cert.pem", NULL, 0),
+    assert_int_equal(vault_httpd_start(&h, http_fx.server, "127.0.0.1", 0, "cert.pem", NULL, 0),
                      VAULT_E_INVALID);
-    assert_int_equal(vault_httpd_start(&h, fx.server, "127.0.0.1", 0, NULL, "key.pem", 0),
+    assert_int_equal(vault_httpd_start(&h, http_fx.server, "127.0.0.1", 0, NULL, "key.pem", 0),
                      VAULT_E_INVALID);
     assert_null(h);
     /* The port is taken by the fixture's daemon. */
-    assert_int_equal(vault_httpd_start(&h, fx.server, "127.0.0.1", vault_httpd_port(fx.httpd),
+    assert_int_equal(vault_httpd_start(&h, http_fx.server, "127.0.0.1", vault_httpd_port(http_fx.httpd),
                                        NULL, NULL, 1), VAULT_E_IO);
     assert_null(h);
     assert_int_equal(vault_httpd_port(NULL), 0);
@@ -353,7 +337,7 @@ static void test_http_daemon__serves_ipv6(void **state)
         skip();
     }
     vault_httpd *h = NULL;
-    assert_int_equal(vault_httpd_start(&h, fx.server, "::1", 0, NULL, NULL, 2), VAULT_OK);
+    assert_int_equal(vault_httpd_start(&h, http_fx.server, "::1", 0, NULL, NULL, 2), VAULT_OK);
     char url[64], req[256];
     snprintf(url, sizeof url, "http://[::1]:%u", (unsigned)vault_httpd_port(h));
     http_probe_request(req, sizeof req, EMAIL);
@@ -384,7 +368,7 @@ static void test_http_daemon__stop_frees_requests_in_flight(void **state)
 {
     (void)state;
     vault_httpd *h = NULL;
-    assert_int_equal(vault_httpd_start(&h, fx.server, "127.0.0.1", 0, NULL, NULL, 2), VAULT_OK);
+    assert_int_equal(vault_httpd_start(&h, http_fx.server, "127.0.0.1", 0, NULL, NULL, 2), VAULT_OK);
     int fds[4];
     for (int i = 0; i < 4; i++)
         fds[i] = half_request(vault_httpd_port(h));
@@ -412,7 +396,7 @@ static void *hammer(void *arg)
 {
     worker *w = arg;
     vault_transport__http *t = NULL;
-    if (vault_transport__http_new(&t, fx.base_url, 0) != VAULT_OK)
+    if (vault_transport__http_new(&t, http_fx.base_url, 0) != VAULT_OK)
         return NULL;
     for (int i = 0; i < CALLS_PER_THREAD; i++) {
         char email[64], req[256];
@@ -423,7 +407,7 @@ static void *hammer(void *arg)
         if (vault_transport__http_call(req, strlen(req), &answer, &len, t) != VAULT_OK)
             continue;
         w->answered++;
-        if (vault_server_handle(fx.server, req, strlen(req), &local) == VAULT_OK &&
+        if (vault_server_handle(http_fx.server, req, strlen(req), &local) == VAULT_OK &&
             strcmp(local, answer) == 0)
             w->correct++;
         vault_free(local);
@@ -471,5 +455,5 @@ int http_run_daemon_tests(void)
         cmocka_unit_test(test_http_daemon__stop_frees_requests_in_flight),
         cmocka_unit_test(test_http_daemon__many_clients_at_once_are_all_answered),
     };
-    return cmocka_run_group_tests_name("http_daemon", tests, setup, teardown);
+    return cmocka_run_group_tests_name("http_daemon", tests, http_setup, http_teardown);
 }

@@ -16,8 +16,16 @@ typedef struct {
     char base_url[64];
 } http_fixture;
 
+/* A real server (pepper bytes 0x40...) on a fresh SQLite file db_name. */
+vault_server *http_server_open(const char *db_name);
 void http_fixture_start(http_fixture *f, const char *db_name);
 void http_fixture_stop(http_fixture *f);
+
+/* The group fixture most files use: http_setup starts http_fx (on a database
+ * of its own), http_teardown stops it. */
+extern http_fixture http_fx;
+int http_setup(void **state);
+int http_teardown(void **state);
 
 /* {"v":2,"op":"register_start","email":...,"request":...}: an unauthenticated
  * request whose answer depends only on the pepper and the email */

@@ -10,14 +10,21 @@
 
 #include <cjson/cJSON.h>
 
-void http_fixture_start(http_fixture *f, const char *db_name)
+vault_server *http_server_open(const char *db_name)
 {
     uint8_t pepper[32];
+    vault_server *s = NULL;
     test_key(pepper, 0x40);
     const char *db = test_path(db_name);
     unlink(db);
+    assert_int_equal(vault_server_open(&s, db, pepper, sizeof pepper, 0), VAULT_OK);
+    return s;
+}
+
+void http_fixture_start(http_fixture *f, const char *db_name)
+{
     memset(f, 0, sizeof *f);
-    assert_int_equal(vault_server_open(&f->server, db, pepper, sizeof pepper, 0), VAULT_OK);
+    f->server = http_server_open(db_name);
     assert_int_equal(vault_httpd_start(&f->httpd, f->server, "127.0.0.1", 0, NULL, NULL, 2),
                      VAULT_OK);
     assert_true(vault_httpd_port(f->httpd) != 0);
@@ -30,6 +37,25 @@ void http_fixture_stop(http_fixture *f)
     vault_httpd_stop(f->httpd);
     vault_server_close(f->server);
     memset(f, 0, sizeof *f);
+}
+
+http_fixture http_fx;
+
+int http_setup(void **state)
+{
+    static unsigned n;
+    char name[32];
+    (void)state;
+    snprintf(name, sizeof name, "http%u.db", n++);
+    http_fixture_start(&http_fx, name);
+    return 0;
+}
+
+int http_teardown(void **state)
+{
+    (void)state;
+    http_fixture_stop(&http_fx);
+    return 0;
 }
 
 void http_probe_request(char *buf, size_t size, const char *email)
@@ -65,31 +91,12 @@ int http_is_error(const char *answer, const char *code)
 /* ------------------------------------------------------------- raw requests */
 
 typedef struct {
-    char *data;
-    size_t len;
-} sink;
-
-typedef struct {
     uint64_t left;
     uint64_t sent;
 } source;
 
 static char last_headers[4096];
 static size_t last_headers_len;
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
-{
-    sink *s = ctx;
-    size_t n = size * nmemb;
-    char *grown = realloc(s->data, s->len + n + 1);
-    if (grown == NULL)
-        return 0;
-    memcpy(grown + s->len, data, n);
-    s->data = grown;
-    s->len += n;
-    s->data[s->len] = '\0';
-    return n;
-}
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
 {
@@ -147,7 +154,7 @@ long http_raw(const char *url, const http_raw_request *req, char **answer,
 {
     CURL *e = curl_easy_init();
     assert_non_null(e);
-    sink s = {NULL, 0};
+    test_buffer s = {NULL, 0};
     source src = {req->stream_len, 0};
     struct curl_slist *headers = NULL;
     char ct[128];
@@ -164,7 +171,7 @@ long http_raw(const char *url, const http_raw_request *req, char **answer,
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, test_buffer_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     const char *method = req->method != NULL ? req->method : "POST";
@@ -199,15 +206,12 @@ long http_raw(const char *url, const http_raw_request *req, char **answer,
 
 int main(void)
 {
-    if (vault_init() != VAULT_OK || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    static const test_group_fn groups[] = {http_run_url_tests,       http_run_daemon_tests,
+                                           http_run_transport_tests, http_run_tls_tests,
+                                           http_run_vaultd_tests,    http_run_client_tests};
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;
-    int failed = 0;
-    failed += http_run_url_tests();
-    failed += http_run_daemon_tests();
-    failed += http_run_transport_tests();
-    failed += http_run_tls_tests();
-    failed += http_run_vaultd_tests();
-    failed += http_run_client_tests();
+    int rc = test_run_groups(groups, sizeof groups / sizeof groups[0]);
     curl_global_cleanup();
-    return failed;
+    return rc;
 }

@@ -41,12 +41,8 @@ static void require_cert(void)
 
 static void start_tls(http_fixture *f)
 {
-    uint8_t pepper[32];
-    test_key(pepper, 0x40);
-    const char *db = test_path("tls.db");
-    unlink(db);
     memset(f, 0, sizeof *f);
-    assert_int_equal(vault_server_open(&f->server, db, pepper, sizeof pepper, 0), VAULT_OK);
+    f->server = http_server_open("tls.db");
     int rc = vault_httpd_start(&f->httpd, f->server, "127.0.0.1", 0, cert_path, key_path, 2);
     if (rc != VAULT_OK)
         print_error("TLS start failed: %s\n", vault_last_error());
@@ -109,12 +105,7 @@ static void test_http_tls__self_signed_certificate_is_refused_by_default(void **
 static void test_http_tls__bad_certificate_files_fail_to_start(void **state)
 {
     (void)state;
-    uint8_t pepper[32];
-    test_key(pepper, 0x40);
-    const char *db = test_path("tls-bad.db");
-    unlink(db);
-    vault_server *s = NULL;
-    assert_int_equal(vault_server_open(&s, db, pepper, sizeof pepper, 0), VAULT_OK);
+    vault_server *s = http_server_open("tls-bad.db");
     vault_httpd *h = NULL;
     const char *missing = test_path("missing.pem");
     assert_int_equal(vault_httpd_start(&h, s, "127.0.0.1", 0, missing, missing, 1), VAULT_E_IO);

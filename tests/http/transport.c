@@ -206,12 +206,7 @@ static void test_http_transport__bad_arguments(void **state)
 static void test_http_transport__local_call_is_the_handler(void **state)
 {
     (void)state;
-    uint8_t pepper[32];
-    test_key(pepper, 0x40);
-    const char *db = test_path("local.db");
-    unlink(db);
-    vault_server *s = NULL;
-    assert_int_equal(vault_server_open(&s, db, pepper, sizeof pepper, 0), VAULT_OK);
+    vault_server *s = http_server_open("local.db");
     char *answer = NULL;
     size_t len = 0;
     assert_int_equal(vault_transport__local_call(request, strlen(request), &answer, &len, s),

@@ -27,7 +27,7 @@
 #define EXPECT(title, fields, tags, updated, rev, history)                                 \
     "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"" title "\",\"fields\":[" fields  \
     "],\"tags\":[" tags "],\"created\":" S_T0 ",\"updated\":" updated ",\"rev\":" rev      \
-    ",\"deleted\":false,\"history\":[" history "]}"
+    ",\"deleted\":false,\"trashed\":0,\"history\":[" history "]}"
 
 /* The common ancestor: one login item at T0. */
 static vault *make_base(void)
@@ -116,12 +116,7 @@ static void test_merge__no_changes_gives_base(void **state)
     (void)state;
     vault *b = make_base(), *l = copy_of(b), *r = copy_of(b);
     vault *m = merged(b, l, r);
-    char *x = NULL, *y = NULL;
-    assert_int_equal(vault_to_json(b, &x), VAULT_OK);
-    assert_int_equal(vault_to_json(m, &y), VAULT_OK);
-    assert_string_equal(x, y);
-    vault_free(x);
-    vault_free(y);
+    test_assert_same_vault(b, m);
     vault_close(m);
     vault_close(b);
     vault_close(l);
@@ -268,7 +263,7 @@ static void test_merge__delete_versus_untouched_deletes(void **state)
     char *json = everything(m);
     assert_string_equal(json, "[{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"\","
                               "\"fields\":[],\"tags\":[],\"created\":" S_T0 ",\"updated\":"
-                              S_T1 ",\"rev\":2,\"deleted\":true,\"history\":[]}]");
+                              S_T1 ",\"rev\":2,\"deleted\":true,\"trashed\":0,\"history\":[]}]");
     vault_free(json);
     vault_close(m);
     vault_close(b);
@@ -289,7 +284,7 @@ static void test_merge__deleted_on_both_sides(void **state)
     char *json = everything(m);
     assert_string_equal(json, "[{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"\","
                               "\"fields\":[],\"tags\":[],\"created\":" S_T0 ",\"updated\":"
-                              S_T2 ",\"rev\":4,\"deleted\":true,\"history\":[]}]");
+                              S_T2 ",\"rev\":4,\"deleted\":true,\"trashed\":0,\"history\":[]}]");
     vault_free(json);
     vault_close(m);
     vault_close(b);
@@ -316,7 +311,7 @@ static void test_merge__created_on_both_sides_keeps_both(void **state)
     assert_int_equal(vault_item_get(m, ID_X, &json), VAULT_OK);
     assert_string_equal(json, "{\"id\":\"" ID_X "\",\"type\":\"note\",\"title\":\"X\","
                               "\"fields\":[],\"tags\":[],\"created\":" S_T1 ",\"updated\":" S_T1
-                              ",\"rev\":1,\"deleted\":false,\"history\":[]}");
+                              ",\"rev\":1,\"deleted\":false,\"trashed\":0,\"history\":[]}");
     vault_free(json);
     assert_int_equal(vault_item_get(m, ID_Y, &json), VAULT_OK);
     vault_free(json);
@@ -350,7 +345,7 @@ static vault *vault_of(const char *items, const char *devices)
 {
     char json[4096];
     vault *v = NULL;
-    snprintf(json, sizeof json, "{\"format\":1,\"items\":[%s],\"devices\":[%s]}", items,
+    snprintf(json, sizeof json, "{\"format\":2,\"items\":[%s],\"devices\":[%s]}", items,
              devices);
     assert_int_equal(vault_from_json(&v, json, strlen(json)), VAULT_OK);
     return v;
@@ -358,7 +353,7 @@ static vault *vault_of(const char *items, const char *devices)
 
 #define RAW_ITEM(title, rev)                                                               \
     "{\"id\":\"" ID_A "\",\"type\":\"note\",\"title\":\"" title "\",\"fields\":[],"        \
-    "\"tags\":[],\"created\":1,\"updated\":" rev ",\"rev\":" rev ",\"deleted\":false,"     \
+    "\"tags\":[],\"created\":1,\"updated\":" rev ",\"rev\":" rev ",\"deleted\":false,\"trashed\":0,"     \
     "\"history\":[]}"
 
 static void test_merge__item_missing_on_one_side(void **state)
@@ -391,7 +386,7 @@ static void test_merge__devices_union_and_revocation(void **state)
     vault *m = merged(b, l, r);
     char *json = NULL;
     assert_int_equal(vault_to_json(m, &json), VAULT_OK);
-    assert_string_equal(json, "{\"format\":1,\"items\":[],\"devices\":[" DEV("d1", "Phone") ","
+    assert_string_equal(json, "{\"format\":2,\"items\":[],\"devices\":[" DEV("d1", "Phone") ","
                               DEV("d3", "Tablet") "," DEV("d4", "Desk") "]}");
     vault_free(json);
     vault_close(m);
@@ -535,6 +530,75 @@ static void test_merge__allocation_failures(void **state)
     vault_close(r);
 }
 
+/* ---- the trash ------------------------------------------------------------------ */
+
+#define EXPECT_TRASHED(fields, updated, rev, trashed, history)                              \
+    "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"GitHub\",\"fields\":[" fields   \
+    "],\"tags\":[\"work\",\"dev\"],\"created\":" S_T0 ",\"updated\":" updated ",\"rev\":" rev \
+    ",\"deleted\":false,\"trashed\":" trashed ",\"history\":[" history "]}"
+
+static void test_merge__trash_versus_edit_keeps_edit_in_trash(void **state)
+{
+    (void)state;
+    vault *b = make_base(), *l = copy_of(b), *r = copy_of(b);
+    vault__set_clock_for_tests(T1);
+    assert_int_equal(vault_item_trash(l, ID_A), VAULT_OK);
+    update_at(r, T2, "GitHub", USER("ada") "," PASS("p2"), "\"work\",\"dev\"");
+    /* The edit is not lost: it is in the trash with the item. */
+    check_and_close(b, l, r,
+                    EXPECT_TRASHED(USER("ada") "," PASS("p2"), S_T2, "3", S_T1,
+                                   HIST("password", "p0", S_T2)));
+}
+
+static void test_merge__restore_versus_untouched_restores(void **state)
+{
+    (void)state;
+    vault *b = make_base();
+    vault__set_clock_for_tests(T1);
+    assert_int_equal(vault_item_trash(b, ID_A), VAULT_OK);
+    vault *l = copy_of(b), *r = copy_of(b);
+    vault__set_clock_for_tests(T2);
+    assert_int_equal(vault_item_restore(l, ID_A), VAULT_OK);
+    check_and_close(b, l, r, EXPECT_TRASHED(USER("ada") "," PASS("p0"), S_T2, "3", "0", ""));
+}
+
+static void test_merge__restore_versus_edit_in_trash_keeps_both(void **state)
+{
+    (void)state;
+    vault *b = make_base();
+    vault__set_clock_for_tests(T1);
+    assert_int_equal(vault_item_trash(b, ID_A), VAULT_OK);
+    vault *l = copy_of(b), *r = copy_of(b);
+    vault__set_clock_for_tests(T2);
+    assert_int_equal(vault_item_restore(l, ID_A), VAULT_OK);
+    /* An item in the trash cannot be edited; a purge on the other side then
+     * loses to the restore, which is a change (no edit is ever lost). */
+    assert_int_equal(vault_item_delete(r, ID_A), VAULT_OK);
+    check_and_close(b, l, r, EXPECT_TRASHED(USER("ada") "," PASS("p0"), S_T2, "4", "0", ""));
+}
+
+static void test_merge__purge_versus_untouched_trash_purges(void **state)
+{
+    (void)state;
+    vault *b = make_base();
+    vault__set_clock_for_tests(T1);
+    assert_int_equal(vault_item_trash(b, ID_A), VAULT_OK);
+    vault *l = copy_of(b), *r = copy_of(b);
+    assert_int_equal(vault_item_delete(l, ID_A), VAULT_OK);
+    check_and_close(b, l, r, NULL);
+}
+
+static void test_merge__trashed_on_both_sides_newer_time_wins(void **state)
+{
+    (void)state;
+    vault *b = make_base(), *l = copy_of(b), *r = copy_of(b);
+    vault__set_clock_for_tests(T1);
+    assert_int_equal(vault_item_trash(l, ID_A), VAULT_OK);
+    vault__set_clock_for_tests(T2);
+    assert_int_equal(vault_item_trash(r, ID_A), VAULT_OK);
+    check_and_close(b, l, r, EXPECT_TRASHED(USER("ada") "," PASS("p0"), S_T2, "3", S_T2, ""));
+}
+
 int main(void)
 {
     vault_init();
@@ -550,6 +614,11 @@ int main(void)
         cmocka_unit_test(test_merge__hidden_flag_conflict_hides),
         cmocka_unit_test(test_merge__tags_as_sets),
         cmocka_unit_test(test_merge__delete_versus_edit_keeps_edit),
+        cmocka_unit_test(test_merge__trash_versus_edit_keeps_edit_in_trash),
+        cmocka_unit_test(test_merge__restore_versus_untouched_restores),
+        cmocka_unit_test(test_merge__restore_versus_edit_in_trash_keeps_both),
+        cmocka_unit_test(test_merge__purge_versus_untouched_trash_purges),
+        cmocka_unit_test(test_merge__trashed_on_both_sides_newer_time_wins),
         cmocka_unit_test(test_merge__delete_versus_untouched_deletes),
         cmocka_unit_test(test_merge__deleted_on_both_sides),
         cmocka_unit_test(test_merge__created_on_both_sides_keeps_both),

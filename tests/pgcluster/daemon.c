@@ -82,37 +82,18 @@ void pgc_http_free(pgc_http *h)
     h->curl = NULL;
 }
 
-typedef struct body {
-    char *data;
-    size_t len;
-} body;
-
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-    body *b = arg;
-    size_t add = size * n;
-    char *grown = realloc(b->data, b->len + add + 1);
-    if (grown == NULL)
-        return 0;
-    memcpy(grown + b->len, p, add);
-    b->data = grown;
-    b->len += add;
-    b->data[b->len] = '\0';
-    return add;
-}
-
 cJSON *pgc_call(pgc_http *h, cJSON *request)
 {
     char *text = cJSON_PrintUnformatted(request);
     cJSON_Delete(request);
     assert_non_null(text);
-    body b = {NULL, 0};
+    test_buffer b = {NULL, 0};
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     CURL *curl = h->curl;
     curl_easy_setopt(curl, CURLOPT_URL, h->url);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, test_buffer_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);

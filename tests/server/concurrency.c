@@ -52,13 +52,11 @@ static int cmp_u64(const void *x, const void *y)
 void test_server_concurrency__pushes_never_lost(void **state)
 {
     (void)state;
-    vault_server *s = ts_open("concurrency", 1);
+    ts_account a;
+    vault_server *s = ts_open_registered("concurrency", &a);
     /* A second handle on the same file stands for a second server process:
      * its writers meet the first one's in SQLite's locks, not in our mutex. */
     vault_server *other = ts_reopen("concurrency", 1);
-    ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
     pusher *p = calloc(PUSHERS, sizeof *p);
     pthread_t threads[PUSHERS];
     for (int i = 0; i < PUSHERS; i++) {

@@ -88,11 +88,9 @@ void test_server_faults__newer_schema_is_refused(void **state)
 void test_server_faults__rate_limit_shared_by_processes(void **state)
 {
     (void)state;
-    vault_server *s = ts_open("faults_shared", 1);
-    vault_server *other = ts_reopen("faults_shared", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
+    vault_server *s = ts_open_registered("faults_shared", &a);
+    vault_server *other = ts_reopen("faults_shared", 1);
     const char *bad = "a wrong guess";
     for (int i = 0; i < 5; i++) {
         ts_expect_error(ts_login(i % 2 ? other : s, &a, bad), "auth");

@@ -167,17 +167,7 @@ void ts_add_hex(cJSON *req, const char *name, const uint8_t *bytes, size_t len)
 
 char *ts_blob_b64(const ts_account *a, uint64_t revision, const char *content)
 {
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    assert_int_equal(vault_blob_seal(&blob, &len, a->vault_key, a->account_id, revision,
-                                     (const uint8_t *)content, strlen(content)),
-                     VAULT_OK);
-    size_t b64_len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    char *b64 = malloc(b64_len);
-    assert_non_null(b64);
-    sodium_bin2base64(b64, b64_len, blob, len, sodium_base64_VARIANT_ORIGINAL);
-    vault_free(blob);
-    return b64;
+    return test_blob_b64(a->vault_key, a->account_id, revision, content);
 }
 
 cJSON *ts_register_request(const ts_account *a)

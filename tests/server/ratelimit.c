@@ -32,10 +32,8 @@ static const char bad[] = "a wrong guess";
 void test_server_ratelimit__delays_after_free_failures(void **state)
 {
     (void)state;
-    vault_server *s = ts_open("ratelimit", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
+    vault_server *s = ts_open_registered("ratelimit", &a);
     for (int i = 0; i < 5; i++)
         expect_login(s, &a, bad, "auth", -1);
     /* Sixth attempt at once: refused unchecked, even with the right key. */
@@ -79,10 +77,8 @@ void test_server_ratelimit__unknown_email_alike(void **state)
 void test_server_ratelimit__delay_is_capped(void **state)
 {
     (void)state;
-    vault_server *s = ts_open("ratelimit_cap", 1);
     ts_account a;
-    ts_account_init(&a, 1);
-    ts_register(s, &a);
+    vault_server *s = ts_open_registered("ratelimit_cap", &a);
     assert_int_equal(vault_server_set_option(s, VAULT_SERVER_LOGIN_FREE, 2), VAULT_OK);
     int64_t t = 0;
     for (int i = 0; i < 2; i++)

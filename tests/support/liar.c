@@ -3,6 +3,7 @@
 #include "common/common.h"
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +36,11 @@ static const char *op_of(const char *request, size_t len)
     return op;
 }
 
-/* Rewrites the "blob" member with one bit flipped. */
-static void flip_blob_bit(cJSON *resp, size_t bit)
+/* Rewrites the base64 member name with one bit flipped: bit counts from the
+ * first byte, or from the last one if from_end. */
+static void flip_bit(cJSON *resp, const char *name, size_t bit, int from_end)
 {
-    cJSON *b = cJSON_GetObjectItemCaseSensitive(resp, "blob");
+    cJSON *b = cJSON_GetObjectItemCaseSensitive(resp, name);
     uint8_t *bin = NULL;
     size_t len = 0;
     char *enc = NULL;
@@ -46,7 +48,7 @@ static void flip_blob_bit(cJSON *resp, size_t bit)
         vault__base64_decode(b->valuestring, VAULT_BLOB_MAX_BYTES, &bin, &len) != VAULT_OK)
         return;
     if (bit / 8 < len)
-        bin[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        bin[from_end ? len - 1 - bit / 8 : bit / 8] ^= (uint8_t)(1u << (bit % 8));
     if (vault__base64_encode(bin, len, &enc) == VAULT_OK)
         cJSON_SetValuestring(b, enc);
     vault_free(enc);
@@ -76,7 +78,10 @@ static char *lie(liar *l, const char *op, char *honest)
     } else if (strcmp(op, "pull") == 0 && l->mode == LIAR_REPLAY_PULL && l->recorded != NULL) {
         out = out_string(l->recorded);
     } else if (strcmp(op, "pull") == 0 && l->mode == LIAR_FLIP_BLOB_BIT) {
-        flip_blob_bit(resp, l->arg);
+        flip_bit(resp, "blob", l->arg, 0);
+        out = reprint(resp);
+    } else if (strcmp(op, "link_fetch") == 0 && l->mode == LIAR_FLIP_ENVELOPE) {
+        flip_bit(resp, "envelope", l->arg, 1);
         out = reprint(resp);
     } else if (strcmp(op, "pull") == 0 && l->mode == LIAR_CLAIM_NEXT_REVISION) {
         cJSON *r = cJSON_GetObjectItemCaseSensitive(resp, "revision");
@@ -140,12 +145,27 @@ static char *oversized(size_t len)
     return p;
 }
 
+/* The request with its "public_key" replaced by a fresh X25519 key (NULL if
+ * out of memory); cJSON_free it. */
+static char *swap_public_key(const char *request, size_t len)
+{
+    uint8_t pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
+    char hex[2 * crypto_box_PUBLICKEYBYTES + 1];
+    cJSON *req = cJSON_ParseWithLength(request, len);
+    crypto_box_keypair(pk, sk);
+    vault__bin2hex(hex, pk, sizeof pk);
+    cJSON_ReplaceItemInObjectCaseSensitive(req, "public_key", cJSON_CreateString(hex));
+    char *text = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    return text;
+}
+
 int liar_transport(const char *request, size_t request_len, char **response,
                    size_t *response_len, void *ctx)
 {
     liar *l = ctx;
     const char *op = op_of(request, request_len);
-    char *answer = NULL;
+    char *answer = NULL, *swapped = NULL;
     snprintf(l->last_op, sizeof l->last_op, "%s", op);
     if (l->keep_requests) {
         char *grown = vault_malloc(l->requests_len + request_len + 1);
@@ -159,7 +179,16 @@ int liar_transport(const char *request, size_t request_len, char **response,
         l->requests = grown;
         l->requests_len += request_len;
     }
-    if (l->mode == LIAR_OVERSIZE) {
+    if (l->mode == LIAR_SWAP_LINK_KEY &&
+        (strcmp(op, "link_post_key") == 0 || strcmp(op, "link_accept") == 0)) {
+        if ((swapped = swap_public_key(request, request_len)) == NULL)
+            return VAULT_E_NOMEM;
+        request = swapped;
+        request_len = strlen(swapped);
+    }
+    if (l->canned_op != NULL && strcmp(op, l->canned_op) == 0) {
+        answer = out_string(l->canned);
+    } else if (l->mode == LIAR_OVERSIZE) {
         answer = oversized(l->arg);
     } else if (l->mode == LIAR_REPLAY_OP && l->recorded != NULL && strcmp(op, l->op) == 0) {
         answer = out_string(l->recorded);
@@ -169,10 +198,13 @@ int liar_transport(const char *request, size_t request_len, char **response,
         l->dropped_pushes++;
     } else {
         int rc = vault_server_handle(l->server, request, request_len, &answer);
-        if (rc != VAULT_OK)
+        if (rc != VAULT_OK) {
+            cJSON_free(swapped);
             return rc;
+        }
         answer = lie(l, op, answer);
     }
+    cJSON_free(swapped);
     if (answer == NULL)
         return VAULT_E_NOMEM;
     *response = answer;
@@ -193,4 +225,12 @@ void liar_reset(liar *l)
     l->requests = NULL;
     l->requests_len = 0;
     l->keep_requests = 0;
+    l->canned_op = l->canned = NULL;
+}
+
+int liar_offline_transport(const char *request, size_t request_len, char **response,
+                           size_t *response_len, void *ctx)
+{
+    (void)request, (void)request_len, (void)response, (void)response_len, (void)ctx;
+    return VAULT_E_NETWORK;
 }

@@ -1,6 +1,7 @@
 /* A malicious server for tests: forwards to a real in-process vault_server
  * and then lies in one chosen way. Use liar_transport with
- * vault_client_connect_custom(c, liar_transport, &liar). */
+ * vault_client_connect_custom(c, liar_transport, &liar); tests/support/world.h
+ * gives every device of a scenario its own liar. */
 #ifndef VAULT_TEST_LIAR_H
 #define VAULT_TEST_LIAR_H
 
@@ -24,6 +25,8 @@ typedef enum {
     LIAR_REPLAY_OP,         /* answers op `op` with the recorded answer (no server call) */
     LIAR_OVERSIZE,          /* answers every request with `arg` bytes: {"ok":true, spaces } */
     LIAR_REWRITE,           /* in answers to op `op`, sets member `member` to the JSON `value` */
+    LIAR_SWAP_LINK_KEY,     /* link_post_key / link_accept requests carry a public key of its own */
+    LIAR_FLIP_ENVELOPE,     /* flips bit `arg` of link_fetch's envelope, counted from its end */
 } liar_mode;
 
 typedef struct liar {
@@ -43,10 +46,19 @@ typedef struct liar {
     int keep_requests;
     char *requests;
     size_t requests_len;
+    /* Whatever the mode: requests to op `canned_op` are answered with the JSON
+     * text `canned`, without reaching the server (NULL: off). */
+    const char *canned_op;
+    const char *canned;
 } liar;
 
 int liar_transport(const char *request, size_t request_len, char **response,
                    size_t *response_len, void *ctx);
+/* Resets everything but the server: honest again, nothing recorded. */
 void liar_reset(liar *l);
+
+/* A transport with no server behind it: every call is VAULT_E_NETWORK. */
+int liar_offline_transport(const char *request, size_t request_len, char **response,
+                           size_t *response_len, void *ctx);
 
 #endif

@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include <sodium.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,4 +81,54 @@ void test_opaque_record_hex(char out[2 * 192 + 1])
     randombytes_buf(record, sizeof record);
     assert_int_equal(vault__opaque_derive_keypair(sk, record, seed), VAULT_OK);
     vault__bin2hex(out, record, sizeof record);
+}
+
+int test_run_groups(const test_group_fn *groups, size_t n)
+{
+    int failed = 0;
+    if (vault_init() != VAULT_OK)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        failed += groups[i]();
+    return failed == 0 ? 0 : 1;
+}
+
+char *test_blob_b64(const uint8_t key[32], const char *account_id, uint64_t revision,
+                    const char *content)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    assert_int_equal(vault_blob_seal(&blob, &len, key, account_id, revision,
+                                     (const uint8_t *)content, strlen(content)),
+                     VAULT_OK);
+    size_t b64_len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = malloc(b64_len);
+    assert_non_null(b64);
+    sodium_bin2base64(b64, b64_len, blob, len, sodium_base64_VARIANT_ORIGINAL);
+    vault_free(blob);
+    return b64;
+}
+
+size_t test_buffer_write(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    test_buffer *b = ctx;
+    size_t n = size * nmemb;
+    char *grown = realloc(b->data, b->len + n + 1);
+    if (grown == NULL)
+        return 0;
+    memcpy(grown + b->len, data, n);
+    b->data = grown;
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+void test_assert_same_vault(const vault *a, const vault *b)
+{
+    char *x = NULL, *y = NULL;
+    assert_int_equal(vault_to_json(a, &x), VAULT_OK);
+    assert_int_equal(vault_to_json(b, &y), VAULT_OK);
+    assert_string_equal(x, y);
+    vault_free(x);
+    vault_free(y);
 }

@@ -25,6 +25,23 @@ tw_world *tw_new(const char *label, const uint8_t *pepper)
     return w;
 }
 
+void *tw_state_new(size_t size, const char *label)
+{
+    assert_true(size >= sizeof(tw_world *));
+    tw_world **state = calloc(1, size);
+    assert_non_null(state);
+    *state = tw_new(label, NULL);
+    return state;
+}
+
+int tw_teardown(void **state)
+{
+    tw_world **tw = *state;
+    tw_free(*tw);
+    free(tw);
+    return 0;
+}
+
 void tw_close_clients(tw_world *w)
 {
     for (size_t i = 0; i < w->ndev; i++) {
@@ -33,9 +50,18 @@ void tw_close_clients(tw_world *w)
     }
 }
 
+void tw_serve_http(tw_world *w)
+{
+    assert_null(w->httpd);
+    assert_int_equal(vault_httpd_start(&w->httpd, w->server, "127.0.0.1", 0, NULL, NULL, 2),
+                     VAULT_OK);
+    snprintf(w->url, sizeof w->url, "http://127.0.0.1:%u", (unsigned)vault_httpd_port(w->httpd));
+}
+
 void tw_free(tw_world *w)
 {
     tw_close_clients(w);
+    vault_httpd_stop(w->httpd);
     for (size_t i = 0; i < w->ndev; i++) {
         liar_reset(&w->dev[i]->lie);
         free(w->dev[i]);
@@ -52,12 +78,14 @@ tw_device *tw_device_open(tw_world *w, const char *name)
     tw_device *d = calloc(1, sizeof *d);
     assert_non_null(d);
     w->dev[w->ndev++] = d;
-    snprintf(file, sizeof file, "%s-%s.db", w->label, name);
+    snprintf(file, sizeof file, "%s-%s-%u.db", w->label, name, w->opened++);
     snprintf(d->path, sizeof d->path, "%s", test_path(file));
     unlink(d->path);
     d->lie.server = w->server;
     assert_int_equal(vault_client_open(&d->c, d->path, 0), VAULT_OK);
-    if (w->direct)
+    if (w->url[0] != '\0')
+        assert_int_equal(vault_client_connect_http(d->c, w->url, 0), VAULT_OK);
+    else if (w->direct)
         assert_int_equal(vault_client_connect_local(d->c, w->server), VAULT_OK);
     else
         assert_int_equal(vault_client_connect_custom(d->c, liar_transport, &d->lie), VAULT_OK);
@@ -103,7 +131,7 @@ tw_device *tw_logged_in(tw_world *w, const char *name, const char *email,
     return d;
 }
 
-static char *sas_of(vault_link *l)
+char *tw_sas(vault_link *l)
 {
     char *sas = NULL;
     assert_int_equal(vault_link_sas(l, &sas), VAULT_OK);
@@ -122,7 +150,7 @@ tw_device *tw_linked(tw_world *w, const tw_device *from, const char *name,
     assert_int_equal(vault_link_poll(offer), VAULT_E_PENDING);
     assert_int_equal(vault_link_join(&join, d->c, uri), VAULT_OK);
     assert_int_equal(vault_link_poll(offer), VAULT_OK);
-    char *sas_a = sas_of(offer), *sas_b = sas_of(join);
+    char *sas_a = tw_sas(offer), *sas_b = tw_sas(join);
     assert_string_equal(sas_a, sas_b);
     assert_int_equal(vault_link_complete(join, local_key), VAULT_E_PENDING);
     assert_int_equal(vault_link_confirm(offer, name), VAULT_OK);
@@ -135,10 +163,24 @@ tw_device *tw_linked(tw_world *w, const tw_device *from, const char *name,
     return d;
 }
 
-void tw_lie_all(tw_world *w, liar_mode mode)
+void tw_device_close(tw_world *w, tw_device *d)
 {
-    for (size_t i = 0; i < w->ndev; i++)
+    size_t i = 0;
+    while (i < w->ndev && w->dev[i] != d)
+        i++;
+    assert_true(i < w->ndev);
+    vault_client_close(d->c);
+    liar_reset(&d->lie);
+    free(d);
+    w->dev[i] = w->dev[--w->ndev];
+}
+
+void tw_lie_all(tw_world *w, liar_mode mode, size_t arg)
+{
+    for (size_t i = 0; i < w->ndev; i++) {
         w->dev[i]->lie.mode = mode;
+        w->dev[i]->lie.arg = arg;
+    }
 }
 
 vault *tw_vault(vault_client *c)

@@ -24,8 +24,7 @@ typedef struct world {
  * liar (honest until a test says otherwise). */
 static int setup_world(void **state)
 {
-    world *w = calloc(1, sizeof *w);
-    w->tw = tw_new("sync", NULL);
+    world *w = tw_state_new(sizeof *w, "sync");
     tw_device *a = tw_registered(w->tw, "a", EMAIL, PASSWORD);
     tw_device *b = tw_device_open(w->tw, "b");
     /* b is a new device of the same account: it has the Secret Key (as from
@@ -36,14 +35,6 @@ static int setup_world(void **state)
     w->lie_a = &a->lie;
     w->lie_b = &b->lie;
     *state = w;
-    return 0;
-}
-
-static int teardown_world(void **state)
-{
-    world *w = *state;
-    tw_free(w->tw);
-    free(w);
     return 0;
 }
 
@@ -396,7 +387,7 @@ static void test_sync_liar__broken_answers_are_server_errors(void **state)
 int main(void)
 {
     vault_init();
-#define T(f) cmocka_unit_test_setup_teardown(f, setup_world, teardown_world)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup_world, tw_teardown)
     const struct CMUnitTest tests[] = {
         T(test_sync_login__second_device_receives_the_vault),
         T(test_sync_login__wrong_password_and_unknown_email),

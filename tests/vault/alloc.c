@@ -17,9 +17,7 @@ static const char *const item_json =
 
 static vault *base_vault(void)
 {
-    vault *v = NULL;
-    vault__set_clock_for_tests(T0);
-    assert_int_equal(vault_new(&v), VAULT_OK);
+    vault *v = vt_new();
     char json[512];
     snprintf(json, sizeof json, "{\"id\":\"" ID_A "\",%s", item_json + 1);
     vt_add(v, json);

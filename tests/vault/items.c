@@ -10,15 +10,6 @@
 #define ID_B "fedcba9876543210fedcba9876543210"
 #define ID_C "00000000000000000000000000000001"
 
-static vault *fresh(void)
-{
-    vault *v = NULL;
-    vault__set_clock_for_tests(T0);
-    assert_int_equal(vault_new(&v), VAULT_OK);
-    assert_non_null(v);
-    return v;
-}
-
 static void expect_item(const vault *v, const char *id, const char *expected)
 {
     char *json = vt_get(v, id);
@@ -29,7 +20,7 @@ static void expect_item(const vault *v, const char *id, const char *expected)
 static void test_vault_items__add_assigns_random_id_and_defaults(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     const char *id = vt_add(v, "{\"type\":\"note\",\"title\":\"Shopping\"}");
     assert_int_equal(strlen(id), 32);
     assert_int_equal(strspn(id, "0123456789abcdef"), 32);
@@ -37,7 +28,7 @@ static void test_vault_items__add_assigns_random_id_and_defaults(void **state)
     snprintf(expected, sizeof expected,
              "{\"id\":\"%s\",\"type\":\"note\",\"title\":\"Shopping\",\"fields\":[],"
              "\"tags\":[],\"created\":1700000000000,\"updated\":1700000000000,\"rev\":1,"
-             "\"deleted\":false,\"history\":[]}",
+             "\"deleted\":false,\"trashed\":0,\"history\":[]}",
              id);
     expect_item(v, id, expected);
     const char *id2 = vt_add(v, "{\"type\":\"note\",\"title\":\"Shopping\"}");
@@ -51,7 +42,7 @@ static void test_vault_items__add_assigns_random_id_and_defaults(void **state)
 static void test_vault_items__add_keeps_id_and_canonical_order(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     /* Library-kept members in the input are ignored; field members reordered. */
     const char *id = vt_add(v, "{\"tags\":[\"work\"],\"fields\":[{\"hidden\":true,"
                                "\"value\":\"s3cret\",\"name\":\"password\"}],"
@@ -62,7 +53,7 @@ static void test_vault_items__add_keeps_id_and_canonical_order(void **state)
                 "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"GitHub\",\"fields\":["
                 "{\"name\":\"password\",\"value\":\"s3cret\",\"hidden\":true}],"
                 "\"tags\":[\"work\"],\"created\":1700000000000,\"updated\":1700000000000,"
-                "\"rev\":1,\"deleted\":false,\"history\":[]}");
+                "\"rev\":1,\"deleted\":false,\"trashed\":0,\"history\":[]}");
     /* id_out may be NULL. */
     assert_int_equal(vault_item_add(v, "{\"type\":\"x\",\"title\":\"\"}", NULL), VAULT_OK);
     vault_close(v);
@@ -71,7 +62,7 @@ static void test_vault_items__add_keeps_id_and_canonical_order(void **state)
 static void test_vault_items__add_rejects_existing_id(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"a\"}");
     char *id = (char *)1;
     vt_expect(vault_item_add(v, "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"b\"}", &id),
@@ -191,7 +182,7 @@ static void test_vault_items__add_rejects_bad_input(void **state)
         {"{\"id\":\"0123\",\"type\":\"login\",\"title\":\"t\"}", VAULT_E_INVALID, "\"id\""},
         {"{\"id\":7,\"type\":\"login\",\"title\":\"t\"}", VAULT_E_INVALID, "\"id\""},
     };
-    vault *v = fresh();
+    vault *v = vt_new();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         expect_add(v, cases[i].json, cases[i].code, cases[i].message);
     uint64_t n = 1;
@@ -207,7 +198,7 @@ static void test_vault_items__add_rejects_bad_input(void **state)
 static void test_vault_items__add_enforces_size_limits(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     char *s;
     s = sized_json("{\"type\":\"login\",\"title\":\"%s\"}", 1024);
     vt_add(v, s);
@@ -265,12 +256,12 @@ static void test_vault_items__add_refuses_item_100001(void **state)
     /* Building the full vault through JSON is much faster than 100000 adds. */
     size_t n = 100000, per = 200, cap = n * per + 64, at = 0;
     char *json = malloc(cap);
-    at += (size_t)snprintf(json + at, cap - at, "{\"format\":1,\"items\":[");
+    at += (size_t)snprintf(json + at, cap - at, "{\"format\":2,\"items\":[");
     for (size_t i = 0; i < n; i++)
         at += (size_t)snprintf(json + at, cap - at,
                                "%s{\"id\":\"%032zx\",\"type\":\"note\",\"title\":\"n\","
                                "\"fields\":[],\"tags\":[],\"created\":1,\"updated\":1,"
-                               "\"rev\":1,\"deleted\":false,\"history\":[]}",
+                               "\"rev\":1,\"deleted\":false,\"trashed\":0,\"history\":[]}",
                                i ? "," : "", i);
     at += (size_t)snprintf(json + at, cap - at, "],\"devices\":[]}");
     vault *v = NULL;
@@ -290,7 +281,7 @@ static void test_vault_items__add_refuses_item_100001(void **state)
 static void test_vault_items__update_replaces_content(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"Old\",\"tags\":[\"a\"],"
               "\"fields\":[{\"name\":\"user\",\"value\":\"ada\",\"hidden\":false}]}");
     vault__set_clock_for_tests(T1);
@@ -304,7 +295,7 @@ static void test_vault_items__update_replaces_content(void **state)
                 "{\"id\":\"" ID_A "\",\"type\":\"note\",\"title\":\"New\",\"fields\":["
                 "{\"name\":\"user\",\"value\":\"bob\",\"hidden\":false}],\"tags\":[],"
                 "\"created\":1700000000000,\"updated\":1700000001000,\"rev\":2,"
-                "\"deleted\":false,\"history\":[]}");
+                "\"deleted\":false,\"trashed\":0,\"history\":[]}");
     /* The clock going back never makes "updated" go back; the same id in the
      * input is accepted. */
     vault__set_clock_for_tests(T0);
@@ -313,7 +304,7 @@ static void test_vault_items__update_replaces_content(void **state)
     expect_item(v, ID_A,
                 "{\"id\":\"" ID_A "\",\"type\":\"note\",\"title\":\"N\",\"fields\":[],"
                 "\"tags\":[],\"created\":1700000000000,\"updated\":1700000001000,\"rev\":3,"
-                "\"deleted\":false,\"history\":[]}");
+                "\"deleted\":false,\"trashed\":0,\"history\":[]}");
     vault_close(v);
 }
 
@@ -322,7 +313,7 @@ static void test_vault_items__replacing_keeps_the_items_array_intact(void **stat
     (void)state;
     /* Replace the first, the middle and the last item, then append: the
      * array (a linked list with a tail pointer) must stay whole. */
-    vault *v = fresh();
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"a\",\"title\":\"1\"}");
     vt_add(v, "{\"id\":\"" ID_B "\",\"type\":\"a\",\"title\":\"2\"}");
     vt_add(v, "{\"id\":\"" ID_C "\",\"type\":\"a\",\"title\":\"3\"}");
@@ -352,7 +343,7 @@ static void test_vault_items__replacing_keeps_the_items_array_intact(void **stat
 static void test_vault_items__update_records_hidden_history(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"t\",\"fields\":["
               "{\"name\":\"user\",\"value\":\"ada\",\"hidden\":false},"
               "{\"name\":\"password\",\"value\":\"p0\",\"hidden\":true},"
@@ -372,7 +363,7 @@ static void test_vault_items__update_records_hidden_history(void **state)
                 "{\"name\":\"password\",\"value\":\"p1\",\"hidden\":true},"
                 "{\"name\":\"otp\",\"value\":\"seed\",\"hidden\":true}],\"tags\":[],"
                 "\"created\":1700000000000,\"updated\":1700000001000,\"rev\":2,"
-                "\"deleted\":false,\"history\":["
+                "\"deleted\":false,\"trashed\":0,\"history\":["
                 "{\"name\":\"password\",\"value\":\"p0\",\"changed\":1700000001000},"
                 "{\"name\":\"pin\",\"value\":\"1234\",\"changed\":1700000001000}]}");
     vault_close(v);
@@ -381,7 +372,7 @@ static void test_vault_items__update_records_hidden_history(void **state)
 static void test_vault_items__history_keeps_last_ten_per_field(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"t\",\"fields\":["
               "{\"name\":\"pin\",\"value\":\"x\",\"hidden\":true},"
               "{\"name\":\"pw\",\"value\":\"v0\",\"hidden\":true}]}");
@@ -420,7 +411,7 @@ static void test_vault_items__history_keeps_last_ten_per_field(void **state)
 static void test_vault_items__update_failures_leave_item_unchanged(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"keep\"}");
     vt_add(v, "{\"id\":\"" ID_B "\",\"type\":\"login\",\"title\":\"gone\"}");
     assert_int_equal(vault_item_delete(v, ID_B), VAULT_OK);
@@ -442,14 +433,14 @@ static void test_vault_items__update_failures_leave_item_unchanged(void **state)
     expect_item(v, ID_A,
                 "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"keep\",\"fields\":[],"
                 "\"tags\":[],\"created\":1700000000000,\"updated\":1700000000000,\"rev\":1,"
-                "\"deleted\":false,\"history\":[]}");
+                "\"deleted\":false,\"trashed\":0,\"history\":[]}");
     vault_close(v);
 }
 
 static void test_vault_items__delete_leaves_tombstone(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"card\",\"title\":\"Visa\",\"tags\":[\"money\"],"
               "\"fields\":[{\"name\":\"number\",\"value\":\"4111\",\"hidden\":true}]}");
     vault__set_clock_for_tests(T1);
@@ -470,7 +461,7 @@ static void test_vault_items__delete_leaves_tombstone(void **state)
     assert_int_equal(vault_item_list(v, VAULT_LIST_DELETED, &json), VAULT_OK);
     assert_string_equal(json, "[{\"id\":\"" ID_A "\",\"type\":\"card\",\"title\":\"\","
                               "\"fields\":[],\"tags\":[],\"created\":1700000000000,"
-                              "\"updated\":1700000002000,\"rev\":3,\"deleted\":true,"
+                              "\"updated\":1700000002000,\"rev\":3,\"deleted\":true,\"trashed\":0,"
                               "\"history\":[]}]");
     vault_free(json);
     assert_int_equal(vault_item_list(v, 0, &json), VAULT_OK);
@@ -489,7 +480,7 @@ static void test_vault_items__delete_leaves_tombstone(void **state)
 static void test_vault_items__get_errors(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     char *json = (char *)1;
     vt_expect(vault_item_get(v, ID_A, &json), VAULT_E_NOT_FOUND, "no item");
     assert_null(json);
@@ -499,7 +490,8 @@ static void test_vault_items__get_errors(void **state)
     vt_expect(vault_item_get(v, ID_A, NULL), VAULT_E_INVALID, NULL);
     vt_expect(vault_item_count(v, NULL), VAULT_E_INVALID, NULL);
     vt_expect(vault_item_count(NULL, (uint64_t *)&json), VAULT_E_INVALID, NULL);
-    vt_expect(vault_item_list(v, 2, &json), VAULT_E_INVALID, "flags");
+    vt_expect(vault_item_list(v, 4, &json), VAULT_E_INVALID, "flags");
+    vt_expect(vault_item_list(v, VAULT_LIST_DELETED | VAULT_LIST_TRASH, &json), VAULT_E_INVALID, "flags");
     vt_expect(vault_item_list(NULL, 0, &json), VAULT_E_INVALID, NULL);
     vault_close(v);
     vault_close(NULL);
@@ -530,7 +522,7 @@ static void add_with_id(vault *v, const char *id, const char *title, const char 
 static void test_vault_items__list_sorted_by_title_then_id(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     add_with_id(v, "00000000000000000000000000000003", "beta", "");
     add_with_id(v, "00000000000000000000000000000002", "alpha", "");
     add_with_id(v, "00000000000000000000000000000005", "Alpha", "");
@@ -568,7 +560,7 @@ static void expect_search(const vault *v, const char *query, const char *const *
 static void test_vault_items__search(void **state)
 {
     (void)state;
-    vault *v = fresh();
+    vault *v = vt_new();
     const char *a = "0000000000000000000000000000000a", *b = "0000000000000000000000000000000b";
     const char *c = "0000000000000000000000000000000c", *d = "0000000000000000000000000000000d";
     add_with_id(v, a, "GitHub", ",\"tags\":[\"Work\"],\"fields\":[{\"name\":\"user\","
@@ -589,7 +581,7 @@ static void test_vault_items__search(void **state)
     expect_search(v, "work", ab, 2);            /* tag "Work" and tag "homework" */
     expect_search(v, "", everything, 3);
     expect_search(v, "\xc3\x9c" "b", only_c, 1);
-    expect_search(v, "\xc3\xbc" "b", NULL, 0); /* no case folding outside ASCII */
+    expect_search(v, "\xc3\xbc" "b", only_c, 1); /* Unicode case folding (tests/vault/search.c) */
     expect_search(v, "zzz", NULL, 0);
     char *json = NULL;
     assert_int_equal(vault_item_search(v, "zzz", &json), VAULT_OK);

@@ -22,7 +22,7 @@ static void test_vault_json__empty_vault(void **state)
     char *json = NULL;
     assert_int_equal(vault_new(&v), VAULT_OK);
     assert_int_equal(vault_to_json(v, &json), VAULT_OK);
-    assert_string_equal(json, "{\"format\":1,\"items\":[],\"devices\":[]}");
+    assert_string_equal(json, "{\"format\":2,\"items\":[],\"devices\":[]}");
     vault_free(json);
     vt_expect(vault_to_json(NULL, &json), VAULT_E_INVALID, NULL);
     vt_expect(vault_to_json(v, NULL), VAULT_E_INVALID, NULL);
@@ -31,9 +31,7 @@ static void test_vault_json__empty_vault(void **state)
 
 static vault *sample_vault(void)
 {
-    vault *v = NULL;
-    vault__set_clock_for_tests(T0);
-    assert_int_equal(vault_new(&v), VAULT_OK);
+    vault *v = vt_new();
     vt_add(v, "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"first\",\"tags\":[\"a\",\"b\"],\"fields\":["
               "{\"name\":\"password\",\"value\":\"p0\",\"hidden\":true},"
               "{\"name\":\"url\",\"value\":\"https://example.org/\",\"hidden\":false}]}");
@@ -69,7 +67,7 @@ static void test_vault_json__roundtrip_is_exact(void **state)
                         "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"GitHub\",\"fields\":["
                         "{\"name\":\"password\",\"value\":\"p1\",\"hidden\":true}],\"tags\":[],"
                         "\"created\":1700000000000,\"updated\":1700000001000,\"rev\":2,"
-                        "\"deleted\":false,\"history\":[{\"name\":\"password\",\"value\":\"p0\","
+                        "\"deleted\":false,\"trashed\":0,\"history\":[{\"name\":\"password\",\"value\":\"p0\","
                         "\"changed\":1700000001000}]}");
     vault_free(item);
     uint64_t n = 0;
@@ -167,42 +165,42 @@ typedef struct bad_vault {
 
 #define GOOD_ITEM                                                                          \
     "{\"id\":\"" ID_A "\",\"type\":\"login\",\"title\":\"t\",\"fields\":[],\"tags\":[],"   \
-    "\"created\":1,\"updated\":2,\"rev\":1,\"deleted\":false,\"history\":[]}"
-#define VAULT_WITH(items) "{\"format\":1,\"items\":[" items "],\"devices\":[]}"
+    "\"created\":1,\"updated\":2,\"rev\":1,\"deleted\":false,\"trashed\":0,\"history\":[]}"
+#define VAULT_WITH(items) "{\"format\":2,\"items\":[" items "],\"devices\":[]}"
 #define ITEM_WITH(rest)                                                                    \
     "{\"id\":\"" ID_A "\",\"type\":\"login\",\"created\":1,\"updated\":2,\"rev\":1," rest "}"
-#define LIVE_REST "\"deleted\":false,\"history\":[],\"title\":\"t\",\"tags\":[]"
+#define LIVE_REST "\"deleted\":false,\"trashed\":0,\"history\":[],\"title\":\"t\",\"tags\":[]"
 
 static void test_vault_json__from_json_rejects_malformed(void **state)
 {
     (void)state;
     static const bad_vault cases[] = {
         {"", VAULT_E_INVALID, "malformed JSON"},
-        {"{\"format\":1,\"items\":[", VAULT_E_INVALID, "malformed JSON"},
+        {"{\"format\":2,\"items\":[", VAULT_E_INVALID, "malformed JSON"},
         {"nul", VAULT_E_INVALID, "malformed JSON"},
         {"[]", VAULT_E_INVALID, "vault: must be a JSON object"},
-        {"{\"format\":1,\"items\":[],\"devices\":[]} []", VAULT_E_INVALID, "trailing data"},
-        {"{\"format\":1,\"items\":[]}", VAULT_E_INVALID, "missing member \"devices\""},
-        {"{\"format\":1,\"devices\":[]}", VAULT_E_INVALID, "missing member \"items\""},
+        {"{\"format\":2,\"items\":[],\"devices\":[]} []", VAULT_E_INVALID, "trailing data"},
+        {"{\"format\":2,\"items\":[]}", VAULT_E_INVALID, "missing member \"devices\""},
+        {"{\"format\":2,\"devices\":[]}", VAULT_E_INVALID, "missing member \"items\""},
         {"{\"items\":[],\"devices\":[]}", VAULT_E_INVALID, "missing member \"format\""},
-        {"{\"format\":1,\"items\":[],\"devices\":[],\"extra\":0}", VAULT_E_INVALID,
+        {"{\"format\":2,\"items\":[],\"devices\":[],\"extra\":0}", VAULT_E_INVALID,
          "vault: unknown member \"extra\""},
-        {"{\"format\":1,\"format\":1,\"items\":[],\"devices\":[]}", VAULT_E_INVALID,
+        {"{\"format\":2,\"format\":2,\"items\":[],\"devices\":[]}", VAULT_E_INVALID,
          "duplicate member \"format\""},
-        {"{\"format\":2,\"items\":[],\"devices\":[]}", VAULT_E_VERSION, "unsupported format 2"},
+        {"{\"format\":1,\"items\":[],\"devices\":[]}", VAULT_E_VERSION, "unsupported format 1"},
         {"{\"format\":\"1\",\"items\":[],\"devices\":[]}", VAULT_E_INVALID,
          "\"format\" must be a number"},
-        {"{\"format\":1,\"items\":{},\"devices\":[]}", VAULT_E_INVALID,
+        {"{\"format\":2,\"items\":{},\"devices\":[]}", VAULT_E_INVALID,
          "\"items\" must be an array"},
-        {"{\"format\":1,\"items\":[],\"devices\":{}}", VAULT_E_INVALID,
+        {"{\"format\":2,\"items\":[],\"devices\":{}}", VAULT_E_INVALID,
          "\"devices\" must be an array"},
-        {"{\"format\":1,\"items\":[],\"devices\":[1]}", VAULT_E_INVALID,
+        {"{\"format\":2,\"items\":[],\"devices\":[1]}", VAULT_E_INVALID,
          "device 0: must be a JSON object"},
-        {"{\"format\":1,\"items\":[],\"devices\":[{\"name\":\"x\"}]}", VAULT_E_INVALID,
+        {"{\"format\":2,\"items\":[],\"devices\":[{\"name\":\"x\"}]}", VAULT_E_INVALID,
          "device 0: \"id\" must be a non-empty string"},
-        {"{\"format\":1,\"items\":[],\"devices\":[{\"id\":\"a\"},{\"id\":\"a\"}]}",
+        {"{\"format\":2,\"items\":[],\"devices\":[{\"id\":\"a\"},{\"id\":\"a\"}]}",
          VAULT_E_INVALID, "device 1: duplicate \"id\""},
-        {"{\"format\":1,\"items\":[],\"devices\":[{\"id\":\"a\",\"name\":\"\xff\"}]}",
+        {"{\"format\":2,\"items\":[],\"devices\":[{\"id\":\"a\",\"name\":\"\xff\"}]}",
          VAULT_E_INVALID, "devices: a string is not valid UTF-8"},
         {VAULT_WITH("1"), VAULT_E_INVALID, "item 0: must be a JSON object"},
         {VAULT_WITH(GOOD_ITEM "," GOOD_ITEM), VAULT_E_INVALID, "item 1: duplicate id"},
@@ -213,9 +211,21 @@ static void test_vault_json__from_json_rejects_malformed(void **state)
          "item 0: duplicate member \"rev\""},
         {VAULT_WITH(ITEM_WITH(LIVE_REST ",\"fields\":{}")), VAULT_E_INVALID,
          "item 0: \"fields\" must be an array"},
-        {VAULT_WITH(ITEM_WITH("\"deleted\":0,\"history\":[],\"title\":\"t\",\"tags\":[],\"fields\":[]")),
+        {VAULT_WITH(ITEM_WITH("\"deleted\":0,\"trashed\":0,\"history\":[],\"title\":\"t\",\"tags\":[],\"fields\":[]")),
          VAULT_E_INVALID, "item 0: \"deleted\" must be true or false"},
-        {VAULT_WITH(ITEM_WITH("\"deleted\":true,\"history\":[],\"title\":\"t\",\"tags\":[],\"fields\":[]")),
+        {VAULT_WITH(ITEM_WITH("\"deleted\":false,\"history\":[],\"title\":\"t\",\"tags\":[],\"fields\":[]")),
+         VAULT_E_INVALID, "item 0: missing member \"trashed\""},
+        {VAULT_WITH(ITEM_WITH("\"deleted\":false,\"trashed\":true,\"history\":[],\"title\":\"t\",\"tags\":[],\"fields\":[]")),
+         VAULT_E_INVALID, "item 0: \"trashed\" must be a non-negative integer"},
+        {VAULT_WITH(ITEM_WITH("\"deleted\":true,\"trashed\":5,\"history\":[],\"title\":\"\",\"tags\":[],\"fields\":[]")),
+         VAULT_E_INVALID, "item 0: a deleted item must have no content"},
+        {VAULT_WITH(ITEM_WITH(LIVE_REST ",\"fields\":[{\"name\":\"a\",\"value\":\"\",\"hidden\":true,\"type\":\"pin\"}]")),
+         VAULT_E_INVALID, "item 0 field 0: field \"type\" must be \"text\" or \"totp\""},
+        {VAULT_WITH(ITEM_WITH(LIVE_REST ",\"fields\":[{\"name\":\"a\",\"value\":\"JBSW\",\"hidden\":true,\"type\":1}]")),
+         VAULT_E_INVALID, "item 0 field 0: \"type\" must be a string"},
+        {VAULT_WITH(ITEM_WITH(LIVE_REST ",\"fields\":[{\"name\":\"a\",\"value\":\"not base32!\",\"hidden\":true,\"type\":\"totp\"}]")),
+         VAULT_E_INVALID, "totp: the secret is not base32"},
+        {VAULT_WITH(ITEM_WITH("\"deleted\":true,\"trashed\":0,\"history\":[],\"title\":\"t\",\"tags\":[],\"fields\":[]")),
          VAULT_E_INVALID, "item 0: a deleted item must have no content"},
         {VAULT_WITH(ITEM_WITH(LIVE_REST ",\"fields\":[{\"name\":\"a\",\"value\":\"\"}]")),
          VAULT_E_INVALID, "item 0 field 0: missing member \"hidden\""},
@@ -229,11 +239,11 @@ static void test_vault_json__from_json_rejects_malformed(void **state)
                     "\"rev\":1e300," LIVE_REST ",\"fields\":[]}"),
          VAULT_E_INVALID, "\"rev\" must be a non-negative integer"},
         {VAULT_WITH("{\"id\":\"" ID_A "\",\"type\":\"login\",\"created\":1,\"updated\":2,"
-                    "\"rev\":1,\"deleted\":false,\"history\":[{\"name\":\"p\",\"value\":\"v\"}],"
+                    "\"rev\":1,\"deleted\":false,\"trashed\":0,\"history\":[{\"name\":\"p\",\"value\":\"v\"}],"
                     "\"title\":\"t\",\"tags\":[],\"fields\":[]}"),
          VAULT_E_INVALID, "item 0 history 0: missing member \"changed\""},
         {VAULT_WITH("{\"id\":\"" ID_A "\",\"type\":\"login\",\"created\":1,\"updated\":2,"
-                    "\"rev\":1,\"deleted\":false,\"history\":[],\"title\":\"\xe0\x80\x80\","
+                    "\"rev\":1,\"deleted\":false,\"trashed\":0,\"history\":[],\"title\":\"\xe0\x80\x80\","
                     "\"tags\":[],\"fields\":[]}"),
          VAULT_E_INVALID, "item 0: \"title\" is not valid UTF-8"},
         {VAULT_WITH("{\"id\":\"XYZ\",\"type\":\"login\",\"created\":1,\"updated\":2,"
@@ -269,7 +279,7 @@ static void test_vault_json__from_json_enforces_stored_limits(void **state)
     title[1025] = '\0';
     char *json = malloc(2000);
     snprintf(json, 2000, VAULT_WITH("{\"id\":\"" ID_A "\",\"type\":\"login\",\"created\":1,"
-                                    "\"updated\":2,\"rev\":1,\"deleted\":false,\"history\":[],"
+                                    "\"updated\":2,\"rev\":1,\"deleted\":false,\"trashed\":0,\"history\":[],"
                                     "\"title\":\"%s\",\"tags\":[],\"fields\":[]}"),
              title);
     vault *v = NULL;
@@ -294,18 +304,18 @@ static void test_vault_json__devices_accessors(void **state)
     assert_int_equal(vault_vault__set_devices(v, good), VAULT_OK);
     assert_ptr_equal(vault_vault__devices(v), good);
     assert_int_equal(vault_to_json(v, &json), VAULT_OK);
-    assert_string_equal(json, "{\"format\":1,\"items\":[],\"devices\":[{\"id\":\"d1\","
+    assert_string_equal(json, "{\"format\":2,\"items\":[],\"devices\":[{\"id\":\"d1\","
                               "\"name\":\"Laptop\",\"public_key\":\"k\",\"added\":5}]}");
     vault_free(json);
     /* Replacing a parsed array (whose key was allocated) also works. */
     vault *w = NULL;
-    const char *text = "{\"format\":1,\"items\":[],\"devices\":[{\"id\":\"x\"}]}";
+    const char *text = "{\"format\":2,\"items\":[],\"devices\":[{\"id\":\"x\"}]}";
     assert_int_equal(vault_from_json(&w, text, strlen(text)), VAULT_OK);
     cJSON *other = cJSON_Duplicate(vault_vault__devices(v), 1);
     assert_int_equal(vault_vault__set_devices(w, other), VAULT_OK);
     assert_int_equal(vault_vault__set_devices(w, other), VAULT_OK); /* same array: no-op */
     assert_int_equal(vault_to_json(w, &json), VAULT_OK);
-    assert_string_equal(json, "{\"format\":1,\"items\":[],\"devices\":[{\"id\":\"d1\","
+    assert_string_equal(json, "{\"format\":2,\"items\":[],\"devices\":[{\"id\":\"d1\","
                               "\"name\":\"Laptop\",\"public_key\":\"k\",\"added\":5}]}");
     vault_free(json);
     vault_close(w);

@@ -5,6 +5,15 @@
 #include "common/common.h"
 #include "vtest.h"
 
+vault *vt_new(void)
+{
+    vault *v = NULL;
+    vault__set_clock_for_tests(T0);
+    assert_int_equal(vault_new(&v), VAULT_OK);
+    assert_non_null(v);
+    return v;
+}
+
 const char *vt_add(vault *v, const char *item_json)
 {
     static char ids[8][33];
@@ -50,12 +59,7 @@ const char *vt_repeat(char c, size_t n)
 
 int main(void)
 {
-    vault_init();
-    int failed = 0;
-    failed += vt_run_items();
-    failed += vt_run_json();
-    failed += vt_run_alloc();
-    failed += vt_run_seal();
-    failed += vt_run_stream();
-    return failed;
+    static const test_group_fn groups[] = {vt_run_items, vt_run_json, vt_run_alloc, vt_run_seal,
+                                           vt_run_stream, vt_run_trash};
+    return test_run_groups(groups, sizeof groups / sizeof groups[0]);
 }

@@ -100,16 +100,16 @@ static void test_vault_stream__any_split_fails_the_same(void **state)
         const char *text;
         size_t len;
     } bad[] = {
-        DOC(""), DOC(" "), DOC("{"), DOC("{\"format\""), DOC("{\"format\":1,"),
-        DOC("{\"format\":1,\"items\":[{\"a\":\"]"), DOC("{\"format\":1,\"items\":[{]}"),
-        DOC("{\"format\":1,\"items\":[}"), DOC("[1,2]"), DOC("\"str\""), DOC("nul"),
-        DOC("{\"format\":1,\"items\":[],\"devices\":[]}x"),
-        DOC("{\"format\":1,\"items\":[],\"devices\":[]}\0\0"),
-        DOC("{\"format\":1 \"items\":[]}"), DOC("{\"format\":1,\"items\":[] ,,}"),
-        DOC("{1:2}"), DOC("{\"format\":1x,\"items\":[],\"devices\":[]}"),
-        DOC("{\"format\":2,\"items\":[1]}"), DOC("{\"items\":[1],\"format\":1,\"devices\":[]}"),
-        DOC("{\"format\":1,\"items\":[\"\\\"]\"]}"),
-        DOC("{\"format\":1,\"items\":[],\"devices\":[],\"format\":1}"),
+        DOC(""), DOC(" "), DOC("{"), DOC("{\"format\""), DOC("{\"format\":2,"),
+        DOC("{\"format\":2,\"items\":[{\"a\":\"]"), DOC("{\"format\":2,\"items\":[{]}"),
+        DOC("{\"format\":2,\"items\":[}"), DOC("[1,2]"), DOC("\"str\""), DOC("nul"),
+        DOC("{\"format\":2,\"items\":[],\"devices\":[]}x"),
+        DOC("{\"format\":2,\"items\":[],\"devices\":[]}\0\0"),
+        DOC("{\"format\":2 \"items\":[]}"), DOC("{\"format\":2,\"items\":[] ,,}"),
+        DOC("{1:2}"), DOC("{\"format\":2x,\"items\":[],\"devices\":[]}"),
+        DOC("{\"format\":2,\"items\":[1]}"), DOC("{\"items\":[1],\"format\":2,\"devices\":[]}"),
+        DOC("{\"format\":2,\"items\":[\"\\\"]\"]}"),
+        DOC("{\"format\":2,\"items\":[],\"devices\":[],\"format\":2}"),
     };
 #undef DOC
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -8,6 +8,8 @@
 #define T1 1700000001000LL
 #define T2 1700000002000LL
 
+/* A new, empty vault, with the test clock at T0. */
+vault *vt_new(void);
 /* Adds item_json (must succeed) and returns its id in a static rotation of 8. */
 const char *vt_add(vault *v, const char *item_json);
 /* The item's JSON (must exist), vault_free() it. */
@@ -22,5 +24,6 @@ int vt_run_json(void);
 int vt_run_alloc(void);
 int vt_run_seal(void);
 int vt_run_stream(void);
+int vt_run_trash(void);
 
 #endif

@@ -1,13 +1,20 @@
 /*
- * The `vault` command-line app: shared declarations. The app uses only the
- * public API (vault.h) plus libsodium (random numbers, wiping) and cJSON (to
- * read and build item JSON).
+ * The `zkvault` command-line app: the shared helpers every command file may
+ * use (errors.c, options.c, term.c, devkey.c, session.c, generate.c,
+ * words.c; item helpers in items.h). Helpers never call commands; the
+ * commands (commands.h) are known only to the dispatcher, main.c. The app
+ * uses only the public API (vault.h) plus libsodium and cJSON.
+ *
+ * Layers, each using only those below it:
+ *   main.c (dispatcher)  →  cmd_*.c  →  items.c  →  session.c  →  devkey.c
+ *   →  term.c, options.c, generate.c/words.c  →  errors.c
  */
 #ifndef VAULT_CLI_H
 #define VAULT_CLI_H
 
 #include <getopt.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "vault.h"
@@ -46,12 +53,17 @@ typedef struct cli {
     char *conf_email;
     char *conf_server_url;
     char *conf_server_db;
+
+    /* Runs one command line (argv[0] = the command) through the dispatcher:
+     * set by main.c so that `shell` can run commands without knowing them. */
+    int (*run)(struct cli *c, int argc, char **argv);
+    int in_shell; /* inside `zkvault shell`: the vault stays unlocked between commands */
 } cli;
 
 /* A command: argc/argv start at the command name. Returns an exit code. */
 typedef int (*cli_command_fn)(cli *c, int argc, char **argv);
 
-/* ---- command-line options (main.c) ---- */
+/* ---- command-line options (options.c) ---- */
 /* Long-only option values; global options are accepted before or after the
  * command, so every command's parser merges cli_global_options. */
 enum {
@@ -71,8 +83,14 @@ int cli_getopt(cli *c, int argc, char **argv, const char *shortopts,
 #define CLI_OPT_RETURN(rc) ((rc) == OPT_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE)
 /* A decimal number in [min, max]; -1 if not. */
 int cli_parse_size(const char *text, size_t min, size_t max, size_t *out);
+/* Parses the options of a command whose only option is the flag --name
+ * (--json, --show, --replace), which sets *flag. Returns CLI_EXIT_OK, or
+ * OPT_HELP after the help or CLI_EXIT_USAGE after a bad option (for
+ * CLI_OPT_RETURN). */
+int cli_parse_flag(cli *c, int argc, char **argv, const char *help, const char *name,
+                   int *flag);
 
-/* ---- errors and output (main.c) ---- */
+/* ---- errors and output (errors.c) ---- */
 /* Prints "zkvault: what: detail (name)" for a library status and returns the exit
  * code for it. detail comes from the client handle when there is one. */
 int cli_fail(cli *c, int status, const char *what);
@@ -108,6 +126,11 @@ int cli_read_secret_value(const char *prompt, char **out);
 /* "deriving key…" while Argon2id runs, only when stdout is a terminal. */
 void cli_progress_begin(const cli *c, const char *what);
 void cli_progress_end(const cli *c);
+/* Reads a whole stream of at most max bytes into a NUL-terminated buffer
+ * (*len without the NUL); NULL if unreadable or too long. Free with
+ * cli_free_text(text, len + 1), which wipes. */
+char *cli_read_stream(FILE *f, size_t max, size_t *len);
+void cli_free_text(char *text, size_t len);
 
 /* ---- session: store, config, server, unlock (session.c) ---- */
 int cli_open_client(cli *c);
@@ -127,9 +150,14 @@ int cli_save(cli *c);
 int cli_remember(cli *c, const char *email);
 void cli_close(cli *c);
 
-/* ---- linked devices (devices.c) ---- */
+/* ---- the device key of linked devices (devkey.c) ---- */
+/* STORE.devkey (malloc'ed; NULL if out of memory). */
+char *cli_devkey_path(const cli *c);
 /* Whether the store belongs to a linked device (STORE.devkey exists). */
 int cli_is_linked(const cli *c);
+/* The local device key from the device password: create makes STORE.devkey
+ * with a fresh salt (a new link), else it is read. Returns an exit code. */
+int cli_device_key(cli *c, const char *password, int create, uint8_t key[VAULT_KEY_BYTES]);
 /* Unlocks a linked device with the key derived from its device password. */
 int cli_unlock_device(cli *c, const char *password);
 
@@ -150,26 +178,5 @@ int cli_generate_password(uint32_t classes, size_t length, char **out);
 int cli_generate_passphrase(size_t words, const char *sep, char **out);
 /* Parses "lower,upper,digits,symbols" into class bits; 0 if malformed. */
 uint32_t cli_parse_classes(const char *text);
-
-/* ---- commands ---- */
-int cli_cmd_generate(cli *c, int argc, char **argv);
-int cli_cmd_init(cli *c, int argc, char **argv);
-int cli_cmd_add(cli *c, int argc, char **argv);
-int cli_cmd_get(cli *c, int argc, char **argv);
-int cli_cmd_list(cli *c, int argc, char **argv);
-int cli_cmd_search(cli *c, int argc, char **argv);
-int cli_cmd_edit(cli *c, int argc, char **argv);
-int cli_cmd_rm(cli *c, int argc, char **argv);
-int cli_cmd_history(cli *c, int argc, char **argv);
-int cli_cmd_export(cli *c, int argc, char **argv);
-int cli_cmd_import(cli *c, int argc, char **argv);
-int cli_cmd_register(cli *c, int argc, char **argv);
-int cli_cmd_login(cli *c, int argc, char **argv);
-int cli_cmd_kit(cli *c, int argc, char **argv);
-int cli_cmd_sync(cli *c, int argc, char **argv);
-int cli_cmd_passwd(cli *c, int argc, char **argv);
-int cli_cmd_devices(cli *c, int argc, char **argv);
-int cli_cmd_revoke(cli *c, int argc, char **argv);
-int cli_cmd_link(cli *c, int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "items.h"
 
 /* Commands without options of their own: parses, checks the operand count.

@@ -287,43 +287,33 @@ void cli_print_json_owned(char *json)
 
 /* Reads a whole stream (at most max bytes) into a buffer that the caller
  * wipes and frees with cli_free_text(). NULL on failure or overflow. */
-char *cli_read_stream(FILE *f, size_t max, size_t *len)
+
+/* Unlocks the local vault. */
+int cli_open_vault(cli *c, vault **v)
 {
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf != NULL) {
-        if (n + 1 >= cap) {
-            size_t new_cap = cap * 2;
-            char *bigger = new_cap > max + 1 ? NULL : malloc(new_cap);
-            if (bigger != NULL)
-                memcpy(bigger, buf, n);
-            sodium_memzero(buf, cap);
-            free(buf);
-            buf = bigger;
-            cap = new_cap;
-            if (buf == NULL)
-                break;
-        }
-        size_t r = fread(buf + n, 1, cap - 1 - n, f);
-        n += r;
-        if (r == 0) {
-            if (ferror(f)) {
-                cli_free_text(buf, cap);
-                buf = NULL;
-            }
-            break;
-        }
-    }
-    if (buf != NULL) {
-        buf[n] = '\0';
-        *len = n;
-    }
-    return buf;
+    int rc = cli_unlock(c);
+    return rc == CLI_EXIT_OK ? cli_vault(c, v) : rc;
 }
 
-void cli_free_text(char *text, size_t len)
+/* Unlocks the local vault and finds the item ref names in it (id, unique id
+ * prefix or title); *id is released with free(). */
+int cli_open_item(cli *c, const char *ref, vault **v, char **id)
 {
-    if (text != NULL)
-        sodium_memzero(text, len);
-    free(text);
+    int rc = cli_open_vault(c, v);
+    return rc == CLI_EXIT_OK ? cli_resolve_item(c, *v, ref, id) : rc;
+}
+
+/* Sends item (only the input members) to add or update. */
+int cli_store_item(cli *c, vault *v, const char *id, const cJSON *item, char **new_id)
+{
+    cJSON *input = cli_item_input(item);
+    char *json = input == NULL ? NULL : cJSON_PrintUnformatted(input);
+    cJSON_Delete(input);
+    if (json == NULL)
+        return cli_error(CLI_EXIT_ERROR, "out of memory");
+    int st = id == NULL ? vault_item_add(v, json, new_id) : vault_item_update(v, id, json);
+    cJSON_free(json); /* the cJSON hooks wipe it */
+    if (st != VAULT_OK)
+        return cli_fail(c, st, id == NULL ? "cannot add the item" : "cannot change the item");
+    return CLI_EXIT_OK;
 }

@@ -1,4 +1,5 @@
-/* Item helpers shared by the item commands (items.c). */
+/* Item helpers shared by the item commands (items.c); below the commands,
+ * above session.c. */
 #ifndef VAULT_CLI_ITEMS_H
 #define VAULT_CLI_ITEMS_H
 
@@ -29,7 +30,13 @@ void cli_print_item(const cJSON *item, int show_hidden);
 void cli_print_list(const cJSON *list);
 void cli_print_json_owned(char *json);
 
-char *cli_read_stream(FILE *f, size_t max, size_t *len);
-void cli_free_text(char *text, size_t len);
+/* Unlocks the local vault (or, in the shell, uses the unlocked one). */
+int cli_open_vault(cli *c, vault **v);
+/* Unlocks the local vault and finds the item ref names in it (id, unique id
+ * prefix or title); *id is released with free(). */
+int cli_open_item(cli *c, const char *ref, vault **v, char **id);
+/* Sends item (only its input members) to vault_item_add (id NULL; *new_id
+ * receives the id, vault_free) or vault_item_update. */
+int cli_store_item(cli *c, vault *v, const char *id, const cJSON *item, char **new_id);
 
 #endif

@@ -258,3 +258,44 @@ void cli_progress_end(const cli *c)
     fputs("\r\033[K", stdout); /* erase the progress line */
     fflush(stdout);
 }
+
+char *cli_read_stream(FILE *f, size_t max, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        if (n + 1 >= cap) {
+            size_t new_cap = cap * 2;
+            char *bigger = new_cap > max + 1 ? NULL : malloc(new_cap);
+            if (bigger != NULL)
+                memcpy(bigger, buf, n);
+            sodium_memzero(buf, cap);
+            free(buf);
+            buf = bigger;
+            cap = new_cap;
+            if (buf == NULL)
+                break;
+        }
+        size_t r = fread(buf + n, 1, cap - 1 - n, f);
+        n += r;
+        if (r == 0) {
+            if (ferror(f)) {
+                cli_free_text(buf, cap);
+                buf = NULL;
+            }
+            break;
+        }
+    }
+    if (buf != NULL) {
+        buf[n] = '\0';
+        *len = n;
+    }
+    return buf;
+}
+
+void cli_free_text(char *text, size_t len)
+{
+    if (text != NULL)
+        sodium_memzero(text, len);
+    free(text);
+}

@@ -105,3 +105,39 @@ test('QR rendering: terminal text, SVG, PGM', () => {
   assert.throws(() => zk.qrRender('x'.repeat(5000)),
     (err) => err instanceof zk.InputError && err.codeName === 'VAULT_E_LIMIT');
 });
+
+test('trash, restore, expire and Unicode search', () => {
+  const v = new zk.Vault();
+  try {
+    const id = v.add(note('Ärzte', 'Praxis'));
+    assert.deepEqual(v.search('ärzte').map((i) => i.id), [id]);
+    v.trash(id);
+    assert.equal(v.size, 0);
+    assert.deepEqual(v.list({ trash: true }).map((i) => i.id), [id]);
+    assert.throws(() => v.trash(id), zk.NotFoundError);
+    v.restore(id);
+    assert.equal(v.get(id).trashed, 0);
+    v.trash(id);
+    assert.equal(v.expireTrash(0), 1);
+  } finally {
+    v.close();
+  }
+});
+
+test('TOTP (RFC 6238) and audit', () => {
+  const secret = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+  assert.deepEqual(zk.totpCode(`otpauth://totp/x?secret=${secret}&digits=8`, 59),
+    { code: '94287082', secondsLeft: 1 });
+  const v = new zk.Vault();
+  try {
+    const id = v.add({ type: 'login', title: 't', fields: [
+      { name: 'otp', value: secret, hidden: true, type: 'totp' },
+      { name: 'password', value: 'hunter2', hidden: true }] });
+    assert.deepEqual(v.totp(id, 1111111109), { code: '081804', secondsLeft: 1 });
+    const report = v.audit({ oldDays: 0 });
+    assert.equal(report.summary.weak, 1);
+    assert.ok(!JSON.stringify(report).includes('hunter2'));
+  } finally {
+    v.close();
+  }
+});

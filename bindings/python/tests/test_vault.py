@@ -127,3 +127,35 @@ def test_qr_render_forms():
     with pytest.raises(zkvault.InputError) as err:
         zkvault.qr_render("x" * 5000)
     assert err.value.name == "VAULT_E_LIMIT"
+
+
+def test_trash_restore_expire_and_unicode_search():
+    with zkvault.Vault() as v:
+        item_id = v.add(note("Ärzte", "Praxis"))
+        assert [i["id"] for i in v.search("ärzte")] == [item_id]
+        v.trash(item_id)
+        assert v.list() == [] and len(v) == 0
+        assert [i["id"] for i in v.list(trash=True)] == [item_id]
+        assert v.get(item_id)["trashed"] > 0
+        with pytest.raises(zkvault.NotFoundError):
+            v.trash(item_id)
+        v.restore(item_id)
+        assert v.get(item_id)["trashed"] == 0
+        v.trash(item_id)
+        assert v.expire_trash(0) == 1
+        assert v.list(trash=True) == []
+
+
+def test_totp_rfc6238_and_audit():
+    secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 6238's SHA-1 seed
+    assert zkvault.totp_code(f"otpauth://totp/x?secret={secret}&digits=8", 59) == ("94287082", 1)
+    with pytest.raises(zkvault.InputError):
+        zkvault.totp_code("not base32!", 59)
+    with zkvault.Vault() as v:
+        item_id = v.add({"type": "login", "title": "t", "fields": [
+            {"name": "otp", "value": secret, "hidden": True, "type": "totp"},
+            {"name": "password", "value": "hunter2", "hidden": True}]})
+        assert v.totp(item_id, 1111111109) == ("081804", 1)
+        report = v.audit(old_days=0)
+        assert report["summary"]["weak"] == 1
+        assert "hunter2" not in json.dumps(report)

@@ -99,6 +99,13 @@ _SIGNATURES = {
     "vault_item_delete": (c_int, [HANDLE, c_char_p]),
     "vault_item_list": (c_int, [HANDLE, c_uint32, OUT_PTR]),
     "vault_item_search": (c_int, [HANDLE, c_char_p, OUT_PTR]),
+    "vault_item_trash": (c_int, [HANDLE, c_char_p]),
+    "vault_item_restore": (c_int, [HANDLE, c_char_p]),
+    "vault_trash_expire": (c_int, [HANDLE, c_uint32, POINTER(c_uint64)]),
+    "vault_item_totp": (c_int, [HANDLE, c_char_p, c_uint64, OUT_PTR, POINTER(c_uint32)]),
+    "vault_totp_check": (c_int, [c_char_p]),
+    "vault_totp_code": (c_int, [c_char_p, c_uint64, OUT_PTR, POINTER(c_uint32)]),
+    "vault_audit": (c_int, [HANDLE, c_char_p, c_uint32, OUT_PTR]),
     "vault_item_count": (c_int, [HANDLE, POINTER(c_uint64)]),
     "vault_merge": (c_int, [POINTER(HANDLE), HANDLE, HANDLE, HANDLE]),
     # server and daemon

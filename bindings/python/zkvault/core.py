@@ -9,14 +9,16 @@ bytearray where that matters.
 
 import ctypes
 import json
-from ctypes import byref, c_int32, c_size_t, c_uint64, c_void_p
+import time
+from ctypes import byref, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
 
 from . import _lib
-from .errors import UnsupportedError, error_for
+from .errors import ClosedError, UnsupportedError, error_for
 
 fn = _lib.fn
 
 LIST_DELETED = 1
+LIST_TRASH = 2
 HTTP_ALLOW_INSECURE = 1
 HTTP_INSECURE_TLS = 2
 QR_TEXT, QR_SVG, QR_PGM = 1, 2, 3
@@ -106,6 +108,18 @@ def _u64(call, name, *args):
     n = c_uint64()
     call(name, *args, byref(n))
     return n.value
+
+
+def _totp(call, name, *args):
+    out, left = c_void_p(), c_uint32()
+    call(name, *args, byref(out), byref(left))
+    return _take_string(out), left.value
+
+
+def totp_code(secret, unix_time=None):
+    """(code, seconds_left) for an otpauth://totp/ URI or a base32 secret."""
+    return _totp(_call, "vault_totp_code", _text(secret, "secret"),
+                 int(time.time()) if unix_time is None else unix_time)
 
 
 def _new_handle(name, *args, errmsg=None):
@@ -204,8 +218,11 @@ def qr_render(text, fmt=QR_TEXT):
 
 class Vault(_Handle):
     """An unlocked vault in memory. Owned (vault_new / from_json / open) or
-    borrowed from a Client, in which case it is valid until the client locks,
-    closes, pulls or syncs; take Client.vault again after those."""
+    borrowed from a Client, in which case it is valid only until the client's
+    next call that may replace or free it (lock, unlock, close, pull, sync,
+    push, login, link, ... : every call but save, account_id, revision,
+    unlocked and connect_*); after that it raises ClosedError: take
+    Client.vault again."""
 
     _free = "vault_close"
 
@@ -214,10 +231,16 @@ class Vault(_Handle):
             _handle = _new_handle("vault_new")
         self._h = _handle
         self._owner = _owner  # the Client, for a borrowed vault
+        self._generation = None if _owner is None else _owner._generation
 
     def _handle(self):
         if self._h is None:
-            raise ValueError("vault is closed")
+            raise ClosedError("vault is closed")
+        owner = self._owner
+        if owner is not None and (owner._h is None or owner._generation != self._generation):
+            self._h = None
+            raise ClosedError("this Vault was borrowed from a Client that has since closed, "
+                              "locked, synced or replaced its vault: take client.vault again")
         return self._h
 
     # whole vault
@@ -256,8 +279,32 @@ class Vault(_Handle):
     def delete(self, item_id):
         _call("vault_item_delete", self._handle(), _text(item_id, "id"))
 
-    def list(self, deleted=False):
-        return _json(_call, "vault_item_list", self._handle(), LIST_DELETED if deleted else 0)
+    def list(self, deleted=False, trash=False):
+        """Live items; trash=True: only those in the trash; deleted=True: every
+        item, trash and tombstones included."""
+        flags = (LIST_DELETED if deleted else 0) | (LIST_TRASH if trash else 0)
+        return _json(_call, "vault_item_list", self._handle(), flags)
+
+    def trash(self, item_id):
+        """Moves an item to the trash (content kept, synced)."""
+        _call("vault_item_trash", self._handle(), _text(item_id, "id"))
+
+    def restore(self, item_id):
+        _call("vault_item_restore", self._handle(), _text(item_id, "id"))
+
+    def expire_trash(self, days):
+        """Purges what has been in the trash for `days` days; returns the count."""
+        return _u64(_call, "vault_trash_expire", self._handle(), days)
+
+    def totp(self, item_id, unix_time=None):
+        """(code, seconds_left) of the item's TOTP field at unix_time (default now)."""
+        return _totp(_call, "vault_item_totp", self._handle(), _text(item_id, "id"),
+                     int(time.time()) if unix_time is None else unix_time)
+
+    def audit(self, breach_file=None, old_days=365):
+        """The audit report (dict): weak, reused, old and breached secrets."""
+        path = None if breach_file is None else _text(str(breach_file), "breach_file")
+        return _json(_call, "vault_audit", self._handle(), path, old_days)
 
     def search(self, query):
         return _json(_call, "vault_item_search", self._handle(), _text(query, "query"))
@@ -287,12 +334,24 @@ class Server(_Handle):
     def __init__(self, db_path, pepper):
         pepper = bytes(pepper)
         self._h = _new_handle("vault_server_open", _text(str(db_path)), pepper, len(pepper), 0)
+        self._daemons = []  # stopped before the server closes: they use it
+
+    def close(self):
+        for daemon in self._daemons:
+            daemon.stop()
+        self._daemons = []
+        super().close()
+
+    def _handle(self):
+        if getattr(self, "_h", None) is None:
+            raise ClosedError("server is closed")
+        return self._h
 
     def _errmsg(self):
         return fn.vault_server_errmsg(self._h)
 
     def _call(self, name, *args):
-        return _call(name, self._h, *args, errmsg=self._errmsg)
+        return _call(name, self._handle(), *args, errmsg=self._errmsg)
 
     def handle(self, request):
         """One protocol request (dict or JSON text) → the response dict."""
@@ -313,11 +372,12 @@ class Httpd(_Handle):
 
     def __init__(self, server, bind_addr="127.0.0.1", port=0, cert_pem=None, key_pem=None,
                  threads=0):
-        h = _new_handle("vault_httpd_start", server._h, _text(bind_addr), port,
+        h = _new_handle("vault_httpd_start", server._handle(), _text(bind_addr), port,
                         None if cert_pem is None else _text(str(cert_pem)),
                         None if key_pem is None else _text(str(key_pem)), threads)
         self._h = h
         self._server = server  # must outlive the daemon
+        server._daemons.append(self)
         self.port = fn.vault_httpd_port(h)
         self.url = f"http://{bind_addr}:{self.port}" if cert_pem is None else \
             f"https://{bind_addr}:{self.port}"
@@ -332,17 +392,36 @@ class Client(_Handle):
 
     _free = "vault_client_close"
 
+    # Calls that never replace or free the client's vault: a Vault borrowed
+    # from Client.vault survives them; any other call invalidates it.
+    _KEEPS_VAULT = frozenset((
+        "vault_client_vault", "vault_client_save", "vault_client_account_id",
+        "vault_client_revision", "vault_client_is_unlocked", "vault_client_connect_local",
+        "vault_client_connect_http"))
+
     def __init__(self, path):
+        self._generation = 0
         self._h = _new_handle("vault_client_open", _text(str(path)), 0)
         self._server = None  # keeps an embedded server alive while connected
+
+    def close(self):
+        self._generation = getattr(self, "_generation", 0) + 1
+        super().close()
 
     def _errmsg(self):
         return fn.vault_client_errmsg(self._h)
 
-    def _call(self, name, *args):
+    def _handle(self, call="vault_client_lock"):
         if self._h is None:
-            raise ValueError("client is closed")
-        return _call(name, self._h, *args, errmsg=self._errmsg)
+            raise ClosedError("client is closed")
+        if self._server is not None and self._server._h is None:
+            raise ClosedError("the Server this client is connected to is closed")
+        if call not in self._KEEPS_VAULT:
+            self._generation += 1
+        return self._h
+
+    def _call(self, name, *args):
+        return _call(name, self._handle(name), *args, errmsg=self._errmsg)
 
     # local vault
     def create(self, password, opslimit=0, memlimit=0):
@@ -385,13 +464,15 @@ class Client(_Handle):
 
     # server
     def connect_local(self, server):
-        self._call("vault_client_connect_local", server._h)
+        self._server = None
+        self._call("vault_client_connect_local", server._handle())
         self._server = server
 
     def connect_http(self, base_url, allow_insecure=False, insecure_tls=False):
         flags = (HTTP_ALLOW_INSECURE if allow_insecure else 0) | \
                 (HTTP_INSECURE_TLS if insecure_tls else 0)
         self._call("vault_client_connect_http", _text(base_url), flags)
+        self._server = None
 
     def register(self, email):
         self._call("vault_client_register", _text(email, "email"))
@@ -472,11 +553,14 @@ class Link(_Handle):
 
     @classmethod
     def _start(cls, function, client, *args):
-        return cls(_new_handle(function, client._h, *args, errmsg=client._errmsg), client)
+        return cls(_new_handle(function, client._handle(function), *args,
+                               errmsg=client._errmsg), client)
 
     def _call(self, name, *args):
         if self._h is None:
-            raise ValueError("link is closed")
+            raise ClosedError("link is closed")
+        # The link acts on its client (complete opens the vault there).
+        self._client._handle(name)
         return _call(name, self._h, *args, errmsg=self._client._errmsg)
 
     @property

@@ -88,6 +88,12 @@ class UnsupportedError(VaultError):
         return cls(-31, f"{function} is not available in this libvault")
 
 
+class ClosedError(ValueError):
+    """A handle used after it was closed, or a borrowed one (the Vault of
+    Client.vault, a Link) after its owner closed, locked, synced or otherwise
+    replaced what it pointed to. No library call was made."""
+
+
 _FAMILY = {
     -1: InputError, -6: InputError,
     -3: AuthError, -16: RateLimitedError, -20: AuthError, -23: AuthError,
