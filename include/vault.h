@@ -78,6 +78,8 @@ extern "C" {
 #define VAULT_E_PENDING (-22)     /* not ready yet; poll again (device linking) */
 #define VAULT_E_SAS (-23)         /* device linking aborted: the short codes did not match */
 #define VAULT_E_INTERNAL (-24)    /* a bug or an unexpected library failure */
+#define VAULT_E_FORK (-25)        /* the server's history lost what this device confirmed */
+#define VAULT_E_FORMAT (-29)      /* import: the file is malformed or not in the named format */
 #define VAULT_E_UNSUPPORTED (-31) /* this build lacks the feature (libcurl, PostgreSQL) */
 
 /* Initialises the library (libsodium, allocation hooks). Thread-safe,
@@ -314,6 +316,73 @@ VAULT_API int vault_item_totp(const vault *v, const char *id, uint64_t unix_time
 VAULT_API int vault_merge(vault **out, const vault *base, const vault *local,
                           const vault *remote);
 
+/* Compares two vaults by content: *equal = 1 if they hold the same items
+ * (every member, history and tombstones included) and the same devices,
+ * whatever their order, else 0. Errors: VAULT_E_INVALID. */
+VAULT_API int vault_compare(const vault *a, const vault *b, int32_t *equal);
+
+/* ========================================================================== */
+/* vault_import / vault_export — other managers' files (docs/interop.md)       */
+/* ========================================================================== */
+
+/*
+ * Import formats (the `format` argument):
+ *   "bitwarden-json"  Bitwarden unencrypted JSON export
+ *   "bitwarden-csv"   Bitwarden CSV export
+ *   "keepass-xml"     KeePass 2 XML (keepassxc-cli export -f xml)
+ *   "1password-csv"   1Password CSV export
+ *   "chrome-csv"      Chrome / Chromium / Edge passwords CSV
+ *   "firefox-csv"     Firefox logins CSV
+ *   "safari-csv"      Safari (and iCloud Keychain) passwords CSV
+ *   "lastpass-csv"    LastPass CSV export
+ *   "csv"             a CSV with a header: "title", "type", "tags", the rest fields
+ *   "zkvault"         this library's vault JSON (vault_to_json, vault_export)
+ *   "zkvault-encrypted" an encrypted export (vault_export), needs its password
+ * Export formats: "zkvault-encrypted" (the recommended one: the only one that
+ * is not plaintext), "zkvault", "keepass-xml", "bitwarden-json", "csv".
+ */
+
+#define VAULT_IMPORT_DRY_RUN 1u /* check and report, add nothing */
+
+/* The formats as a JSON array [{"name":"..","description":"..",
+ * "import":true,"export":false,"plaintext":true}, ...] (*json freed with
+ * vault_free()). Errors: VAULT_E_INVALID, VAULT_E_NOMEM. */
+VAULT_API int vault_interop_formats(char **json);
+
+/* Imports the file data[0..len) in the named format into v, all or nothing.
+ * Each record becomes a new item (fresh id; "zkvault" keeps ids, history and
+ * times); unknown columns and attributes become fields. An item with the same
+ * type, title and fields as a live item of v or an earlier one of the file
+ * (for "zkvault": the same id) is a duplicate and not added; an empty row is
+ * skipped. password: only for "zkvault-encrypted", else NULL.
+ * *report (may be NULL; freed with vault_free()) is JSON:
+ *   {"format":"..","dry_run":false,"imported":n,"duplicates":n,"skipped":n,
+ *    "problems":[{"line":7,"message":".."}],
+ *    "items":[{"line":2,"title":"..","type":"login","status":"imported"}, ...]}
+ * with "imported" counting what was (or, dry run, would be) added, "status"
+ * one of "imported", "duplicate", "skipped" (with a "reason"), and "index"
+ * (the item's position) instead of "line" for JSON formats. It holds titles,
+ * never field values. With VAULT_IMPORT_DRY_RUN nothing is added and a file
+ * with problems still gives VAULT_OK: the report lists every problem.
+ * Errors (nothing added): VAULT_E_FORMAT (malformed, or not in that format;
+ * the message names the first bad line or item and how many there are),
+ * VAULT_E_INVALID (unknown format, bad argument), VAULT_E_LIMIT (the vault
+ * would exceed 100000 items, or data over VAULT_BLOB_MAX_PLAINTEXT bytes),
+ * VAULT_E_AUTH (wrong password for "zkvault-encrypted"), VAULT_E_VERSION,
+ * VAULT_E_WEAK_KDF, VAULT_E_NOMEM. */
+VAULT_API int vault_import(vault *v, const char *format, const uint8_t *data, size_t len,
+                           const char *password, uint32_t flags, char **report);
+
+/* Exports the live items of v in the named format into *out (*out_len bytes,
+ * NUL-terminated, freed with vault_free()). "zkvault-encrypted" seals them
+ * under password (Argon2id with opslimit/memlimit, 0, 0 = defaults, and the
+ * blob format; docs/interop.md); the other formats are PLAINTEXT and ignore
+ * password and the limits. Errors: VAULT_E_INVALID (unknown format, missing
+ * password, a value KeePass XML cannot hold), VAULT_E_WEAK_KDF, VAULT_E_LIMIT,
+ * VAULT_E_NOMEM. */
+VAULT_API int vault_export(const vault *v, const char *format, const char *password,
+                           uint64_t opslimit, uint64_t memlimit, uint8_t **out,
+                           size_t *out_len);
 /* ========================================================================== */
 /* vault_totp_* — one-time codes (RFC 6238) from a stored TOTP secret          */
 /* ========================================================================== */
@@ -521,12 +590,17 @@ VAULT_API int vault_client_register(vault_client *c, const char *email);
  * never leaves the device in any form the server could test guesses with).
  * On an empty store this fetches the account and unlocks it: it then needs
  * the account's Secret Key first (vault_client_set_secret_key()). On a store
- * that holds that account it checks the KDF parameters against those it kept
- * and opens a session. Errors: VAULT_E_AUTH (wrong password or Secret Key, or
- * unknown email: the server cannot tell them apart), VAULT_E_STATE (a new
- * device without the Secret Key), VAULT_E_RATE_LIMITED, VAULT_E_WEAK_KDF
- * (server offered weaker parameters than the floor or than seen before),
- * VAULT_E_NETWORK, VAULT_E_SERVER, VAULT_E_MISMATCH. */
+ * that holds that account it checks the KDF parameters against those it kept,
+ * opens a session and pulls. If only that pull fails on a store that holds
+ * the account (VAULT_E_FORK, VAULT_E_ROLLBACK, ...), the client stays
+ * unlocked and keeps the session, so that vault_client_resolve_fork() can
+ * follow; the pull's code is returned. With a password this store does not
+ * know, the new protected key must open the local vault before anything is
+ * stored. Errors: VAULT_E_AUTH (wrong password or Secret Key, or unknown
+ * email: the server cannot tell them apart), VAULT_E_STATE (a new device
+ * without the Secret Key), VAULT_E_RATE_LIMITED, VAULT_E_WEAK_KDF (server
+ * offered weaker parameters than the floor or than seen before),
+ * VAULT_E_NETWORK, VAULT_E_SERVER, VAULT_E_MISMATCH, and the pull's. */
 VAULT_API int vault_client_login(vault_client *c, const char *email,
                                  const char *password);
 
@@ -548,8 +622,42 @@ VAULT_API int vault_client_pull(vault_client *c);
  * moved on (then vault_client_sync()). */
 VAULT_API int vault_client_push(vault_client *c);
 
-/* pull + merge + push, retried a bounded number of times on conflicts. */
+/* pull + merge + push, retried a bounded number of times on conflicts. A
+ * sync with nothing new on either side pushes nothing. Errors: those of pull
+ * and push, VAULT_E_FORK (see vault_client_resolve_fork()). */
 VAULT_API int vault_client_sync(vault_client *c);
+
+/* Recovers from VAULT_E_FORK: pull, push and sync return it, changing nothing,
+ * when the server's history does not contain what this device last confirmed
+ * or pushed (docs/sync.md: a push the server acknowledged and lost, a
+ * restored backup, two devices shown two histories). This call takes the
+ * server's current revision as the new trunk and merges this device's vault
+ * into it without losing an edit: from their last common ancestor when this
+ * device holds it, otherwise with every difference treated as a conflict
+ * (the losing value of a field kept in the item's history, an edit beating a
+ * delete); a device that either side no longer lists stays removed. The
+ * result is pushed. Needs an unlocked, logged-in client.
+ * Errors: VAULT_E_STATE, VAULT_E_LOCKED, VAULT_E_CONFLICT (the server moved
+ * on meanwhile: sync again), and the pull checks' own (VAULT_E_AUTH,
+ * VAULT_E_MISMATCH, VAULT_E_CORRUPT, VAULT_E_NETWORK, VAULT_E_SERVER). */
+VAULT_API int vault_client_resolve_fork(vault_client *c);
+
+/* Unlocks and logs in with one master password, also after the password was
+ * changed on another device (docs/sync.md, "Password changed elsewhere"):
+ *  - the password opens this store: unlock, then login. If the server refuses
+ *    it because the password was changed on another device, the client stays
+ *    unlocked for local use without a session, and the call returns
+ *    VAULT_E_AUTH with a message saying so (vault_client_errmsg()).
+ *  - it does not open this store: it may be the new password. Login fetches
+ *    the new protected key, which must open the vault key this device holds
+ *    (or a rotated one, under vault_client_login()'s rules); the store is
+ *    re-wrapped under it in one transaction and the client is unlocked and
+ *    pulled. Pending local edits are kept: push them with vault_client_sync().
+ *  - an empty store: vault_client_login().
+ * Errors: VAULT_E_AUTH (wrong password, or changed elsewhere as above), and
+ * those of vault_client_login() and vault_client_unlock(). */
+VAULT_API int vault_client_sign_in(vault_client *c, const char *email,
+                                   const char *password);
 
 /* The highest revision this client has seen from the server (0 if never). */
 VAULT_API int vault_client_revision(const vault_client *c, uint64_t *revision);

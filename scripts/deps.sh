@@ -8,7 +8,8 @@
 #                  Recommends of clang, which --no-install-recommends skips;
 #                  pytest, and setuptools + venv to install the Python binding
 #                  as a package without the package index; zsh to test the
-#                  zsh completion).
+#                  zsh completion; keepassxc, whose keepassxc-cli checks the
+#                  KeePass XML import and export).
 # scdoc builds the man pages (without it the build skips them).
 set -euo pipefail
 
@@ -17,11 +18,11 @@ packages=(
   libsodium-dev libsqlite3-dev libcjson-dev zlib1g-dev
   libcmocka-dev libqrencode-dev libmicrohttpd-dev libcurl4-openssl-dev libpq-dev
   liboath-dev libutf8proc-dev libzxcvbn-dev nettle-dev
-  scdoc
+  scdoc libxml2-dev
 )
 if [[ "${1:-}" == "--with-extras" ]]; then
   packages+=(zbar-tools clang libclang-rt-dev postgresql python3-pytest python3-setuptools python3-venv
-            zsh)
+             zsh keepassxc)
 fi
 
 missing=()

@@ -12,7 +12,7 @@ const CODES = {
   [-16]: 'VAULT_E_RATE_LIMITED', [-17]: 'VAULT_E_STATE', [-18]: 'VAULT_E_EXPIRED',
   [-19]: 'VAULT_E_MISMATCH', [-20]: 'VAULT_E_REVOKED', [-21]: 'VAULT_E_INSECURE',
   [-22]: 'VAULT_E_PENDING', [-23]: 'VAULT_E_SAS', [-24]: 'VAULT_E_INTERNAL',
-  [-31]: 'VAULT_E_UNSUPPORTED',
+  [-25]: 'VAULT_E_FORK', [-31]: 'VAULT_E_UNSUPPORTED',
 };
 
 class VaultError extends Error {
@@ -30,6 +30,7 @@ class InputError extends VaultError {}       // INVALID, LIMIT
 class AuthError extends VaultError {}        // AUTH, REVOKED, SAS
 class RateLimitedError extends AuthError {}  // RATE_LIMITED
 class IntegrityError extends VaultError {}   // CORRUPT, WEAK_KDF, VERSION, ROLLBACK, MISMATCH
+class ForkError extends IntegrityError {}    // FORK: client.resolveFork() merges both branches
 class NotFoundError extends VaultError {}    // NOT_FOUND
 class ExistsError extends VaultError {}      // EXISTS
 class StateError extends VaultError {}       // LOCKED, STATE, PENDING, EXPIRED
@@ -43,7 +44,7 @@ class UnsupportedError extends VaultError {} // UNSUPPORTED, or a function missi
 class ClosedError extends Error {}
 
 for (const cls of [VaultError, InputError, AuthError, RateLimitedError, IntegrityError,
-  NotFoundError, ExistsError, StateError, NetworkError, ConflictError, StorageError,
+  ForkError, NotFoundError, ExistsError, StateError, NetworkError, ConflictError, StorageError,
   InternalError, UnsupportedError, ClosedError]) {
   Object.defineProperty(cls.prototype, 'name', { value: cls.name });
 }
@@ -52,7 +53,7 @@ const FAMILY = {
   [-1]: InputError, [-6]: InputError,
   [-3]: AuthError, [-16]: RateLimitedError, [-20]: AuthError, [-23]: AuthError,
   [-4]: IntegrityError, [-5]: IntegrityError, [-9]: IntegrityError,
-  [-12]: IntegrityError, [-19]: IntegrityError,
+  [-12]: IntegrityError, [-19]: IntegrityError, [-25]: ForkError,
   [-8]: NotFoundError,
   [-11]: ExistsError,
   [-10]: StateError, [-17]: StateError, [-22]: StateError, [-18]: StateError,
@@ -68,7 +69,8 @@ function errorFor(code, message, reason) {
 }
 
 module.exports = {
-  CODES, VaultError, InputError, AuthError, RateLimitedError, IntegrityError, NotFoundError,
+  CODES, VaultError, InputError, AuthError, RateLimitedError, IntegrityError, ForkError,
+  NotFoundError,
   ExistsError, StateError, NetworkError, ConflictError, StorageError, InternalError,
   UnsupportedError, ClosedError, errorFor,
 };

@@ -207,6 +207,13 @@ class Vault {
     return new Vault(out[0]);
   }
 
+  // Whether both hold the same items (history, tombstones) and devices, in any order.
+  sameContent(other) {
+    const out = [0];
+    call('vault_compare', [this._handle(), other._handle(), out]);
+    return out[0] !== 0;
+  }
+
   _handle() {
     if (this._h === null) throw new errors.ClosedError('vault is closed');
     const owner = this._owner;
@@ -577,6 +584,28 @@ class Client {
 
   syncAsync() {
     return this._async('vault_client_sync');
+  }
+
+  // After a ForkError: merges this device's vault into the server's history
+  // without losing an edit, and pushes (docs/sync.md).
+  resolveFork() {
+    this._call('vault_client_resolve_fork');
+  }
+
+  resolveForkAsync() {
+    return this._async('vault_client_resolve_fork');
+  }
+
+  // Unlock and log in with one password, also after it was changed on another
+  // device: the new one re-wraps this store; the old one unlocks for local use
+  // and throws AuthError saying the password changed.
+  signIn(email, password) {
+    withSecrets([password], (pw) => this._call('vault_client_sign_in', text(email, 'email'), pw));
+  }
+
+  signInAsync(email, password) {
+    return withSecrets([password], (pw) =>
+      this._async('vault_client_sign_in', text(email, 'email'), pw));
   }
 
   changePassword(oldPassword, newPassword, opslimit = 0, memlimit = 0) {

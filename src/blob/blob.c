@@ -1,7 +1,7 @@
 /*
  * The sealed vault blob: clear header, nonce, key-commitment tag, then
  * crypto_secretbox of the padded inner plaintext (a copy of the header, the
- * two lengths, the zlib stream, zero padding). Layout and reasoning in
+ * two lengths, the chain of ancestors, the zlib stream, zero padding). Layout and reasoning in
  * docs/format.md.
  *
  * This file: the header, opening and peeking; sealing is in seal.c. Opening
@@ -116,15 +116,16 @@ static int check_binding(const uint8_t *inner, const uint8_t *blob, const blob_h
 
 /* Lengths must be exactly consistent: the padded length is a function of the
  * compressed length, and every padding byte is zero. */
-static int check_lengths(size_t *clen, size_t *ilen, const uint8_t *inner, size_t inner_len)
+static int check_lengths(size_t *clen, size_t *ilen, const uint8_t *inner, size_t inner_len,
+                         size_t data_off)
 {
     size_t c = vault__load32_be(inner + INNER_CLEN_OFF);
     size_t i = vault__load32_be(inner + INNER_ILEN_OFF);
-    if (c > inner_len - INNER_DATA_OFF)
+    if (c > inner_len - data_off)
         return vault__fail(VAULT_E_CORRUPT, "vault blob: compressed length out of range");
-    if (vault_blob__padded_len(INNER_DATA_OFF + c) != inner_len)
+    if (vault_blob__padded_len(data_off + c) != inner_len)
         return vault__fail(VAULT_E_CORRUPT, "vault blob: padding length is inconsistent");
-    if (!sodium_is_zero(inner + INNER_DATA_OFF + c, inner_len - INNER_DATA_OFF - c))
+    if (!sodium_is_zero(inner + data_off + c, inner_len - data_off - c))
         return vault__fail(VAULT_E_CORRUPT, "vault blob: padding is not zero");
     if (i > VAULT_BLOB_MAX_PLAINTEXT)
         return vault__fail(VAULT_E_LIMIT, "vault blob inflates to %zu bytes, over the %u limit",
@@ -185,13 +186,23 @@ int vault_blob__open_stream(const uint8_t *key, const char *account_id, uint64_t
                             const uint8_t *blob, size_t blob_len, vault_blob__writer write,
                             void *ctx)
 {
+    if (write == NULL)
+        return vault__fail(VAULT_E_INVALID, "blob open: NULL argument");
+    return vault_blob__open_chain(key, account_id, revision, blob, blob_len, NULL, write, ctx);
+}
+
+int vault_blob__open_chain(const uint8_t *key, const char *account_id, uint64_t revision,
+                           const uint8_t *blob, size_t blob_len, vault_chain *chain,
+                           vault_blob__writer write, void *ctx)
+{
     uint8_t account[VAULT_ACCOUNT_ID_BYTES];
     uint8_t *inner = NULL;
     size_t inner_len = 0, clen = 0, ilen = 0;
     blob_header h;
+    vault_chain own;
     int rc;
 
-    if (key == NULL || blob == NULL || write == NULL)
+    if (key == NULL || blob == NULL)
         return vault__fail(VAULT_E_INVALID, "blob open: NULL argument");
     rc = vault_blob__parse_account(account, account_id);
     if (rc != VAULT_OK)
@@ -207,9 +218,13 @@ int vault_blob__open_stream(const uint8_t *key, const char *account_id, uint64_t
     if (rc == VAULT_OK)
         rc = check_binding(inner, blob, &h, account, revision);
     if (rc == VAULT_OK)
-        rc = check_lengths(&clen, &ilen, inner, inner_len);
+        rc = vault_blob__read_chain(&own, inner, inner_len, revision);
     if (rc == VAULT_OK)
-        rc = inflate_to(inner + INNER_DATA_OFF, clen, ilen, write, ctx);
+        rc = check_lengths(&clen, &ilen, inner, inner_len, INNER_DATA_OFF(own.count));
+    if (rc == VAULT_OK && write != NULL)
+        rc = inflate_to(inner + INNER_DATA_OFF(own.count), clen, ilen, write, ctx);
+    if (rc == VAULT_OK && chain != NULL)
+        *chain = own;
     vault__wipe_free(inner, inner_len);
     return rc;
 }

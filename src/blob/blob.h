@@ -66,4 +66,52 @@ int vault_blob__open_stream(const uint8_t *key, const char *account_id, uint64_t
 /* The padded length for an inner payload of len bytes (Padmé with a floor). */
 size_t vault_blob__padded_len(size_t len);
 
+/* ---- the chain: what a sealed revision says about its history ------------- */
+
+/* Every blob names, inside what is authenticated, the blobs it descends from:
+ * its parent (the blob it was built on, revision - 1) and the ones before
+ * it, newest first, at most VAULT_CHAIN_MAX of them. A blob is named by the
+ * BLAKE2b-256 hash of all its bytes. A device compares the chain of what the
+ * server shows with the blob it last confirmed (docs/sync.md). */
+#define VAULT_CHAIN_MAX 32u
+#define VAULT_CHAIN_HASH_BYTES 32u
+
+typedef struct vault_chain {
+    uint32_t count; /* ancestors listed: 0..VAULT_CHAIN_MAX */
+    uint64_t revision[VAULT_CHAIN_MAX]; /* revision[i] = the blob's revision - 1 - i */
+    uint8_t hash[VAULT_CHAIN_MAX][VAULT_CHAIN_HASH_BYTES];
+} vault_chain;
+
+/* The name of a blob: BLAKE2b-256 of its bytes. */
+void vault_chain__hash(uint8_t hash[VAULT_CHAIN_HASH_BYTES], const uint8_t *blob, size_t len);
+
+/* The chain of a blob built on parent (revision parent_revision, chain
+ * parent_chain, bytes hashed to parent_hash): the parent, then its own
+ * ancestors, cut to VAULT_CHAIN_MAX. parent_chain NULL = it listed none. */
+void vault_chain__extend(vault_chain *child, const vault_chain *parent_chain,
+                         uint64_t parent_revision,
+                         const uint8_t parent_hash[VAULT_CHAIN_HASH_BYTES]);
+
+/* What chain says about revision: VAULT_CHAIN_SAME (it lists it with this
+ * hash), VAULT_CHAIN_OTHER (it lists another blob for that revision) or
+ * VAULT_CHAIN_UNKNOWN (the revision is outside the list). */
+#define VAULT_CHAIN_SAME 1
+#define VAULT_CHAIN_OTHER 0
+#define VAULT_CHAIN_UNKNOWN (-1)
+int vault_chain__says(const vault_chain *chain, uint64_t revision,
+                      const uint8_t hash[VAULT_CHAIN_HASH_BYTES]);
+
+/* vault_blob__seal_begin for a blob that states chain (NULL: no ancestors). */
+int vault_blob__seal_begin_chain(vault_blob__sealer **out, const uint8_t *key,
+                                 const char *account_id, uint64_t revision,
+                                 const vault_chain *chain, size_t size_hint,
+                                 const uint8_t *nonce);
+
+/* vault_blob__open_stream that also returns the blob's chain (chain may be
+ * NULL); the chain is checked before the first piece is written. With write
+ * NULL the blob is authenticated and its chain read, but nothing inflated. */
+int vault_blob__open_chain(const uint8_t *key, const char *account_id, uint64_t revision,
+                           const uint8_t *blob, size_t blob_len, vault_chain *chain,
+                           vault_blob__writer write, void *ctx);
+
 #endif

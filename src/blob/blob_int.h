@@ -14,7 +14,7 @@
 
 /* ---- the vault blob ------------------------------------------------------ */
 #define BLOB_MAGIC "ZKVB"
-#define BLOB_VERSION 1u
+#define BLOB_VERSION 2u
 #define BLOB_ALG_ZLIB_PADME_SECRETBOX 1u
 #define BLOB_KDF_CONTEXT "zkvblob1"
 
@@ -28,13 +28,26 @@
 
 #define INNER_CLEN_OFF 32u     /* after the copy of the clear header */
 #define INNER_ILEN_OFF 36u
-#define INNER_DATA_OFF 40u     /* the zlib stream, then zero padding */
+#define INNER_CHAIN_OFF 40u    /* ancestor count (1 byte), 7 reserved zero bytes */
+#define INNER_ANCESTORS_OFF 48u /* count x (revision 8, hash 32), newest first */
+#define INNER_ANCESTOR_BYTES (8u + VAULT_CHAIN_HASH_BYTES)
+/* The zlib stream follows the ancestors, then zero padding. */
+#define INNER_DATA_OFF(count) (INNER_ANCESTORS_OFF + (size_t)(count)*INNER_ANCESTOR_BYTES)
 #define INNER_MIN_BYTES 512u   /* padding floor */
 #define BLOB_MIN_BYTES (BLOB_INNER_OFF + INNER_MIN_BYTES)
 
 /* zlib level: 1 (fastest). Compression dominates the cost of a save; vault
  * JSON is repetitive enough that level 1 already shrinks it several times. */
 #define BLOB_ZLIB_LEVEL 1
+
+/* Writes the chain record (count, reserved, ancestors) at inner + INNER_CHAIN_OFF. */
+void vault_blob__write_chain(uint8_t *inner, const vault_chain *chain);
+/* Reads and checks the chain record of an authenticated inner plaintext of
+ * inner_len bytes for a blob of revision: VAULT_E_CORRUPT unless the count is
+ * at most VAULT_CHAIN_MAX, the reserved bytes are zero, the ancestors fit and
+ * are revisions revision-1, revision-2, ... in order. chain may be NULL. */
+int vault_blob__read_chain(vault_chain *chain, const uint8_t *inner, size_t inner_len,
+                           uint64_t revision);
 
 /* Writes the 32-byte clear header. */
 void vault_blob__write_header(uint8_t *out, const uint8_t *account, uint64_t revision);

@@ -11,7 +11,6 @@
 #include "blob/blob_int.h"
 #include "common/common.h"
 
-#define SEAL_DATA_OFF (BLOB_INNER_OFF + INNER_DATA_OFF)
 #define SEAL_MAX_CAP ((size_t)VAULT_BLOB_MAX_BYTES)
 #define SEAL_SLICE (1u << 30) /* zlib counts in uInt */
 
@@ -20,6 +19,7 @@ struct vault_blob__sealer {
     int z_ready;
     uint8_t *out;  /* output memory (vault__out_alloc) of cap bytes */
     size_t cap;
+    size_t data_off; /* where the zlib stream starts in out: after the ancestors */
     size_t in_len; /* plaintext so far */
     uint8_t header[BLOB_HEADER_BYTES];
     uint8_t nonce[crypto_secretbox_NONCEBYTES];
@@ -28,13 +28,13 @@ struct vault_blob__sealer {
 
 static size_t compressed_so_far(const vault_blob__sealer *s)
 {
-    return (size_t)(s->z.next_out - (s->out + SEAL_DATA_OFF));
+    return (size_t)(s->z.next_out - (s->out + s->data_off));
 }
 
 static void point_output(vault_blob__sealer *s, size_t produced)
 {
-    size_t room = s->cap - SEAL_DATA_OFF - produced;
-    s->z.next_out = s->out + SEAL_DATA_OFF + produced;
+    size_t room = s->cap - s->data_off - produced;
+    s->z.next_out = s->out + s->data_off + produced;
     s->z.avail_out = (uInt)(room < SEAL_SLICE ? room : SEAL_SLICE);
 }
 
@@ -49,7 +49,7 @@ static int grow_output(vault_blob__sealer *s, size_t need)
                            VAULT_BLOB_MAX_BYTES);
     if (cap > SEAL_MAX_CAP)
         cap = SEAL_MAX_CAP;
-    uint8_t *out = vault__out_grow(s->out, SEAL_DATA_OFF + produced, cap);
+    uint8_t *out = vault__out_grow(s->out, s->data_off + produced, cap);
     if (out == NULL)
         return vault__fail(VAULT_E_NOMEM, "no memory for a %zu-byte blob", cap);
     s->out = out;
@@ -78,10 +78,10 @@ static int run_deflate(vault_blob__sealer *s, int flush)
 
 /* Room for the hinted plaintext even if it does not compress: only the
  * pages the stream reaches are ever touched. */
-static size_t initial_capacity(size_t size_hint)
+static size_t initial_capacity(size_t data_off, size_t size_hint)
 {
     size_t hint = size_hint < VAULT_BLOB_MAX_PLAINTEXT ? size_hint : VAULT_BLOB_MAX_PLAINTEXT;
-    size_t cap = BLOB_INNER_OFF + vault_blob__padded_len(INNER_DATA_OFF +
+    size_t cap = BLOB_INNER_OFF + vault_blob__padded_len(data_off - BLOB_INNER_OFF +
                                                          vault_blob__deflate_bound(hint));
     return cap < SEAL_MAX_CAP ? cap : SEAL_MAX_CAP;
 }
@@ -90,11 +90,35 @@ int vault_blob__seal_begin(vault_blob__sealer **out, const uint8_t *key,
                            const char *account_id, uint64_t revision, size_t size_hint,
                            const uint8_t *nonce)
 {
+    return vault_blob__seal_begin_chain(out, key, account_id, revision, NULL, size_hint, nonce);
+}
+
+/* A chain is only stated as the blob's own: ancestors revision-1, -2, ... */
+static int check_chain(const vault_chain *chain, uint64_t revision)
+{
+    if (chain == NULL)
+        return VAULT_OK;
+    if (chain->count > VAULT_CHAIN_MAX || (chain->count > 0 && chain->count >= revision))
+        return vault__fail(VAULT_E_INVALID, "blob seal: %u ancestors for revision %llu",
+                           (unsigned)chain->count, (unsigned long long)revision);
+    for (uint32_t i = 0; i < chain->count; i++)
+        if (chain->revision[i] != revision - 1 - i)
+            return vault__fail(VAULT_E_INVALID, "blob seal: ancestors out of order");
+    return VAULT_OK;
+}
+
+int vault_blob__seal_begin_chain(vault_blob__sealer **out, const uint8_t *key,
+                                 const char *account_id, uint64_t revision,
+                                 const vault_chain *chain, size_t size_hint,
+                                 const uint8_t *nonce)
+{
     uint8_t account[VAULT_ACCOUNT_ID_BYTES];
     if (out == NULL || key == NULL)
         return vault__fail(VAULT_E_INVALID, "blob seal: NULL argument");
     *out = NULL;
     int rc = vault_blob__parse_account(account, account_id);
+    if (rc == VAULT_OK)
+        rc = check_chain(chain, revision);
     if (rc != VAULT_OK)
         return rc;
     vault_blob__sealer *s = vault__calloc(1, sizeof *s);
@@ -108,12 +132,14 @@ int vault_blob__seal_begin(vault_blob__sealer **out, const uint8_t *key,
     rc = vault_blob__derive_keys(&s->keys, key, BLOB_KDF_CONTEXT);
     if (rc != VAULT_OK)
         goto fail;
-    s->cap = initial_capacity(size_hint);
+    s->data_off = BLOB_INNER_OFF + INNER_DATA_OFF(chain != NULL ? chain->count : 0);
+    s->cap = initial_capacity(s->data_off, size_hint);
     s->out = vault__out_alloc(s->cap);
     if (s->out == NULL) {
         rc = vault__fail(VAULT_E_NOMEM, "no memory for a %zu-byte blob", s->cap);
         goto fail;
     }
+    vault_blob__write_chain(s->out + BLOB_INNER_OFF, chain);
     rc = vault_blob__deflate_init(&s->z);
     if (rc != VAULT_OK)
         goto fail;
@@ -149,11 +175,13 @@ int vault_blob__seal_write(vault_blob__sealer *s, const void *data, size_t len)
     return VAULT_OK;
 }
 
-/* Inner plaintext in place: header copy, lengths, the stream, zero padding. */
+/* Inner plaintext in place: header copy, lengths, (the chain is there from
+ * the start), the stream, zero padding. */
 static int pad_inner(vault_blob__sealer *s, size_t *inner_len)
 {
     size_t clen = compressed_so_far(s);
-    size_t padded = vault_blob__padded_len(INNER_DATA_OFF + clen);
+    size_t data = s->data_off - BLOB_INNER_OFF;
+    size_t padded = vault_blob__padded_len(data + clen);
     if (padded > VAULT_BLOB_MAX_BYTES - BLOB_INNER_OFF)
         return vault__fail(VAULT_E_LIMIT, "sealed vault would be over the %u-byte blob limit",
                            VAULT_BLOB_MAX_BYTES);
@@ -166,7 +194,7 @@ static int pad_inner(vault_blob__sealer *s, size_t *inner_len)
     memcpy(inner, s->header, BLOB_HEADER_BYTES);
     vault__store32_be(inner + INNER_CLEN_OFF, (uint32_t)clen);
     vault__store32_be(inner + INNER_ILEN_OFF, (uint32_t)s->in_len);
-    memset(inner + INNER_DATA_OFF + clen, 0, padded - INNER_DATA_OFF - clen);
+    memset(inner + data + clen, 0, padded - data - clen);
     *inner_len = padded;
     return VAULT_OK;
 }

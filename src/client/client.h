@@ -70,8 +70,9 @@ struct vault_client {
      * never sent (secretkey.c). */
     uint8_t secret_key[VAULT_SECRET_KEY_BYTES];
     int has_secret_key;
-    uint64_t base_revision;    /* revision of the last-synced blob (0: never synced) */
-    uint64_t highest_revision; /* highest revision ever accepted from the server */
+    uint64_t base_revision;    /* revision of the base: the last blob received from the
+                                  server (0: never synced); a pending push is base + 1 */
+    uint64_t highest_revision; /* highest revision the server showed or acknowledged */
     /* The local blob is always sealed for base_revision + 1: the revision it
      * would become if pushed. */
 
@@ -129,10 +130,17 @@ int vault_client__check_password(const char *password);
  * local blob) in one transaction. */
 int vault_client__store_account(vault_client *c, const uint8_t *protected_key, int with_local);
 
-/* Stores the account state, the base blob (unless NULL) and the local blob
- * in one transaction. */
-int vault_client__store_blobs(vault_client *c, const uint8_t *base, size_t base_len,
-                              const uint8_t *local, size_t local_len);
+/* Stages (inside a transaction) a blob that came from or went to the
+ * server under name ("base_blob", "pending_blob") and its chain name (the
+ * BLAKE2b-256 of its bytes) under name + "_hash". A later re-seal under a
+ * rotated key replaces the blob but keeps the name. */
+int vault_client__stage_point(vault_client *c, const char *name, const uint8_t *blob,
+                              size_t len);
+
+/* Seals v under key for base_revision + 1, stating its chain: the base as
+ * parent, then the base's own ancestors (*blob freed with vault_free). */
+int vault_client__seal_next(vault_client *c, const vault *v, const uint8_t *key,
+                            uint8_t **blob, size_t *len);
 
 /* Stores the account state, the vault key wrapped under the local KEK and
  * the server's protected key as last seen (either may be NULL: kept), in
@@ -159,15 +167,16 @@ int vault_client__open_local(vault_client *c, const vault_client__keys *k, vault
  * encryption key (VAULT_E_AUTH if the password changed since). */
 int vault_client__local_vault_key(vault_client *c, const vault_client__keys *k, uint8_t *out);
 
-/* Opens the local blob under k's vault key; if it was sealed under old_key
- * (a rotation happened elsewhere), opens it with that and re-seals the local
- * and base blobs under the new key. old_key may be NULL. */
-int vault_client__open_local_rekeyed(vault_client *c, const vault_client__keys *k,
-                                     const uint8_t *old_key, vault **out);
+/* Opens the local blob under k's vault key or, if it was sealed under
+ * old_key (a rotation happened elsewhere), under that (*used_old = 1). Writes
+ * nothing: the caller re-seals with vault_client__stage_rekey. old_key may
+ * be NULL. */
+int vault_client__open_local_any(vault_client *c, const vault_client__keys *k,
+                                 const uint8_t *old_key, vault **out, int *used_old);
 
-/* Stages, inside an open transaction, the base blob (if any) re-sealed from
- * old_key to new_key and the unlocked vault c->v sealed under new_key as the
- * local blob. */
+/* Stages, inside an open transaction, the base and pending blobs (if any)
+ * re-sealed from old_key to new_key and the unlocked vault c->v sealed under
+ * new_key as the local blob. */
 int vault_client__stage_rekey(vault_client *c, const uint8_t *old_key, const uint8_t *new_key);
 
 /* Locks, ends the session and removes the account from the store (the device

@@ -296,7 +296,7 @@ int vault_client_register(vault_client *c, const char *email)
         rc = vault_client__store_put(c, "server_protected_key", server_protected,
                                      sizeof server_protected);
     if (rc == VAULT_OK)
-        rc = vault_client__store_put(c, "base_blob", blob, blob_len);
+        rc = vault_client__stage_point(c, "base_blob", blob, blob_len);
     if (rc == VAULT_OK)
         rc = vault_client__put_local_blob(c);
     if (rc == VAULT_OK)
@@ -377,41 +377,98 @@ static int server_key_unchanged(vault_client *c, const uint8_t *server_protected
     return same;
 }
 
-/* A known device whose server key changed (password changed or vault key
- * rotated elsewhere): the local KEK is derived again, the local blob opened
- * with the old vault key if it differs, and everything re-wrapped. */
-static int adopt_known(vault_client *c, vault_client__keys *k, const uint8_t *server_protected,
-                       vault **v)
+/* The vault key the local blobs are sealed under, in case the server's
+ * differs (a rotation elsewhere): the local copy opens under this password's
+ * local key, or the client is unlocked already (its password changed
+ * elsewhere). 0 if neither. */
+static int local_key_for(vault_client *c, const vault_client__keys *k, uint8_t *old_vk)
 {
-    uint8_t old_vk[VAULT_KEY_BYTES], local_protected[VAULT_PROTECTED_KEY_BYTES];
-    int rc = vault_client__local_key(c, k);
-    int have_old = rc == VAULT_OK && vault_client__local_vault_key(c, k, old_vk) == VAULT_OK;
+    if (vault_client__local_vault_key(c, k, old_vk) == VAULT_OK)
+        return 1;
     vault__clear_error();
+    if (c->keys == NULL)
+        return 0;
+    memcpy(old_vk, c->keys->vault_key, VAULT_KEY_BYTES);
+    return 1;
+}
+
+/* One transaction: the account state, the local copy of the vault key (if
+ * new), the server's copy as last seen, and, when the local blobs were
+ * opened under old_key (a rotation elsewhere), their re-seal under the
+ * unlocked vault key: a store is never left half re-wrapped. */
+static int store_login(vault_client *c, const uint8_t *local_protected,
+                       const uint8_t *server_protected, const uint8_t *old_key)
+{
+    int rc = vault_client__store_begin(c);
     if (rc == VAULT_OK)
-        rc = vault_client__open_local_rekeyed(c, k, have_old ? old_vk : NULL, v);
+        rc = vault_client__put_state(c);
+    if (rc == VAULT_OK && local_protected != NULL)
+        rc = vault_client__store_put(c, "protected_key", local_protected,
+                                     VAULT_PROTECTED_KEY_BYTES);
     if (rc == VAULT_OK)
-        rc = vault_blob__wrap_key(local_protected, k->enc_key, k->vault_key);
+        rc = vault_client__store_put(c, "server_protected_key", server_protected,
+                                     VAULT_PROTECTED_KEY_BYTES);
+    if (rc == VAULT_OK && old_key != NULL)
+        rc = vault_client__stage_rekey(c, old_key, c->keys->vault_key);
     if (rc == VAULT_OK)
-        rc = vault_client__store_keys(c, local_protected, server_protected);
-    sodium_memzero(old_vk, sizeof old_vk);
+        rc = vault_client__store_commit(c);
+    else
+        vault_client__store_rollback(c);
     return rc;
 }
 
-/* A fresh device: its own local salt and KEK (a second Argon2id, once). */
-static int adopt_fresh(vault_client *c, vault_client__keys *k, const uint8_t *server_protected,
-                       vault **v)
+/* Opens the vault the login proved, before anything is stored. A known
+ * device whose server copy did not change: the local vault under the vault
+ * key (one Argon2id in all). A known device otherwise (password changed or
+ * key rotated elsewhere): the local key is derived again and the local vault
+ * opens under the new vault key or the one it was sealed under. A fresh
+ * device: its own salt and local key (a second Argon2id, once), an empty
+ * vault. *local_protected is set (*has_local) when the local copy changes. */
+static int open_login_vault(vault_client *c, int known, vault_client__keys *k,
+                            const uint8_t *server_protected, vault **v, uint8_t *old_vk,
+                            int *used_old, uint8_t *local_protected, int *has_local)
 {
-    uint8_t local_protected[VAULT_PROTECTED_KEY_BYTES];
-    randombytes_buf(c->salt, sizeof c->salt);
-    int rc = vault_client__local_key(c, k);
-    if (rc == VAULT_OK)
-        rc = vault_blob__wrap_key(local_protected, k->enc_key, k->vault_key);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_keys(c, local_protected, server_protected);
-    if (rc == VAULT_OK) {
-        c->has_account = 1;
+    int rc;
+    *has_local = 0;
+    if (known && server_key_unchanged(c, server_protected) &&
+        vault_client__open_local(c, k, v) == VAULT_OK)
+        return VAULT_OK;
+    vault__clear_error();
+    if (!known)
+        randombytes_buf(c->salt, sizeof c->salt);
+    rc = vault_client__local_key(c, k);
+    if (rc == VAULT_OK && known) {
+        int have_old = local_key_for(c, k, old_vk);
+        rc = vault_client__open_local_any(c, k, have_old ? old_vk : NULL, v, used_old);
+    } else if (rc == VAULT_OK) {
         rc = vault_new(v);
     }
+    if (rc == VAULT_OK)
+        rc = vault_blob__wrap_key(local_protected, k->enc_key, k->vault_key);
+    *has_local = rc == VAULT_OK;
+    return rc;
+}
+
+/* Unlocks with what the login proved and stores it (see open_login_vault). */
+static int adopt_login(vault_client *c, int known, vault_client__keys **k,
+                       const uint8_t *server_protected)
+{
+    uint8_t old_vk[VAULT_KEY_BYTES], local_protected[VAULT_PROTECTED_KEY_BYTES];
+    vault *v = NULL;
+    int used_old = 0, has_local = 0;
+    int rc = open_login_vault(c, known, *k, server_protected, &v, old_vk, &used_old,
+                              local_protected, &has_local);
+    if (rc == VAULT_OK) {
+        vault_client__set_unlocked(c, *k, v);
+        *k = NULL;
+        v = NULL;
+        rc = store_login(c, has_local ? local_protected : NULL, server_protected,
+                         used_old ? old_vk : NULL);
+        if (rc != VAULT_OK)
+            vault_client_lock(c);
+    }
+    vault_close(v);
+    sodium_memzero(old_vk, sizeof old_vk);
     return rc;
 }
 
@@ -421,9 +478,9 @@ int vault_client_login(vault_client *c, const char *email, const char *password)
     vault_client__proof proof;
     cJSON *resp = NULL;
     uint8_t server_protected[VAULT_PROTECTED_KEY_BYTES];
-    vault *v = NULL;
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
+    memset(&proof, 0, sizeof proof);
     int known = c->has_account;
     int rc = check_email_arg(email);
     if (rc == VAULT_OK)
@@ -437,34 +494,48 @@ int vault_client_login(vault_client *c, const char *email, const char *password)
     if (rc != VAULT_OK)
         goto done; /* the session this device had, if any, is untouched */
     rc = check_login_answer(c, resp, &proof, k, server_protected);
-    if (rc != VAULT_OK) {
-        sodium_memzero(c->session, sizeof c->session);
-        goto done;
-    }
-    memcpy(c->email, email, strlen(email) + 1);
-    c->opslimit = proof.opslimit;
-    c->memlimit = proof.memlimit;
-    if (known && server_key_unchanged(c, server_protected) &&
-        vault_client__open_local(c, k, &v) == VAULT_OK) {
-        rc = vault_client__store_keys(c, NULL, NULL);
-    } else {
-        vault__clear_error();
-        rc = known ? adopt_known(c, k, server_protected, &v)
-                   : adopt_fresh(c, k, server_protected, &v);
-    }
     if (rc == VAULT_OK) {
-        vault_client__set_unlocked(c, k, v);
-        k = NULL;
-        v = NULL;
-        rc = vault_client_pull(c);
+        memcpy(c->email, email, strlen(email) + 1);
+        c->opslimit = proof.opslimit;
+        c->memlimit = proof.memlimit;
+        /* A fresh device: if anything below fails, the store is left empty
+         * rather than half-adopted. */
+        c->has_account = 1;
+        rc = adopt_login(c, known, &k, server_protected);
     }
-    if (rc != VAULT_OK && !known)
+    /* A known account keeps its session when only the catch-up pull failed:
+     * the fork or roll-back it reports is the app's to resolve, and
+     * vault_client_resolve_fork needs the session. */
+    int signed_in = rc == VAULT_OK && known;
+    if (rc == VAULT_OK)
+        rc = vault_client_pull(c);
+    if (rc != VAULT_OK && !signed_in)
+        sodium_memzero(c->session, sizeof c->session);
+    if (rc != VAULT_OK && !known && c->has_account)
         vault_client__forget_account(c);
 done:
-    vault_close(v);
     vault_client__keys_free(k);
     cJSON_Delete(resp);
     sodium_memzero(&proof, sizeof proof);
+    return vault_client__done(c, rc);
+}
+
+int vault_client_sign_in(vault_client *c, const char *email, const char *password)
+{
+    if (c == NULL)
+        return vault__fail(VAULT_E_INVALID, "client is NULL");
+    if (!c->has_account)
+        return vault_client_login(c, email, password);
+    int rc = vault_client_unlock(c, password);
+    if (rc == VAULT_OK)
+        return vault_client_login(c, email, password);
+    if (rc != VAULT_E_AUTH)
+        return rc;
+    /* Not this store's password: perhaps the one set on another device. */
+    vault__clear_error();
+    rc = vault_client_login(c, email, password);
+    if (rc == VAULT_E_AUTH)
+        rc = vault__fail(VAULT_E_AUTH, "wrong password");
     return vault_client__done(c, rc);
 }
 

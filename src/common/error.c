@@ -76,6 +76,8 @@ const char *vault_strerror(int code)
     case VAULT_E_PENDING: return "not ready yet";
     case VAULT_E_SAS: return "short authentication codes do not match";
     case VAULT_E_INTERNAL: return "internal error";
+    case VAULT_E_FORK: return "the server's history forked from this device's";
+    case VAULT_E_FORMAT: return "malformed file or not in the named format";
     case VAULT_E_UNSUPPORTED: return "not supported by this build";
     default: return "unknown error";
     }

@@ -515,8 +515,7 @@ static int prepare_rotation(vault_client *c, const char *device_id, const uint8_
     if (rc == VAULT_OK)
         rc = vault_blob__wrap_key(r->protected_key, c->keys->enc_key, new_key);
     if (rc == VAULT_OK)
-        rc = vault_seal(r->v, new_key, c->account_id, c->base_revision + 1, &r->blob,
-                        &r->blob_len);
+        rc = vault_client__seal_next(c, r->v, new_key, &r->blob, &r->blob_len);
     return rc;
 }
 
@@ -534,7 +533,7 @@ static int commit_rotation(vault_client *c, const uint8_t *new_key, rotation *r)
     if (rc == VAULT_OK)
         rc = vault_client__put_state(c);
     if (rc == VAULT_OK)
-        rc = vault_client__store_put(c, "base_blob", r->blob, r->blob_len);
+        rc = vault_client__stage_point(c, "base_blob", r->blob, r->blob_len);
     if (rc == VAULT_OK)
         rc = vault_client__store_put(c, "protected_key", r->protected_key,
                                      sizeof r->protected_key);

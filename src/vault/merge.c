@@ -157,6 +157,25 @@ static int add_lost(merge_ctx *m, const char *name, const char *value)
     return VAULT_OK;
 }
 
+static int in_history(const cJSON *history, const char *name, const char *value)
+{
+    for (const cJSON *e = history->child; e != NULL; e = e->next)
+        if (strcmp(member_str(e, "name"), name) == 0 && strcmp(member_str(e, "value"), value) == 0)
+            return 1;
+    return 0;
+}
+
+/* Without a common base, a side whose history holds the other side's value
+ * of the field saw that value and replaced it: its value is the later one.
+ * 1 if remote replaced local's value, -1 if local replaced remote's, 0 if
+ * neither (or both: then the conflict rule decides). */
+static int replaced_side(const merge_ctx *m, const char *name, const char *lv, const char *rv)
+{
+    int remote_saw = in_history(m->r->history, name, lv);
+    int local_saw = in_history(m->l->history, name, rv);
+    return remote_saw - local_saw;
+}
+
 /* The merged field for one name (NULL = absent), recording a losing value. */
 static int merge_field(merge_ctx *m, const char *name, const cJSON **chosen)
 {
@@ -178,6 +197,11 @@ static int merge_field(merge_ctx *m, const char *name, const cJSON **chosen)
                 *chosen = member_true(lf, "hidden") ? lf : rf;
             else
                 *chosen = local_wins(m->lu, m->ru, field_type(lf), field_type(rf)) ? lf : rf;
+            return VAULT_OK;
+        }
+        int replaced = m->b == NULL ? replaced_side(m, name, lv, rv) : 0;
+        if (replaced != 0) {
+            *chosen = replaced > 0 ? rf : lf; /* the old value is in history already */
             return VAULT_OK;
         }
         int local = local_wins(m->lu, m->ru, lv, rv);
@@ -519,7 +543,10 @@ static const cJSON *merge_device(const cJSON *bd, const cJSON *ld, const cJSON *
     return device_cmp(ld, rd) >= 0 ? ld : rd;
 }
 
-static int merge_devices(const cJSON *b, const cJSON *l, const cJSON *r, cJSON **out)
+/* fork: no common base is known, so a device only one side lists may have
+ * been revoked on the other: it is dropped (a revocation must never be
+ * undone; a device linked on one branch only links again). */
+static int merge_devices(const cJSON *b, const cJSON *l, const cJSON *r, int fork, cJSON **out)
 {
     *out = cJSON_CreateArray();
     if (*out == NULL)
@@ -530,8 +557,10 @@ static int merge_devices(const cJSON *b, const cJSON *l, const cJSON *r, cJSON *
             const char *id = member_str(d, "id");
             if (pass == 1 && device_named(l, id) != NULL)
                 continue;
-            const cJSON *chosen = merge_device(device_named(b, id), device_named(l, id),
-                                               device_named(r, id));
+            const cJSON *ld = device_named(l, id), *rd = device_named(r, id);
+            const cJSON *chosen = fork && (ld == NULL || rd == NULL)
+                                      ? NULL
+                                      : merge_device(device_named(b, id), ld, rd);
             if (chosen == NULL)
                 continue;
             cJSON *copy = vault_vault__dup(chosen);
@@ -560,7 +589,8 @@ static int merge_one(vault *m, const vault *base, const cJSON *litem, const cJSO
     return rc;
 }
 
-int vault_merge(vault **out, const vault *base, const vault *local, const vault *remote)
+static int merge_vaults(vault **out, const vault *base, const vault *local, const vault *remote,
+                        int fork)
 {
     vault *m = NULL;
     cJSON *devices = NULL;
@@ -585,7 +615,7 @@ int vault_merge(vault **out, const vault *base, const vault *local, const vault 
         goto done;
     static const cJSON no_devices = {NULL, NULL, NULL, cJSON_Array, NULL, 0, 0, NULL};
     if ((rc = merge_devices(base != NULL ? base->devices : &no_devices, local->devices,
-                            remote->devices, &devices)) != VAULT_OK ||
+                            remote->devices, fork, &devices)) != VAULT_OK ||
         (rc = vault_vault__set_devices(m, devices)) != VAULT_OK)
         goto done;
     devices = NULL;
@@ -594,5 +624,60 @@ int vault_merge(vault **out, const vault *base, const vault *local, const vault 
 done:
     cJSON_Delete(devices);
     vault_close(m);
+    return rc;
+}
+
+int vault_merge(vault **out, const vault *base, const vault *local, const vault *remote)
+{
+    return merge_vaults(out, base, local, remote, 0);
+}
+
+int vault_vault__merge_fork(vault **out, const vault *local, const vault *remote)
+{
+    return merge_vaults(out, NULL, local, remote, 1);
+}
+
+/* ---- comparing by content ------------------------------------------------------- */
+
+/* Every item of a equals b's item of the same id (all members, history
+ * included, tombstones too); b has no item a lacks (same count). */
+static int items_same(const vault *a, const vault *b)
+{
+    if (a->used != b->used)
+        return 0;
+    for (const cJSON *it = a->items->child; it != NULL; it = it->next) {
+        const cJSON *other = vault_vault__find(b, member_str(it, "id"));
+        vault_item_view x, y;
+        if (other == NULL)
+            return 0;
+        vault_vault__view(it, &x, "item");
+        vault_vault__view(other, &y, "item");
+        if (!items_equal(&x, &y))
+            return 0;
+    }
+    return 1;
+}
+
+static int devices_same(const cJSON *a, const cJSON *b)
+{
+    if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b))
+        return 0;
+    for (const cJSON *d = a->child; d != NULL; d = d->next) {
+        const cJSON *other = device_named(b, member_str(d, "id"));
+        if (other == NULL || !cJSON_Compare(d, other, 1))
+            return 0;
+    }
+    return 1;
+}
+
+int vault_compare(const vault *a, const vault *b, int32_t *equal)
+{
+    if (a == NULL || b == NULL || equal == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_compare: NULL argument");
+    int rc = vault_vault__check_devices(a->devices);
+    if (rc == VAULT_OK)
+        rc = vault_vault__check_devices(b->devices);
+    if (rc == VAULT_OK)
+        *equal = items_same(a, b) && devices_same(a->devices, b->devices);
     return rc;
 }

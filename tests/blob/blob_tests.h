@@ -23,11 +23,16 @@ int blob_stream_tests(void);
 uint8_t *blobtest_hand_seal(size_t *blob_len, const uint8_t key[32], const uint8_t nonce[24],
                             const uint8_t header[32], const uint8_t *inner, size_t inner_len);
 
-/* The 32-byte clear header for (version 1, algorithm 1, account hex, revision). */
+/* The 32-byte clear header for (version 2, algorithm 1, account hex, revision). */
 void blobtest_header(uint8_t header[32], const char *account_hex, uint64_t revision);
 
-/* An inner plaintext: header copy, the two length fields as given, z (zlen
- * bytes), then zero padding up to padded_len. Returns malloc'ed memory. */
+/* Where the zlib stream starts in an inner plaintext that lists no ancestors:
+ * header copy 32, lengths 8, chain record 8 (count 0, reserved). */
+#define BLOBTEST_DATA_OFF 48u
+
+/* An inner plaintext: header copy, the two length fields as given, an empty
+ * chain record, z (zlen bytes), then zero padding up to padded_len. Returns
+ * malloc'ed memory. */
 uint8_t *blobtest_inner(const uint8_t header[32], uint32_t clen_field, uint32_t ilen_field,
                         const uint8_t *z, size_t zlen, size_t padded_len);
 

@@ -37,7 +37,7 @@ uint8_t *blobtest_hand_seal(size_t *blob_len, const uint8_t key[32], const uint8
 
 void blobtest_header(uint8_t header[32], const char *account_hex, uint64_t revision)
 {
-    memcpy(header, "ZKVB\x01\x01\x00\x00", 8);
+    memcpy(header, "ZKVB\x02\x01\x00\x00", 8);
     assert_int_equal(vault__hex2bin(header + 8, 16, account_hex), VAULT_OK);
     vault__store64_be(header + 24, revision);
 }
@@ -45,14 +45,14 @@ void blobtest_header(uint8_t header[32], const char *account_hex, uint64_t revis
 uint8_t *blobtest_inner(const uint8_t header[32], uint32_t clen_field, uint32_t ilen_field,
                         const uint8_t *z, size_t zlen, size_t padded_len)
 {
-    assert_true(padded_len >= 40 + zlen);
+    assert_true(padded_len >= BLOBTEST_DATA_OFF + zlen);
     uint8_t *inner = calloc(1, padded_len);
     assert_non_null(inner);
     memcpy(inner, header, 32);
     vault__store32_be(inner + 32, clen_field);
     vault__store32_be(inner + 36, ilen_field);
     if (zlen > 0)
-        memcpy(inner + 40, z, zlen);
+        memcpy(inner + BLOBTEST_DATA_OFF, z, zlen);
     return inner;
 }
 

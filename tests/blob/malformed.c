@@ -62,7 +62,7 @@ static void test_blob_malformed__well_formed_control_opens(void **state)
 {
     (void)state;
     crafted c = make(TEXT);
-    size_t padded = vault_blob__padded_len(40 + c.zlen);
+    size_t padded = vault_blob__padded_len(BLOBTEST_DATA_OFF + c.zlen);
     assert_int_equal(open_crafted(&c, c.header, (uint32_t)c.zlen, (uint32_t)strlen(TEXT), padded),
                      VAULT_OK);
     free(c.z);
@@ -72,7 +72,7 @@ static void test_blob_malformed__rejects_nonzero_padding(void **state)
 {
     (void)state;
     crafted c = make(TEXT);
-    size_t padded = vault_blob__padded_len(40 + c.zlen);
+    size_t padded = vault_blob__padded_len(BLOBTEST_DATA_OFF + c.zlen);
     uint8_t *inner = blobtest_inner(c.header, (uint32_t)c.zlen, (uint32_t)strlen(TEXT), c.z,
                                     c.zlen, padded);
     inner[padded - 1] = 1;
@@ -88,12 +88,63 @@ static void test_blob_malformed__rejects_nonzero_padding(void **state)
     free(c.z);
 }
 
+/* The crafted blob (revision 9) with its chain record edited by edit. */
+static int open_with_chain(crafted *c, void (*edit)(uint8_t *inner))
+{
+    uint8_t ancestors[2 * 40];
+    memset(ancestors, 0, sizeof ancestors);
+    size_t padded = vault_blob__padded_len(BLOBTEST_DATA_OFF + sizeof ancestors + c->zlen);
+    uint8_t *inner = blobtest_inner(c->header, (uint32_t)c->zlen, (uint32_t)strlen(TEXT), NULL,
+                                    0, padded);
+    /* two ancestors, revisions 8 and 7, then the stream */
+    inner[40] = 2;
+    vault__store64_be(inner + 48, 8);
+    vault__store64_be(inner + 88, 7);
+    memset(inner + 56, 0xa8, 32);
+    memset(inner + 96, 0xa7, 32);
+    memcpy(inner + 128, c->z, c->zlen);
+    edit(inner);
+    size_t blob_len;
+    uint8_t *blob = blobtest_hand_seal(&blob_len, c->key, NONCE, c->header, inner, padded);
+    uint8_t *out = NULL;
+    size_t out_len;
+    int rc = vault_blob_open(&out, &out_len, c->key, TEST_ACCOUNT, 9, blob, blob_len);
+    vault_free(out);
+    free(blob);
+    free(inner);
+    return rc;
+}
+
+static void chain_as_is(uint8_t *inner) { (void)inner; }
+static void chain_count_too_high(uint8_t *inner) { inner[40] = 33; }
+static void chain_count_past_data(uint8_t *inner) { inner[40] = 3; }
+static void chain_reserved_set(uint8_t *inner) { inner[47] = 1; }
+static void chain_out_of_order(uint8_t *inner) { vault__store64_be(inner + 88, 6); }
+static void chain_not_parent(uint8_t *inner) { vault__store64_be(inner + 48, 9); }
+
+static void test_blob_malformed__chain_record_is_checked(void **state)
+{
+    (void)state;
+    crafted c = make(TEXT);
+    assert_int_equal(open_with_chain(&c, chain_as_is), VAULT_OK);
+    assert_int_equal(open_with_chain(&c, chain_count_too_high), VAULT_E_CORRUPT);
+    assert_non_null(strstr(vault_last_error(), "33 ancestors"));
+    /* a third "ancestor" would be the stream's bytes: not revision 6 */
+    assert_int_equal(open_with_chain(&c, chain_count_past_data), VAULT_E_CORRUPT);
+    assert_int_equal(open_with_chain(&c, chain_reserved_set), VAULT_E_CORRUPT);
+    assert_non_null(strstr(vault_last_error(), "reserved chain bytes"));
+    assert_int_equal(open_with_chain(&c, chain_out_of_order), VAULT_E_CORRUPT);
+    assert_non_null(strstr(vault_last_error(), "ancestor 1 is revision 6"));
+    assert_int_equal(open_with_chain(&c, chain_not_parent), VAULT_E_CORRUPT);
+    free(c.z);
+}
+
 static void test_blob_malformed__rejects_inconsistent_lengths(void **state)
 {
     (void)state;
     crafted c = make(TEXT);
     uint32_t clen = (uint32_t)c.zlen, ilen = (uint32_t)strlen(TEXT);
-    size_t padded = vault_blob__padded_len(40 + c.zlen);
+    size_t padded = vault_blob__padded_len(BLOBTEST_DATA_OFF + c.zlen);
     /* More padding than Padmé gives (the next bucket). */
     assert_int_equal(open_crafted(&c, c.header, clen, ilen, vault_blob__padded_len(padded + 1)),
                      VAULT_E_CORRUPT);
@@ -123,7 +174,7 @@ static void test_blob_malformed__rejects_trailing_garbage_in_stream(void **state
     memcpy(z + c.zlen, "\x01\x02\x03", 3);
     c.z = z;
     c.zlen += 3;
-    size_t padded = vault_blob__padded_len(40 + c.zlen);
+    size_t padded = vault_blob__padded_len(BLOBTEST_DATA_OFF + c.zlen);
     assert_int_equal(open_crafted(&c, c.header, (uint32_t)c.zlen, (uint32_t)strlen(TEXT), padded),
                      VAULT_E_CORRUPT);
     assert_non_null(strstr(vault_last_error(), "trailing"));
@@ -135,7 +186,7 @@ static void test_blob_malformed__rejects_broken_stream(void **state)
     (void)state;
     crafted c = make(TEXT);
     c.z[c.zlen - 1] ^= 0xff; /* adler32 */
-    size_t padded = vault_blob__padded_len(40 + c.zlen);
+    size_t padded = vault_blob__padded_len(BLOBTEST_DATA_OFF + c.zlen);
     assert_int_equal(open_crafted(&c, c.header, (uint32_t)c.zlen, (uint32_t)strlen(TEXT), padded),
                      VAULT_E_CORRUPT);
     c.z[0] = 0x00; /* not a zlib header */
@@ -149,7 +200,7 @@ static void test_blob_malformed__rejects_inner_header_mismatch(void **state)
 {
     (void)state;
     crafted c = make(TEXT);
-    size_t padded = vault_blob__padded_len(40 + c.zlen);
+    size_t padded = vault_blob__padded_len(BLOBTEST_DATA_OFF + c.zlen);
     uint8_t inner_header[32];
     blobtest_header(inner_header, TEST_ACCOUNT, 10);
     assert_int_equal(open_crafted(&c, inner_header, (uint32_t)c.zlen, (uint32_t)strlen(TEXT),
@@ -198,7 +249,7 @@ static void test_blob_malformed__refuses_decompression_bomb(void **state)
     test_key(c.key, 3);
     blobtest_header(c.header, TEST_ACCOUNT, 9);
     make_bomb(&c);
-    size_t padded = vault_blob__padded_len(40 + c.zlen);
+    size_t padded = vault_blob__padded_len(BLOBTEST_DATA_OFF + c.zlen);
 
     /* Announced honestly (300 MiB > cap): refused with only the subkeys and
      * the inner buffer allocated, so neither 300 MiB nor zlib state. */
@@ -224,13 +275,14 @@ static void test_blob_malformed__refuses_unknown_version_and_reserved(void **sta
 {
     (void)state;
     crafted c = make(TEXT);
-    size_t padded = vault_blob__padded_len(40 + c.zlen);
+    size_t padded = vault_blob__padded_len(BLOBTEST_DATA_OFF + c.zlen);
     static const struct {
         size_t pos;
         uint8_t value;
         int code;
     } cases[] = {
-        {4, 0, VAULT_E_VERSION},   {4, 2, VAULT_E_VERSION},   {4, 255, VAULT_E_VERSION},
+        {4, 0, VAULT_E_VERSION},   {4, 1, VAULT_E_VERSION},   {4, 3, VAULT_E_VERSION},
+        {4, 255, VAULT_E_VERSION},
         {5, 0, VAULT_E_VERSION},   {5, 2, VAULT_E_VERSION},   {6, 1, VAULT_E_CORRUPT},
         {7, 0x80, VAULT_E_CORRUPT}, {0, 'z', VAULT_E_CORRUPT},
     };
@@ -244,7 +296,7 @@ static void test_blob_malformed__refuses_unknown_version_and_reserved(void **sta
                          cases[i].code);
     }
     /* A future version may be shorter: the version is still what is reported. */
-    uint8_t tiny[8] = {'Z', 'K', 'V', 'B', 2, 1, 0, 0};
+    uint8_t tiny[8] = {'Z', 'K', 'V', 'B', 3, 1, 0, 0};
     uint8_t *out = NULL;
     size_t out_len;
     assert_int_equal(vault_blob_open(&out, &out_len, c.key, TEST_ACCOUNT, 9, tiny, sizeof tiny),
@@ -258,6 +310,7 @@ int blob_malformed_tests(void)
         cmocka_unit_test(test_blob_malformed__well_formed_control_opens),
         cmocka_unit_test(test_blob_malformed__rejects_nonzero_padding),
         cmocka_unit_test(test_blob_malformed__rejects_inconsistent_lengths),
+        cmocka_unit_test(test_blob_malformed__chain_record_is_checked),
         cmocka_unit_test(test_blob_malformed__rejects_trailing_garbage_in_stream),
         cmocka_unit_test(test_blob_malformed__rejects_broken_stream),
         cmocka_unit_test(test_blob_malformed__rejects_inner_header_mismatch),

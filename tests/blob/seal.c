@@ -199,10 +199,14 @@ static void test_blob_peek__reads_clear_header(void **state)
 
     assert_int_equal(vault_blob_peek(blob, 100, &account, &rev), VAULT_E_CORRUPT);
     assert_null(account);
-    blob[4] = 2;
+    blob[4] = 1; /* the format before the chain: refused, never read as version 2 */
     assert_int_equal(vault_blob_peek(blob, len, &account, &rev), VAULT_E_VERSION);
-    assert_non_null(strstr(vault_last_error(), "version 2"));
-    blob[4] = 1;
+    assert_non_null(strstr(vault_last_error(), "version 1"));
+    assert_int_equal(try_open(key, TEST_ACCOUNT, UINT64_MAX, blob, len), VAULT_E_VERSION);
+    blob[4] = 3;
+    assert_int_equal(vault_blob_peek(blob, len, &account, &rev), VAULT_E_VERSION);
+    assert_non_null(strstr(vault_last_error(), "version 3"));
+    blob[4] = 2;
     blob[0] = 'X';
     assert_int_equal(vault_blob_peek(blob, len, &account, &rev), VAULT_E_CORRUPT);
     assert_int_equal(vault_blob_peek(NULL, len, &account, &rev), VAULT_E_INVALID);

@@ -6,6 +6,7 @@
 set -uo pipefail
 
 VAULT=$(realpath "$1")
+SAMPLES=$(realpath "$(dirname "$0")/../vectors/interop")
 TMP=${2:-$(mktemp -d)}
 VAULTD=${3:+$(realpath "$3")}
 rm -rf "$TMP"
@@ -56,6 +57,7 @@ SERVER=(--server-db "$TMP/server.db")
 
 # ---- help, usage, exit codes -------------------------------------------------
 t_help() { run 0 --help && out_has "Exit codes" && out_has "7 refused for integrity" &&
+  out_has "8 import refused" &&
   run 0 --version && out_has "^zkvault 0.1.0$" && run 0 add --help && out_has "--generate"; }
 check "help lists commands and exit codes" t_help
 t_usage() { run 2 && err_has "no command" && run 2 frobnicate && err_has "unknown command 'frobnicate'" &&
@@ -148,16 +150,62 @@ check "rm leaves a tombstone" t_rm
 t_plaintext() { ! grep -aq -e "s3cret" -e "new-pin" -e "GitHub" "$TMP/a.db"; }
 check "the store holds no plaintext" t_plaintext
 
+XPW='export pass phrase'
 t_export_import() {
-  run 0 "${A[@]}" export "$TMP/export.json" && [[ $(stat -c %a "$TMP/export.json") == 600 ]] &&
-    grep -q new-pin "$TMP/export.json" && run 1 "${A[@]}" export "$TMP/export.json" &&
+  ZKVAULT_EXPORT_PASSWORD=$XPW run 0 "${A[@]}" "${FLOOR[@]}" export "$TMP/export.zkv" &&
+    [[ $(stat -c %a "$TMP/export.zkv") == 600 ]] && ! grep -aq -e new-pin -e GitHub "$TMP/export.zkv" &&
+    ZKVAULT_EXPORT_PASSWORD=$XPW run 5 "${A[@]}" "${FLOOR[@]}" export "$TMP/export.zkv" && err_has "must not exist" &&
     run 0 --store "$TMP/c.db" init "${FLOOR[@]}" &&
-    run 0 --store "$TMP/c.db" import "$TMP/export.json" && out_is "imported 2 new, replaced 0, skipped 0 existing" &&
+    ZKVAULT_EXPORT_PASSWORD=wrong run 3 --store "$TMP/c.db" import --format zkvault-encrypted "$TMP/export.zkv" &&
+    ZKVAULT_EXPORT_PASSWORD=$XPW run 0 --store "$TMP/c.db" import --format zkvault-encrypted "$TMP/export.zkv" &&
+    out_is "imported 2, duplicates 0, skipped 0" &&
     run 0 --store "$TMP/c.db" get Bank --field pin && out_is "new-pin" &&
-    run 0 --store "$TMP/c.db" import "$TMP/export.json" && out_is "imported 0 new, replaced 0, skipped 2 existing" &&
-    echo '{"broken' >"$TMP/bad.json" && run 1 --store "$TMP/c.db" import "$TMP/bad.json"
+    ZKVAULT_EXPORT_PASSWORD=$XPW run 0 --store "$TMP/c.db" import --format zkvault-encrypted "$TMP/export.zkv" &&
+    out_is "imported 0, duplicates 2, skipped 0"
 }
-check "export (mode 600) and import of the library's JSON" t_export_import
+check "export: encrypted by default (mode 600, no overwrite), imported back once" t_export_import
+t_export_plain() {
+  run 0 "${A[@]}" export --format keepass-xml "$TMP/export.xml" && err_has "PLAINTEXT" &&
+    [[ $(stat -c %a "$TMP/export.xml") == 600 ]] && grep -q new-pin "$TMP/export.xml" &&
+    run 0 "${A[@]}" export --format bitwarden-json && out_has '"encrypted":[[:space:]]*false' && err_has "PLAINTEXT" &&
+    run 0 "${A[@]}" export --format csv - && out_has "^title,type,tags" &&
+    run 0 --store "$TMP/k.db" init "${FLOOR[@]}" &&
+    run 0 --store "$TMP/k.db" import --format keepass-xml "$TMP/export.xml" && out_is "imported 2, duplicates 0, skipped 0" &&
+    run 0 --store "$TMP/k.db" get Bank --field pin && out_is "new-pin"
+}
+check "export: KeePass XML, Bitwarden JSON, CSV are plaintext and warn; XML imports back" t_export_plain
+t_import_formats() {
+  run 0 --store "$TMP/m.db" init "${FLOOR[@]}" &&
+    run 0 --store "$TMP/m.db" import --format chrome-csv "$SAMPLES/chrome.csv" && out_is "imported 5, duplicates 1, skipped 0" &&
+    run 0 --store "$TMP/m.db" get bücher.de --field password && out_is "日本語パスワード" &&
+    run 0 --store "$TMP/m.db" import --dry-run --format bitwarden-json "$SAMPLES/bitwarden.json" &&
+    out_has "would import 5, duplicates 1, skipped 1" && out_has "item 7 .*skipped .*Old forum — in the trash" &&
+    run 0 --store "$TMP/m.db" list && out_lacks "Visa" &&
+    run 0 --store "$TMP/m.db" import --dry-run --json --format lastpass-csv "$SAMPLES/lastpass.csv" &&
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["imported"] == 3 and r["dry_run"]' "$TMP/out" &&
+    "$VAULT" --store "$TMP/m.db" import --format csv - <"$SAMPLES/generic.csv" >"$TMP/out" 2>"$TMP/err" &&
+    out_is "imported 2, duplicates 0, skipped 0" && run 0 --store "$TMP/m.db" get Door --field "Server room" && out_is "B2"
+}
+check "import: Chrome CSV, Bitwarden JSON dry run, --json report, CSV from stdin" t_import_formats
+t_import_bad() {
+  run 0 --store "$TMP/m.db" list && cp "$TMP/out" "$TMP/before" &&
+    run 8 --store "$TMP/m.db" import --format chrome-csv "$SAMPLES/malformed.csv" &&
+    err_has "line 3: 3 values, but the header has 5 columns" && err_has "line 5: 6 values" &&
+    err_has "nothing was imported" &&
+    run 8 --store "$TMP/m.db" import --format chrome-csv "$SAMPLES/unterminated.csv" && err_has "line 3: a quoted value is never closed" &&
+    run 8 --store "$TMP/m.db" import --format firefox-csv "$SAMPLES/chrome.csv" && err_has 'no "httprealm" column' &&
+    run 8 --store "$TMP/m.db" import --format bitwarden-json "$SAMPLES/chrome.csv" && err_has "line 1: malformed JSON" &&
+    run 8 --store "$TMP/m.db" import --dry-run --format chrome-csv "$SAMPLES/malformed.csv" && err_has "line 5:" &&
+    run 2 --store "$TMP/m.db" import --format pwsafe "$SAMPLES/chrome.csv" && err_has "unknown import format 'pwsafe'" &&
+    err_has "lastpass-csv" && run 2 --store "$TMP/m.db" import "$SAMPLES/chrome.csv" && err_has "needs --format" &&
+    run 2 --store "$TMP/m.db" export --format chrome-csv && err_has "unknown export format" &&
+    run 4 --store "$TMP/m.db" import --format csv "$TMP/nope.csv" &&
+    run 0 --store "$TMP/m.db" list && cmp -s "$TMP/out" "$TMP/before"
+}
+check "import: malformed (8, lines named), wrong format (8), unknown format (2), missing file (4); nothing changes" t_import_bad
+t_import_help() { run 0 import --help && out_has "1password-csv" && out_has "dry-run" &&
+  run 0 export --help && out_has "PLAINTEXT" && out_has "zkvault-encrypted"; }
+check "import/export --help list the formats" t_import_help
 
 # ---- account and sync through an embedded server --------------------------------
 t_sync_needs_server() { run 2 "${A[@]}" sync && err_has "no account email"; }

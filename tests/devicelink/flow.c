@@ -301,7 +301,8 @@ static void test_devicelink_flow__revoke_rotates_the_vault_key(void **state)
     size_t blob_len = 0, plain_len = 0;
     uint64_t rev = 0;
     assert_int_equal(vault_client_revision(w->a, &rev), VAULT_OK);
-    assert_int_equal(vault_client__store_get(w->a, "base_blob", &blob, &blob_len), VAULT_OK);
+    /* A's own push stays pending until a pull shows it (docs/sync.md). */
+    assert_int_equal(vault_client__store_get(w->a, "pending_blob", &blob, &blob_len), VAULT_OK);
     assert_int_equal(vault_blob_open(&plain, &plain_len, old_vk, w->a->account_id, rev, blob,
                                      blob_len), VAULT_E_AUTH);
     assert_int_equal(vault_blob_open(&plain, &plain_len, w->a->keys->vault_key,

@@ -157,6 +157,34 @@ static void test_merge__same_field_newer_wins_loser_in_history(void **state)
                            HIST("password", "pl", S_T2)));
 }
 
+/* Without a base (a fork whose common ancestor is unknown), a side whose
+ * history shows it replaced the other side's value keeps its value, however
+ * new the other side's item is; the old value is not added again. The user
+ * name (not hidden: no history) is a plain conflict, the newer item's wins. */
+static void test_merge__no_base_value_replaced_in_history_wins(void **state)
+{
+    (void)state;
+    vault *b = make_base(), *l = copy_of(b), *r = copy_of(b);
+    update_at(l, T1, "GitHub", USER("ada") "," PASS("pl"), "\"work\",\"dev\"");
+    update_at(r, T2, "GitHub", USER("ada.r") "," PASS("p0"), "\"work\",\"dev\"");
+    vault *m = merge_both_ways(NULL, l, r,
+                               EXPECT("GitHub", USER("ada.r") "," PASS("pl"), "\"work\",\"dev\"",
+                                      S_T2, "3",
+                                      HIST("password", "p0", S_T1) "," HIST("user", "ada", S_T2)));
+    vault_close(m);
+    /* a value neither side replaced: the newer item's wins, the other goes to history */
+    vault *l2 = copy_of(b), *r2 = copy_of(b);
+    update_at(l2, T1, "GitHub", USER("ada") "," PASS("pl"), "\"work\",\"dev\"");
+    update_at(r2, T2, "GitHub", USER("ada") "," PASS("pr"), "\"work\",\"dev\"");
+    check_and_close(NULL, l2, r2,
+                    EXPECT("GitHub", USER("ada") "," PASS("pr"), "\"work\",\"dev\"", S_T2, "3",
+                           HIST("password", "p0", S_T1) "," HIST("password", "p0", S_T2) ","
+                           HIST("password", "pl", S_T2)));
+    vault_close(b);
+    vault_close(l);
+    vault_close(r);
+}
+
 static void test_merge__same_time_larger_value_wins(void **state)
 {
     (void)state;
@@ -607,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_merge__one_side_only_takes_that_side),
         cmocka_unit_test(test_merge__disjoint_field_edits_both_survive),
         cmocka_unit_test(test_merge__same_field_newer_wins_loser_in_history),
+        cmocka_unit_test(test_merge__no_base_value_replaced_in_history_wins),
         cmocka_unit_test(test_merge__same_time_larger_value_wins),
         cmocka_unit_test(test_merge__title_conflict_keeps_loser_in_history),
         cmocka_unit_test(test_merge__field_removed_versus_edited),

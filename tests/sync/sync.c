@@ -9,20 +9,11 @@
 #include <unistd.h>
 
 #include "common/common.h"
-#include "world.h"
-
-#define EMAIL "ada@example.org"
-#define PASSWORD TW_PASSWORD
-
-typedef struct world {
-    tw_world *tw;
-    vault_client *a, *b;
-    liar *lie_a, *lie_b;
-} world;
+#include "sync.h"
 
 /* Device A registers; device B logs in on an empty store. Both go through a
  * liar (honest until a test says otherwise). */
-static int setup_world(void **state)
+int setup_world(void **state)
 {
     world *w = tw_state_new(sizeof *w, "sync");
     tw_device *a = tw_registered(w->tw, "a", EMAIL, PASSWORD);
@@ -39,7 +30,7 @@ static int setup_world(void **state)
 }
 
 /* The value of field `name` of item id on client c, as a new string. */
-static char *field(vault_client *c, const char *id, const char *name)
+char *field(vault_client *c, const char *id, const char *name)
 {
     char *json = NULL;
     if (vault_item_get(tw_vault(c), id, &json) != VAULT_OK)
@@ -58,7 +49,7 @@ static char *field(vault_client *c, const char *id, const char *name)
     return value;
 }
 
-static void assert_field(vault_client *c, const char *id, const char *name, const char *want)
+void assert_field(vault_client *c, const char *id, const char *name, const char *want)
 {
     char *got = field(c, id, name);
     assert_non_null(got);
@@ -66,7 +57,7 @@ static void assert_field(vault_client *c, const char *id, const char *name, cons
     free(got);
 }
 
-static const char *login_item(const char *user, const char *password)
+const char *login_item(const char *user, const char *password)
 {
     static char buf[512];
     snprintf(buf, sizeof buf,
@@ -254,14 +245,14 @@ static void test_sync_state__calls_need_unlock_session_and_transport(void **stat
 /* ---- a lying server ---------------------------------------------------- */
 
 /* Snapshot of what a client stores, to prove an attack changed nothing. */
-static char *snapshot(vault_client *c)
+char *snapshot(vault_client *c)
 {
     char *json = NULL;
     assert_int_equal(vault_to_json(tw_vault(c), &json), VAULT_OK);
     return json;
 }
 
-static void assert_unchanged(vault_client *c, char *before, uint64_t revision)
+void assert_unchanged(vault_client *c, char *before, uint64_t revision)
 {
     char *after = snapshot(c);
     assert_string_equal(before, after);
@@ -406,6 +397,10 @@ int main(void)
         T(test_sync_liar__swapped_protected_key_refused),
         T(test_sync_liar__dropped_push_caught_at_next_sync),
         T(test_sync_liar__broken_answers_are_server_errors),
+        T(test_sync_settle__quiet_rounds_push_nothing),
+        T(test_sync_fork__acknowledged_then_lost_push_is_detected_and_kept),
+        T(test_sync_password__changed_elsewhere_new_password_recovers),
+        T(test_sync_password__changed_elsewhere_old_password_unlocks_and_says_so),
     };
     return cmocka_run_group_tests_name("sync", tests, NULL, NULL);
 }

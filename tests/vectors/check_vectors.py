@@ -49,15 +49,27 @@ def load(path):
         d[k.strip()]=v.strip()
     return d
 ok=True
-for name in ('blob-v1-empty','blob-v1-json','blob-v1-padme'):
+def chain_record(rev, text):
+    # count (1 byte), 7 reserved zero bytes, then (revision u64 BE, hash 32) newest first
+    entries = [e.split(':') for e in text.split(',')] if text else []
+    rec = bytes([len(entries)]) + bytes(7)
+    for i, (r, h) in enumerate(entries):
+        assert int(r) == rev - 1 - i, 'ancestors must be revision-1, revision-2, ...'
+        rec += struct.pack('>Q', int(r)) + bytes.fromhex(h)
+    return rec
+for name in ('blob-v2-empty','blob-v2-json','blob-v2-padme','blob-v2-chain'):
     d=load(f'{sys.argv[1]}/{name}.txt'); key=bytes.fromhex(d['key']); nonce=bytes.fromhex(d['nonce'])
     pt=bytes.fromhex(d['plaintext']); rev=int(d['revision'])
-    hdr=b'ZKVB'+bytes([1,1,0,0])+bytes.fromhex(d['account_id'])+struct.pack('>Q',rev)
-    z=zlib.compress(pt,1); inner=hdr+struct.pack('>II',len(z),len(pt))+z; inner+=bytes(padme(len(inner))-len(inner))
+    hdr=b'ZKVB'+bytes([2,1,0,0])+bytes.fromhex(d['account_id'])+struct.pack('>Q',rev)
+    z=zlib.compress(pt,1); inner=hdr+struct.pack('>II',len(z),len(pt))+chain_record(rev,d.get('ancestors',''))+z
+    inner+=bytes(padme(len(inner))-len(inner))
     ke=subkey(key,1,b'zkvblob1'); kc=subkey(key,2,b'zkvblob1')
     tag=hashlib.blake2b(nonce+hdr,digest_size=32,key=kc).digest()
     blob=hdr+nonce+tag+secretbox(inner,nonce,ke)
-    same=blob.hex()==d['blob']; ok&=same; print(name,len(blob),'OK' if same else 'DIFFERENT')
+    if len(sys.argv) > 2 and sys.argv[2] == '--print':
+        print(name, blob.hex(), hashlib.blake2b(blob,digest_size=32).hexdigest())
+    same=blob.hex()==d['blob'] and ('hash' not in d or hashlib.blake2b(blob,digest_size=32).hexdigest()==d['hash'])
+    ok&=same; print(name,len(blob),'OK' if same else 'DIFFERENT')
 d=load(f'{sys.argv[1]}/protected-key-v1.txt'); kek=bytes.fromhex(d['kek']); n=bytes.fromhex(d['nonce']); k=bytes.fromhex(d['key'])
 h=b'ZKVK'+bytes([1,0,0,0]); tag=hashlib.blake2b(n+h,digest_size=32,key=subkey(kek,2,b'zkvwrap1')).digest()
 w=h+n+tag+secretbox(k,n,subkey(kek,1,b'zkvwrap1')); same=w.hex()==d['protected']; ok&=same; print('protected-key-v1',len(w),'OK' if same else 'DIFFERENT')

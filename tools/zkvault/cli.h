@@ -28,6 +28,7 @@
 #define CLI_EXIT_EXISTS 5    /* the vault, account or item already exists */
 #define CLI_EXIT_NETWORK 6   /* server unreachable, server error, expired session */
 #define CLI_EXIT_REFUSED 7   /* integrity refusal: rollback, tampering, weak KDF, version */
+#define CLI_EXIT_INPUT 8     /* import: the file is malformed or not in the given format */
 
 #define CLI_WORD_COUNT 1024u
 extern const char *const cli_words[CLI_WORD_COUNT];

@@ -28,6 +28,7 @@ int cli_exit_code(int status)
     case VAULT_E_CORRUPT:
     case VAULT_E_WEAK_KDF:
     case VAULT_E_VERSION: return CLI_EXIT_REFUSED;
+    case VAULT_E_FORMAT: return CLI_EXIT_INPUT;
     default: return CLI_EXIT_ERROR;
     }
 }

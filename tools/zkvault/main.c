@@ -24,8 +24,9 @@ static const char usage_text[] =
     "  rm ITEM                  delete an item (a tombstone syncs the delete)\n"
     "  history ITEM             earlier values of an item's hidden fields\n"
     "  generate                 print a random password or passphrase (no vault needed)\n"
-    "  export [FILE]            write the whole vault as the library's JSON (PLAINTEXT)\n"
-    "  import FILE              add the items of an exported JSON vault\n"
+    "  export [FILE]            export the items (encrypted by default; --format for\n"
+    "                           KeePass XML, Bitwarden JSON, CSV: PLAINTEXT)\n"
+    "  import --format F FILE   add the items of another manager's export or ours\n"
     "\n"
     "Account and sync:\n"
     "  register EMAIL           create an account on the server with this vault\n"
@@ -66,7 +67,8 @@ static const char usage_text[] =
     "    link codes differ)\n"
     "  4 not found           5 already exists       6 network or server error\n"
     "  7 refused for integrity (rollback, tampered or foreign data, weak KDF,\n"
-    "    unsupported version)\n";
+    "    unsupported version)\n"
+    "  8 import refused: the file is malformed or not in the given format\n";
 
 static const struct command {
     const char *name;

@@ -139,3 +139,33 @@ test('push conflict is a ConflictError; sync merges', (t) => {
   a.sync();
   assert.deepEqual(a.vault.list().map((i) => i.title).sort(), ['from a', 'from b']);
 });
+
+test('signIn after a password change elsewhere; a fork is a ForkError', async (t) => {
+  const f = fixture(t);
+  const server = f.server();
+  const a = f.client('a');
+  a.create(PASSWORD, OPS, MEM);
+  a.connectLocal(server);
+  a.register('erin@example.org');
+  const b = f.client('b');
+  b.connectLocal(server);
+  b.login('erin@example.org', PASSWORD);
+  a.changePassword(PASSWORD, 'new password');
+  const id = b.vault.add(note('offline', 'kept'));
+  b.save();
+  b.lock();
+  // the old password: unlocked for local use, and told why the server refuses it
+  assert.throws(() => b.signIn('erin@example.org', PASSWORD), (err) =>
+    err instanceof zk.AuthError && /changed on another device/.test(err.message));
+  assert.equal(b.unlocked, true);
+  assert.equal(b.vault.get(id).title, 'offline');
+  b.lock();
+  // the new password, from a worker thread: re-wrapped, and the offline edit syncs
+  await b.signInAsync('erin@example.org', 'new password');
+  b.sync();
+  a.sync();
+  assert.equal(a.vault.get(id).title, 'offline');
+  assert.equal(a.vault.sameContent(b.vault), true);
+  assert.ok(zk.errorFor(-25, 'lost push') instanceof zk.ForkError);
+  assert.equal(zk.CODES[-25], 'VAULT_E_FORK');
+});

@@ -145,6 +145,39 @@ def test_change_password(server, make_client):
     b.login("carol@example.org", "new password")
 
 
+def test_sign_in_after_a_password_change_elsewhere(server, make_client):
+    a = make_client("a")
+    a.create(PASSWORD, OPS, MEM)
+    a.connect_local(server)
+    a.register("erin@example.org")
+    b = make_client("b")
+    b.connect_local(server)
+    b.login("erin@example.org", PASSWORD)
+    a.change_password(PASSWORD, "new password")
+    item = b.vault.add(note("offline", "kept"))
+    b.save()
+    b.lock()
+    # the old password: unlocked for local use, and told why the server refuses it
+    with pytest.raises(zkvault.AuthError, match="changed on another device"):
+        b.sign_in("erin@example.org", PASSWORD)
+    assert b.unlocked and b.vault.get(item)["title"] == "offline"
+    b.lock()
+    # the new password: the store is re-wrapped and the offline edit syncs
+    b.sign_in("erin@example.org", "new password")
+    b.sync()
+    a.sync()
+    assert a.vault.get(item)["title"] == "offline"
+    b.lock()
+    b.unlock("new password")
+
+
+def test_fork_is_its_own_error():
+    assert zkvault.errors.E_FORK == -25
+    err = zkvault.errors.error_for(-25, "lost push")
+    assert isinstance(err, zkvault.ForkError) and isinstance(err, zkvault.IntegrityError)
+    assert err.name == "VAULT_E_FORK"
+
+
 def test_raw_server_requests(server):
     request = "5059ff249eb1551b7ce4991f3336205bde44a105a032e747d21bf382e75f7a71"
     resp = server.handle({"v": 2, "op": "register_start", "email": "x@example.org",

@@ -19,8 +19,8 @@ from .core import (HTTP_ALLOW_INSECURE, HTTP_INSECURE_TLS, KEY_BYTES, LIST_DELET
                    QR_PGM, QR_SVG, QR_TEXT, SALT_BYTES, Client, Httpd, Link, Server, Vault,
                    blob_open, blob_seal, check_kdf_params, derive_keys, new_salt, qr_render,
                    strerror, totp_code, version)
-from .errors import (CODES, AuthError, ClosedError, ConflictError, ExistsError, InputError,
-                     IntegrityError,
+from .errors import (CODES, AuthError, ClosedError, ConflictError, ExistsError, ForkError,
+                     InputError, IntegrityError,
                      InternalError, NetworkError, NotFoundError, RateLimitedError, StateError,
                      StorageError, UnsupportedError, VaultError)
 
@@ -30,9 +30,10 @@ KDF_MEMLIMIT_MIN = 19 * 1024 * 1024
 
 __all__ = [
     "Client", "Vault", "Server", "Httpd", "Link", "VaultError", "ClosedError", "InputError", "AuthError",
-    "RateLimitedError", "IntegrityError", "NotFoundError", "ExistsError", "StateError",
+    "RateLimitedError", "IntegrityError", "ForkError", "NotFoundError", "ExistsError", "StateError",
     "NetworkError", "ConflictError", "StorageError", "InternalError", "UnsupportedError", "CODES",
-    "totp_code", "LIST_TRASH", "version", "strerror", "check_kdf_params", "derive_keys", "new_salt", "blob_seal", "blob_open",
+    "totp_code", "LIST_TRASH", "version", "strerror", "check_kdf_params", "derive_keys",
+    "new_salt", "blob_seal", "blob_open",
     "qr_render", "LIST_DELETED", "HTTP_ALLOW_INSECURE", "HTTP_INSECURE_TLS", "QR_TEXT",
     "QR_SVG", "QR_PGM", "KEY_BYTES", "SALT_BYTES", "KDF_OPSLIMIT_MIN", "KDF_MEMLIMIT_MIN",
 ]

@@ -108,6 +108,7 @@ _SIGNATURES = {
     "vault_audit": (c_int, [HANDLE, c_char_p, c_uint32, OUT_PTR]),
     "vault_item_count": (c_int, [HANDLE, POINTER(c_uint64)]),
     "vault_merge": (c_int, [POINTER(HANDLE), HANDLE, HANDLE, HANDLE]),
+    "vault_compare": (c_int, [HANDLE, HANDLE, POINTER(c_int32)]),
     # server and daemon
     "vault_server_open": (c_int, [POINTER(HANDLE), c_char_p, u8p, c_size_t, c_uint32]),
     "vault_server_close": (None, [HANDLE]),
@@ -138,6 +139,8 @@ _SIGNATURES = {
     "vault_client_pull": (c_int, [HANDLE]),
     "vault_client_push": (c_int, [HANDLE]),
     "vault_client_sync": (c_int, [HANDLE]),
+    "vault_client_resolve_fork": (c_int, [HANDLE]),
+    "vault_client_sign_in": (c_int, [HANDLE, c_char_p, c_char_p]),
     "vault_client_revision": (c_int, [HANDLE, POINTER(c_uint64)]),
     "vault_client_change_password": (c_int, [HANDLE, c_char_p, c_char_p, c_uint64, c_uint64]),
     "vault_client_delete_account": (c_int, [HANDLE, c_char_p]),

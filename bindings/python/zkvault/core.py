@@ -265,6 +265,13 @@ class Vault(_Handle):
     def merge(cls, base, local, remote):
         return cls(_new_handle("vault_merge", base._handle(), local._handle(), remote._handle()))
 
+    def same_content(self, other):
+        """Whether both vaults hold the same items (history and tombstones
+        included) and devices, in any order (vault_compare)."""
+        flag = c_int32()
+        _call("vault_compare", self._handle(), other._handle(), byref(flag))
+        return bool(flag.value)
+
     # items
     def add(self, item):
         """Adds an item (dict or JSON text); returns its id."""
@@ -508,6 +515,18 @@ class Client(_Handle):
 
     def sync(self):
         self._call("vault_client_sync")
+
+    def resolve_fork(self):
+        """After a ForkError: merge this device's vault into the server's
+        history without losing an edit, and push (docs/sync.md)."""
+        self._call("vault_client_resolve_fork")
+
+    def sign_in(self, email, password):
+        """Unlock and log in with one password, also after it was changed on
+        another device: the new one re-wraps this store; the old one unlocks
+        for local use and raises AuthError saying the password changed."""
+        with _Secret(password) as pw:
+            self._call("vault_client_sign_in", _text(email, "email"), pw)
 
     def change_password(self, old_password, new_password, opslimit=0, memlimit=0):
         with _Secret(old_password) as old, _Secret(new_password) as new:

@@ -18,7 +18,7 @@ CODES = {
     -15: "VAULT_E_SERVER", -16: "VAULT_E_RATE_LIMITED", -17: "VAULT_E_STATE",
     -18: "VAULT_E_EXPIRED", -19: "VAULT_E_MISMATCH", -20: "VAULT_E_REVOKED",
     -21: "VAULT_E_INSECURE", -22: "VAULT_E_PENDING", -23: "VAULT_E_SAS",
-    -24: "VAULT_E_INTERNAL", -31: "VAULT_E_UNSUPPORTED",
+    -24: "VAULT_E_INTERNAL", -25: "VAULT_E_FORK", -31: "VAULT_E_UNSUPPORTED",
 }
 # The codes as module constants: zkvault.errors.E_AUTH == -3.
 globals().update({name[len("VAULT_"):]: code for code, name in CODES.items()})
@@ -49,6 +49,11 @@ class RateLimitedError(AuthError):
 
 class IntegrityError(VaultError):
     """Data refused to protect the user: CORRUPT, WEAK_KDF, VERSION, ROLLBACK, MISMATCH."""
+
+
+class ForkError(IntegrityError):
+    """The server's history lost what this device confirmed or pushed (FORK):
+    nothing changed locally; Client.resolve_fork() merges both branches."""
 
 
 class NotFoundError(VaultError, LookupError):
@@ -98,7 +103,7 @@ _FAMILY = {
     -1: InputError, -6: InputError,
     -3: AuthError, -16: RateLimitedError, -20: AuthError, -23: AuthError,
     -4: IntegrityError, -5: IntegrityError, -9: IntegrityError, -12: IntegrityError,
-    -19: IntegrityError,
+    -19: IntegrityError, -25: ForkError,
     -8: NotFoundError,
     -11: ExistsError,
     -10: StateError, -17: StateError, -22: StateError, -18: StateError,

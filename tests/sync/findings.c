@@ -1,0 +1,134 @@
+/* Issue 13's review findings as regression tests, each of which failed on the
+ * version-1 sync:
+ *  1. two devices that sync alternately with nothing new kept pushing a new
+ *     revision every time (the vaults were compared as JSON text);
+ *  2. a push the server acknowledged but lost, followed by another device's
+ *     pushes, silently reverted the edit on every device (the lost revision
+ *     became the merge base);
+ *  3. after a password change on one device, another could neither sync with
+ *     the old password nor unlock with the new one. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync.h"
+
+static int32_t is_unlocked(vault_client *c)
+{
+    int32_t unlocked = -1;
+    assert_int_equal(vault_client_is_unlocked(c, &unlocked), VAULT_OK);
+    return unlocked;
+}
+
+void test_sync_settle__quiet_rounds_push_nothing(void **state)
+{
+    world *w = *state;
+    assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_OK);
+    char *ia = tw_add(w->a, login_item("from-a", "x")), *ib = tw_add(w->b, login_item("from-b", "y"));
+    /* One round to exchange the edits, one quiet round to settle. */
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(vault_client_sync(w->a), VAULT_OK);
+        assert_int_equal(vault_client_sync(w->b), VAULT_OK);
+    }
+    assert_int_equal(vault_client_sync(w->a), VAULT_OK);
+    uint64_t settled = tw_revision(w->a);
+    assert_int_equal(tw_revision(w->b), settled);
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(vault_client_sync(w->a), VAULT_OK);
+        assert_int_equal(vault_client_sync(w->b), VAULT_OK);
+        assert_int_equal(tw_revision(w->a), settled);
+        assert_int_equal(tw_revision(w->b), settled);
+    }
+    assert_field(w->a, ib, "username", "from-b");
+    assert_field(w->b, ia, "username", "from-a");
+    vault_free(ia);
+    vault_free(ib);
+}
+
+void test_sync_fork__acknowledged_then_lost_push_is_detected_and_kept(void **state)
+{
+    world *w = *state;
+    assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_OK);
+    char *x = tw_add(w->a, login_item("edit-x", "x"));
+    w->lie_a->mode = LIAR_DROP_PUSH;
+    assert_int_equal(vault_client_sync(w->a), VAULT_OK); /* "stored as revision 2" */
+    assert_int_equal(w->lie_a->dropped_pushes, 1);
+    w->lie_a->mode = LIAR_HONEST;
+    /* Another device writes its own revisions 2 and 3. */
+    char *y = tw_add(w->b, login_item("edit-y", "y"));
+    assert_int_equal(vault_client_sync(w->b), VAULT_OK);
+    char *z = tw_add(w->b, login_item("edit-z", "z"));
+    assert_int_equal(vault_client_sync(w->b), VAULT_OK);
+    assert_int_equal(tw_revision(w->b), 3);
+
+    /* A's history (revision 2 = its edit) is not the server's: it says so and
+     * changes nothing. */
+    char *before = snapshot(w->a);
+    assert_int_equal(vault_client_sync(w->a), VAULT_E_FORK);
+    assert_non_null(strstr(vault_client_errmsg(w->a), "revision 2"));
+    assert_int_equal(vault_client_pull(w->a), VAULT_E_FORK);
+    assert_unchanged(w->a, before, 2);
+    /* Signing in again meets the fork too, and keeps the session to resolve it. */
+    vault_client_lock(w->a);
+    assert_int_equal(vault_client_sign_in(w->a, EMAIL, PASSWORD), VAULT_E_FORK);
+
+    /* Recovery keeps every edit, everywhere. */
+    assert_int_equal(vault_client_resolve_fork(w->a), VAULT_OK);
+    assert_int_equal(vault_client_sync(w->b), VAULT_OK);
+    assert_int_equal(vault_client_sync(w->a), VAULT_OK);
+    for (int side = 0; side < 2; side++) {
+        vault_client *c = side == 0 ? w->a : w->b;
+        assert_field(c, x, "username", "edit-x");
+        assert_field(c, y, "username", "edit-y");
+        assert_field(c, z, "username", "edit-z");
+        assert_int_equal(tw_revision(c), 4);
+    }
+    vault_free(x);
+    vault_free(y);
+    vault_free(z);
+}
+
+/* B logged in with the password; A changes it; B edits offline and locks. */
+static char *password_changed_elsewhere(world *w)
+{
+    assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_OK);
+    assert_int_equal(vault_client_change_password(w->a, PASSWORD, "new pass", 0, 0), VAULT_OK);
+    char *id = tw_add(w->b, login_item("offline", "edit"));
+    assert_int_equal(vault_client_save(w->b), VAULT_OK);
+    vault_client_lock(w->b);
+    vault_client_logout(w->b);
+    return id;
+}
+
+void test_sync_password__changed_elsewhere_new_password_recovers(void **state)
+{
+    world *w = *state;
+    char *id = password_changed_elsewhere(w);
+    assert_int_equal(vault_client_unlock(w->b, "new pass"), VAULT_E_AUTH); /* local: old one */
+    assert_int_equal(vault_client_sign_in(w->b, EMAIL, "new pass"), VAULT_OK);
+    assert_int_equal(vault_client_sync(w->b), VAULT_OK);
+    assert_int_equal(vault_client_sync(w->a), VAULT_OK);
+    assert_field(w->a, id, "username", "offline");
+    /* The store is wrapped under the new password now, and only under it. */
+    vault_client_lock(w->b);
+    assert_int_equal(vault_client_unlock(w->b, PASSWORD), VAULT_E_AUTH);
+    assert_int_equal(vault_client_unlock(w->b, "new pass"), VAULT_OK);
+    assert_field(w->b, id, "username", "offline");
+    vault_free(id);
+}
+
+void test_sync_password__changed_elsewhere_old_password_unlocks_and_says_so(void **state)
+{
+    world *w = *state;
+    char *id = password_changed_elsewhere(w);
+    assert_int_equal(vault_client_sign_in(w->b, EMAIL, PASSWORD), VAULT_E_AUTH);
+    assert_non_null(strstr(vault_client_errmsg(w->b), "changed on another device"));
+    assert_int_equal(is_unlocked(w->b), 1); /* for local use */
+    assert_field(w->b, id, "username", "offline");
+    assert_int_equal(vault_client_pull(w->b), VAULT_E_STATE); /* but no session */
+    /* A wrong password is still just that. */
+    vault_client_lock(w->b);
+    assert_int_equal(vault_client_sign_in(w->b, EMAIL, "neither"), VAULT_E_AUTH);
+    assert_null(strstr(vault_client_errmsg(w->b), "changed on another device"));
+    assert_int_equal(is_unlocked(w->b), 0);
+    vault_free(id);
+}
