@@ -491,6 +491,12 @@ int vault_client_login(vault_client *c, const char *email, const char *password)
         rc = vault_client__password_key(c, k, password);
     if (rc == VAULT_OK)
         rc = login_exchange(c, email, k, &proof, &resp);
+    if (rc == VAULT_E_AUTH && known && c->keys != NULL && c->keys->has_password_keys &&
+        sodium_memcmp(c->keys->password_key, k->password_key, VAULT_PASSWORD_KEY_BYTES) == 0)
+        /* This store is unlocked with this very password: the server's
+         * record belongs to another one, set on another device. */
+        rc = vault__fail(VAULT_E_AUTH, "the master password was changed on another device: "
+                                       "sign in with the new one (local edits are kept)");
     if (rc != VAULT_OK)
         goto done; /* the session this device had, if any, is untouched */
     rc = check_login_answer(c, resp, &proof, k, server_protected);
