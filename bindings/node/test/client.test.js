@@ -149,6 +149,7 @@ test('signIn after a password change elsewhere; a fork is a ForkError', async (t
   a.register('erin@example.org');
   const b = f.client('b');
   b.connectLocal(server);
+  b.setSecretKey(a.secretKey);
   b.login('erin@example.org', PASSWORD);
   a.changePassword(PASSWORD, 'new password');
   const id = b.vault.add(note('offline', 'kept'));

@@ -152,6 +152,7 @@ def test_sign_in_after_a_password_change_elsewhere(server, make_client):
     a.register("erin@example.org")
     b = make_client("b")
     b.connect_local(server)
+    b.set_secret_key(a.secret_key)
     b.login("erin@example.org", PASSWORD)
     a.change_password(PASSWORD, "new password")
     item = b.vault.add(note("offline", "kept"))
