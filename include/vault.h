@@ -575,6 +575,16 @@ VAULT_API int vault_client_connect_local(vault_client *c, vault_server *s);
 VAULT_API int vault_client_connect_http(vault_client *c, const char *base_url,
                                         uint32_t flags);
 
+/* As vault_client_connect_http(), trusting the PEM certificates in ca_file (a
+ * private CA) instead of the system's store. With ca_file NULL — and always
+ * for vault_client_connect_http() — the bundle named by the first of the
+ * environment variables ZKVAULT_CA_FILE, SSL_CERT_FILE, CURL_CA_BUNDLE that is
+ * set and non-empty is used, else the system's store. The file is read at
+ * each connection (the caller may replace it). Errors: those of
+ * vault_client_connect_http(), VAULT_E_IO (the file cannot be read). */
+VAULT_API int vault_client_connect_http_ca(vault_client *c, const char *base_url,
+                                           uint32_t flags, const char *ca_file);
+
 /* Routes the client's server calls through a caller-supplied transport
  * (fn NULL disconnects). fn is called on the thread that calls the client. */
 VAULT_API int vault_client_connect_custom(vault_client *c, vault_transport_fn fn,

@@ -542,9 +542,12 @@ class Client {
     this._server = server;
   }
 
-  connectHttp(baseUrl, { allowInsecure = false, insecureTls = false } = {}) {
+  // caFile: a PEM bundle of a private CA to trust; null follows
+  // $ZKVAULT_CA_FILE, $SSL_CERT_FILE, $CURL_CA_BUNDLE, then the system's store.
+  connectHttp(baseUrl, { allowInsecure = false, insecureTls = false, caFile = null } = {}) {
     const flags = (allowInsecure ? HTTP_ALLOW_INSECURE : 0) | (insecureTls ? HTTP_INSECURE_TLS : 0);
-    this._call('vault_client_connect_http', baseUrl, flags);
+    this._call('vault_client_connect_http_ca', baseUrl, flags,
+      caFile === null ? null : String(caFile));
     this._server = null;
   }
 

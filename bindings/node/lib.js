@@ -107,6 +107,7 @@ const PROTOTYPES = [
   'int vault_client_account_id(void *c, _Out_ void **out)',
   'int vault_client_connect_local(void *c, void *s)',
   'int vault_client_connect_http(void *c, const char *base_url, uint32_t flags)',
+  'int vault_client_connect_http_ca(void *c, const char *base_url, uint32_t flags, const char *ca_file)',
   'int vault_client_register(void *c, const char *email)',
   'int vault_client_login(void *c, const char *email, const char *password)',
   'int vault_client_set_secret_key(void *c, const char *secret_key)',

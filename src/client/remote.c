@@ -37,10 +37,16 @@ int vault_client_connect_custom(vault_client *c, vault_transport_fn fn, void *ct
 
 int vault_client_connect_http(vault_client *c, const char *base_url, uint32_t flags)
 {
+    return vault_client_connect_http_ca(c, base_url, flags, NULL);
+}
+
+int vault_client_connect_http_ca(vault_client *c, const char *base_url, uint32_t flags,
+                                 const char *ca_file)
+{
     vault_transport__http *t = NULL;
     if (c == NULL || base_url == NULL)
         return vault__fail(VAULT_E_INVALID, "vault_client_connect_http: NULL argument");
-    int rc = vault_transport__http_new(&t, base_url, flags);
+    int rc = vault_transport__http_new_ca(&t, base_url, flags, ca_file);
     if (rc != VAULT_OK)
         return vault_client__done(c, rc);
     vault_client_connect_custom(c, vault_transport__http_call, t);

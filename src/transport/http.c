@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -213,6 +214,36 @@ static size_t on_response_data(char *data, size_t size, size_t nmemb, void *ctx)
     return n;
 }
 
+/* The CA bundle to trust: the caller's file, else $ZKVAULT_CA_FILE, else the
+ * variables other TLS tools read ($SSL_CERT_FILE, $CURL_CA_BUNDLE; libcurl
+ * itself ignores them), else NULL for libcurl's system store. An empty
+ * variable counts as unset. */
+static const char *ca_bundle(const char *ca_file)
+{
+    static const char *const vars[] = {"ZKVAULT_CA_FILE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"};
+    if (ca_file != NULL)
+        return ca_file;
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v != NULL && v[0] != '\0')
+            return v;
+    }
+    return NULL;
+}
+
+/* A CA file that cannot be read is the caller's mistake: say so now rather
+ * than as a TLS failure at the first request. */
+static int use_ca_file(CURL *e, const char *ca)
+{
+    FILE *f = fopen(ca, "r");
+    if (f == NULL)
+        return vault__fail(VAULT_E_IO, "cannot read the CA file %.200s", ca);
+    fclose(f);
+    if (curl_easy_setopt(e, CURLOPT_CAINFO, ca) != CURLE_OK)
+        return vault__fail(VAULT_E_INTERNAL, "libcurl refused the CA file");
+    return VAULT_OK;
+}
+
 static int set_options(vault_transport__http *t, uint32_t flags, int loopback)
 {
     CURL *e = t->easy;
@@ -249,6 +280,12 @@ static int set_options(vault_transport__http *t, uint32_t flags, int loopback)
 
 int vault_transport__http_new(vault_transport__http **out, const char *base_url, uint32_t flags)
 {
+    return vault_transport__http_new_ca(out, base_url, flags, NULL);
+}
+
+int vault_transport__http_new_ca(vault_transport__http **out, const char *base_url,
+                                 uint32_t flags, const char *ca_file)
+{
     if (out == NULL)
         return vault__fail(VAULT_E_INVALID, "NULL argument");
     *out = NULL;
@@ -268,6 +305,9 @@ int vault_transport__http_new(vault_transport__http **out, const char *base_url,
         goto done;
     }
     if ((rc = set_options(t, flags, loopback)) != VAULT_OK)
+        goto done;
+    const char *ca = ca_bundle(ca_file);
+    if (ca != NULL && (rc = use_ca_file(t->easy, ca)) != VAULT_OK)
         goto done;
     *out = t;
     t = NULL;

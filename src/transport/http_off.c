@@ -10,8 +10,15 @@
 
 int vault_transport__http_new(vault_transport__http **out, const char *base_url, uint32_t flags)
 {
+    return vault_transport__http_new_ca(out, base_url, flags, NULL);
+}
+
+int vault_transport__http_new_ca(vault_transport__http **out, const char *base_url,
+                                 uint32_t flags, const char *ca_file)
+{
     (void)base_url;
     (void)flags;
+    (void)ca_file;
     if (out != NULL)
         *out = NULL;
     return vault__fail(VAULT_E_UNSUPPORTED,

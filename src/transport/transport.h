@@ -26,6 +26,13 @@ typedef struct vault_transport__http vault_transport__http;
  * VAULT_HTTP_ALLOW_INSECURE), VAULT_E_NOMEM, VAULT_E_INTERNAL (libcurl). */
 int vault_transport__http_new(vault_transport__http **out, const char *base_url, uint32_t flags);
 
+/* As vault_transport__http_new, trusting the PEM bundle ca_file; NULL picks
+ * $ZKVAULT_CA_FILE, $SSL_CERT_FILE, $CURL_CA_BUNDLE (the first one set), else
+ * the system store (http_new does the same). Also VAULT_E_IO: the file cannot
+ * be read. */
+int vault_transport__http_new_ca(vault_transport__http **out, const char *base_url,
+                                 uint32_t flags, const char *ca_file);
+
 /* ctx = vault_transport__http*; matches vault_transport_fn. One call at a time
  * per transport (it reuses one connection). Errors: VAULT_E_INVALID,
  * VAULT_E_LIMIT (request over VAULT_SERVER_MAX_REQUEST, or response over

@@ -250,6 +250,17 @@ t_passwd() {
       login ada@example.org
 }
 check "passwd changes the password here and on the server" t_passwd
+# Issue 13, finding 3: B still holds the old password after A's passwd.
+t_passwd_elsewhere() {
+  run 0 "${B[@]}" add Offline -t note --note "kept" &&
+    run 3 "${B[@]}" sync && err_has "changed on another device" &&
+    ZKVAULT_PASSWORD="new master pw" run 0 "${B[@]}" sync && err_has "changed on another device" &&
+    out_has "synced" &&
+    ZKVAULT_PASSWORD="new master pw" run 0 "${A[@]}" sync &&
+    ZKVAULT_PASSWORD="new master pw" run 0 "${A[@]}" get Offline --field note && out_is "kept" &&
+    run 3 "${B[@]}" list && ZKVAULT_PASSWORD="new master pw" run 0 "${B[@]}" list && out_has Offline
+}
+check "password changed elsewhere: the old one says so, the new one syncs and re-wraps" t_passwd_elsewhere
 
 # ---- device linking ----------------------------------------------------------------
 PW2="new master pw"
@@ -341,8 +352,13 @@ check "link: bad usage exits 2; joining into a full store exits 5" t_link_usage
 
 # ---- over HTTP with vaultd ----------------------------------------------------------
 t_insecure() { run 6 --store "$TMP/h.db" --server http://example.org login x@example.org &&
-  err_has "refused insecure connection"; }
-check "plain http to a non-loopback host is refused (exit 6)" t_insecure
+  err_has "refused insecure connection" && err_has "or --insecure" && ! grep -q VAULT_ "$TMP/err"; }
+check "plain http to a non-loopback host is refused (exit 6), naming --insecure" t_insecure
+t_cacert() { run 1 --store "$TMP/h.db" --server https://127.0.0.1:1 --cacert "$TMP/no-ca.pem" \
+    login x@example.org && err_has "cannot read the CA file" &&
+  ZKVAULT_CA_FILE="$TMP/no-ca.pem" run 1 --store "$TMP/h.db" --server https://127.0.0.1:1 \
+    login x@example.org && err_has "cannot read the CA file"; }
+check "--cacert and ZKVAULT_CA_FILE name the CA bundle for https" t_cacert
 t_vaultd() {
   [[ -n "$VAULTD" ]] || { echo "  (no vaultd given: skipped)"; return 0; }
   "$VAULTD" --new-pepper "$TMP/http.pepper" >/dev/null || return 1

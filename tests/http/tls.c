@@ -102,6 +102,71 @@ static void test_http_tls__self_signed_certificate_is_refused_by_default(void **
     http_fixture_stop(&f);
 }
 
+/* A private CA: given as a file, or by ZKVAULT_CA_FILE / SSL_CERT_FILE /
+ * CURL_CA_BUNDLE (the self-signed certificate is its own CA). */
+static int call_ca(const char *base_url, const char *ca_file, const char *req, char **answer)
+{
+    vault_transport__http *t = NULL;
+    int rc = vault_transport__http_new_ca(&t, base_url, 0, ca_file);
+    size_t len = 0;
+    if (rc == VAULT_OK)
+        rc = vault_transport__http_call(req, strlen(req), answer, &len, t);
+    vault_transport__http_free(t);
+    return rc;
+}
+
+static void test_http_tls__private_ca_is_trusted_from_a_file_or_the_environment(void **state)
+{
+    (void)state;
+    require_cert();
+    http_fixture f;
+    start_tls(&f);
+    char req[128];
+    http_prelogin_request(req, sizeof req, "ada@example.com");
+    char *answer = NULL;
+    assert_int_equal(call_ca(f.base_url, cert_path, req, &answer), VAULT_OK);
+    vault_free(answer);
+    static const char *const vars[] = {"ZKVAULT_CA_FILE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        assert_int_equal(setenv(vars[i], cert_path, 1), 0);
+        answer = NULL;
+        assert_int_equal(call_ca(f.base_url, NULL, req, &answer), VAULT_OK);
+        vault_free(answer);
+        assert_int_equal(unsetenv(vars[i]), 0);
+    }
+    /* ZKVAULT_CA_FILE comes first; an explicit file beats every variable. */
+    assert_int_equal(setenv("ZKVAULT_CA_FILE", key_path, 1), 0);
+    assert_int_equal(setenv("SSL_CERT_FILE", cert_path, 1), 0);
+    answer = (char *)"untouched";
+    assert_int_equal(call_ca(f.base_url, NULL, req, &answer), VAULT_E_NETWORK);
+    assert_null(answer);
+    answer = NULL;
+    assert_int_equal(call_ca(f.base_url, cert_path, req, &answer), VAULT_OK);
+    vault_free(answer);
+    unsetenv("ZKVAULT_CA_FILE");
+    unsetenv("SSL_CERT_FILE");
+    http_fixture_stop(&f);
+}
+
+static void test_http_tls__unreadable_ca_file_fails_at_connect(void **state)
+{
+    (void)state;
+    vault_transport__http *t = NULL;
+    const char *missing = test_path("no-such-ca.pem");
+    assert_int_equal(vault_transport__http_new_ca(&t, "https://127.0.0.1:1", 0, missing),
+                     VAULT_E_IO);
+    assert_null(t);
+    assert_non_null(strstr(vault_last_error(), "CA file"));
+    vault_client *c = NULL;
+    assert_int_equal(vault_client_open(&c, test_path("ca-client.db"), 0), VAULT_OK);
+    assert_int_equal(vault_client_connect_http_ca(c, "https://127.0.0.1:1", 0, missing),
+                     VAULT_E_IO);
+    assert_int_equal(setenv("ZKVAULT_CA_FILE", missing, 1), 0);
+    assert_int_equal(vault_client_connect_http(c, "https://127.0.0.1:1", 0), VAULT_E_IO);
+    unsetenv("ZKVAULT_CA_FILE");
+    vault_client_close(c);
+}
+
 static void test_http_tls__bad_certificate_files_fail_to_start(void **state)
 {
     (void)state;
@@ -138,6 +203,8 @@ int http_run_tls_tests(void)
         cmocka_unit_test(test_http_tls__round_trip_with_insecure_tls_flag),
         cmocka_unit_test(test_http_tls__self_signed_certificate_is_refused_by_default),
         cmocka_unit_test(test_http_tls__bad_certificate_files_fail_to_start),
+        cmocka_unit_test(test_http_tls__private_ca_is_trusted_from_a_file_or_the_environment),
+        cmocka_unit_test(test_http_tls__unreadable_ca_file_fails_at_connect),
     };
     return cmocka_run_group_tests_name("http_tls", tests, make_certificate, NULL);
 }

@@ -43,6 +43,7 @@ typedef struct cli {
     int password_fd;       /* -1: not given */
     int secret_key_fd;     /* -1: not given */
     int insecure;          /* --insecure: plain http to a non-loopback host */
+    const char *ca_file;   /* --cacert: PEM bundle of a private CA (else the library's rule) */
     uint64_t kdf_ops, kdf_mem; /* 0: library defaults */
     int tty_out;           /* stdout is a terminal */
 
@@ -69,7 +70,7 @@ typedef int (*cli_command_fn)(cli *c, int argc, char **argv);
  * command, so every command's parser merges cli_global_options. */
 enum {
     OPT_STORE = 1000, OPT_SERVER, OPT_SERVER_DB, OPT_INSECURE, OPT_EMAIL,
-    OPT_PASSWORD_FD, OPT_KDF_OPS, OPT_KDF_MEM, OPT_SECRET_KEY_FD,
+    OPT_PASSWORD_FD, OPT_KDF_OPS, OPT_KDF_MEM, OPT_SECRET_KEY_FD, OPT_CACERT,
     OPT_CMD = 2000, /* first value for command-specific long options */
     OPT_END = -1, OPT_HELP = -2, OPT_BAD = -3
 };

@@ -199,7 +199,22 @@ static const char sync_help[] =
     "usage: zkvault sync\n"
     "\n"
     "Pulls the server's latest revision, merges it with local changes (three-way:\n"
-    "no edit is lost), and pushes the result.\n";
+    "no edit is lost), and pushes the result. If the server lost what this device\n"
+    "last received or pushed (a fork: a lost push, a restored backup), says so and\n"
+    "merges both histories. If the master password was changed on another device,\n"
+    "give the new one: this device then uses it too.\n";
+
+/* A fork (the server lost what this device confirmed or pushed) is said,
+ * then resolved: both branches merged, nothing lost (docs/sync.md). */
+static int sync_or_resolve(cli *c)
+{
+    int st = vault_client_sync(c->client);
+    if (st != VAULT_E_FORK)
+        return st;
+    fprintf(stderr, "zkvault: %s\nzkvault: merging this device's vault into the server's "
+                    "history (no edit is lost)\n", vault_client_errmsg(c->client));
+    return vault_client_resolve_fork(c->client);
+}
 
 int cli_cmd_sync(cli *c, int argc, char **argv)
 {
@@ -209,7 +224,7 @@ int cli_cmd_sync(cli *c, int argc, char **argv)
     if (rc == CLI_EXIT_OK)
         rc = cli_unlock_and_login(c, NULL);
     if (rc == CLI_EXIT_OK)
-        rc = cli_check(c, vault_client_sync(c->client), "sync failed");
+        rc = cli_check(c, sync_or_resolve(c), "sync failed");
     if (rc == CLI_EXIT_OK) {
         printf("synced: ");
         print_summary(c);

@@ -13,6 +13,7 @@ const struct option cli_global_options[] = {
     {"server", required_argument, NULL, OPT_SERVER},
     {"server-db", required_argument, NULL, OPT_SERVER_DB},
     {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"cacert", required_argument, NULL, OPT_CACERT},
     {"email", required_argument, NULL, OPT_EMAIL},
     {"password-fd", required_argument, NULL, OPT_PASSWORD_FD},
     {"secret-key-fd", required_argument, NULL, OPT_SECRET_KEY_FD},
@@ -58,6 +59,7 @@ static int cli_global_option(cli *c, int opt, const char *arg)
     case OPT_SERVER: c->server_url = arg; return 1;
     case OPT_SERVER_DB: c->server_db = arg; return 1;
     case OPT_INSECURE: c->insecure = 1; return 1;
+    case OPT_CACERT: c->ca_file = arg; return 1;
     case OPT_EMAIL: c->email = arg; return 1;
     case OPT_PASSWORD_FD:
         if (parse_u64(arg, &v) != 0 || v > 1024) {

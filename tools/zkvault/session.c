@@ -267,9 +267,16 @@ int cli_connect(cli *c)
     }
     int rc;
     if (url != NULL) {
-        int st = vault_client_connect_http(c->client, url,
-                                           c->insecure ? VAULT_HTTP_ALLOW_INSECURE : 0);
-        rc = st == VAULT_OK ? CLI_EXIT_OK : cli_fail(c, st, url);
+        int st = vault_client_connect_http_ca(c->client, url,
+                                              c->insecure ? VAULT_HTTP_ALLOW_INSECURE : 0,
+                                              c->ca_file);
+        /* The library's message names its flag; here the switch is --insecure. */
+        if (st == VAULT_E_INSECURE)
+            rc = cli_error(cli_exit_code(st), "%s: plain http:// is refused for a non-loopback "
+                           "host: use https://, or --insecure if the network is trusted (%s)",
+                           url, vault_strerror(st));
+        else
+            rc = st == VAULT_OK ? CLI_EXIT_OK : cli_fail(c, st, url);
     } else if (db != NULL) {
         rc = open_embedded_server(c, db);
     } else {
@@ -277,6 +284,29 @@ int cli_connect(cli *c)
     }
     c->connected = rc == CLI_EXIT_OK;
     return rc;
+}
+
+/* A password this store does not know may be the one set on another device:
+ * with a server and the account's email known, sign in with it. The library
+ * checks that the server's new protected key opens this device's vault and
+ * only then re-wraps the store; otherwise it is just a wrong password. */
+static int unlock_changed_elsewhere(cli *c, const char *password)
+{
+    const char *email = c->email != NULL ? c->email : c->conf_email;
+    if (email == NULL || !cli_has_server(c))
+        return cli_fail(c, VAULT_E_AUTH, "cannot unlock");
+    int rc = cli_connect(c);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    cli_progress_begin(c, "signing in");
+    int st = vault_client_sign_in(c->client, email, password);
+    cli_progress_end(c);
+    /* Signed in, but the catch-up pull met a fork: sync resolves it. */
+    if (st != VAULT_OK && st != VAULT_E_FORK)
+        return cli_fail(c, st, "cannot unlock");
+    fputs("zkvault: the master password was changed on another device; this device now "
+          "uses the new one\n", stderr);
+    return CLI_EXIT_OK;
 }
 
 /* A linked device unlocks with its device key; connected first (when it knows
@@ -292,7 +322,7 @@ static int unlock_with(cli *c, const char *password)
     int st = vault_client_unlock(c->client, password);
     cli_progress_end(c);
     if (st == VAULT_E_AUTH)
-        return cli_fail(c, st, "cannot unlock");
+        return unlock_changed_elsewhere(c, password);
     if (st == VAULT_E_NOT_FOUND)
         return cli_error(CLI_EXIT_NOT_FOUND,
                          "no vault in %s: create one with `zkvault init`, or fetch an account "

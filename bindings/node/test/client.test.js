@@ -140,6 +140,22 @@ test('push conflict is a ConflictError; sync merges', (t) => {
   assert.deepEqual(a.vault.list().map((i) => i.title).sort(), ['from a', 'from b']);
 });
 
+test('connectHttp caFile and ZKVAULT_CA_FILE name the CA bundle', (t) => {
+  // The TLS round trip with a private CA is tested in C (tests/http/tls.c).
+  const f = fixture(t);
+  const a = f.client('a');
+  const missing = path.join(f.dir, 'no-ca.pem');
+  assert.throws(() => a.connectHttp('https://127.0.0.1:9', { caFile: missing }),
+    (err) => err instanceof zk.StorageError && /CA file/.test(err.message));
+  process.env.ZKVAULT_CA_FILE = missing;
+  try {
+    assert.throws(() => a.connectHttp('https://127.0.0.1:9'), zk.StorageError);
+  } finally {
+    delete process.env.ZKVAULT_CA_FILE;
+  }
+  a.connectHttp('https://127.0.0.1:9');
+});
+
 test('signIn after a password change elsewhere; a fork is a ForkError', async (t) => {
   const f = fixture(t);
   const server = f.server();

@@ -1,5 +1,7 @@
 """Two clients syncing through the reference HTTP daemon on loopback."""
 
+import pytest
+
 import zkvault
 
 from conftest import MEM, OPS, PASSWORD
@@ -42,3 +44,18 @@ def test_plain_http_to_remote_host_is_refused(make_client):
         assert err.name == "VAULT_E_INSECURE"
     else:
         raise AssertionError("plain http to a remote host was accepted")
+
+
+def test_ca_file_option_and_environment(make_client, tmp_path, monkeypatch):
+    """connect_http(ca_file=...) and $ZKVAULT_CA_FILE name the CA bundle; one
+    that cannot be read is a StorageError at connect time (the TLS round trip
+    with a private CA is tested in C, tests/http/tls.c)."""
+    a = make_client("a")
+    missing = tmp_path / "no-ca.pem"
+    with pytest.raises(zkvault.StorageError, match="CA file"):
+        a.connect_http("https://127.0.0.1:9", ca_file=missing)
+    monkeypatch.setenv("ZKVAULT_CA_FILE", str(missing))
+    with pytest.raises(zkvault.StorageError, match="CA file"):
+        a.connect_http("https://127.0.0.1:9")
+    monkeypatch.delenv("ZKVAULT_CA_FILE")
+    a.connect_http("https://127.0.0.1:9")

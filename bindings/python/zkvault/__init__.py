@@ -20,9 +20,8 @@ from .core import (HTTP_ALLOW_INSECURE, HTTP_INSECURE_TLS, KEY_BYTES, LIST_DELET
                    blob_open, blob_seal, check_kdf_params, derive_keys, new_salt, qr_render,
                    strerror, totp_code, version)
 from .errors import (CODES, AuthError, ClosedError, ConflictError, ExistsError, ForkError,
-                     InputError, IntegrityError,
-                     InternalError, NetworkError, NotFoundError, RateLimitedError, StateError,
-                     StorageError, UnsupportedError, VaultError)
+                     InputError, IntegrityError, InternalError, NetworkError, NotFoundError,
+                     RateLimitedError, StateError, StorageError, UnsupportedError, VaultError)
 
 # Argon2id floor: the weakest parameters the library accepts (tests use them).
 KDF_OPSLIMIT_MIN = 2

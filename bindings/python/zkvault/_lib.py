@@ -131,6 +131,7 @@ _SIGNATURES = {
     "vault_client_account_id": (c_int, [HANDLE, OUT_PTR]),
     "vault_client_connect_local": (c_int, [HANDLE, HANDLE]),
     "vault_client_connect_http": (c_int, [HANDLE, c_char_p, c_uint32]),
+    "vault_client_connect_http_ca": (c_int, [HANDLE, c_char_p, c_uint32, c_char_p]),
     "vault_client_register": (c_int, [HANDLE, c_char_p]),
     "vault_client_login": (c_int, [HANDLE, c_char_p, c_char_p]),
     "vault_client_set_secret_key": (c_int, [HANDLE, c_char_p]),

@@ -475,10 +475,14 @@ class Client(_Handle):
         self._call("vault_client_connect_local", server._handle())
         self._server = server
 
-    def connect_http(self, base_url, allow_insecure=False, insecure_tls=False):
+    def connect_http(self, base_url, allow_insecure=False, insecure_tls=False, ca_file=None):
+        """Syncs over HTTP(S). ca_file: a PEM bundle of a private CA to trust;
+        None follows $ZKVAULT_CA_FILE, $SSL_CERT_FILE, $CURL_CA_BUNDLE, then the
+        system's store."""
         flags = (HTTP_ALLOW_INSECURE if allow_insecure else 0) | \
                 (HTTP_INSECURE_TLS if insecure_tls else 0)
-        self._call("vault_client_connect_http", _text(base_url), flags)
+        ca = None if ca_file is None else _text(str(ca_file))
+        self._call("vault_client_connect_http_ca", _text(base_url), flags, ca)
         self._server = None
 
     def register(self, email):
