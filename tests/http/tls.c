@@ -121,8 +121,8 @@ static void test_http_tls__private_ca_is_trusted_from_a_file_or_the_environment(
     require_cert();
     http_fixture f;
     start_tls(&f);
-    char req[128];
-    http_prelogin_request(req, sizeof req, "ada@example.com");
+    char req[256];
+    http_probe_request(req, sizeof req, "ada@example.com");
     char *answer = NULL;
     assert_int_equal(call_ca(f.base_url, cert_path, req, &answer), VAULT_OK);
     vault_free(answer);
