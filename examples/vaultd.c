@@ -254,8 +254,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (vault_init() != VAULT_OK) {
-        fprintf(stderr, "vaultd: cannot initialise the library\n");
+    /* Before the pepper is read: a crash must not write it to a core file. */
+    if (vault_process_harden() != VAULT_OK || vault_init() != VAULT_OK) {
+        fprintf(stderr, "vaultd: cannot initialise the library: %s\n", vault_last_error());
         return EXIT_INTERNAL;
     }
     if (o.new_pepper != NULL)

@@ -86,6 +86,15 @@ extern "C" {
  * idempotent. Returns VAULT_OK or VAULT_E_INTERNAL if libsodium cannot start. */
 VAULT_API int vault_init(void);
 
+/* Keeps keys and plaintext out of crash files: makes the calling process
+ * non-dumpable (prctl PR_SET_DUMPABLE 0, which also refuses ptrace attach by
+ * other processes of the same user) and sets RLIMIT_CORE to 0, soft and hard.
+ * Programs call it first thing in main(); the zkvault CLI and vaultd do.
+ * Process-wide and inherited across fork(); not undone by exec of the same
+ * user's programs for the rlimit. Errors: VAULT_E_IO (the kernel refused),
+ * VAULT_E_UNSUPPORTED (not Linux). */
+VAULT_API int vault_process_harden(void);
+
 /* The library version as "MAJOR.MINOR.PATCH". Static string. */
 VAULT_API const char *vault_version(void);
 
@@ -446,6 +455,7 @@ typedef struct vault_server vault_server;
 
 #define VAULT_PEPPER_MIN_BYTES 32u
 #define VAULT_SERVER_MAX_REQUEST (96u * 1024u * 1024u)
+#define VAULT_SERVER_SMALL_REQUEST (16u * 1024u) /* every op that carries no blob */
 
 /* Opens (or creates) a server whose store is the SQLite file db_path (WAL),
  * or, when db_path is a libpq connection URI ("postgresql://..." or
@@ -471,6 +481,24 @@ VAULT_API void vault_server_close(vault_server *s);
 VAULT_API int vault_server_handle(vault_server *s, const char *request,
                                   size_t request_len, char **response);
 
+/* vault_server_handle() for a network front end that knows more than the
+ * bytes. peer: the client's address as the front end groups clients (vaultd:
+ * the IPv4 address, or the IPv6 /64 as "2001:db8:1:2::/64"), or NULL; the
+ * per-address limits (docs/security.md, "Abuse cases") apply to each
+ * distinct peer, and NULL peers share one. op: the op the front end read
+ * before the body (vaultd: the URL path), or NULL; a body naming another op
+ * is refused ("invalid"). Same return and ownership as vault_server_handle.
+ * Thread-safe. */
+VAULT_API int vault_server_handle_from(vault_server *s, const char *peer, const char *op,
+                                       const char *request, size_t request_len,
+                                       char **response);
+
+/* The largest request body op may have: VAULT_SERVER_MAX_REQUEST for the ops
+ * that carry a blob (register, push, device_revoke), VAULT_SERVER_SMALL_REQUEST
+ * for every other op, for an unknown op and for NULL. A front end checks it
+ * against Content-Length, and while reading, before buffering a body. */
+VAULT_API size_t vault_server_request_limit(const char *op);
+
 /* Server tuning. Options (values are in seconds unless named otherwise):
  *   VAULT_SERVER_SESSION_TTL   session lifetime (default 3600)
  *   VAULT_SERVER_LINK_TTL      device-link lifetime (default 300)
@@ -488,8 +516,9 @@ VAULT_API int vault_server_set_option(vault_server *s, int option, int64_t value
 /* The last error message of this server handle. Never NULL. */
 VAULT_API const char *vault_server_errmsg(const vault_server *s);
 
-/* Reference HTTP daemon (libmicrohttpd): serves vault_server_handle() as
- * POST /v1/api with a JSON body, on a thread pool. bind_addr "127.0.0.1",
+/* Reference HTTP daemon (libmicrohttpd): serves vault_server_handle_from() as
+ * POST /v1/api/<op> (or /v1/api, small requests only) with a JSON body, on a
+ * thread pool. bind_addr "127.0.0.1",
  * "::1", "0.0.0.0"...; port 0 picks a free port (read it back with
  * vault_httpd_port()). cert_pem/key_pem: paths to a PEM certificate and key for
  * HTTPS, or both NULL for plain HTTP. threads: 0 = default (4).
@@ -499,6 +528,42 @@ VAULT_API int vault_httpd_start(vault_httpd **out, vault_server *s,
                                 const char *bind_addr, uint16_t port,
                                 const char *cert_pem, const char *key_pem,
                                 uint32_t threads);
+
+/* The daemon's limits (docs/vaultd.md, "Limits"). Fill with
+ * vault_httpd_options_init(), then change fields; 0 in a field means its
+ * default. */
+#define VAULT_HTTPD_OPTIONS_VERSION 1u
+typedef struct vault_httpd_options {
+    uint32_t version;           /* VAULT_HTTPD_OPTIONS_VERSION */
+    uint32_t threads;           /* worker threads (4; at most 256) */
+    uint32_t max_connections;   /* open connections in all (1024) */
+    uint32_t max_per_address;   /* open connections per client IP address (64) */
+    uint32_t header_timeout_ms; /* accept (or the previous answer) to the end of the
+                                   headers, absolute (10000) */
+    uint32_t body_timeout_ms;   /* end of the headers to the end of the body, absolute,
+                                   plus 1 s per 64 KiB of the body's cap (30000) */
+    uint64_t memory_budget;     /* bytes all in-flight requests may hold, each charged
+                                   3x its body; over it: 503 (1 GiB) */
+} vault_httpd_options;
+VAULT_API void vault_httpd_options_init(vault_httpd_options *o);
+
+/* vault_httpd_start() with limits; o may be NULL (all defaults). Errors as
+ * vault_httpd_start, and VAULT_E_INVALID for an unknown o->version or
+ * threads over 256. */
+VAULT_API int vault_httpd_start_v2(vault_httpd **out, vault_server *s,
+                                   const char *bind_addr, uint16_t port,
+                                   const char *cert_pem, const char *key_pem,
+                                   const vault_httpd_options *o);
+
+/* The daemon's counters, for operators and tests; 0 for NULL or an unknown
+ * stat. Bytes are charged bytes (3x a body), see memory_budget. */
+#define VAULT_HTTPD_STAT_INFLIGHT_BYTES 1   /* charged now */
+#define VAULT_HTTPD_STAT_INFLIGHT_PEAK 2    /* the most charged at once */
+#define VAULT_HTTPD_STAT_REFUSED_LARGE 3    /* 413: body over its op's cap */
+#define VAULT_HTTPD_STAT_REFUSED_BUSY 4     /* 503: over the memory budget */
+#define VAULT_HTTPD_STAT_DEADLINE_CLOSED 5  /* connections cut at a deadline */
+VAULT_API int64_t vault_httpd_stat(const vault_httpd *h, int stat);
+
 VAULT_API uint16_t vault_httpd_port(const vault_httpd *h);
 /* Stops the daemon and waits for in-flight requests. NULL is a no-op. The
  * server handle stays open. */

@@ -8,6 +8,10 @@
 #include <sodium.h>
 #include <string.h>
 #include <time.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#endif
 
 #include "common.h"
 
@@ -223,4 +227,21 @@ int vault__base64_decode(const char *b64, size_t max_len, uint8_t **out, size_t 
     *out = vault__out_shrink(bin, bin_len);
     *out_len = bin_len;
     return VAULT_OK;
+}
+
+/* Both knobs, because each covers a gap of the other: RLIMIT_CORE 0 stops a
+ * core file but not a piped core_pattern (systemd-coredump, apport), which the
+ * kernel feeds regardless of the limit; a non-dumpable process gets neither. */
+int vault_process_harden(void)
+{
+#ifdef __linux__
+    struct rlimit none = {0, 0};
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        return vault__fail(VAULT_E_IO, "prctl(PR_SET_DUMPABLE, 0) failed");
+    if (setrlimit(RLIMIT_CORE, &none) != 0)
+        return vault__fail(VAULT_E_IO, "setrlimit(RLIMIT_CORE, 0) failed");
+    return VAULT_OK;
+#else
+    return vault__fail(VAULT_E_UNSUPPORTED, "vault_process_harden: Linux only");
+#endif
 }

@@ -91,6 +91,10 @@ int vault_server__check_proof(vault_server_call *call, vault_server_login_state 
     status = vault__opaque_server_finish(session_key, &st->opaque, ke3);
     if (status != VAULT_OK || !st->known)
         return vault__fail(VAULT_E_AUTH, "wrong email or password");
+    /* The guess login_start kept (VAULT_SERVER_OP_GUESS_KEPT) was right. */
+    vault_server__limit_refund(call, VAULT_SERVER_LIMIT_GUESS_GLOBAL, "");
+    if (call->peer != NULL)
+        vault_server__limit_refund(call, VAULT_SERVER_LIMIT_GUESS_ADDRESS, call->peer);
     return VAULT_OK;
 }
 

@@ -57,9 +57,11 @@ int vault_server__check_members(const cJSON *obj, const vault_server_op *op)
             continue;
         }
         int i = member_index(op, m->string);
-        if (i < 0)
-            return vault__fail(VAULT_E_INVALID, "%s: unknown member \"%.40s\"", op->name,
-                               m->string);
+        if (i < 0) {
+            char shown[VAULT_SERVER_SHOWN_NAME];
+            vault_server__shown_name(shown, m->string);
+            return vault__fail(VAULT_E_INVALID, "%s: unknown member \"%s\"", op->name, shown);
+        }
         if (seen[i]++ > 0)
             return vault__fail(VAULT_E_INVALID, "%s: member \"%s\" given twice", op->name,
                                op->members[i]);
@@ -120,40 +122,6 @@ int vault_server__req_kdf(const vault_server_call *call, uint64_t *opslimit,
     return VAULT_OK;
 }
 
-/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t extra;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            extra = 1, cp = c & 0x1fu, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            extra = 2, cp = c & 0x0fu, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            extra = 3, cp = c & 0x07u, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i <= extra)
-            return 0;
-        for (size_t k = 1; k <= extra; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3fu);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += extra + 1;
-    }
-    return 1;
-}
-
 static int has_control(const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -161,6 +129,59 @@ static int has_control(const unsigned char *s, size_t n)
             return 1;
     return 0;
 }
+
+/* Length of the strict UTF-8 character at s (n > 0 bytes left): no overlong
+ * forms, no surrogates, nothing above U+10FFFF. 0 if it is not one. */
+size_t vault_server__utf8_char(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t extra;
+    uint32_t cp, min;
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xe0) == 0xc0)
+        extra = 1, cp = c & 0x1fu, min = 0x80;
+    else if ((c & 0xf0) == 0xe0)
+        extra = 2, cp = c & 0x0fu, min = 0x800;
+    else if ((c & 0xf8) == 0xf0)
+        extra = 3, cp = c & 0x07u, min = 0x10000;
+    else
+        return 0;
+    if (n <= extra)
+        return 0;
+    for (size_t k = 1; k <= extra; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return extra + 1;
+}
+
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0, k; i < n; i += k)
+        if ((k = vault_server__utf8_char(s + i, n - i)) == 0)
+            return 0;
+    return 1;
+}
+
+void vault_server__shown_name(char out[VAULT_SERVER_SHOWN_NAME], const char *name)
+{
+    const unsigned char *s = (const unsigned char *)name;
+    size_t len = strlen(name), keep = 0, k;
+    if (!utf8_valid(s, len) || has_control(s, len)) {
+        snprintf(out, VAULT_SERVER_SHOWN_NAME, "(a name that is not UTF-8 text)");
+        return;
+    }
+    /* Cut at a character boundary, leaving room for "..." and the NUL. */
+    while (keep < len && (k = vault_server__utf8_char(s + keep, len - keep)) > 0 &&
+           keep + k <= VAULT_SERVER_SHOWN_NAME - 4)
+        keep += k;
+    snprintf(out, VAULT_SERVER_SHOWN_NAME, "%.*s%s", (int)keep, name, keep < len ? "..." : "");
+}
+
 
 static int is_space(char c)
 {

@@ -80,20 +80,29 @@ int vault_server__reply_account_keys(vault_server_call *call, const vault_store_
 }
 
 /* Copies message as the inside of a JSON string: quotes, backslashes and
- * control bytes escaped, bytes >= 0x80 kept (messages are ASCII or UTF-8). */
+ * control bytes escaped, valid UTF-8 kept, and every byte that does not
+ * start a valid UTF-8 character (a message cut mid-character, a name from
+ * the request) replaced by U+FFFD, so every answer is valid UTF-8 JSON. */
 static void json_escape(char *out, size_t cap, const char *message)
 {
-    size_t n = 0;
-    for (const char *p = message; *p != '\0' && n + 7 < cap; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\') {
+    const unsigned char *p = (const unsigned char *)message;
+    size_t n = 0, left = strlen(message);
+    while (left > 0 && n + 7 < cap) {
+        size_t k = vault_server__utf8_char(p, left);
+        if (k == 0) {
+            n += (size_t)snprintf(out + n, cap - n, "\\ufffd");
+            k = 1;
+        } else if (*p == '"' || *p == '\\') {
             out[n++] = '\\';
-            out[n++] = (char)c;
-        } else if (c < 0x20) {
-            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
+            out[n++] = (char)*p;
+        } else if (*p < 0x20) {
+            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", *p);
         } else {
-            out[n++] = (char)c;
+            memcpy(out + n, p, k);
+            n += k;
         }
+        p += k;
+        left -= k;
     }
     out[n] = '\0';
 }

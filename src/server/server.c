@@ -50,12 +50,13 @@ static const char *const m_device_login[] = {"account_id", "device_id", "credent
 
 static const vault_server_op ops[] = {
     {"register_start", 0, m_register_start, vault_server__op_register_start},
-    {"register", 0, m_register, vault_server__op_register},
-    {"login_start", 0, m_login_start, vault_server__op_login_start},
+    {"register", VAULT_SERVER_OP_BLOB, m_register, vault_server__op_register},
+    {"login_start", VAULT_SERVER_OP_GUESS | VAULT_SERVER_OP_GUESS_KEPT, m_login_start,
+     vault_server__op_login_start},
     {"login_finish", 0, m_login_finish, vault_server__op_login_finish},
     {"logout", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_logout},
     {"pull", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_pull},
-    {"push", VAULT_SERVER_OP_SESSION, m_push, vault_server__op_push},
+    {"push", VAULT_SERVER_OP_SESSION | VAULT_SERVER_OP_BLOB, m_push, vault_server__op_push},
     {"change_password", VAULT_SERVER_OP_SESSION, m_change_password,
      vault_server__op_change_password},
     {"delete_account", VAULT_SERVER_OP_SESSION, m_delete_account,
@@ -68,21 +69,35 @@ static const vault_server_op ops[] = {
     {"link_fetch", 0, m_link_fetch, vault_server__op_link_fetch},
     {"link_cancel", VAULT_SERVER_OP_SESSION, m_link, vault_server__op_link_cancel},
     {"link_abort", 0, m_link_fetch, vault_server__op_link_abort},
-    {"link_request", 0, m_link_request, vault_server__op_link_request},
+    {"link_request", VAULT_SERVER_OP_RELAY, m_link_request, vault_server__op_link_request},
     {"link_accept", VAULT_SERVER_OP_SESSION, m_link_accept, vault_server__op_link_accept},
     {"link_wait", 0, m_link_fetch, vault_server__op_link_wait},
     {"device_list", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_device_list},
-    {"device_revoke", VAULT_SERVER_OP_SESSION, m_device_revoke, vault_server__op_device_revoke},
+    {"device_revoke", VAULT_SERVER_OP_SESSION | VAULT_SERVER_OP_BLOB, m_device_revoke,
+     vault_server__op_device_revoke},
     {"device_key", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_device_key},
     {"device_login", 0, m_device_login, vault_server__op_device_login},
 };
 
 static const vault_server_op *find_op(const char *name)
 {
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+    for (size_t i = 0; name != NULL && i < sizeof ops / sizeof ops[0]; i++)
         if (strcmp(ops[i].name, name) == 0)
             return &ops[i];
     return NULL;
+}
+
+/* Only the ops that carry a blob may be large; everything else, including a
+ * name that is no op at all, gets the small cap. */
+static size_t op_limit(const vault_server_op *op)
+{
+    return op != NULL && (op->flags & VAULT_SERVER_OP_BLOB) ? VAULT_SERVER_MAX_REQUEST
+                                                            : VAULT_SERVER_SMALL_REQUEST;
+}
+
+size_t vault_server_request_limit(const char *op)
+{
+    return op_limit(find_op(op));
 }
 
 int vault_server__store_is_pg(const char *db)
@@ -124,6 +139,7 @@ int vault_server_open(vault_server **out, const char *db_path, const uint8_t *pe
     s->login_free = DEFAULT_LOGIN_FREE;
     s->max_blob = DEFAULT_MAX_BLOB;
     if ((status = vault_server__keys_derive(&s->keys, pepper, pepper_len)) != VAULT_OK ||
+        (status = vault_server__limiter_new(&s->limiter)) != VAULT_OK ||
         (status = vault_server__store_is_pg(db_path)
                       ? vault_server__store_open_pg(&s->store, db_path)
                       : vault_server__store_open_sqlite(&s->store, db_path)) != VAULT_OK) {
@@ -141,6 +157,7 @@ void vault_server_close(vault_server *s)
     if (s->store != NULL)
         s->store->ops->close(s->store);
     vault_server__keys_free(s->keys);
+    vault_server__limiter_free(s->limiter);
     pthread_mutex_destroy(&s->err_lock);
     vault__free(s);
 }
@@ -217,9 +234,43 @@ static int check_session(vault_server_call *call)
     return st->ops->session_lookup(st, call->session_hash, call->now_ms, &call->session);
 }
 
+/* The per-address and global limits of the op's kind, around its function.
+ * A guess is taken before the check and given back unless it failed, so
+ * guesses sent in parallel cannot all pass. In-process callers (no peer)
+ * are not limited per address. */
+static int run_limited(vault_server_call *call, const vault_server_op *op)
+{
+    const char *peer = call->peer;
+    int status;
+    if ((op->flags & VAULT_SERVER_OP_RELAY) && peer != NULL &&
+        (status = vault_server__limit_take(call, VAULT_SERVER_LIMIT_RELAY, peer)) != VAULT_OK)
+        return vault__fail(status, "%s: too many from this address; retry later", op->name);
+    if (!(op->flags & VAULT_SERVER_OP_GUESS))
+        return op->run(call);
+    if ((status = vault_server__limit_take(call, VAULT_SERVER_LIMIT_GUESS_GLOBAL, "")) !=
+        VAULT_OK)
+        return vault__fail(status, "%s: too many failed attempts; retry later", op->name);
+    if (peer != NULL &&
+        (status = vault_server__limit_take(call, VAULT_SERVER_LIMIT_GUESS_ADDRESS, peer)) !=
+            VAULT_OK) {
+        vault_server__limit_refund(call, VAULT_SERVER_LIMIT_GUESS_GLOBAL, "");
+        return vault__fail(status, "%s: too many failed attempts from this address; retry "
+                           "later", op->name);
+    }
+    status = op->run(call);
+    int kept = status == VAULT_OK && (op->flags & VAULT_SERVER_OP_GUESS_KEPT);
+    if (status != VAULT_E_AUTH && !kept) {
+        vault_server__limit_refund(call, VAULT_SERVER_LIMIT_GUESS_GLOBAL, "");
+        if (peer != NULL)
+            vault_server__limit_refund(call, VAULT_SERVER_LIMIT_GUESS_ADDRESS, peer);
+    }
+    return status;
+}
+
 /* Everything between the raw bytes and the op's function. *parsed receives
  * the request tree (the caller frees it). */
-static int dispatch(vault_server_call *call, const char *request, size_t len, cJSON **parsed)
+static int dispatch(vault_server_call *call, const char *path_op, const char *request,
+                    size_t len, cJSON **parsed)
 {
     cJSON *req = NULL;
     const char *name = NULL;
@@ -240,9 +291,19 @@ static int dispatch(vault_server_call *call, const char *request, size_t len, cJ
         (status = vault__json_string(req, "op", "request", &name)) != VAULT_OK)
         return status;
     const vault_server_op *op = find_op(name);
-    if (op == NULL)
-        return vault__fail(VAULT_E_INVALID, "unknown op \"%.40s\"", name);
+    if (op == NULL) {
+        char shown[VAULT_SERVER_SHOWN_NAME];
+        vault_server__shown_name(shown, name);
+        return vault__fail(VAULT_E_INVALID, "unknown op \"%s\"", shown);
+    }
     call->op = op->name;
+    /* The front end sized its buffer by the op it was told; a body naming
+     * another op would get another op's cap. */
+    if (path_op != NULL && strcmp(path_op, op->name) != 0)
+        return vault__fail(VAULT_E_INVALID, "%s: the request was sent as another op", op->name);
+    if (len > op_limit(op))
+        return vault__fail(VAULT_E_LIMIT, "%s: request larger than %zu bytes", op->name,
+                           op_limit(op));
     if ((status = vault_server__check_members(req, op)) != VAULT_OK)
         return status;
     if ((op->flags & VAULT_SERVER_OP_SESSION) && (status = check_session(call)) != VAULT_OK)
@@ -250,7 +311,7 @@ static int dispatch(vault_server_call *call, const char *request, size_t len, cJ
     call->reply = cJSON_CreateObject();
     if (call->reply == NULL || cJSON_AddTrueToObject(call->reply, "ok") == NULL)
         return vault__fail(VAULT_E_NOMEM, "out of memory building a reply");
-    return op->run(call);
+    return run_limited(call, op);
 }
 
 /* What the client may read for a failure. Storage failures and bugs get a
@@ -270,6 +331,12 @@ static const char *public_message(vault_server *s, int status)
 int vault_server_handle(vault_server *s, const char *request, size_t request_len,
                         char **response)
 {
+    return vault_server_handle_from(s, NULL, NULL, request, request_len, response);
+}
+
+int vault_server_handle_from(vault_server *s, const char *peer, const char *op,
+                             const char *request, size_t request_len, char **response)
+{
     vault_server_call call;
     cJSON *parsed = NULL;
     if (response == NULL)
@@ -282,7 +349,8 @@ int vault_server_handle(vault_server *s, const char *request, size_t request_len
     call.server = s;
     call.op = "request";
     call.now_ms = vault__now_ms() + s->clock_skew_s * 1000;
-    int status = dispatch(&call, request, request_len, &parsed);
+    call.peer = peer;
+    int status = dispatch(&call, op, request, request_len, &parsed);
     if (status == VAULT_OK && call.raw_reply != NULL) {
         *response = call.raw_reply;
         call.raw_reply = NULL;

@@ -41,8 +41,28 @@ typedef struct vault_server_keys {
     vault_opaque_server_keys opaque; /* OPRF seed and the AKE key pair */
 } vault_server_keys;
 
+/* ---- per-address and global limits (limiter.c; docs/security.md A4, A5) ---- */
+typedef struct vault_server_limiter vault_server_limiter;
+struct vault_server_call;
+
+#define VAULT_SERVER_LIMIT_RELAY 0         /* unauthenticated relay records, per address */
+#define VAULT_SERVER_LIMIT_GUESS_ADDRESS 1 /* failed password proofs, per address */
+#define VAULT_SERVER_LIMIT_GUESS_GLOBAL 2  /* failed password proofs, all clients */
+#define VAULT_SERVER_RELAY_PER_ADDRESS 20u    /* per 5 minutes (the link lifetime) */
+#define VAULT_SERVER_GUESSES_PER_ADDRESS 30u  /* per 15 minutes */
+#define VAULT_SERVER_GUESSES_GLOBAL 10000u    /* per minute */
+
+int vault_server__limiter_new(vault_server_limiter **out);
+void vault_server__limiter_free(vault_server_limiter *l);
+/* Counts one event of kind for peer; VAULT_E_RATE_LIMITED (with
+ * call->retry_after_ms) if the window's allowance is used up. */
+int vault_server__limit_take(struct vault_server_call *call, int kind, const char *peer);
+/* Gives back an event taken but not spent (the guess was right). */
+void vault_server__limit_refund(struct vault_server_call *call, int kind, const char *peer);
+
 struct vault_server {
     vault_store *store;
+    vault_server_limiter *limiter;
     vault_server_keys *keys;
     _Atomic int64_t session_ttl_s;
     _Atomic int64_t link_ttl_s;
@@ -58,6 +78,7 @@ typedef struct vault_server_call {
     vault_server *server;
     const struct cJSON *req;  /* the request object, members already checked */
     const char *op;           /* its operation name, for messages */
+    const char *peer;         /* the client's address key from the front end, or NULL */
     int64_t now_ms;           /* the server clock (with skew) for this call */
     vault_store_session session; /* filled for VAULT_SERVER_OP_SESSION ops */
     uint8_t session_hash[VAULT_SERVER_HASH_BYTES];
@@ -70,6 +91,15 @@ typedef struct vault_server_call {
 typedef int (*vault_server_op_fn)(vault_server_call *call);
 
 #define VAULT_SERVER_OP_SESSION 1u /* "session" is checked by the dispatcher */
+#define VAULT_SERVER_OP_BLOB 2u    /* carries a blob: VAULT_SERVER_MAX_REQUEST, not the
+                                      small cap (vault_server_request_limit) */
+#define VAULT_SERVER_OP_RELAY 4u   /* unauthenticated, leaves a relay record: counted per
+                                      address (VAULT_SERVER_LIMIT_RELAY) */
+#define VAULT_SERVER_OP_GUESS 8u   /* checks a password proof: a VAULT_E_AUTH answer counts
+                                      per address and globally (..._LIMIT_GUESS_*) */
+#define VAULT_SERVER_OP_GUESS_KEPT 16u /* login_start: an OPAQUE client learns from KE2
+                                      alone whether its guess was right, so the guess taken
+                                      is kept until a proof succeeds (proof.c gives it back) */
 
 typedef struct vault_server_op {
     const char *name;
@@ -110,6 +140,16 @@ int vault_server__op_device_login(vault_server_call *call);
 /* Refuses text that a JSON parser would silently truncate: NUL bytes (one
  * trailing NUL is allowed), raw control characters and \u0000 inside strings. */
 int vault_server__check_text(const char *text, size_t len);
+
+/* Length of the strict UTF-8 character at s (n > 0 bytes left), 0 if s
+ * does not start one (overlong, surrogate, above U+10FFFF, cut short). */
+size_t vault_server__utf8_char(const unsigned char *s, size_t n);
+
+/* A client-chosen name (op, member) as an error message may show it: valid
+ * UTF-8 without control characters, cut at a character boundary with "...",
+ * or a fixed text instead of a name that is not UTF-8 text. */
+#define VAULT_SERVER_SHOWN_NAME 44u
+void vault_server__shown_name(char out[VAULT_SERVER_SHOWN_NAME], const char *name);
 
 /* Checks that obj has exactly "v", "op" and the members of op, once each. */
 int vault_server__check_members(const struct cJSON *obj, const vault_server_op *op);

@@ -11,7 +11,8 @@
  * {"ok":false,...}). vaultd answers 400, 413 and 415 with a protocol error body
  * for requests it refused before the handler saw them (the body is malformed,
  * too large, or not JSON); such a body is returned like any answer, so the
- * client reports e.g. VAULT_E_LIMIT rather than a bare network failure. Every
+ * client reports e.g. VAULT_E_LIMIT rather than a bare network failure. 503
+ * (over the server's memory budget) is VAULT_E_NETWORK "busy". Every
  * other status (404/405: wrong URL; 5xx; a proxy's error page) is
  * VAULT_E_NETWORK with the status in the message.
  */
@@ -342,11 +343,35 @@ static int is_protocol_error(const char *body, size_t len)
     return yes;
 }
 
+/* The op goes into the URL (POST /v1/api/<op>) so that the server knows
+ * the body's cap before reading it (docs/protocol.md). The client writes "op"
+ * as the request's first member; a request that does not start so (a custom
+ * caller's) is posted to /v1/api and gets the small cap. */
+static void op_url(const vault_transport__http *t, const char *request, size_t len,
+                   char *out, size_t size)
+{
+    static const char prefix[] = "{\"op\":\"";
+    size_t n = 0, p = sizeof prefix - 1;
+    if (len > p && memcmp(request, prefix, p) == 0)
+        while (p + n < len && n <= 40 && request[p + n] != '"' &&
+               strchr("abcdefghijklmnopqrstuvwxyz0123456789_", request[p + n]) != NULL)
+            n++;
+    if (n == 0 || n > 40 || p + n >= len || request[p + n] != '"')
+        n = 0;
+    snprintf(out, size, "%s%s%.*s", t->url, n > 0 ? "/" : "", (int)n, request + p);
+}
+
 static int perform(vault_transport__http *t, const char *request, size_t request_len,
                    response_buffer *rb)
 {
     CURL *e = t->easy;
     t->errbuf[0] = '\0';
+    char *url = vault__malloc(strlen(t->url) + 48);
+    if (url == NULL)
+        return vault__fail(VAULT_E_NOMEM, "out of memory");
+    op_url(t, request, request_len, url, strlen(t->url) + 48);
+    curl_easy_setopt(e, CURLOPT_URL, url); /* libcurl copies it */
+    vault__free(url);
     /* libcurl reads the caller's buffer in place; it is not copied here. */
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, request);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request_len);
@@ -366,6 +391,8 @@ static int perform(vault_transport__http *t, const char *request, size_t request
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     if (status == 200)
         return VAULT_OK;
+    if (status == 503)
+        return vault__fail(VAULT_E_NETWORK, "the server is busy (HTTP 503): retry later");
     if ((status == 400 || status == 413 || status == 415) && rb->buf != NULL &&
         is_protocol_error(rb->buf, rb->len))
         return VAULT_OK;

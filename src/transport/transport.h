@@ -20,7 +20,7 @@
 typedef struct vault_transport__http vault_transport__http;
 
 /* Checks base_url ("https://host[:port][/prefix]") and makes a transport that
- * POSTs to <base_url>/v1/api with libcurl. Nothing is sent yet.
+ * POSTs to <base_url>/v1/api/<op> with libcurl. Nothing is sent yet.
  * Errors: VAULT_E_INVALID (not a URL, not http/https, has a query or fragment),
  * VAULT_E_INSECURE (http:// to a non-loopback host without
  * VAULT_HTTP_ALLOW_INSECURE), VAULT_E_NOMEM, VAULT_E_INTERNAL (libcurl). */

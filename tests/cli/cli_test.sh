@@ -123,6 +123,23 @@ t_wrong_pw() { ZKVAULT_PASSWORD=wrong run 3 "${A[@]}" list && err_has "cannot un
 check "wrong password exits 3 with the library's message" t_wrong_pw
 t_pw_fd() { (unset ZKVAULT_PASSWORD; "$VAULT" "${A[@]}" --password-fd 3 list 3<<<"$PW" >"$TMP/out" 2>"$TMP/err") && out_has GitHub; }
 check "--password-fd reads the password" t_pw_fd
+# Abuse case A7 (docs/security.md): while zkvault waits for its password on a
+# FIFO, the kernel's view of the process shows a core size limit of 0/0.
+t_core() {
+  local fifo="$TMP/pw.fifo" pid limits
+  rm -f "$fifo" && mkfifo "$fifo" && exec 4<>"$fifo" || return 1
+  (unset ZKVAULT_PASSWORD; exec "$VAULT" "${A[@]}" --password-fd 3 list 3<&4 >"$TMP/out" 2>"$TMP/err") &
+  pid=$!
+  for _ in $(seq 100); do grep -q zkvault "/proc/$pid/cmdline" 2>/dev/null && break; sleep 0.05; done
+  sleep 0.2
+  limits=$(grep "Max core file size" "/proc/$pid/limits")
+  echo "$PW" >&4
+  wait "$pid"
+  exec 4>&-
+  [[ $limits =~ size[[:space:]]+0[[:space:]]+0[[:space:]] ]] || { echo "  $limits"; return 1; }
+  out_has GitHub
+}
+check "A7: core dumps are disabled" t_core
 t_no_pw() { (unset ZKVAULT_PASSWORD; setsid -w "$VAULT" "${A[@]}" list </dev/null >"$TMP/out" 2>"$TMP/err"; [[ $? -eq 2 ]]) &&
   err_has "no terminal to read the password from"; }
 check "no terminal and no password source exits 2" t_no_pw

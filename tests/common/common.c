@@ -2,6 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -143,6 +147,33 @@ static void test_common_json__parse_is_strict(void **state)
     }
 }
 
+/* Abuse case A7 (docs/security.md): in a child, so the test process keeps
+ * its own settings. The child reports what the kernel then says: not
+ * dumpable (prctl) and a core size limit of 0, soft and hard (getrlimit). */
+static void test_common_process__a7_harden_disables_core_dumps(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl = {1, 1};
+        int bad = 0;
+        if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1)
+            bad |= 1; /* it must start dumpable, or the check below means nothing */
+        if (vault_process_harden() != VAULT_OK)
+            bad |= 2;
+        if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+            bad |= 4;
+        if (getrlimit(RLIMIT_CORE, &rl) != 0 || rl.rlim_cur != 0 || rl.rlim_max != 0)
+            bad |= 8;
+        _exit(bad);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_common_bytes__big_endian(void **state)
 {
     (void)state;
@@ -193,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_common_hex__strict),
         cmocka_unit_test(test_common_json__parse_is_strict),
         cmocka_unit_test(test_common_bytes__big_endian),
+        cmocka_unit_test(test_common_process__a7_harden_disables_core_dumps),
         cmocka_unit_test(test_common_base64__roundtrip_and_strict),
     };
     return cmocka_run_group_tests_name("common", tests, NULL, NULL);

@@ -30,6 +30,8 @@ int http_teardown(void **state);
 /* {"v":2,"op":"register_start","email":...,"request":...}: an unauthenticated
  * request whose answer depends only on the pepper and the email */
 void http_probe_request(char *buf, size_t size, const char *email);
+/* The "v" that the probe request writes: the protocol version. */
+int http_protocol_version(void);
 
 /* The answer the server gives in-process (the reference for HTTP answers);
  * freed with vault_free(). */
@@ -62,5 +64,6 @@ int http_run_transport_tests(void);
 int http_run_tls_tests(void);
 int http_run_vaultd_tests(void);
 int http_run_client_tests(void);
+int http_run_limits_tests(void);
 
 #endif

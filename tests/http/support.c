@@ -58,12 +58,17 @@ int http_teardown(void **state)
     return 0;
 }
 
+int http_protocol_version(void)
+{
+    return 2;
+}
+
 void http_probe_request(char *buf, size_t size, const char *email)
 {
     int n = snprintf(buf, size,
-                     "{\"v\":2,\"op\":\"register_start\",\"email\":\"%s\",\"request\":"
+                     "{\"v\":%d,\"op\":\"register_start\",\"email\":\"%s\",\"request\":"
                      "\"5059ff249eb1551b7ce4991f3336205bde44a105a032e747d21bf382e75f7a71\"}",
-                     email);
+                     http_protocol_version(), email);
     assert_true(n > 0 && (size_t)n < size);
 }
 
@@ -208,7 +213,8 @@ int main(void)
 {
     static const test_group_fn groups[] = {http_run_url_tests,       http_run_daemon_tests,
                                            http_run_transport_tests, http_run_tls_tests,
-                                           http_run_vaultd_tests,    http_run_client_tests};
+                                           http_run_vaultd_tests,    http_run_client_tests,
+                                           http_run_limits_tests};
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;
     int rc = test_run_groups(groups, sizeof groups / sizeof groups[0]);

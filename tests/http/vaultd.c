@@ -238,6 +238,46 @@ static void test_http_vaultd__serves_and_stops_on_sigint(void **state)
     serve_and_stop(SIGINT);
 }
 
+/* The "Max core file size" line of /proc/<pid>/limits: soft and hard. */
+static void core_limits(pid_t pid, char *soft, char *hard, size_t size)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/limits", (int)pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    soft[0] = hard[0] = '\0';
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "Max core file size", 18) == 0)
+            assert_int_equal(sscanf(line + 18, "%31s %31s", soft, hard), 2);
+    fclose(f);
+    assert_true(size >= 32);
+}
+
+/* Abuse case A7 (docs/security.md): a running vaultd holds the pepper; its
+ * core size limit, read by the kernel's account of the child, is 0/0. */
+static void test_http_vaultd__a7_core_dumps_are_disabled(void **state)
+{
+    (void)state;
+    require_vaultd();
+    char pepper_path[768], db[768], line[128], soft[32], hard[32];
+    snprintf(pepper_path, sizeof pepper_path, "%s", test_path("core.pepper"));
+    snprintf(db, sizeof db, "%s", test_path("core.db"));
+    uint8_t pepper[32];
+    test_key(pepper, 0x52);
+    write_file(pepper_path, pepper, 32, 0600);
+    char *argv[] = {"vaultd", "--db", db, "--pepper-file", pepper_path, "--addr", "127.0.0.1",
+                    "--port", "0", NULL};
+    int fd = -1;
+    pid_t pid = spawn(argv, &fd);
+    read_line(fd, line, sizeof line); /* listening: past start-up */
+    core_limits(pid, soft, hard, sizeof soft);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(wait_exit(pid), 0);
+    close(fd);
+    assert_string_equal(soft, "0");
+    assert_string_equal(hard, "0");
+}
+
 int http_run_vaultd_tests(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +285,7 @@ int http_run_vaultd_tests(void)
         cmocka_unit_test(test_http_vaultd__bad_arguments_exit_with_documented_codes),
         cmocka_unit_test(test_http_vaultd__serves_and_stops_on_sigterm),
         cmocka_unit_test(test_http_vaultd__serves_and_stops_on_sigint),
+        cmocka_unit_test(test_http_vaultd__a7_core_dumps_are_disabled),
     };
     return cmocka_run_group_tests_name("http_vaultd", tests, NULL, NULL);
 }

@@ -50,6 +50,10 @@ int main(void)
         cmocka_unit_test(test_server_links__quota_and_states),
         cmocka_unit_test(test_server_links__reverse_request),
         cmocka_unit_test(test_server_devices__list_revoke_rotate),
+        cmocka_unit_test(test_server_limits__a6_names_echoed_only_as_valid_utf8),
+        cmocka_unit_test(test_server_limits__a1_small_ops_have_the_small_cap),
+        cmocka_unit_test(test_server_limits__a5_second_address_links_while_one_floods),
+        cmocka_unit_test(test_server_limits__a4_guesses_over_many_accounts_limited_per_address),
     };
     static const char *const backends[] = {"sqlite", "postgresql"};
     int failed = 0;

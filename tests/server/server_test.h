@@ -151,5 +151,9 @@ TS_AREA(test_server_links__relay_lifecycle);
 TS_AREA(test_server_links__quota_and_states);
 TS_AREA(test_server_links__reverse_request);
 TS_AREA(test_server_devices__list_revoke_rotate);
+TS_AREA(test_server_limits__a6_names_echoed_only_as_valid_utf8);
+TS_AREA(test_server_limits__a1_small_ops_have_the_small_cap);
+TS_AREA(test_server_limits__a5_second_address_links_while_one_floods);
+TS_AREA(test_server_limits__a4_guesses_over_many_accounts_limited_per_address);
 
 #endif

@@ -119,7 +119,8 @@ static int run(cli *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (vault_init() != VAULT_OK) {
+    /* Before any key exists: a crash must not write one to a core file. */
+    if (vault_process_harden() != VAULT_OK || vault_init() != VAULT_OK) {
         fprintf(stderr, "zkvault: the library could not start: %s\n", vault_last_error());
         return CLI_EXIT_ERROR;
     }
