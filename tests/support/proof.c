@@ -8,8 +8,8 @@
 #include "opaque/opaque.h"
 
 /* {"v":2,"op":op,"email":email, name:hex}, escaped by cJSON, answered. */
-static cJSON *call(vault_server *s, const char *op, const char *email, const char *name,
-                   const char *hex)
+static cJSON *call_from(vault_server *s, const char *peer, const char *op, const char *email,
+                        const char *name, const char *hex)
 {
     char *answer = NULL;
     cJSON *req = cJSON_CreateObject();
@@ -21,7 +21,8 @@ static cJSON *call(vault_server *s, const char *op, const char *email, const cha
     char *text = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
     assert_non_null(text);
-    assert_int_equal(vault_server_handle(s, text, strlen(text), &answer), VAULT_OK);
+    assert_int_equal(vault_server_handle_from(s, peer, NULL, text, strlen(text), &answer),
+                     VAULT_OK);
     cJSON_free(text);
     cJSON *r = cJSON_Parse(answer);
     vault_free(answer);
@@ -54,7 +55,7 @@ void test_opaque_record_for(vault_server *s, const char *email, const char *pass
                                              strlen(password), NULL),
                      VAULT_OK);
     vault__bin2hex(req_hex, req, sizeof req);
-    cJSON *r = call(s, "register_start", email, "request", req_hex);
+    cJSON *r = call_from(s, NULL, "register_start", email, "request", req_hex);
     const char *hex = member(r, "response");
     assert_non_null(hex);
     assert_int_equal(vault__hex2bin(resp, sizeof resp, hex), VAULT_OK);
@@ -92,6 +93,12 @@ int test_opaque_prove(vault_server *s, const char *email, const char *password, 
 int test_opaque_prove_ex(vault_server *s, const char *email, const char *password,
                          test_proof *out, cJSON **error)
 {
+    return test_opaque_prove_from(s, NULL, email, password, out, error);
+}
+
+int test_opaque_prove_from(vault_server *s, const char *peer, const char *email,
+                           const char *password, test_proof *out, cJSON **error)
+{
     vault_opaque_client st;
     vault_opaque_cfg cfg;
     uint8_t ke1[96], ke2[320], ke3[64], session_key[64], export_key[64], token[32];
@@ -102,7 +109,7 @@ int test_opaque_prove_ex(vault_server *s, const char *email, const char *passwor
                                        NULL, NULL, NULL),
                      VAULT_OK);
     vault__bin2hex(ke1_hex, ke1, sizeof ke1);
-    cJSON *r = call(s, "login_start", email, "ke1", ke1_hex);
+    cJSON *r = call_from(s, peer, "login_start", email, "ke1", ke1_hex);
     *error = NULL;
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"))) {
         int status = error_status(r);

@@ -30,5 +30,8 @@ int test_opaque_prove(vault_server *s, const char *email, const char *password, 
  * caller deletes it), else NULL. */
 int test_opaque_prove_ex(vault_server *s, const char *email, const char *password,
                          test_proof *out, struct cJSON **error);
+/* The same from a client address (vault_server_handle_from; NULL: none). */
+int test_opaque_prove_from(vault_server *s, const char *peer, const char *email,
+                           const char *password, test_proof *out, struct cJSON **error);
 
 #endif
