@@ -12,7 +12,7 @@ const CODES = {
   [-16]: 'VAULT_E_RATE_LIMITED', [-17]: 'VAULT_E_STATE', [-18]: 'VAULT_E_EXPIRED',
   [-19]: 'VAULT_E_MISMATCH', [-20]: 'VAULT_E_REVOKED', [-21]: 'VAULT_E_INSECURE',
   [-22]: 'VAULT_E_PENDING', [-23]: 'VAULT_E_SAS', [-24]: 'VAULT_E_INTERNAL',
-  [-25]: 'VAULT_E_FORK', [-31]: 'VAULT_E_UNSUPPORTED',
+  [-25]: 'VAULT_E_FORK', [-29]: 'VAULT_E_FORMAT', [-31]: 'VAULT_E_UNSUPPORTED',
 };
 
 class VaultError extends Error {
@@ -26,7 +26,7 @@ class VaultError extends Error {
   }
 }
 // Error.name is the class name, as for built-in errors.
-class InputError extends VaultError {}       // INVALID, LIMIT
+class InputError extends VaultError {}       // INVALID, LIMIT, FORMAT (an import's file)
 class AuthError extends VaultError {}        // AUTH, REVOKED, SAS
 class RateLimitedError extends AuthError {}  // RATE_LIMITED
 class IntegrityError extends VaultError {}   // CORRUPT, WEAK_KDF, VERSION, ROLLBACK, MISMATCH
@@ -50,7 +50,7 @@ for (const cls of [VaultError, InputError, AuthError, RateLimitedError, Integrit
 }
 
 const FAMILY = {
-  [-1]: InputError, [-6]: InputError,
+  [-1]: InputError, [-6]: InputError, [-29]: InputError,
   [-3]: AuthError, [-16]: RateLimitedError, [-20]: AuthError, [-23]: AuthError,
   [-4]: IntegrityError, [-5]: IntegrityError, [-9]: IntegrityError,
   [-12]: IntegrityError, [-19]: IntegrityError, [-25]: ForkError,

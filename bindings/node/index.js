@@ -12,6 +12,7 @@ const errors = require('./errors.js');
 
 const LIST_DELETED = 1;
 const LIST_TRASH = 2;
+const IMPORT_DRY_RUN = 1;
 const HTTP_ALLOW_INSECURE = 1;
 const HTTP_INSECURE_TLS = 2;
 const QR_TEXT = 1;
@@ -134,6 +135,13 @@ function withSecrets(values, body) {
   }
   bufs.forEach((b) => b.fill(0));
   return result;
+}
+
+// The import and export formats: [{ name, description, import, export, plaintext }].
+function interopFormats() {
+  const out = [null];
+  call('vault_interop_formats', [out]);
+  return JSON.parse(takeString(out[0]));
 }
 
 function version() {
@@ -317,6 +325,31 @@ class Vault {
     const out = [null];
     call('vault_item_search', [this._handle(), text(query, 'query'), out]);
     return JSON.parse(takeString(out[0]));
+  }
+
+  // Imports another manager's file (Buffer or string) in format fmt, all or
+  // nothing; returns the report. password: only for 'zkvault-encrypted'. A
+  // malformed file or one of another format throws InputError (FORMAT).
+  importData(fmt, data, { password = null, dryRun = false } = {}) {
+    const bytes = Buffer.isBuffer(data) ? data : Buffer.from(text(data, 'data'), 'utf8');
+    const out = [null];
+    const run = (pw) => call('vault_import', [this._handle(), text(fmt, 'format'), bytes,
+      bytes.length, pw, dryRun ? IMPORT_DRY_RUN : 0, out]);
+    if (password === null) run(null);
+    else withSecrets([password], run);
+    return JSON.parse(takeString(out[0]));
+  }
+
+  // The live items in format fmt (a Buffer). 'zkvault-encrypted' (the
+  // default) seals them under password with Argon2id; the others are PLAINTEXT.
+  export(fmt = 'zkvault-encrypted', { password = null, opslimit = 0, memlimit = 0 } = {}) {
+    const out = [null];
+    const len = [0];
+    const run = (pw) => call('vault_export', [this._handle(), text(fmt, 'format'), pw, opslimit,
+      memlimit, out, len]);
+    if (password === null) run(null);
+    else withSecrets([password], run);
+    return takeBytes(out[0], len[0]);
   }
 
   get size() {
@@ -742,6 +775,6 @@ function blobOpen(key, accountId, revision, blob) {
 
 module.exports = {
   Vault, Client, Server, Httpd, Link, version, strerror, checkKdfParams, deriveKeys, newSalt,
-  blobSeal, blobOpen, qrRender, totpCode, LIST_DELETED, LIST_TRASH, HTTP_ALLOW_INSECURE, HTTP_INSECURE_TLS, QR_TEXT,
+  blobSeal, blobOpen, qrRender, totpCode, interopFormats, IMPORT_DRY_RUN, LIST_DELETED, LIST_TRASH, HTTP_ALLOW_INSECURE, HTTP_INSECURE_TLS, QR_TEXT,
   QR_SVG, QR_PGM, KEY_BYTES, SALT_BYTES, KDF_OPSLIMIT_MIN, KDF_MEMLIMIT_MIN, ...errors,
 };

@@ -165,6 +165,25 @@ int vault_client__stage_point(vault_client *c, const char *name, const uint8_t *
     return rc;
 }
 
+int vault_client__head(vault_client *c, uint8_t hash[VAULT_CHAIN_HASH_BYTES])
+{
+    static const char *const names[3] = {"pending_blob_hash", "base_blob_hash",
+                                         "grant_head_hash"};
+    memset(hash, 0, VAULT_CHAIN_HASH_BYTES);
+    for (int i = 0; i < 3; i++) {
+        uint8_t *h = NULL;
+        size_t len = 0;
+        int rc = vault_client__store_get(c, names[i], &h, &len);
+        if (rc == VAULT_OK && len == VAULT_CHAIN_HASH_BYTES)
+            memcpy(hash, h, len);
+        vault_free(h);
+        if (rc != VAULT_E_NOT_FOUND)
+            return rc;
+    }
+    vault__clear_error();
+    return VAULT_OK;
+}
+
 static int drop_pending(vault_client *c)
 {
     int rc = vault_client__store_delete(c, "pending_blob");
@@ -231,6 +250,8 @@ static int store_synced(vault_client *c, const pulled *p, const vault *v,
     if (rc == VAULT_OK)
         rc = pending != NULL ? vault_client__stage_point(c, "pending_blob", pending, pending_len)
                              : drop_pending(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_delete(c, "grant_head_hash");
     if (rc == VAULT_OK) {
         vault *keep = c->v;
         c->v = (vault *)v; /* put_local_blob seals c->v; only read */
@@ -249,6 +270,31 @@ static int store_synced(vault_client *c, const pulled *p, const vault *v,
 }
 
 /* ---- the merge-base rule ---------------------------------------------------- */
+
+/* A linked device's first pull: the grant named the old device's blob at
+ * the revision it saw; the server must show it or a descendant of it. */
+static int check_grant_head(vault_client *c, const pulled *p)
+{
+    uint8_t *head = NULL;
+    size_t len = 0;
+    int rc = vault_client__store_get(c, "grant_head_hash", &head, &len);
+    if (rc == VAULT_E_NOT_FOUND) {
+        vault__clear_error();
+        return VAULT_OK;
+    }
+    if (rc == VAULT_OK && len == VAULT_CHAIN_HASH_BYTES && !sodium_is_zero(head, len)) {
+        int same = p->revision == c->highest_revision &&
+                   sodium_memcmp(p->hash, head, VAULT_CHAIN_HASH_BYTES) == 0;
+        if (!same && (p->revision == c->highest_revision ||
+                      vault_chain__says(&p->chain, c->highest_revision, head) ==
+                          VAULT_CHAIN_OTHER))
+            rc = vault__fail(VAULT_E_FORK, "the server's history holds another revision %llu "
+                                           "than the device that linked this one had",
+                             (unsigned long long)c->highest_revision);
+    }
+    vault_free(head);
+    return rc;
+}
 
 /* Where the server's revision stands relative to what this device confirmed
  * (its base) and pushed (pending): *base receives the vault to merge from,
@@ -283,6 +329,8 @@ static int choose_base(vault_client *c, const pulled *p, vault **base)
         return rc;
     vault__clear_error();
     rc = open_base(c, base, &base_chain, base_hash);
+    if (rc == VAULT_OK && c->base_revision == 0)
+        rc = check_grant_head(c, p);
     if (rc != VAULT_OK || c->base_revision == 0)
         return rc;
     int same = p->revision == c->base_revision &&

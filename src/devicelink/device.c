@@ -180,13 +180,16 @@ static int add_self_to_vault(vault_client *c, const device_secrets *d, const cha
 }
 
 /* Writes the account state and the wrapped secrets in one transaction. */
-static int store_new_account(vault_client *c, const uint8_t *local_key, const device_secrets *d)
+static int store_new_account(vault_client *c, const uint8_t *local_key, const device_secrets *d,
+                             const uint8_t *head)
 {
     int rc = vault_client__store_begin(c);
     if (rc == VAULT_OK)
         rc = vault_client__store_put(c, "device_id", c->device_id, 2 * VAULT_ACCOUNT_ID_BYTES);
     if (rc == VAULT_OK)
         rc = vault_client__put_state(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "grant_head_hash", head, 32);
     if (rc == VAULT_OK)
         rc = store_secrets(c, local_key, d);
     if (rc == VAULT_OK)
@@ -225,7 +228,7 @@ int vault_devicelink__adopt_grant(vault_client *c, const vault_devicelink_grant 
     c->memlimit = g->memlimit;
     c->base_revision = 0;
     c->highest_revision = g->revision; /* never accept anything older than A saw */
-    if ((rc = store_new_account(c, local_key, d)) != VAULT_OK)
+    if ((rc = store_new_account(c, local_key, d, g->head)) != VAULT_OK)
         goto done;
     c->has_account = 1;
     vault_client__set_unlocked(c, k, v);

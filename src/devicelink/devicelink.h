@@ -25,8 +25,9 @@
 struct cJSON;
 
 #define VAULT_DEVICELINK_VERSION 1u
-/* The grant JSON's own version: 2 carries the Secret Key and the email. */
-#define VAULT_DEVICELINK_GRANT_VERSION 2u
+/* The grant's own "v": 2 added the chain head, 3 the Secret Key and the email
+ * (protocol 2); an older grant is refused. */
+#define VAULT_DEVICELINK_GRANT_VERSION 3u
 #define VAULT_DEVICELINK_OFFER ((uint8_t)'o')   /* logged-in device shows the QR */
 #define VAULT_DEVICELINK_REVERSE ((uint8_t)'n') /* new device shows the QR */
 
@@ -83,6 +84,10 @@ typedef struct vault_devicelink_grant {
     uint64_t opslimit;
     uint64_t memlimit;
     uint64_t revision; /* the revision the old device last saw: a rollback floor */
+    /* the chain name (BLAKE2b-256) of the old device's blob at `revision`;
+     * all zero if it holds none. The new device's first pull must show it or
+     * descend from it (docs/sync.md). */
+    uint8_t head[32];
     char device_name[VAULT_DEVICELINK_NAME_MAX + 1]; /* the name the old device gave it */
 } vault_devicelink_grant;
 

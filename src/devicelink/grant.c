@@ -3,7 +3,8 @@
  *
  *   {"v":2,"account_id":"<32 hex>","vault_key":"<64 hex>","device_id":"<32 hex>",
  *    "credential":"<64 hex>","secret_key":"<32 hex>","email":"a@example.com",
- *    "opslimit":3,"memlimit":67108864,"revision":7,"device_name":"laptop"}
+ *    "opslimit":3,"memlimit":67108864,"revision":7,"head":"<64 hex>",
+ *    "device_name":"laptop"}
  *
  * The Secret Key travels here, end-to-end encrypted to the new device, so
  * that a linked device never asks the user for it.
@@ -20,11 +21,11 @@
 #include "common/common.h"
 #include "devicelink/devicelink.h"
 
-#define GRANT_MEMBERS 11
+#define GRANT_MEMBERS 12
 
 static const char *const grant_members[GRANT_MEMBERS] = {
     "v", "account_id", "vault_key", "device_id", "credential", "secret_key",
-    "email", "opslimit", "memlimit", "revision", "device_name"};
+    "email", "opslimit", "memlimit", "revision", "head", "device_name"};
 
 static int add_hex(cJSON *obj, const char *key, const uint8_t *bin, size_t len)
 {
@@ -67,6 +68,7 @@ int vault_devicelink__grant_encode(char **json, const vault_devicelink_grant *g)
         add_u64(obj, "opslimit", g->opslimit) != VAULT_OK ||
         add_u64(obj, "memlimit", g->memlimit) != VAULT_OK ||
         add_u64(obj, "revision", g->revision) != VAULT_OK ||
+        add_hex(obj, "head", g->head, sizeof g->head) != VAULT_OK ||
         cJSON_AddStringToObject(obj, "device_name", g->device_name) == NULL)
         goto done;
     rc = vault__json_print(obj, json);
@@ -169,11 +171,15 @@ static int decode_members(vault_devicelink_grant *g, const cJSON *obj)
 {
     uint64_t v = 0;
     int rc;
-    if ((rc = only_known_members(obj)) != VAULT_OK ||
-        (rc = vault__json_u64(obj, "v", "link grant", &v)) != VAULT_OK)
+    /* The version first: an older grant has other members. */
+    if ((rc = vault__json_u64(obj, "v", "link grant", &v)) != VAULT_OK)
         return rc;
     if (v != VAULT_DEVICELINK_GRANT_VERSION)
-        return vault__fail(VAULT_E_VERSION, "link grant: version not supported");
+        return vault__fail(VAULT_E_VERSION, "link grant: version %llu not supported (the "
+                                            "other device needs the same zkvault version)",
+                           (unsigned long long)v);
+    if ((rc = only_known_members(obj)) != VAULT_OK)
+        return rc;
     if ((rc = get_id(obj, "account_id", g->account_id)) != VAULT_OK ||
         (rc = get_hex(obj, "vault_key", g->vault_key, sizeof g->vault_key)) != VAULT_OK ||
         (rc = get_id(obj, "device_id", g->device_id)) != VAULT_OK ||
@@ -182,7 +188,8 @@ static int decode_members(vault_devicelink_grant *g, const cJSON *obj)
         (rc = get_email(obj, g->email)) != VAULT_OK ||
         (rc = vault__json_u64(obj, "opslimit", "link grant", &g->opslimit)) != VAULT_OK ||
         (rc = vault__json_u64(obj, "memlimit", "link grant", &g->memlimit)) != VAULT_OK ||
-        (rc = vault__json_u64(obj, "revision", "link grant", &g->revision)) != VAULT_OK)
+        (rc = vault__json_u64(obj, "revision", "link grant", &g->revision)) != VAULT_OK ||
+        (rc = get_hex(obj, "head", g->head, sizeof g->head)) != VAULT_OK)
         return rc;
     if ((rc = get_name(obj, g->device_name)) != VAULT_OK)
         return rc;

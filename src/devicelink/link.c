@@ -286,7 +286,8 @@ int vault_link_sas(const vault_link *l, char **sas)
 }
 
 /* The grant for the new device: a fresh device id and credential, the vault
- * key and the account's KDF parameters, and our highest revision. */
+ * key and the account's KDF parameters, and our highest revision with the
+ * name of our blob at it (the chain head the new device checks against). */
 static int make_grant(vault_link *l, vault_devicelink_grant *g, const char *device_name)
 {
     vault_client *c = l->c;
@@ -300,7 +301,7 @@ static int make_grant(vault_link *l, vault_devicelink_grant *g, const char *devi
     g->opslimit = c->opslimit;
     g->memlimit = c->memlimit;
     g->revision = c->highest_revision;
-    return VAULT_OK;
+    return vault_client__head(c, g->head);
 }
 
 static int deliver(vault_link *l, const vault_devicelink_grant *g, const uint8_t *env,

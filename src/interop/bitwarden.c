@@ -201,7 +201,8 @@ static int has_tag(const cJSON *item, const char *tag)
     return 0;
 }
 
-/* Appends child, or deletes it when there is no array (out of memory). */
+/* Appends a finished child, or deletes it when there is no array (out of
+ * memory): never touch child afterwards. */
 static void append(cJSON *array, cJSON *child)
 {
     if (!cJSON_AddItemToArray(array, child))
@@ -217,9 +218,9 @@ static cJSON *write_login(const cJSON *item)
         const char *v = cJSON_GetObjectItemCaseSensitive(f, "value")->valuestring;
         if (strncmp(n, "url", 3) == 0) {
             cJSON *u = cJSON_CreateObject();
-            append(uris, u);
             cJSON_AddNullToObject(u, "match");
             cJSON_AddStringToObject(u, "uri", v);
+            append(uris, u);
         } else if (strcmp(n, "username") == 0 || strcmp(n, "password") == 0 ||
                    strcmp(n, "totp") == 0) {
             cJSON_AddStringToObject(login, n, v);
@@ -287,23 +288,23 @@ static int write_item(cJSON *out, cJSON *folders, const cJSON *item)
             continue;
         }
         cJSON *c = cJSON_CreateObject();
-        append(custom, c);
         cJSON_AddStringToObject(c, "name", n);
         cJSON_AddStringToObject(c, "value", v);
         cJSON_AddNumberToObject(c, "type", hidden ? 1 : 0);
         cJSON_AddNullToObject(c, "linkedId");
+        append(custom, c);
     }
     cJSON *hist = cJSON_AddArrayToObject(o, "passwordHistory");
     cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(item, "history")) {
         if (strcmp(cJSON_GetObjectItemCaseSensitive(f, "name")->valuestring, "password") != 0)
             continue;
         cJSON *h = cJSON_CreateObject();
-        append(hist, h);
         vault_interop__format_time(
             (uint64_t)cJSON_GetObjectItemCaseSensitive(f, "changed")->valuedouble, 1, when);
         cJSON_AddStringToObject(h, "lastUsedDate", when);
         cJSON_AddStringToObject(h, "password",
                                 cJSON_GetObjectItemCaseSensitive(f, "value")->valuestring);
+        append(hist, h);
     }
     cJSON_AddNullToObject(o, "collectionIds");
     vault_interop__format_time((uint64_t)cJSON_GetObjectItemCaseSensitive(item, "created")->valuedouble,

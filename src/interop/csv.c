@@ -237,24 +237,26 @@ static int truthy(const char *v)
            strcmp(n, "y") == 0;
 }
 
-/* Item types from the managers' words ("Secure Note", "Credit Card"...). */
-static const char *map_type(const char *v)
+/* The row's type: the file's word for it ("Secure Note", "Credit Card", or
+ * already a type name, lowercased into buf), else "note" for a row that holds
+ * only a note (or a LastPass secure note), else "login". */
+static const char *row_type(const char *word, int note_only, char buf[64])
 {
-    char n[64];
-    vault_interop__norm(v, n, sizeof n);
     static const char *const words[][2] = {
-        {"login", "login"},       {"password", "login"},      {"note", "note"},
-        {"secure note", "note"},  {"securenote", "note"},     {"card", "card"},
-        {"credit card", "card"},  {"creditcard", "card"},     {"identity", "identity"},
-        {"", "login"}};
+        {"login", "login"},      {"password", "login"},  {"note", "note"},
+        {"secure note", "note"}, {"securenote", "note"}, {"card", "card"},
+        {"credit card", "card"}, {"creditcard", "card"}, {"identity", "identity"}};
+    vault_interop__norm(word != NULL ? word : "", buf, 64);
+    if (buf[0] == '\0')
+        return note_only ? "note" : "login";
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (strcmp(n, words[i][0]) == 0)
+        if (strcmp(buf, words[i][0]) == 0)
             return words[i][1];
-    for (const char *p = n; *p != '\0'; p++)
+    for (const char *p = buf; *p != '\0'; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' ||
               *p == '-'))
             return "login";
-    return NULL; /* already a valid type name: keep it */
+    return buf;
 }
 
 /* Tags from "a,b;c" (1Password, the generic format). */
@@ -395,13 +397,10 @@ static int read_row(interop_import *s, const csv_format *f, const mapping *m, cs
     if (sn)
         remove_field(item, "url");
     cJSON *fields = cJSON_GetObjectItemCaseSensitive(item, "fields");
-    int only_note = fields->child == NULL ||
+    int note_only = sn || fields->child == NULL ||
                     (fields->child->next == NULL && vault_interop__field(item, "note") != NULL);
-    const char *type = st.type != NULL ? map_type(st.type) : NULL;
-    if (st.type != NULL && type == NULL)
-        type = st.type;
-    if (type == NULL || (st.type != NULL && st.type[0] == '\0'))
-        type = sn || only_note ? "note" : "login";
+    char buf[64];
+    const char *type = row_type(st.type, note_only, buf);
     char fallback[256];
     const char *title = st.title;
     if (title == NULL || title[0] == '\0') {

@@ -320,6 +320,7 @@ static void sample_grant(vault_devicelink_grant *g)
     g->opslimit = 3;
     g->memlimit = 64u * 1024u * 1024u;
     g->revision = 7;
+    test_key(g->head, 0x70);
     strcpy(g->device_name, "laptop");
 }
 
@@ -350,7 +351,8 @@ static void test_devicelink_grant__strict_decode(void **state)
         const char *value; /* JSON text, or NULL to delete the member */
         int expect;
     } cases[] = {
-        {"v", "1", VAULT_E_VERSION},
+        {"v", "1", VAULT_E_VERSION}, /* before the chain head */
+        {"v", "2", VAULT_E_VERSION}, /* before the Secret Key */
         {"v", "3", VAULT_E_VERSION},
         {"v", NULL, VAULT_E_INVALID},
         {"vault_key", "\"00\"", VAULT_E_INVALID},
@@ -366,6 +368,8 @@ static void test_devicelink_grant__strict_decode(void **state)
         {"memlimit", "1024", VAULT_E_WEAK_KDF},
         {"opslimit", "1000", VAULT_E_LIMIT},
         {"revision", "-1", VAULT_E_INVALID},
+        {"head", NULL, VAULT_E_INVALID},
+        {"head", "\"00\"", VAULT_E_INVALID},
         {"extra", "1", VAULT_E_INVALID},
         {"device_name", "\"\"", VAULT_E_INVALID},
         {"device_name", "\"a\\u0001b\"", VAULT_E_INVALID},
@@ -383,7 +387,7 @@ static void test_devicelink_grant__strict_decode(void **state)
         cJSON_free(text);
         cJSON_Delete(j);
     }
-    const char *broken[] = {"", "[]", "{", "null", "{\"v\":1}"};
+    const char *broken[] = {"", "[]", "{", "null", "{\"v\":3}"};
     for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++)
         assert_int_equal(vault_devicelink__grant_decode(&g, broken[i], strlen(broken[i])),
                          VAULT_E_INVALID);

@@ -54,6 +54,7 @@ REPLAY_TEST(item_json)
 REPLAY_TEST(link_payload)
 REPLAY_TEST(server_request)
 REPLAY_TEST(client_answer)
+REPLAY_TEST(import)
 
 int main(void)
 {
@@ -63,6 +64,7 @@ int main(void)
         cmocka_unit_test(test_fuzzreplay__link_payload),
         cmocka_unit_test(test_fuzzreplay__server_request),
         cmocka_unit_test(test_fuzzreplay__client_answer),
+        cmocka_unit_test(test_fuzzreplay__import),
     };
     return cmocka_run_group_tests_name("fuzzreplay", tests, NULL, NULL);
 }

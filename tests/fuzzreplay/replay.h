@@ -10,5 +10,6 @@ int fuzz_item_json(const uint8_t *data, size_t size);
 int fuzz_link_payload(const uint8_t *data, size_t size);
 int fuzz_server_request(const uint8_t *data, size_t size);
 int fuzz_client_answer(const uint8_t *data, size_t size);
+int fuzz_import(const uint8_t *data, size_t size);
 
 #endif

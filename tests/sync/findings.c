@@ -132,3 +132,50 @@ void test_sync_password__changed_elsewhere_old_password_unlocks_and_says_so(void
     assert_int_equal(is_unlocked(w->b), 0);
     vault_free(id);
 }
+
+/* Runs the QR link flow from `from` to the empty device `to` up to the new
+ * device's completion and returns what that gave. */
+static int link_outcome(vault_client *from, vault_client *to, const uint8_t *key)
+{
+    vault_link *offer = NULL, *join = NULL;
+    char *uri = NULL;
+    assert_int_equal(vault_link_offer(&offer, from), VAULT_OK);
+    assert_int_equal(vault_link_payload(offer, &uri), VAULT_OK);
+    assert_int_equal(vault_link_join(&join, to, uri), VAULT_OK);
+    assert_int_equal(vault_link_poll(offer), VAULT_OK);
+    assert_int_equal(vault_link_complete(join, key), VAULT_E_PENDING);
+    assert_int_equal(vault_link_confirm(offer, "phone"), VAULT_OK);
+    int rc = vault_link_complete(join, key);
+    vault_free(uri);
+    vault_link_free(offer);
+    vault_link_free(join);
+    return rc;
+}
+
+void test_sync_fork__linked_device_inherits_the_chain_head(void **state)
+{
+    world *w = *state;
+    uint8_t key[32];
+    test_key(key, 0x21);
+    assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_OK);
+    char *x = tw_add(w->a, login_item("edit-x", "x"));
+    w->lie_a->mode = LIAR_DROP_PUSH;
+    assert_int_equal(vault_client_sync(w->a), VAULT_OK); /* acknowledged as 2, lost */
+    w->lie_a->mode = LIAR_HONEST;
+    char *y = tw_add(w->b, login_item("edit-y", "y"));
+    assert_int_equal(vault_client_sync(w->b), VAULT_OK); /* another revision 2 */
+
+    /* The grant names A's revision 2; the server shows another one. */
+    tw_device *c = tw_device_open(w->tw, "c");
+    assert_int_equal(link_outcome(w->a, c->c, key), VAULT_E_FORK);
+
+    /* Once A resolved the fork, a new device links and holds every edit. */
+    assert_int_equal(vault_client_sync(w->a), VAULT_E_FORK);
+    assert_int_equal(vault_client_resolve_fork(w->a), VAULT_OK);
+    tw_device *d = tw_device_open(w->tw, "d");
+    assert_int_equal(link_outcome(w->a, d->c, key), VAULT_OK);
+    assert_field(d->c, x, "username", "edit-x");
+    assert_field(d->c, y, "username", "edit-y");
+    vault_free(x);
+    vault_free(y);
+}

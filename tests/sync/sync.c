@@ -399,6 +399,7 @@ int main(void)
         T(test_sync_liar__broken_answers_are_server_errors),
         T(test_sync_settle__quiet_rounds_push_nothing),
         T(test_sync_fork__acknowledged_then_lost_push_is_detected_and_kept),
+        T(test_sync_fork__linked_device_inherits_the_chain_head),
         T(test_sync_password__changed_elsewhere_new_password_recovers),
         T(test_sync_password__changed_elsewhere_old_password_unlocks_and_says_so),
     };

@@ -28,6 +28,7 @@ void assert_unchanged(vault_client *c, char *before, uint64_t revision);
 /* findings.c: the review's findings 1-3 (issue 13) as regression tests. */
 void test_sync_settle__quiet_rounds_push_nothing(void **state);
 void test_sync_fork__acknowledged_then_lost_push_is_detected_and_kept(void **state);
+void test_sync_fork__linked_device_inherits_the_chain_head(void **state);
 void test_sync_password__changed_elsewhere_new_password_recovers(void **state);
 void test_sync_password__changed_elsewhere_old_password_unlocks_and_says_so(void **state);
 

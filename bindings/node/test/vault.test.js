@@ -141,3 +141,32 @@ test('TOTP (RFC 6238) and audit', () => {
     v.close();
   }
 });
+
+test('import other managers\' files, export encrypted and plaintext', () => {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const samples = path.join(__dirname, '..', '..', '..', 'tests', 'vectors', 'interop');
+  const sample = (name) => fs.readFileSync(path.join(samples, name));
+  const names = zk.interopFormats().filter((f) => f.import).map((f) => f.name);
+  assert.ok(names.includes('bitwarden-json') && names.includes('keepass-xml'));
+  const v = new zk.Vault();
+  const w = new zk.Vault();
+  try {
+    const dry = v.importData('chrome-csv', sample('chrome.csv'), { dryRun: true });
+    assert.equal(dry.imported, 5);
+    assert.equal(v.size, 0);
+    assert.equal(v.importData('chrome-csv', sample('chrome.csv').toString()).imported, 5);
+    assert.throws(() => v.importData('chrome-csv', sample('malformed.csv')),
+      (e) => e instanceof zk.InputError && e.codeName === 'VAULT_E_FORMAT' && /line 3/.test(e.detail));
+    assert.equal(v.size, 5);
+    const sealed = v.export('zkvault-encrypted', { password: 'export pw', opslimit: OPS, memlimit: MEM });
+    assert.ok(!sealed.includes('hn-pass'));
+    assert.ok(v.export('csv').includes('hn-pass'));
+    assert.throws(() => w.importData('zkvault-encrypted', sealed, { password: 'wrong' }), zk.AuthError);
+    assert.equal(w.importData('zkvault-encrypted', sealed, { password: 'export pw' }).imported, 5);
+    assert.equal(w.size, 5);
+  } finally {
+    v.close();
+    w.close();
+  }
+});

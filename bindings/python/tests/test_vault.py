@@ -1,6 +1,7 @@
 """The in-memory vault, items, blobs and errors, without a client."""
 
 import json
+import os
 
 import pytest
 
@@ -159,3 +160,35 @@ def test_totp_rfc6238_and_audit():
         report = v.audit(old_days=0)
         assert report["summary"]["weak"] == 1
         assert "hunter2" not in json.dumps(report)
+
+
+SAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "tests", "vectors", "interop")
+
+
+def sample(name):
+    with open(os.path.join(SAMPLES, name), "rb") as f:
+        return f.read()
+
+
+def test_import_and_export_other_managers_files():
+    names = {f["name"] for f in zkvault.interop_formats() if f["import"]}
+    assert {"bitwarden-json", "keepass-xml", "chrome-csv", "lastpass-csv"} <= names
+    with zkvault.Vault() as v:
+        dry = v.import_data("chrome-csv", sample("chrome.csv"), dry_run=True)
+        assert dry["imported"] == 5 and dry["duplicates"] == 1 and len(v) == 0
+        report = v.import_data("chrome-csv", sample("chrome.csv").decode())
+        assert report["imported"] == 5 and len(v) == 5
+        with pytest.raises(zkvault.InputError) as err:
+            v.import_data("chrome-csv", sample("malformed.csv"))
+        assert err.value.name == "VAULT_E_FORMAT" and "line 3" in err.value.message
+        with pytest.raises(zkvault.InputError):
+            v.import_data("pwsafe", b"")
+        assert len(v) == 5
+        sealed = v.export(password="export pw", opslimit=OPS, memlimit=MEM)
+        assert b"hn-pass" not in sealed
+        assert b"hn-pass" in v.export("bitwarden-json")
+        with zkvault.Vault() as w:
+            with pytest.raises(zkvault.AuthError):
+                w.import_data("zkvault-encrypted", sealed, password="wrong")
+            assert w.import_data("zkvault-encrypted", sealed, password="export pw")["imported"] == 5
+            assert sorted(i["title"] for i in w) == sorted(i["title"] for i in v)

@@ -15,10 +15,10 @@ closed, raises zkvault.ClosedError (a ValueError) instead of reaching the
 library.
 """
 
-from .core import (HTTP_ALLOW_INSECURE, HTTP_INSECURE_TLS, KEY_BYTES, LIST_DELETED, LIST_TRASH,
-                   QR_PGM, QR_SVG, QR_TEXT, SALT_BYTES, Client, Httpd, Link, Server, Vault,
-                   blob_open, blob_seal, check_kdf_params, derive_keys, new_salt, qr_render,
-                   strerror, totp_code, version)
+from .core import (HTTP_ALLOW_INSECURE, HTTP_INSECURE_TLS, IMPORT_DRY_RUN, KEY_BYTES,
+                   LIST_DELETED, LIST_TRASH, QR_PGM, QR_SVG, QR_TEXT, SALT_BYTES, Client, Httpd,
+                   Link, Server, Vault, blob_open, blob_seal, check_kdf_params, derive_keys,
+                   interop_formats, new_salt, qr_render, strerror, totp_code, version)
 from .errors import (CODES, AuthError, ClosedError, ConflictError, ExistsError, ForkError,
                      InputError, IntegrityError, InternalError, NetworkError, NotFoundError,
                      RateLimitedError, StateError, StorageError, UnsupportedError, VaultError)
@@ -31,7 +31,7 @@ __all__ = [
     "Client", "Vault", "Server", "Httpd", "Link", "VaultError", "ClosedError", "InputError", "AuthError",
     "RateLimitedError", "IntegrityError", "ForkError", "NotFoundError", "ExistsError", "StateError",
     "NetworkError", "ConflictError", "StorageError", "InternalError", "UnsupportedError", "CODES",
-    "totp_code", "LIST_TRASH", "version", "strerror", "check_kdf_params", "derive_keys",
+    "totp_code", "interop_formats", "IMPORT_DRY_RUN", "LIST_TRASH", "version", "strerror", "check_kdf_params", "derive_keys",
     "new_salt", "blob_seal", "blob_open",
     "qr_render", "LIST_DELETED", "HTTP_ALLOW_INSECURE", "HTTP_INSECURE_TLS", "QR_TEXT",
     "QR_SVG", "QR_PGM", "KEY_BYTES", "SALT_BYTES", "KDF_OPSLIMIT_MIN", "KDF_MEMLIMIT_MIN",

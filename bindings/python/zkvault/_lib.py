@@ -108,6 +108,11 @@ _SIGNATURES = {
     "vault_audit": (c_int, [HANDLE, c_char_p, c_uint32, OUT_PTR]),
     "vault_item_count": (c_int, [HANDLE, POINTER(c_uint64)]),
     "vault_merge": (c_int, [POINTER(HANDLE), HANDLE, HANDLE, HANDLE]),
+    # import and export (docs/interop.md)
+    "vault_interop_formats": (c_int, [OUT_PTR]),
+    "vault_import": (c_int, [HANDLE, c_char_p, u8p, c_size_t, c_char_p, c_uint32, OUT_PTR]),
+    "vault_export": (c_int, [HANDLE, c_char_p, c_char_p, c_uint64, c_uint64, OUT_PTR,
+                             POINTER(c_size_t)]),
     "vault_compare": (c_int, [HANDLE, HANDLE, POINTER(c_int32)]),
     # server and daemon
     "vault_server_open": (c_int, [POINTER(HANDLE), c_char_p, u8p, c_size_t, c_uint32]),

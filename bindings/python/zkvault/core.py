@@ -19,6 +19,7 @@ fn = _lib.fn
 
 LIST_DELETED = 1
 LIST_TRASH = 2
+IMPORT_DRY_RUN = 1
 HTTP_ALLOW_INSECURE = 1
 HTTP_INSECURE_TLS = 2
 QR_TEXT, QR_SVG, QR_PGM = 1, 2, 3
@@ -163,6 +164,12 @@ def _item_json(item):
     if isinstance(item, dict):
         return json.dumps(item, ensure_ascii=False).encode("utf-8")
     return _text(item, "item")
+
+
+def interop_formats():
+    """The import and export formats: [{"name", "description", "import",
+    "export", "plaintext"}, ...]."""
+    return _json(_call, "vault_interop_formats")
 
 
 def version():
@@ -315,6 +322,31 @@ class Vault(_Handle):
 
     def search(self, query):
         return _json(_call, "vault_item_search", self._handle(), _text(query, "query"))
+
+    def import_data(self, fmt, data, password=None, dry_run=False):
+        """Imports another manager's file (bytes or str) in format fmt, all or
+        nothing (interop_formats() lists them); returns the report (dict).
+        password: only for "zkvault-encrypted". A malformed file or one of
+        another format raises InputError (code FORMAT) naming the line."""
+        data = _text(data, "data")
+        flags = IMPORT_DRY_RUN if dry_run else 0
+        if password is None:
+            return _json(_call, "vault_import", self._handle(), _text(fmt, "format"), data,
+                         len(data), None, flags)
+        with _Secret(password) as pw:
+            return _json(_call, "vault_import", self._handle(), _text(fmt, "format"), data,
+                         len(data), pw, flags)
+
+    def export(self, fmt="zkvault-encrypted", password=None, opslimit=0, memlimit=0):
+        """The live items in format fmt (bytes). "zkvault-encrypted" (the
+        default) seals them under password with Argon2id (0, 0: defaults);
+        every other format is PLAINTEXT."""
+        if password is None:
+            return _bytes(_call, "vault_export", self._handle(), _text(fmt, "format"), None,
+                          opslimit, memlimit)
+        with _Secret(password) as pw:
+            return _bytes(_call, "vault_export", self._handle(), _text(fmt, "format"), pw,
+                          opslimit, memlimit)
 
     def count(self):
         return _u64(_call, "vault_item_count", self._handle())

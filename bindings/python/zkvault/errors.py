@@ -18,7 +18,7 @@ CODES = {
     -15: "VAULT_E_SERVER", -16: "VAULT_E_RATE_LIMITED", -17: "VAULT_E_STATE",
     -18: "VAULT_E_EXPIRED", -19: "VAULT_E_MISMATCH", -20: "VAULT_E_REVOKED",
     -21: "VAULT_E_INSECURE", -22: "VAULT_E_PENDING", -23: "VAULT_E_SAS",
-    -24: "VAULT_E_INTERNAL", -25: "VAULT_E_FORK", -31: "VAULT_E_UNSUPPORTED",
+    -24: "VAULT_E_INTERNAL", -25: "VAULT_E_FORK", -29: "VAULT_E_FORMAT", -31: "VAULT_E_UNSUPPORTED",
 }
 # The codes as module constants: zkvault.errors.E_AUTH == -3.
 globals().update({name[len("VAULT_"):]: code for code, name in CODES.items()})
@@ -36,7 +36,8 @@ class VaultError(Exception):
 
 
 class InputError(VaultError, ValueError):
-    """Invalid argument or malformed input, or a size limit (INVALID, LIMIT)."""
+    """Invalid argument or malformed input, or a size limit (INVALID, LIMIT);
+    an import of a malformed file or one of another format (FORMAT)."""
 
 
 class AuthError(VaultError):
@@ -100,7 +101,7 @@ class ClosedError(ValueError):
 
 
 _FAMILY = {
-    -1: InputError, -6: InputError,
+    -1: InputError, -6: InputError, -29: InputError,
     -3: AuthError, -16: RateLimitedError, -20: AuthError, -23: AuthError,
     -4: IntegrityError, -5: IntegrityError, -9: IntegrityError, -12: IntegrityError,
     -19: IntegrityError, -25: ForkError,
