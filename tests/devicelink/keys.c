@@ -353,7 +353,7 @@ static void test_devicelink_grant__strict_decode(void **state)
     } cases[] = {
         {"v", "1", VAULT_E_VERSION}, /* before the chain head */
         {"v", "2", VAULT_E_VERSION}, /* before the Secret Key */
-        {"v", "3", VAULT_E_VERSION},
+        {"v", "4", VAULT_E_VERSION},
         {"v", NULL, VAULT_E_INVALID},
         {"vault_key", "\"00\"", VAULT_E_INVALID},
         {"vault_key", "\"3031323334353637383930313233343536373839303132333435363738393A3B\"",
