@@ -9,6 +9,8 @@
  * on the main thread, so no work ever happens in a signal handler.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <time.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
@@ -40,6 +42,42 @@ typedef struct {
     uint32_t threads;
 } options;
 
+#if defined(__GNUC__)
+#define VAULTD_PRINTF __attribute__((format(printf, 1, 2)))
+#else
+#define VAULTD_PRINTF
+#endif
+
+/* One log line on stderr: an RFC 3339 UTC timestamp with milliseconds,
+ * "vaultd:", the message. One fprintf per line, so that lines written by
+ * several threads (store events) never interleave. Callers never pass a
+ * secret: no pepper, token, email, or --db (a PostgreSQL URI may hold a
+ * password). */
+VAULTD_PRINTF static void log_line(const char *fmt, ...)
+{
+    char msg[1024], stamp[32];
+    struct timespec now;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s.%03ldZ vaultd: %s\n", stamp, now.tv_nsec / 1000000L, msg);
+}
+
+/* The server's operator events (store errors and recoveries, rate-limit
+ * trips), one line each; called on the request threads. */
+static void on_server_event(int event, const char *message, void *ctx)
+{
+    static const char *const kinds[] = {"event", "store error", "store recovered",
+                                        "rate limit"};
+    (void)ctx;
+    log_line("%s: %s", kinds[event >= 1 && event <= 3 ? event : 0], message);
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -50,8 +88,15 @@ static void usage(FILE *out)
             "Serves the zkvault protocol as POST /v1/api. --port 0 picks a free port.\n"
             "Once listening it prints one line: vaultd listening on ADDR:PORT\n"
             "(IPv6 addresses in brackets). SIGINT or SIGTERM stops it cleanly.\n"
+            "Its log goes to stderr, one timestamped line per event (start-up,\n"
+            "shutdown, store errors and recoveries, rate-limit trips), no secrets.\n"
             "\n"
-            "  --db PATH          SQLite database (created if missing)\n"
+            "  --db DB            the store: a SQLite file (created if missing), or a\n"
+            "                     PostgreSQL connection URI shared by several vaultd:\n"
+            "                     postgresql://[user@][host][:port]/dbname[?param=value&...]\n"
+            "                     (postgres:// too), e.g. postgresql://vaultd@db:5432/vault\n"
+            "                     ?sslmode=verify-full or postgresql:///vault?host=/run/postgresql\n"
+            "                     Keep passwords out of it (~/.pgpass, PGPASSWORD).\n"
             "  --pepper-file FILE server secret: the raw bytes of the file (>= 32)\n"
             "  --addr ADDR        numeric IPv4 or IPv6 address to bind (127.0.0.1)\n"
             "  --port N           TCP port, 0..65535 (8443)\n"
@@ -90,7 +135,7 @@ static int parse_args(int argc, char **argv, options *o)
             exit(0);
         }
         if (val == NULL) {
-            fprintf(stderr, "vaultd: %s needs a value (or is unknown)\n", arg);
+            log_line("%s needs a value (or is unknown)", arg);
             return -1;
         }
         i++;
@@ -111,18 +156,18 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (strcmp(arg, "--threads") == 0 && parse_number(val, 1, 256, &n) == 0) {
             o->threads = (uint32_t)n;
         } else {
-            fprintf(stderr, "vaultd: bad option or value: %s %s\n", arg, val);
+            log_line("bad option or value: %s %s", arg, val);
             return -1;
         }
     }
     if (o->new_pepper != NULL)
         return 0;
     if (o->db == NULL || o->pepper_file == NULL) {
-        fprintf(stderr, "vaultd: --db and --pepper-file are required\n");
+        log_line("--db and --pepper-file are required");
         return -1;
     }
     if ((o->cert == NULL) != (o->key == NULL)) {
-        fprintf(stderr, "vaultd: --cert and --key go together\n");
+        log_line("--cert and --key go together");
         return -1;
     }
     return 0;
@@ -135,7 +180,7 @@ static int write_new_pepper(const char *path)
     uint8_t pepper[PEPPER_NEW_BYTES];
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        fprintf(stderr, "vaultd: cannot create %s: %s\n", path, strerror(errno));
+        log_line("cannot create %s: %s", path, strerror(errno));
         return EXIT_PEPPER;
     }
     randombytes_buf(pepper, sizeof pepper);
@@ -144,7 +189,7 @@ static int write_new_pepper(const char *path)
     if (close(fd) != 0)
         ok = 0;
     if (!ok) {
-        fprintf(stderr, "vaultd: cannot write %s: %s\n", path, strerror(errno));
+        log_line("cannot write %s: %s", path, strerror(errno));
         unlink(path);
         return EXIT_PEPPER;
     }
@@ -160,27 +205,27 @@ static int read_pepper(const char *path, uint8_t **pepper, size_t *len)
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "vaultd: cannot read the pepper file %s\n", path);
+        log_line("cannot read the pepper file %s", path);
         goto done;
     }
     if (st.st_size < (off_t)VAULT_PEPPER_MIN_BYTES || st.st_size > (off_t)PEPPER_MAX_BYTES) {
-        fprintf(stderr, "vaultd: the pepper file must hold %u to %u bytes\n",
+        log_line("the pepper file must hold %u to %u bytes",
                 VAULT_PEPPER_MIN_BYTES, PEPPER_MAX_BYTES);
         goto done;
     }
     if (st.st_mode & 077)
-        fprintf(stderr, "vaultd: warning: %s is readable by group or others; chmod 600 it\n",
+        log_line("warning: %s is readable by group or others; chmod 600 it",
                 path);
     size_t size = (size_t)st.st_size;
     if ((buf = sodium_malloc(size)) == NULL) {
-        fprintf(stderr, "vaultd: out of memory\n");
+        log_line("out of memory");
         goto done;
     }
     size_t got = 0;
     while (got < size) {
         ssize_t n = read(fd, buf + got, size - got);
         if (n <= 0) {
-            fprintf(stderr, "vaultd: cannot read the pepper file %s\n", path);
+            log_line("cannot read the pepper file %s", path);
             goto done;
         }
         got += (size_t)n;
@@ -205,6 +250,11 @@ static void print_listening(const char *addr, uint16_t port)
     fflush(stdout);
 }
 
+static int is_postgres(const char *db)
+{
+    return strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0;
+}
+
 static int wait_for_stop_signal(const sigset_t *set)
 {
     int sig = 0;
@@ -224,26 +274,32 @@ static int serve(const options *o, const sigset_t *signals)
         goto done;
     if (vault_server_open(&server, o->db, pepper, pepper_len, 0) != VAULT_OK) {
         /* Not o->db: a PostgreSQL URI may carry a password. */
-        fprintf(stderr, "vaultd: cannot open the database: %s\n", vault_last_error());
+        log_line("cannot open the database: %s", vault_last_error());
         rc = EXIT_DATABASE;
         goto done;
     }
+    vault_server_set_event_handler(server, on_server_event, NULL);
     sodium_free(pepper); /* the server keeps its own copy */
     pepper = NULL;
     if (vault_httpd_start(&httpd, server, o->addr, o->port, o->cert, o->key, o->threads) !=
         VAULT_OK) {
-        fprintf(stderr, "vaultd: cannot listen on %s port %u: %s\n", o->addr,
+        log_line("cannot listen on %s port %u: %s", o->addr,
                 (unsigned)o->port, vault_last_error());
         rc = EXIT_LISTEN;
         goto done;
     }
     print_listening(o->addr, vault_httpd_port(httpd));
+    log_line("started: %s store, %s on %s port %u, %u threads",
+             is_postgres(o->db) ? "PostgreSQL" : "SQLite", o->cert != NULL ? "https" : "http",
+             o->addr, (unsigned)vault_httpd_port(httpd), (unsigned)o->threads);
     int sig = wait_for_stop_signal(signals);
-    fprintf(stderr, "vaultd: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    log_line("%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 done:
     vault_httpd_stop(httpd);
     vault_server_close(server);
     sodium_free(pepper);
+    if (httpd != NULL)
+        log_line("stopped");
     return rc;
 }
 
@@ -256,7 +312,7 @@ int main(int argc, char **argv)
     }
     /* Before the pepper is read: a crash must not write it to a core file. */
     if (vault_process_harden() != VAULT_OK || vault_init() != VAULT_OK) {
-        fprintf(stderr, "vaultd: cannot initialise the library: %s\n", vault_last_error());
+        log_line("cannot initialise the library: %s", vault_last_error());
         return EXIT_INTERNAL;
     }
     if (o.new_pepper != NULL)
@@ -268,7 +324,7 @@ int main(int argc, char **argv)
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     if (pthread_sigmask(SIG_BLOCK, &signals, NULL) != 0) {
-        fprintf(stderr, "vaultd: cannot block signals\n");
+        log_line("cannot block signals");
         return EXIT_INTERNAL;
     }
     signal(SIGPIPE, SIG_IGN);

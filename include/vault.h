@@ -516,6 +516,29 @@ VAULT_API int vault_server_set_option(vault_server *s, int option, int64_t value
 /* The last error message of this server handle. Never NULL. */
 VAULT_API const char *vault_server_errmsg(const vault_server *s);
 
+/* Operator events, for a log (vaultd writes one line per event to stderr):
+ *   VAULT_SERVER_EVENT_STORE_ERROR      a request failed in the store (database
+ *                                       down or frozen past the store deadline,
+ *                                       disk full...); message: the operation
+ *                                       and the store's detail
+ *   VAULT_SERVER_EVENT_STORE_RECOVERED  the first request that succeeded after
+ *                                       store errors
+ *   VAULT_SERVER_EVENT_RATE_LIMITED     a login or password check was refused
+ *                                       for too many failed attempts
+ * message is one line without secrets, emails, tokens or connection strings,
+ * valid during the call only. */
+#define VAULT_SERVER_EVENT_STORE_ERROR 1
+#define VAULT_SERVER_EVENT_STORE_RECOVERED 2
+#define VAULT_SERVER_EVENT_RATE_LIMITED 3
+typedef void (*vault_server_event_fn)(int event, const char *message, void *ctx);
+
+/* Sets the function that receives operator events (fn NULL: none, the
+ * default). It runs on the thread that handles the request, on several at
+ * once under vault_httpd, so it must be thread-safe and quick; set it before
+ * serving. Errors: VAULT_E_INVALID (s is NULL). */
+VAULT_API int vault_server_set_event_handler(vault_server *s, vault_server_event_fn fn,
+                                             void *ctx);
+
 /* Reference HTTP daemon (libmicrohttpd): serves vault_server_handle_from() as
  * POST /v1/api/<op> (or /v1/api, small requests only) with a JSON body, on a
  * thread pool. bind_addr "127.0.0.1",

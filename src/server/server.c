@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -211,6 +212,42 @@ int vault_server_set_option(vault_server *s, int option, int64_t value)
     return VAULT_OK;
 }
 
+int vault_server_set_event_handler(vault_server *s, vault_server_event_fn fn, void *ctx)
+{
+    if (s == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_server_set_event_handler: NULL server");
+    s->event_fn = fn;
+    s->event_ctx = ctx;
+    return VAULT_OK;
+}
+
+/* Tells the operator about a request's outcome when it matters: a store
+ * failure (with the detail the client never sees), the first success after
+ * failures, a rate-limit refusal. The line names the operation only: no
+ * email, token or key is ever part of it. */
+static void report_event(vault_server *s, const vault_server_call *call, int status)
+{
+    char line[VAULT_ERRMSG_MAX + 96];
+    int event = 0;
+    if (s->event_fn == NULL)
+        return;
+    if (status != VAULT_OK && status != VAULT_E_NOMEM &&
+        strcmp(vault_server__error_code(status), "internal") == 0) {
+        event = VAULT_SERVER_EVENT_STORE_ERROR;
+        atomic_store(&s->store_failing, 1);
+        snprintf(line, sizeof line, "%s: %s", call->op, vault_last_error());
+    } else if (status == VAULT_OK && atomic_exchange(&s->store_failing, 0)) {
+        event = VAULT_SERVER_EVENT_STORE_RECOVERED;
+        snprintf(line, sizeof line, "%s: the store answers again", call->op);
+    } else if (status == VAULT_E_RATE_LIMITED) {
+        event = VAULT_SERVER_EVENT_RATE_LIMITED;
+        snprintf(line, sizeof line, "%s: refused after too many failed attempts "
+                 "(retry in %" PRId64 " s)", call->op, (call->retry_after_ms + 999) / 1000);
+    }
+    if (event != 0)
+        s->event_fn(event, line, s->event_ctx);
+}
+
 /* ---- dispatch ------------------------------------------------------------------------ */
 
 static int check_version(const cJSON *req)
@@ -357,6 +394,7 @@ int vault_server_handle_from(vault_server *s, const char *peer, const char *op,
     } else if (status == VAULT_OK) {
         status = vault__json_print(call.reply, response);
     }
+    report_event(s, &call, status);
     int result = VAULT_OK;
     if (status != VAULT_OK &&
         vault_server__error_response(&call, status, public_message(s, status), response) !=

@@ -71,6 +71,9 @@ struct vault_server {
     _Atomic int64_t clock_skew_s;
     pthread_mutex_t err_lock;
     char errmsg[VAULT_ERRMSG_MAX];
+    vault_server_event_fn event_fn; /* operator events, or NULL */
+    void *event_ctx;
+    _Atomic int store_failing; /* the last store outcome was an error */
 };
 
 /* One request being handled. */

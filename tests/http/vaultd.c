@@ -28,6 +28,9 @@ static void require_vaultd(void)
     }
 }
 
+/* Where the next spawn's stderr goes (NULL: /dev/null). */
+static const char *spawn_stderr;
+
 /* Starts vaultd with argv (argv[0] is ignored); its stdout is *out_fd. */
 static pid_t spawn(char *const argv[], int *out_fd)
 {
@@ -37,7 +40,9 @@ static pid_t spawn(char *const argv[], int *out_fd)
     assert_true(pid >= 0);
     if (pid == 0) {
         dup2(p[1], 1);
-        int devnull = open("/dev/null", O_WRONLY);
+        int devnull = spawn_stderr != NULL
+                          ? open(spawn_stderr, O_WRONLY | O_CREAT | O_TRUNC, 0600)
+                          : open("/dev/null", O_WRONLY);
         if (devnull >= 0)
             dup2(devnull, 2);
         close(p[0]);
@@ -148,6 +153,18 @@ static void test_http_vaultd__bad_arguments_exit_with_documented_codes(void **st
     write_file(short_path, pepper, 31, 0600);
     char *help[] = {"vaultd", "--help", NULL};
     assert_int_equal(run(help), 0);
+    /* --help documents PostgreSQL URIs for --db. */
+    int help_fd = -1;
+    pid_t help_pid = spawn(help, &help_fd);
+    int pg_documented = 0;
+    for (int i = 0; i < 60 && !pg_documented; i++) {
+        char line[256];
+        read_line(help_fd, line, sizeof line);
+        pg_documented = strstr(line, "postgresql://[user@][host][:port]/dbname") != NULL;
+    }
+    assert_int_equal(wait_exit(help_pid), 0);
+    close(help_fd);
+    assert_true(pg_documented);
     char *none[] = {"vaultd", NULL};
     assert_int_equal(run(none), 1);
     char *no_db[] = {"vaultd", "--pepper-file", pepper_path, NULL};
@@ -175,6 +192,31 @@ static void test_http_vaultd__bad_arguments_exit_with_documented_codes(void **st
     assert_int_equal(run(bad_addr), 4);
 }
 
+/* vaultd's stderr: one line per event, each "YYYY-MM-DDTHH:MM:SS.mmmZ vaultd: ...";
+ * start-up, the signal and the stop, in that order; never the pepper. */
+static void check_log(const char *path, int sig)
+{
+    size_t len = 0;
+    char *log = (char *)test_read_file(path, &len);
+    assert_non_null(log);
+    const char *expected[] = {"vaultd: started: SQLite store, http on 127.0.0.1 port ",
+                              sig == SIGTERM ? "vaultd: SIGTERM received, stopping"
+                                             : "vaultd: SIGINT received, stopping",
+                              "vaultd: stopped"};
+    size_t next = 0;
+    for (char *line = strtok(log, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        int y, mo, d, h, mi, s, ms, end = 0;
+        if (sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ vaultd: %n", &y, &mo, &d, &h, &mi, &s,
+                   &ms, &end) != 7 || end == 0)
+            fail_msg("log line without a timestamp: \"%s\"", line);
+        if (next < 3 && strstr(line, expected[next]) != NULL)
+            next++;
+    }
+    if (next != 3)
+        fail_msg("the log lacks \"%s\"", expected[next]);
+    free(log);
+}
+
 static void serve_and_stop(int sig)
 {
     char pepper_path[768], db[768], local_db[768];
@@ -187,7 +229,11 @@ static void serve_and_stop(int sig)
     char *argv[] = {"vaultd", "--db", db, "--pepper-file", pepper_path, "--addr", "127.0.0.1",
                     "--port", "0", "--threads", "2", NULL};
     int fd = -1;
+    char log_path[768];
+    snprintf(log_path, sizeof log_path, "%s", test_path("serve.log"));
+    spawn_stderr = log_path;
     pid_t pid = spawn(argv, &fd);
+    spawn_stderr = NULL;
     char line[128];
     read_line(fd, line, sizeof line);
     unsigned port = 0;
@@ -222,6 +268,7 @@ static void serve_and_stop(int sig)
     assert_int_equal(kill(pid, sig), 0);
     assert_int_equal(wait_exit(pid), 0);
     close(fd);
+    check_log(log_path, sig);
 }
 
 static void test_http_vaultd__serves_and_stops_on_sigterm(void **state)

@@ -1,6 +1,7 @@
 /* Storage failures: the client gets "internal" without detail, the operator
  * gets the detail, and the server keeps serving. */
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +63,63 @@ void test_server_faults__storage_failure_is_internal(void **state)
     ts_expect_error(ts_login(s, &a, a.password), "internal");
     s->store = real;
     assert_int_equal(ts_revision(s, &a), 1);
+    vault_server_close(s);
+}
+
+/* What an operator's log receives (vault_server_set_event_handler). */
+typedef struct events {
+    pthread_mutex_t lock;
+    int count[4];
+    char last[4][512];
+} events;
+
+static void on_event(int event, const char *message, void *ctx)
+{
+    events *e = ctx;
+    assert_true(event >= 1 && event <= 3);
+    pthread_mutex_lock(&e->lock);
+    e->count[event]++;
+    snprintf(e->last[event], sizeof e->last[event], "%s", message);
+    pthread_mutex_unlock(&e->lock);
+}
+
+void test_server_faults__store_errors_and_recovery_are_reported(void **state)
+{
+    (void)state;
+    ts_account a;
+    vault_server *s = ts_open_registered("faults_events", &a);
+    events e = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    assert_int_equal(vault_server_set_event_handler(NULL, on_event, &e), VAULT_E_INVALID);
+    assert_int_equal(vault_server_set_event_handler(s, on_event, &e), VAULT_OK);
+    assert_int_equal(ts_revision(s, &a), 1);
+    assert_int_equal(e.count[VAULT_SERVER_EVENT_STORE_RECOVERED], 0); /* nothing failed yet */
+    broken_store bad = {{&broken_ops, NULL}};
+    vault_store *real = s->store;
+    s->store = &bad.base;
+    cJSON *resp = ts_call(s, ts_session_request("pull", a.session));
+    ts_assert_error(resp, "internal");
+    cJSON_Delete(resp);
+    assert_int_equal(e.count[VAULT_SERVER_EVENT_STORE_ERROR], 1); /* one per failed request */
+    ts_expect_error(ts_login(s, &a, a.auth_key), "internal");
+    assert_true(e.count[VAULT_SERVER_EVENT_STORE_ERROR] > 1);
+    assert_non_null(strstr(e.last[VAULT_SERVER_EVENT_STORE_ERROR], "disk I/O error"));
+    /* No secret in the line: neither the session token nor the email. */
+    assert_null(strstr(e.last[VAULT_SERVER_EVENT_STORE_ERROR], a.email));
+    s->store = real;
+    assert_int_equal(ts_revision(s, &a), 1);
+    assert_int_equal(ts_revision(s, &a), 1);
+    assert_int_equal(e.count[VAULT_SERVER_EVENT_STORE_RECOVERED], 1); /* once, not per request */
+    /* Rate-limit trips. */
+    uint8_t bad_key[32];
+    memcpy(bad_key, a.auth_key, sizeof bad_key);
+    bad_key[3] ^= 1;
+    for (int i = 0; i < 5; i++)
+        ts_expect_error(ts_login(s, &a, bad_key), "auth");
+    assert_int_equal(e.count[VAULT_SERVER_EVENT_RATE_LIMITED], 0);
+    ts_expect_error(ts_login(s, &a, a.auth_key), "rate_limited");
+    assert_int_equal(e.count[VAULT_SERVER_EVENT_RATE_LIMITED], 1);
+    assert_non_null(strstr(e.last[VAULT_SERVER_EVENT_RATE_LIMITED], "retry in"));
+    assert_null(strstr(e.last[VAULT_SERVER_EVENT_RATE_LIMITED], a.email));
     vault_server_close(s);
 }
 

@@ -41,6 +41,7 @@ int main(void)
         cmocka_unit_test(test_server_alloc__every_failure_answers),
         cmocka_unit_test(test_server_faults__storage_failure_is_internal),
         cmocka_unit_test(test_server_faults__newer_schema_is_refused),
+        cmocka_unit_test(test_server_faults__store_errors_and_recovery_are_reported),
         cmocka_unit_test(test_server_faults__rate_limit_shared_by_processes),
         cmocka_unit_test(test_server_faults__unreachable_database_is_io),
         cmocka_unit_test_teardown(test_server_faults__connection_loss_survived,

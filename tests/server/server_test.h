@@ -143,6 +143,7 @@ TS_AREA(test_server_breach__no_email_or_key_in_database);
 TS_AREA(test_server_alloc__every_failure_answers);
 TS_AREA(test_server_faults__storage_failure_is_internal);
 TS_AREA(test_server_faults__newer_schema_is_refused);
+TS_AREA(test_server_faults__store_errors_and_recovery_are_reported);
 TS_AREA(test_server_faults__rate_limit_shared_by_processes);
 TS_AREA(test_server_faults__unreachable_database_is_io);
 TS_AREA(test_server_faults__connection_loss_survived);
