@@ -124,8 +124,8 @@ int vault_server__op_login_start(vault_server_call *call)
         acct.opslimit = VAULT_KDF_OPSLIMIT_DEFAULT;
         acct.memlimit = VAULT_KDF_MEMLIMIT_DEFAULT;
         status = VAULT_OK;
+        vault__clear_error();
     }
-    vault__clear_error();
     if (status != VAULT_OK)
         goto done;
     vault_server__opaque_cfg(&cfg);
