@@ -505,12 +505,23 @@ VAULT_API size_t vault_server_request_limit(const char *op);
  *   VAULT_SERVER_LOGIN_FREE    failed logins before delays start (default 5)
  *   VAULT_SERVER_MAX_BLOB      largest blob accepted, in bytes (default 64 MiB)
  *   VAULT_SERVER_CLOCK_SKEW    added to the server clock, for tests (default 0)
+ * Limits per client address and in all (docs/security.md, "Abuse cases";
+ * counts per window, 1..1000000):
+ *   VAULT_SERVER_GUESS_LIMIT_ADDRESS  failed password proofs per address per
+ *                                     15 minutes (default 30)
+ *   VAULT_SERVER_GUESS_LIMIT_GLOBAL   failed password proofs of all clients per
+ *                                     minute (default 10000)
+ *   VAULT_SERVER_RELAY_LIMIT_ADDRESS  link_request per address per 5 minutes
+ *                                     (default 20)
  * Errors: VAULT_E_INVALID (unknown option or value). */
 #define VAULT_SERVER_SESSION_TTL 1
 #define VAULT_SERVER_LINK_TTL 2
 #define VAULT_SERVER_LOGIN_FREE 3
 #define VAULT_SERVER_MAX_BLOB 4
 #define VAULT_SERVER_CLOCK_SKEW 5
+#define VAULT_SERVER_GUESS_LIMIT_ADDRESS 6
+#define VAULT_SERVER_GUESS_LIMIT_GLOBAL 7
+#define VAULT_SERVER_RELAY_LIMIT_ADDRESS 8
 VAULT_API int vault_server_set_option(vault_server *s, int option, int64_t value);
 
 /* The last error message of this server handle. Never NULL. */

@@ -31,6 +31,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +102,7 @@ static int64_t now_ms(void)
 
 static void count(vault_httpd *h, int stat)
 {
-    h->stats[stat]++;
+    atomic_fetch_add(&h->stats[stat], 1);
 }
 
 /* ------------------------------------------------------------ memory budget */
@@ -114,23 +115,22 @@ static int charge(http_request *req, uint64_t total)
     if (total <= req->charged)
         return 1;
     int64_t delta = (int64_t)(total - req->charged);
-    int64_t now = (h->stats[VAULT_HTTPD_STAT_INFLIGHT_BYTES] += delta);
+    int64_t now = atomic_fetch_add(&h->stats[VAULT_HTTPD_STAT_INFLIGHT_BYTES], delta) + delta;
     if ((uint64_t)now > h->opt.memory_budget) {
-        h->stats[VAULT_HTTPD_STAT_INFLIGHT_BYTES] -= delta;
+        atomic_fetch_sub(&h->stats[VAULT_HTTPD_STAT_INFLIGHT_BYTES], delta);
         return 0;
     }
     req->charged = total;
-    int64_t peak = h->stats[VAULT_HTTPD_STAT_INFLIGHT_PEAK];
+    int64_t peak = atomic_load(&h->stats[VAULT_HTTPD_STAT_INFLIGHT_PEAK]);
     while (now > peak &&
-           !__atomic_compare_exchange_n((int64_t *)&h->stats[VAULT_HTTPD_STAT_INFLIGHT_PEAK],
-                                        &peak, now, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+           !atomic_compare_exchange_weak(&h->stats[VAULT_HTTPD_STAT_INFLIGHT_PEAK], &peak, now))
         ;
     return 1;
 }
 
 static void uncharge(http_request *req)
 {
-    req->h->stats[VAULT_HTTPD_STAT_INFLIGHT_BYTES] -= (int64_t)req->charged;
+    atomic_fetch_sub(&req->h->stats[VAULT_HTTPD_STAT_INFLIGHT_BYTES], (int64_t)req->charged);
     req->charged = 0;
 }
 
@@ -757,7 +757,7 @@ int64_t vault_httpd_stat(const vault_httpd *h, int stat)
     if (h == NULL || stat < VAULT_HTTPD_STAT_INFLIGHT_BYTES ||
         stat > VAULT_HTTPD_STAT_DEADLINE_CLOSED)
         return 0;
-    return h->stats[stat];
+    return atomic_load(&((vault_httpd *)(uintptr_t)h)->stats[stat]);
 }
 
 void vault_httpd_stop(vault_httpd *h)

@@ -38,14 +38,11 @@ struct vault_server_limiter {
     slot slots[SLOTS];
 };
 
-/* What each kind allows per window. */
-static const struct {
-    uint32_t max;
-    int64_t window_ms;
-} rules[] = {
-    [VAULT_SERVER_LIMIT_RELAY] = {VAULT_SERVER_RELAY_PER_ADDRESS, 300 * 1000},
-    [VAULT_SERVER_LIMIT_GUESS_ADDRESS] = {VAULT_SERVER_GUESSES_PER_ADDRESS, 15 * 60 * 1000},
-    [VAULT_SERVER_LIMIT_GUESS_GLOBAL] = {VAULT_SERVER_GUESSES_GLOBAL, 60 * 1000},
+/* The window of each kind; the allowance is the server's option. */
+static const int64_t window_ms[VAULT_SERVER_LIMIT_KINDS] = {
+    [VAULT_SERVER_LIMIT_RELAY] = 300 * 1000,
+    [VAULT_SERVER_LIMIT_GUESS_ADDRESS] = 15 * 60 * 1000,
+    [VAULT_SERVER_LIMIT_GUESS_GLOBAL] = 60 * 1000,
 };
 
 int vault_server__limiter_new(vault_server_limiter **out)
@@ -109,13 +106,13 @@ int vault_server__limit_take(vault_server_call *call, int kind, const char *peer
     int status = VAULT_OK;
     pthread_mutex_lock(&l->lock);
     slot *s = find_slot(l, key);
-    if (call->now_ms - s->window_start_ms >= rules[kind].window_ms ||
+    if (call->now_ms - s->window_start_ms >= window_ms[kind] ||
         call->now_ms < s->window_start_ms) {
         s->window_start_ms = call->now_ms;
         s->count = 0;
     }
-    if (s->count >= rules[kind].max) {
-        call->retry_after_ms = s->window_start_ms + rules[kind].window_ms - call->now_ms;
+    if ((int64_t)s->count >= call->server->limit_max[kind]) {
+        call->retry_after_ms = s->window_start_ms + window_ms[kind] - call->now_ms;
         status = VAULT_E_RATE_LIMITED;
     } else {
         s->count++;

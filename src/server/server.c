@@ -139,6 +139,9 @@ int vault_server_open(vault_server **out, const char *db_path, const uint8_t *pe
     s->link_ttl_s = DEFAULT_LINK_TTL_S;
     s->login_free = DEFAULT_LOGIN_FREE;
     s->max_blob = DEFAULT_MAX_BLOB;
+    s->limit_max[VAULT_SERVER_LIMIT_RELAY] = VAULT_SERVER_RELAY_PER_ADDRESS;
+    s->limit_max[VAULT_SERVER_LIMIT_GUESS_ADDRESS] = VAULT_SERVER_GUESSES_PER_ADDRESS;
+    s->limit_max[VAULT_SERVER_LIMIT_GUESS_GLOBAL] = VAULT_SERVER_GUESSES_GLOBAL;
     if ((status = vault_server__keys_derive(&s->keys, pepper, pepper_len)) != VAULT_OK ||
         (status = vault_server__limiter_new(&s->limiter)) != VAULT_OK ||
         (status = vault_server__store_is_pg(db_path)
@@ -185,6 +188,9 @@ static int option_range(int option, int64_t *lo, int64_t *hi)
     case VAULT_SERVER_LOGIN_FREE: *lo = 0, *hi = 1000; return VAULT_OK;
     case VAULT_SERVER_MAX_BLOB: *lo = 1, *hi = VAULT_BLOB_MAX_BYTES; return VAULT_OK;
     case VAULT_SERVER_CLOCK_SKEW: *lo = -100LL * 366 * 24 * 3600, *hi = -*lo; return VAULT_OK;
+    case VAULT_SERVER_GUESS_LIMIT_ADDRESS:
+    case VAULT_SERVER_GUESS_LIMIT_GLOBAL:
+    case VAULT_SERVER_RELAY_LIMIT_ADDRESS: *lo = 1, *hi = 1000000; return VAULT_OK;
     default: return vault__fail(VAULT_E_INVALID, "unknown server option %d", option);
     }
 }
@@ -207,6 +213,15 @@ int vault_server_set_option(vault_server *s, int option, int64_t value)
     case VAULT_SERVER_LINK_TTL: s->link_ttl_s = value; break;
     case VAULT_SERVER_LOGIN_FREE: s->login_free = value; break;
     case VAULT_SERVER_MAX_BLOB: s->max_blob = value; break;
+    case VAULT_SERVER_GUESS_LIMIT_ADDRESS:
+        s->limit_max[VAULT_SERVER_LIMIT_GUESS_ADDRESS] = value;
+        break;
+    case VAULT_SERVER_GUESS_LIMIT_GLOBAL:
+        s->limit_max[VAULT_SERVER_LIMIT_GUESS_GLOBAL] = value;
+        break;
+    case VAULT_SERVER_RELAY_LIMIT_ADDRESS:
+        s->limit_max[VAULT_SERVER_LIMIT_RELAY] = value;
+        break;
     default: s->clock_skew_s = value; break;
     }
     return VAULT_OK;

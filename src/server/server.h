@@ -48,9 +48,11 @@ struct vault_server_call;
 #define VAULT_SERVER_LIMIT_RELAY 0         /* unauthenticated relay records, per address */
 #define VAULT_SERVER_LIMIT_GUESS_ADDRESS 1 /* failed password proofs, per address */
 #define VAULT_SERVER_LIMIT_GUESS_GLOBAL 2  /* failed password proofs, all clients */
-#define VAULT_SERVER_RELAY_PER_ADDRESS 20u    /* per 5 minutes (the link lifetime) */
-#define VAULT_SERVER_GUESSES_PER_ADDRESS 30u  /* per 15 minutes */
-#define VAULT_SERVER_GUESSES_GLOBAL 10000u    /* per minute */
+#define VAULT_SERVER_LIMIT_KINDS 3
+/* Defaults of the allowances (vault_server_set_option changes them). */
+#define VAULT_SERVER_RELAY_PER_ADDRESS 20     /* per 5 minutes (the link lifetime) */
+#define VAULT_SERVER_GUESSES_PER_ADDRESS 30   /* per 15 minutes */
+#define VAULT_SERVER_GUESSES_GLOBAL 10000     /* per minute */
 
 int vault_server__limiter_new(vault_server_limiter **out);
 void vault_server__limiter_free(vault_server_limiter *l);
@@ -69,6 +71,7 @@ struct vault_server {
     _Atomic int64_t login_free;
     _Atomic int64_t max_blob;
     _Atomic int64_t clock_skew_s;
+    _Atomic int64_t limit_max[VAULT_SERVER_LIMIT_KINDS]; /* by VAULT_SERVER_LIMIT_* */
     pthread_mutex_t err_lock;
     char errmsg[VAULT_ERRMSG_MAX];
     vault_server_event_fn event_fn; /* operator events, or NULL */

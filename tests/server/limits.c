@@ -231,3 +231,29 @@ void test_server_limits__a4_guesses_over_many_accounts_limited_per_address(void 
         ts_expect_ok(login_from(s, "203.0.113.7", &owner, owner.password));
     vault_server_close(s);
 }
+
+/* Abuse case A4 (globally): guesses spread over many addresses meet the
+ * global allowance (set low here through its option); then every address
+ * waits, even with the right password. */
+void test_server_limits__a4_guesses_from_many_addresses_limited_globally(void **state)
+{
+    (void)state;
+    ts_account owner;
+    vault_server *s = ts_open_registered("limits_global", &owner);
+    assert_int_equal(vault_server_set_option(s, VAULT_SERVER_GUESS_LIMIT_GLOBAL, 0),
+                     VAULT_E_INVALID);
+    assert_int_equal(vault_server_set_option(s, VAULT_SERVER_GUESS_LIMIT_GLOBAL, 5), VAULT_OK);
+    for (unsigned i = 0; i < 5; i++) {
+        char peer[32];
+        snprintf(peer, sizeof peer, "198.18.0.%u", i + 1);
+        ts_account stranger;
+        ts_account_init(&stranger, 200 + i);
+        ts_expect_error(call_from(s, peer, ts_login_request(&stranger, stranger.auth_key)),
+                        "auth");
+    }
+    ts_expect_error(call_from(s, "198.18.1.1", ts_login_request(&owner, owner.auth_key)),
+                    "rate_limited");
+    assert_int_equal(vault_server_set_option(s, VAULT_SERVER_GUESS_LIMIT_GLOBAL, 6), VAULT_OK);
+    ts_expect_ok(call_from(s, "198.18.1.1", ts_login_request(&owner, owner.auth_key)));
+    vault_server_close(s);
+}

@@ -55,6 +55,7 @@ int main(void)
         cmocka_unit_test(test_server_limits__a1_small_ops_have_the_small_cap),
         cmocka_unit_test(test_server_limits__a5_second_address_links_while_one_floods),
         cmocka_unit_test(test_server_limits__a4_guesses_over_many_accounts_limited_per_address),
+        cmocka_unit_test(test_server_limits__a4_guesses_from_many_addresses_limited_globally),
     };
     static const char *const backends[] = {"sqlite", "postgresql"};
     int failed = 0;

@@ -156,5 +156,6 @@ TS_AREA(test_server_limits__a6_names_echoed_only_as_valid_utf8);
 TS_AREA(test_server_limits__a1_small_ops_have_the_small_cap);
 TS_AREA(test_server_limits__a5_second_address_links_while_one_floods);
 TS_AREA(test_server_limits__a4_guesses_over_many_accounts_limited_per_address);
+TS_AREA(test_server_limits__a4_guesses_from_many_addresses_limited_globally);
 
 #endif
