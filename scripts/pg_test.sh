@@ -20,6 +20,9 @@
 #   VAULT_TEST_PG_URI    postgresql:///vault_test?host=SOCKETDIR&user=vault
 #   VAULT_TEST_PG_STOP   a shell command that stops the cluster (fast shutdown)
 #   VAULT_TEST_PG_START  a shell command that starts it again and waits for it
+#   VAULT_TEST_PG_FREEZE a shell command that SIGSTOPs the cluster (the postmaster and
+#                        its children): connections stay open, nothing answers
+#   VAULT_TEST_PG_THAW   a shell command that SIGCONTs it again
 # The command's exit status is this script's exit status.
 set -euo pipefail
 
@@ -71,8 +74,10 @@ log="$tmp/server.log"
 ctl_opts="-c listen_addresses='' -c unix_socket_directories='$tmp' -c max_connections=200"
 ctl_opts+=" -c fsync=${VAULT_PG_FSYNC:-off}"
 
+thaw_cmd=":"
 cleanup() {
   local rc=$?
+  eval "$thaw_cmd" >/dev/null 2>&1 || true # a frozen cluster would not stop
   if [[ -f "$data/postmaster.pid" ]]; then
     "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
@@ -90,6 +95,8 @@ chmod 0700 "$tmp"
   --locale=C.UTF-8 >"$tmp/initdb.log" 2>&1 ||
   { cat "$tmp/initdb.log" >&2; fail "initdb failed"; }
 
+# By the postmaster's PID (first line of postmaster.pid) and its children's.
+signal_cmd() { echo "p=\$(head -n1 $data/postmaster.pid) && kill -$1 \$p \$(pgrep -P \$p)"; }
 start_cmd="${as_owner[*]} $bindir/pg_ctl -D $data -l $log -o \"$ctl_opts\" -w -t 60 start"
 stop_cmd="${as_owner[*]} $bindir/pg_ctl -D $data -m fast -w -t 60 stop"
 eval "$start_cmd" >/dev/null || { cat "$log" >&2; fail "the cluster did not start"; }
@@ -101,6 +108,9 @@ psql=("$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$tmp" -U postgres -d postgres)
 export VAULT_TEST_PG_URI="postgresql:///vault_test?host=$tmp&user=vault"
 export VAULT_TEST_PG_STOP="$stop_cmd"
 export VAULT_TEST_PG_START="$start_cmd"
+export VAULT_TEST_PG_FREEZE=$(signal_cmd STOP)
+export VAULT_TEST_PG_THAW=$(signal_cmd CONT)
+thaw_cmd=$VAULT_TEST_PG_THAW
 echo "pg_test.sh: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on $tmp"
 
 set +e

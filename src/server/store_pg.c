@@ -27,12 +27,15 @@
  * (PQprepare, PQexecPrepared); ids, hashes and blobs travel as binary bytea,
  * integers as text; results come back binary.
  */
+#include <errno.h>
 #include <libpq-fe.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/common.h"
 #include "server/store_backend.h"
@@ -44,6 +47,13 @@
 /* Used unless the URI says otherwise: a request while the database host is
  * unreachable fails after this long instead of hanging a worker. */
 #define CONNECT_TIMEOUT_S "5"
+/* The deadline of every store call: PostgreSQL cancels a statement that runs
+ * longer (statement_timeout, lock waits included), and vaultd stops waiting
+ * for an answer a little later, since a frozen or unreachable server answers
+ * nothing at all. Either way the request fails with VAULT_E_IO instead of
+ * holding a worker thread forever. */
+#define STATEMENT_TIMEOUT "-c statement_timeout=10000"
+#define ANSWER_WAIT_MS 15000
 /* pg_advisory_xact_lock keys: schema migrations ("zkvault"), and the count
  * of links that no account owns yet ("zklinks"). */
 #define MIGRATION_LOCK "7a6b7661756c74"
@@ -137,6 +147,7 @@ typedef struct conn {
     int broken;      /* the connection is gone */
     int retry;       /* running the operation again is safe and may succeed */
     int commit_sent; /* a lost connection now leaves the outcome unknown */
+    int timed_out;   /* no answer within ANSWER_WAIT_MS: the connection was dropped */
     int64_t changes; /* rows the last statement touched */
     /* The statements prepared on this connection, by the address of their
      * text (a string literal of a primitive): statement i is named "z<i>". */
@@ -236,6 +247,12 @@ static int first_line_len(const char *msg)
  * is kept: PostgreSQL's detail lines quote the row's values. */
 static int fail_result(conn *c, const PGresult *r, const char *what)
 {
+    if (c->timed_out) {
+        c->timed_out = 0;
+        c->broken = 1;
+        return vault__fail(VAULT_E_IO, "store: %s: PostgreSQL did not answer within %d s",
+                           what, ANSWER_WAIT_MS / 1000);
+    }
     const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = r != NULL ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     if (state == NULL)
@@ -261,6 +278,45 @@ static int fail_result(conn *c, const PGresult *r, const char *what)
     return vault__fail(VAULT_E_IO, "store: %s: %.*s", what, first_line_len(msg), msg);
 }
 
+static void conn_drop(conn *c);
+
+/* The answer to the statement just sent (sent: the PQsend* result), as
+ * PQexec would give it (the last result), waiting at most ANSWER_WAIT_MS.
+ * NULL when nothing could be sent, or, with c->timed_out set and the
+ * connection dropped (its state is unknown), when the deadline passed. */
+static PGresult *answer(conn *c, int sent)
+{
+    PGresult *last = NULL;
+    if (!sent)
+        return NULL;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t deadline = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + ANSWER_WAIT_MS;
+    for (;;) {
+        while (!PQisBusy(c->pg)) {
+            PGresult *r = PQgetResult(c->pg);
+            if (r == NULL)
+                return last;
+            PQclear(last);
+            last = r;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t left = deadline - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        struct pollfd pfd = {PQsocket(c->pg), POLLIN, 0};
+        int ready = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+        if (ready == 0 || (ready < 0 && errno != EINTR)) {
+            PQclear(last);
+            conn_drop(c);
+            c->timed_out = 1;
+            return NULL;
+        }
+        if (ready > 0 && !PQconsumeInput(c->pg)) {
+            PQclear(last);
+            return NULL;
+        }
+    }
+}
+
 /* Prepares sql on c the first time it runs there, so that PostgreSQL parses
  * and plans each primitive's statement once per connection. *slot is its
  * index, or -1 once PREPARED_MAX are prepared (it then runs unnamed). */
@@ -274,7 +330,7 @@ static int prepare(conn *c, const char *sql, const params *p, const char *what, 
     if (c->nprepared == PREPARED_MAX)
         return VAULT_OK;
     snprintf(name, sizeof name, "z%d", c->nprepared);
-    PGresult *r = PQprepare(c->pg, name, sql, p->n, p->types);
+    PGresult *r = answer(c, PQsendPrepare(c->pg, name, sql, p->n, p->types));
     int status = PQresultStatus(r) == PGRES_COMMAND_OK ? VAULT_OK : fail_result(c, r, what);
     PQclear(r);
     if (status == VAULT_OK) {
@@ -298,10 +354,10 @@ static int exec_params(conn *c, const char *sql, const param *ps, size_t n, PGre
     if (status != VAULT_OK)
         return status;
     snprintf(name, sizeof name, "z%d", slot);
-    PGresult *r = slot >= 0 ? PQexecPrepared(c->pg, name, p.n, p.values, p.lengths,
-                                             p.formats, 1)
-                            : PQexecParams(c->pg, sql, p.n, p.types, p.values, p.lengths,
-                                           p.formats, 1);
+    PGresult *r = answer(c, slot >= 0 ? PQsendQueryPrepared(c->pg, name, p.n, p.values,
+                                                            p.lengths, p.formats, 1)
+                                      : PQsendQueryParams(c->pg, sql, p.n, p.types, p.values,
+                                                          p.lengths, p.formats, 1));
     ExecStatusType rs = PQresultStatus(r);
     if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
         status = fail_result(c, r, what);
@@ -353,7 +409,7 @@ static int fetch(conn *c, const char *sql, const param *ps, size_t n, PGresult *
  * allows several statements in one round trip). */
 static int simple(conn *c, const char *sql, const char *what)
 {
-    PGresult *r = PQexec(c->pg, sql);
+    PGresult *r = answer(c, PQsendQuery(c->pg, sql));
     ExecStatusType rs = PQresultStatus(r);
     int status = VAULT_OK;
     if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK)
@@ -493,8 +549,9 @@ static void conn_drop(conn *c)
 static int conn_connect(pg_store *st, conn *c)
 {
     static const char *const keys[] = {"connect_timeout", "fallback_application_name",
-                                       "client_encoding", "dbname", NULL};
-    const char *values[] = {CONNECT_TIMEOUT_S, "vaultd", "UTF8", st->uri, NULL};
+                                       "client_encoding", "options", "dbname", NULL};
+    const char *values[] = {CONNECT_TIMEOUT_S, "vaultd", "UTF8", STATEMENT_TIMEOUT, st->uri,
+                            NULL};
     conn_drop(c);
     c->pg = PQconnectdbParams(keys, values, 1);
     if (c->pg == NULL)
@@ -564,13 +621,13 @@ enum {
 static void rollback(conn *c)
 {
     if (c->pg != NULL && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
-        PQclear(PQexec(c->pg, "ROLLBACK"));
+        PQclear(answer(c, PQsendQuery(c->pg, "ROLLBACK")));
 }
 
 static int commit(conn *c)
 {
     c->commit_sent = 1;
-    PGresult *r = PQexec(c->pg, "COMMIT");
+    PGresult *r = answer(c, PQsendQuery(c->pg, "COMMIT"));
     int status = VAULT_OK;
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         status = fail_result(c, r, "commit");

@@ -82,8 +82,9 @@ int main(void)
     }
     if (getenv(OWN_CLUSTER) == NULL)
         return rerun_in_own_cluster();
-    if (getenv("VAULT_TEST_PG_STOP") == NULL || getenv("VAULT_TEST_PG_START") == NULL) {
-        fprintf(stderr, "pgcluster: VAULT_TEST_PG_STOP/START are not set\n");
+    if (getenv("VAULT_TEST_PG_STOP") == NULL || getenv("VAULT_TEST_PG_START") == NULL ||
+        getenv("VAULT_TEST_PG_FREEZE") == NULL || getenv("VAULT_TEST_PG_THAW") == NULL) {
+        fprintf(stderr, "pgcluster: VAULT_TEST_PG_STOP/START/FREEZE/THAW are not set\n");
         return 1;
     }
     vault_init();
@@ -91,6 +92,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pgcluster__two_instances_one_database),
         cmocka_unit_test(test_pgcluster__database_restart_under_load),
+        cmocka_unit_test(test_pgcluster__frozen_database_is_an_error_not_a_hang),
     };
     int failed = cmocka_run_group_tests_name("pgcluster", tests, start_daemons, stop_daemons);
     curl_global_cleanup();

@@ -40,5 +40,6 @@ const char *pgc_error_code(const cJSON *resp);
 /* The cluster tests (load.c); state is the array of PGC_INSTANCES daemons. */
 void test_pgcluster__two_instances_one_database(void **state);
 void test_pgcluster__database_restart_under_load(void **state);
+void test_pgcluster__frozen_database_is_an_error_not_a_hang(void **state);
 
 #endif

@@ -29,8 +29,11 @@
 #define CLI_EXIT_NETWORK 6   /* server unreachable, server error, expired session */
 #define CLI_EXIT_REFUSED 7   /* integrity refusal: rollback, tampering, weak KDF, version */
 #define CLI_EXIT_INPUT 8     /* import: the file is malformed or not in the given format */
+#define CLI_EXIT_NO_CLIPBOARD 9 /* clip: no clipboard tool or no display */
 
-#define CLI_WORD_COUNT 1024u
+#define CLI_TRASH_DAYS 30 /* items stay this long in the trash by default */
+
+#define CLI_WORD_COUNT 7776u /* the EFF long list (words.c) */
 extern const char *const cli_words[CLI_WORD_COUNT];
 
 /* Global options and the open handles of one run. */
@@ -46,6 +49,7 @@ typedef struct cli {
     const char *ca_file;   /* --cacert: PEM bundle of a private CA (else the library's rule) */
     uint64_t kdf_ops, kdf_mem; /* 0: library defaults */
     int tty_out;           /* stdout is a terminal */
+    long trash_days;       /* --trash-days; -1: the config's, else CLI_TRASH_DAYS */
 
     vault_client *client;
     vault_server *server;  /* embedded server (--server-db) */
@@ -55,6 +59,7 @@ typedef struct cli {
     char *conf_email;
     char *conf_server_url;
     char *conf_server_db;
+    long conf_trash_days;  /* -1: not set */
 
     /* Runs one command line (argv[0] = the command) through the dispatcher:
      * set by main.c so that `shell` can run commands without knowing them. */
@@ -71,6 +76,7 @@ typedef int (*cli_command_fn)(cli *c, int argc, char **argv);
 enum {
     OPT_STORE = 1000, OPT_SERVER, OPT_SERVER_DB, OPT_INSECURE, OPT_EMAIL,
     OPT_PASSWORD_FD, OPT_KDF_OPS, OPT_KDF_MEM, OPT_SECRET_KEY_FD, OPT_CACERT,
+    OPT_TRASH_DAYS,
     OPT_CMD = 2000, /* first value for command-specific long options */
     OPT_END = -1, OPT_HELP = -2, OPT_BAD = -3
 };
@@ -133,6 +139,9 @@ void cli_progress_end(const cli *c);
  * cli_free_text(text, len + 1), which wipes. */
 char *cli_read_stream(FILE *f, size_t max, size_t *len);
 void cli_free_text(char *text, size_t len);
+/* Asks a question on the terminal (else reads one line of standard input):
+ * 1 if the answer is "y" or "yes". */
+int cli_confirm(const char *question);
 
 /* ---- session: store, config, server, unlock (session.c) ---- */
 int cli_open_client(cli *c);
@@ -150,6 +159,8 @@ int cli_save(cli *c);
 /* Remembers the email (NULL: keep the remembered one) and the server in the
  * config next to the store. */
 int cli_remember(cli *c, const char *email);
+/* Forgets the remembered email and server (the config keeps other settings). */
+int cli_forget_account(cli *c);
 void cli_close(cli *c);
 
 /* ---- the device key of linked devices (devkey.c) ---- */

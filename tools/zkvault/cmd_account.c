@@ -1,5 +1,6 @@
 /*
- * Account commands: init, register, kit, login, sync, passwd.
+ * Account commands: init, register, kit, login, sync, passwd, logout,
+ * delete-account.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,5 +262,65 @@ int cli_cmd_passwd(cli *c, int argc, char **argv)
         puts("master password changed");
     cli_secret_free(old_pw);
     cli_secret_free(new_pw);
+    return rc;
+}
+
+static const char logout_help[] =
+    "usage: zkvault logout\n"
+    "\n"
+    "Signs out of the account on this store: ends the server session (inside\n"
+    "`zkvault shell`) and forgets the remembered email and server (STORE.conf),\n"
+    "so that `sync` needs `zkvault login EMAIL` again. The local vault stays.\n";
+
+int cli_cmd_logout(cli *c, int argc, char **argv)
+{
+    int rc = simple_args(c, argc, argv, logout_help, 0);
+    if (rc == OPT_HELP)
+        return CLI_EXIT_OK;
+    if (rc == CLI_EXIT_OK)
+        rc = cli_open_existing(c);
+    if (rc == CLI_EXIT_OK && c->connected)
+        vault_client_logout(c->client); /* best effort: the session expires anyway */
+    if (rc == CLI_EXIT_OK)
+        rc = cli_forget_account(c);
+    if (rc == CLI_EXIT_OK)
+        printf("logged out of %s: the local vault stays\n", c->store);
+    return rc;
+}
+
+static const char delete_help[] =
+    "usage: zkvault delete-account [--yes]\n"
+    "\n"
+    "Deletes the account on the server (every device loses it) and the vault in\n"
+    "this store, after checking the master password. Asks for confirmation on\n"
+    "the terminal (or one line \"yes\" on standard input) unless --yes. There is\n"
+    "no undo: export first if in doubt.\n";
+
+int cli_cmd_delete_account(cli *c, int argc, char **argv)
+{
+    int yes = 0;
+    int rc = cli_parse_flag(c, argc, argv, delete_help, "yes", &yes);
+    if (rc != CLI_EXIT_OK)
+        return CLI_OPT_RETURN(rc);
+    if (optind != argc)
+        return cli_usage("delete-account takes no arguments");
+    if ((rc = cli_open_existing(c)) != CLI_EXIT_OK)
+        return rc;
+    if (cli_is_linked(c))
+        return cli_usage("delete-account needs the master password: run it on a device that "
+                         "logged in with it");
+    char *password = NULL;
+    rc = cli_unlock_and_login(c, &password);
+    if (rc == CLI_EXIT_OK && !yes &&
+        !cli_confirm("Delete the account on the server and this vault, for good? [y/N] "))
+        rc = cli_error(CLI_EXIT_AUTH, "not confirmed: nothing was deleted");
+    if (rc == CLI_EXIT_OK)
+        rc = cli_check(c, vault_client_delete_account(c->client, password),
+                       "cannot delete the account");
+    if (rc == CLI_EXIT_OK)
+        rc = cli_forget_account(c);
+    if (rc == CLI_EXIT_OK)
+        puts("account deleted, here and on the server");
+    cli_secret_free(password);
     return rc;
 }

@@ -42,31 +42,6 @@ static int until_ready(vault_link *l, const uint8_t *key)
     }
 }
 
-/* The user's yes: from the terminal if there is one, else one line of
- * standard input (so that a script can answer). */
-static int confirm(const char *question)
-{
-    char answer[16] = {0};
-    int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    int fd = tty >= 0 ? tty : STDIN_FILENO;
-    if (tty >= 0) {
-        if (write(tty, question, strlen(question)) < 0)
-            answer[0] = '\0';
-    } else {
-        fputs(question, stdout);
-        fflush(stdout);
-    }
-    size_t n = 0;
-    char ch;
-    while (n + 1 < sizeof answer && read(fd, &ch, 1) == 1 && ch != '\n')
-        answer[n++] = ch;
-    if (tty >= 0)
-        close(tty);
-    if (tty < 0)
-        putchar('\n');
-    return strcmp(answer, "y") == 0 || strcmp(answer, "yes") == 0;
-}
-
 /* Prints the QR code (on a terminal) and the payload text. */
 static int show_payload(cli *c, vault_link *l)
 {
@@ -115,7 +90,7 @@ static int confirm_and_send(cli *c, vault_link *l, const char *device_name)
     int rc = print_sas(c, l);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if (!confirm("Does the new device show the same code? [y/N] ")) {
+    if (!cli_confirm("Does the new device show the same code? [y/N] ")) {
         vault_link_abort(l);
         return cli_error(CLI_EXIT_AUTH, "linking aborted: the codes were not confirmed");
     }
@@ -300,8 +275,9 @@ int cli_cmd_devices(cli *c, int argc, char **argv)
         int st = vault_client_devices(c->client, &json);
         if (st != VAULT_OK)
             return cli_fail(c, st, "cannot list devices");
-        if (as_json) {
-            cli_print_json_owned(json);
+        if (as_json) { /* public keys and names only: nothing to hide */
+            puts(json);
+            vault_free(json);
             return CLI_EXIT_OK;
         }
         rc = cli_parse_owned(json, &list);

@@ -19,7 +19,7 @@
 #define MAX_EDIT_OPS 256
 #define ITEM_JSON_MAX (16u * 1024u * 1024u)
 
-enum edit_kind { SET_FIELD, SECRET_FIELD, GEN_FIELD, RM_FIELD, ADD_TAG, RM_TAG };
+enum edit_kind { SET_FIELD, SECRET_FIELD, GEN_FIELD, TOTP_FIELD, RM_FIELD, ADD_TAG, RM_TAG };
 
 /* The changes an add or edit command line asks for, applied in order. */
 typedef struct edit_spec {
@@ -57,6 +57,7 @@ static const struct option edit_options[] = {
     {"classes", required_argument, NULL, OPT_CLASSES},
     {"words", required_argument, NULL, OPT_WORDS},
     {"json", no_argument, NULL, OPT_JSON},
+    {"totp", no_argument, NULL, OPT_TOTP},
     {NULL, 0, NULL, 0},
 };
 
@@ -72,6 +73,8 @@ static const struct option edit_options[] = {
     "  -g, --generate NAME    set a hidden field to a random password\n"              \
     "      --length N --classes LIST --words N   how --generate makes it (see\n"      \
     "                         `zkvault generate --help`; default 20 characters)\n"      \
+    "      --totp             ask for a TOTP secret (an otpauth://totp/ URI or a base32\n" \
+    "                         secret), kept in the hidden field \"totp\"\n"           \
     "      --tag TAG          add a tag\n"                                             \
     "      --json             read the item as JSON from standard input\n"            \
     "                         ({\"type\",\"title\",\"fields\",\"tags\"})\n"
@@ -114,6 +117,7 @@ static int spec_option(edit_spec *s, int opt, const char *arg)
         return spec_push(s, SET_FIELD, arg);
     case 's': return spec_push(s, SECRET_FIELD, arg);
     case 'p': return spec_push(s, SECRET_FIELD, "password");
+    case OPT_TOTP: return spec_push(s, TOTP_FIELD, "totp");
     case 'g': return spec_push(s, GEN_FIELD, arg);
     case OPT_TAG: return spec_push(s, ADD_TAG, arg);
     case OPT_UNTAG: return spec_push(s, RM_TAG, arg);
@@ -177,23 +181,28 @@ static void free_owned(char **owned, size_t n)
         free(owned[i]);
 }
 
-static int apply_secret(cJSON *item, const char *name, int generate, const edit_spec *s)
+static int apply_secret(cJSON *item, const char *name, enum edit_kind kind, const edit_spec *s)
 {
     char *value = NULL;
     int rc = CLI_EXIT_OK;
-    if (generate) {
+    if (kind == GEN_FIELD) {
         int st = s->gen_words > 0 ? cli_generate_passphrase(s->gen_words, "-", &value)
                                   : cli_generate_password(s->gen_classes, s->gen_length, &value);
         if (st != VAULT_OK)
             return cli_usage("cannot generate: --length must be at least the number of classes");
     } else {
         char prompt[300];
-        snprintf(prompt, sizeof prompt, "Value of %.256s: ", name);
+        snprintf(prompt, sizeof prompt, kind == TOTP_FIELD ? "TOTP secret or otpauth:// URI: "
+                                                           : "Value of %.256s: ", name);
         rc = cli_read_secret_value(prompt, &value);
         if (rc != CLI_EXIT_OK)
             return rc;
     }
-    if (cli_set_field(item, name, value, 1) != 0)
+    /* A TOTP secret the library cannot use is a usage error, caught here
+     * rather than as a refused item. */
+    if (kind == TOTP_FIELD && vault_totp_check(value) != VAULT_OK)
+        rc = cli_error(CLI_EXIT_USAGE, "not a TOTP secret: %s", vault_last_error());
+    else if (cli_set_typed_field(item, name, value, 1, kind == TOTP_FIELD ? "totp" : NULL) != 0)
         rc = cli_error(CLI_EXIT_ERROR, "out of memory");
     cli_secret_free(value);
     return rc;
@@ -214,8 +223,9 @@ static int apply_op(cJSON *item, enum edit_kind kind, const char *arg, const edi
         free(name);
         return bad ? cli_error(CLI_EXIT_ERROR, "out of memory") : CLI_EXIT_OK;
     }
-    case SECRET_FIELD: return apply_secret(item, arg, 0, s);
-    case GEN_FIELD: return apply_secret(item, arg, 1, s);
+    case SECRET_FIELD:
+    case TOTP_FIELD:
+    case GEN_FIELD: return apply_secret(item, arg, kind, s);
     case RM_FIELD:
         return cli_remove_field(item, arg) == 0
                    ? CLI_EXIT_OK

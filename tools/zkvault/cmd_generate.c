@@ -12,12 +12,12 @@ static const char generate_help[] =
     "uniformly from the chosen classes, with at least one of each.\n"
     "  -l, --length N       length in characters\n"
     "  -c, --classes LIST   comma-separated: lower,upper,digits,symbols (default all)\n"
-    "  -w, --words N        a passphrase of N words instead (1..64; 7 suggested:\n"
-    "                       10 bits per word from a 1024-word list, 70 bits)\n"
+    "  -w, --words N        a passphrase of N words instead (1..64; 6 suggested:\n"
+    "                       12.9 bits per word from a 7,776-word list, 77 bits)\n"
     "  -s, --separator S    between words (default \"-\")\n"
     "  -n, --count N        print N of them, one per line (default 1)\n"
     "\n"
-    "The words are a selection from the EFF Large Wordlist for passphrases,\n"
+    "The words are the EFF Large Wordlist for Passphrases (all 7,776 words),\n"
     "(c) Electronic Frontier Foundation (https://www.eff.org/dice), CC BY 3.0 US.\n";
 
 int cli_cmd_generate(cli *c, int argc, char **argv)

@@ -16,13 +16,15 @@
 enum { OPT_SHOW = OPT_CMD, OPT_FIELD_ONLY, OPT_JSON, OPT_REVEAL };
 
 static const char get_help[] =
-    "usage: zkvault get ITEM [--show] [--field NAME] [--json]\n"
+    "usage: zkvault get ITEM [--show] [--field NAME] [--json [--reveal]]\n"
     "\n"
     "Shows an item (ITEM: id, unique id prefix or title). Hidden fields are\n"
     "masked unless --show.\n"
     "      --show             reveal hidden fields\n"
     "      --field NAME       print only that field's value (for scripts)\n"
-    "      --json             print the item as the library's JSON\n";
+    "      --json             print the item as the library's JSON, without hidden\n"
+    "                         values and history\n"
+    "      --reveal           with --json: include hidden values and history\n";
 
 int cli_cmd_get(cli *c, int argc, char **argv)
 {
@@ -30,9 +32,10 @@ int cli_cmd_get(cli *c, int argc, char **argv)
         {"show", no_argument, NULL, OPT_SHOW},
         {"field", required_argument, NULL, OPT_FIELD_ONLY},
         {"json", no_argument, NULL, OPT_JSON},
+        {"reveal", no_argument, NULL, OPT_REVEAL},
         {NULL, 0, NULL, 0},
     };
-    int show = 0, as_json = 0, opt;
+    int show = 0, as_json = 0, reveal = 0, opt;
     const char *field = NULL;
     while ((opt = cli_getopt(c, argc, argv, "h", opts, get_help)) != OPT_END) {
         if (opt == OPT_SHOW)
@@ -41,11 +44,15 @@ int cli_cmd_get(cli *c, int argc, char **argv)
             field = optarg;
         else if (opt == OPT_JSON)
             as_json = 1;
+        else if (opt == OPT_REVEAL)
+            reveal = 1;
         else
             return CLI_OPT_RETURN(opt);
     }
     if (optind != argc - 1)
         return cli_usage("get takes one ITEM");
+    if (reveal && !as_json)
+        return cli_usage("--reveal goes with --json");
     vault *v = NULL;
     char *id = NULL;
     cJSON *item = NULL;
@@ -65,12 +72,7 @@ int cli_cmd_get(cli *c, int argc, char **argv)
         else
             rc = cli_error(CLI_EXIT_NOT_FOUND, "the item has no field '%s'", field);
     } else if (rc == CLI_EXIT_OK && as_json) {
-        char *text = cJSON_PrintUnformatted(item);
-        if (text == NULL)
-            rc = cli_error(CLI_EXIT_ERROR, "out of memory");
-        else
-            puts(text);
-        cJSON_free(text);
+        rc = cli_print_json(item, reveal);
     } else if (rc == CLI_EXIT_OK) {
         cli_print_item(item, show);
     }

@@ -27,6 +27,13 @@ int cli_cmd_passwd(cli *c, int argc, char **argv);
 int cli_cmd_devices(cli *c, int argc, char **argv);
 int cli_cmd_revoke(cli *c, int argc, char **argv);
 int cli_cmd_link(cli *c, int argc, char **argv);
+int cli_cmd_restore(cli *c, int argc, char **argv);
+int cli_cmd_totp(cli *c, int argc, char **argv);
+int cli_cmd_clip(cli *c, int argc, char **argv);
+int cli_cmd_audit(cli *c, int argc, char **argv);
+int cli_cmd_shell(cli *c, int argc, char **argv);
+int cli_cmd_logout(cli *c, int argc, char **argv);
+int cli_cmd_delete_account(cli *c, int argc, char **argv);
 
 
 #endif

@@ -97,7 +97,7 @@ int cli_generate_passphrase(size_t words, const char *sep, char **out)
     size_t len = 0;
     for (size_t i = 0; i < words; i++) {
         const char *w = cli_words[randombytes_uniform(CLI_WORD_COUNT)];
-        /* 64 words of at most 5 letters and 64 separators of at most 8 bytes
+        /* 64 words of at most 9 letters and 64 separators of at most 8 bytes
          * fit well inside CLI_SECRET_MAX. */
         if (i > 0) {
             memcpy(pw + len, sep, strlen(sep));

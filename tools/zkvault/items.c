@@ -46,10 +46,15 @@ static int is_hex(const char *s)
 
 int cli_resolve_item(cli *c, const vault *v, const char *ref, char **id_out)
 {
+    return cli_resolve_in(c, v, ref, 0, id_out);
+}
+
+int cli_resolve_in(cli *c, const vault *v, const char *ref, uint32_t list_flags, char **id_out)
+{
     char *json = NULL;
     cJSON *list = NULL;
     *id_out = NULL;
-    int st = vault_item_list(v, 0, &json);
+    int st = vault_item_list(v, list_flags, &json);
     if (st != VAULT_OK)
         return cli_fail(c, st, "cannot list items");
     int rc = cli_parse_owned(json, &list);
@@ -78,7 +83,9 @@ int cli_resolve_item(cli *c, const vault *v, const char *ref, char **id_out)
         rc = cli_error(CLI_EXIT_USAGE, "'%s' matches %zu items: give more of the id "
                                        "(see `zkvault list`)", ref, id_hits > 1 ? id_hits : title_hits);
     } else {
-        rc = cli_error(CLI_EXIT_NOT_FOUND, "no item '%s'", ref);
+        rc = cli_error(CLI_EXIT_NOT_FOUND, list_flags == VAULT_LIST_TRASH
+                                               ? "no item '%s' in the trash"
+                                               : "no item '%s'", ref);
     }
     cJSON_Delete(list);
     return rc;
@@ -116,6 +123,12 @@ static cJSON *find_field(cJSON *fields, const char *name)
 
 int cli_set_field(cJSON *item, const char *name, const char *value, int hidden)
 {
+    return cli_set_typed_field(item, name, value, hidden, NULL);
+}
+
+int cli_set_typed_field(cJSON *item, const char *name, const char *value, int hidden,
+                        const char *type)
+{
     cJSON *fields = cli_item_fields(item);
     if (fields == NULL)
         return -1;
@@ -142,6 +155,10 @@ int cli_set_field(cJSON *item, const char *name, const char *value, int hidden)
         cJSON_ReplaceItemInObjectCaseSensitive(f, "hidden", hid);
     else
         cJSON_AddItemToObject(f, "hidden", hid);
+    /* A new value without a type is plain text again. */
+    cJSON_DeleteItemFromObjectCaseSensitive(f, "type");
+    if (type != NULL && cJSON_AddStringToObject(f, "type", type) == NULL)
+        return -1;
     return 0;
 }
 
@@ -260,9 +277,16 @@ void cli_print_item(const cJSON *item, int show_hidden)
     const cJSON *f;
     cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(item, "fields")) {
         int hidden = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "hidden"));
-        printf("  %s: %s\n", str_member(f, "name"),
+        int totp = strcmp(str_member(f, "type"), "totp") == 0;
+        printf("  %s: %s%s\n", str_member(f, "name"),
                hidden && !show_hidden ? "******** (hidden; --show reveals it)"
-                                      : str_member(f, "value"));
+                                      : str_member(f, "value"),
+               totp ? " (TOTP: `zkvault totp ITEM` prints the code)" : "");
+    }
+    if (num_member(item, "trashed") > 0) {
+        char trashed[32];
+        cli_format_time(num_member(item, "trashed"), trashed, sizeof trashed);
+        printf("  in the trash since %s (`zkvault restore` brings it back)\n", trashed);
     }
     printf("  created: %s   updated: %s   rev: %.0f\n", created, updated,
            num_member(item, "rev"));
@@ -273,20 +297,42 @@ void cli_print_list(const cJSON *list)
     const cJSON *item;
     cJSON_ArrayForEach(item, list) {
         int deleted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(item, "deleted"));
+        int trashed = num_member(item, "trashed") > 0;
         printf("%.8s  %-8s  %s%s\n", str_member(item, "id"), str_member(item, "type"),
-               str_member(item, "title"), deleted ? "(deleted)" : "");
+               str_member(item, "title"),
+               deleted ? "(deleted)" : trashed ? " (in the trash)" : "");
     }
 }
 
-/* Prints a JSON string from the library (one line) and frees it. */
-void cli_print_json_owned(char *json)
+/* Without --reveal, JSON output carries no secret: hidden fields lose their
+ * value and items lose their history (old values of hidden fields). */
+static void redact(cJSON *item)
 {
-    puts(json);
-    vault_free(json);
+    cJSON_DeleteItemFromObjectCaseSensitive(item, "history");
+    cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(item, "fields")) {
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "hidden")))
+            cJSON_DeleteItemFromObjectCaseSensitive(f, "value");
+    }
 }
 
-/* Reads a whole stream (at most max bytes) into a buffer that the caller
- * wipes and frees with cli_free_text(). NULL on failure or overflow. */
+int cli_print_json(cJSON *items, int reveal)
+{
+    if (!reveal && cJSON_IsArray(items)) {
+        cJSON *item;
+        cJSON_ArrayForEach(item, items) {
+            redact(item);
+        }
+    } else if (!reveal) {
+        redact(items);
+    }
+    char *text = cJSON_PrintUnformatted(items);
+    if (text == NULL)
+        return cli_error(CLI_EXIT_ERROR, "out of memory");
+    puts(text);
+    cJSON_free(text); /* wiped by the cJSON hooks */
+    return CLI_EXIT_OK;
+}
 
 /* Unlocks the local vault. */
 int cli_open_vault(cli *c, vault **v)

@@ -14,11 +14,17 @@ int cli_parse_owned(char *text, cJSON **out);
 /* Finds a live item by full id, unique id prefix (4+ hex chars) or unique
  * title (ASCII case-insensitive). *id_out is malloc'ed. */
 int cli_resolve_item(cli *c, const vault *v, const char *ref, char **id_out);
+/* The same among the items vault_item_list(list_flags) gives, e.g.
+ * VAULT_LIST_TRASH to find an item in the trash. */
+int cli_resolve_in(cli *c, const vault *v, const char *ref, uint32_t list_flags, char **id_out);
 int cli_get_item(cli *c, const vault *v, const char *id, cJSON **out);
 
 /* Editing item JSON; each returns 0, or -1 (out of memory / not present). */
 cJSON *cli_item_fields(cJSON *item);
 int cli_set_field(cJSON *item, const char *name, const char *value, int hidden);
+/* The same with a field type ("totp"; NULL: plain text). */
+int cli_set_typed_field(cJSON *item, const char *name, const char *value, int hidden,
+                        const char *type);
 int cli_remove_field(cJSON *item, const char *name);
 int cli_set_string(cJSON *item, const char *name, const char *value);
 int cli_add_tag(cJSON *item, const char *tag);
@@ -28,7 +34,9 @@ cJSON *cli_item_input(const cJSON *item);
 void cli_format_time(double ms, char *buf, size_t len);
 void cli_print_item(const cJSON *item, int show_hidden);
 void cli_print_list(const cJSON *list);
-void cli_print_json_owned(char *json);
+/* Prints an item or an array of items as one line of JSON. Unless reveal,
+ * hidden field values and history are removed first (the tree is changed). */
+int cli_print_json(cJSON *items, int reveal);
 
 /* Unlocks the local vault (or, in the shell, uses the unlocked one). */
 int cli_open_vault(cli *c, vault **v);

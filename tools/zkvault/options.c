@@ -19,6 +19,7 @@ const struct option cli_global_options[] = {
     {"secret-key-fd", required_argument, NULL, OPT_SECRET_KEY_FD},
     {"kdf-ops", required_argument, NULL, OPT_KDF_OPS},
     {"kdf-mem", required_argument, NULL, OPT_KDF_MEM},
+    {"trash-days", required_argument, NULL, OPT_TRASH_DAYS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -54,6 +55,11 @@ int cli_parse_size(const char *text, size_t min, size_t max, size_t *out)
 static int cli_global_option(cli *c, int opt, const char *arg)
 {
     uint64_t v = 0;
+    if (c->in_shell && ((opt >= OPT_STORE && opt <= OPT_PASSWORD_FD) || opt == OPT_CACERT)) {
+        cli_usage("in the shell, the store, server, email and password source are those "
+                  "given to `zkvault shell`");
+        return -1;
+    }
     switch (opt) {
     case OPT_STORE: c->store = arg; return 1;
     case OPT_SERVER: c->server_url = arg; return 1;
@@ -80,6 +86,13 @@ static int cli_global_option(cli *c, int opt, const char *arg)
             cli_usage("--kdf-ops needs a number");
             return -1;
         }
+        return 1;
+    case OPT_TRASH_DAYS:
+        if (parse_u64(arg, &v) != 0 || v > 36500) {
+            cli_usage("--trash-days needs a number of days (0..36500; 0 keeps the trash)");
+            return -1;
+        }
+        c->trash_days = (long)v;
         return 1;
     case OPT_KDF_MEM:
         if (parse_u64(arg, &c->kdf_mem) != 0) {

@@ -114,6 +114,9 @@ static void load_conf(cli *c)
         c->conf_email = conf_member(conf, "email");
         c->conf_server_url = conf_member(conf, "server");
         c->conf_server_db = conf_member(conf, "server_db");
+        const cJSON *days = cJSON_GetObjectItemCaseSensitive(conf, "trash_days");
+        if (cJSON_IsNumber(days) && days->valuedouble >= 0 && days->valuedouble <= 36500)
+            c->conf_trash_days = (long)days->valuedouble;
     }
     cJSON_Delete(conf);
     free(text);
@@ -153,6 +156,8 @@ int cli_remember(cli *c, const char *email)
         ok = cJSON_AddStringToObject(conf, "email", email) != NULL;
     if (ok && url != NULL)
         ok = cJSON_AddStringToObject(conf, "server", url) != NULL;
+    if (ok && c->conf_trash_days >= 0)
+        ok = cJSON_AddNumberToObject(conf, "trash_days", (double)c->conf_trash_days) != NULL;
     if (ok && url == NULL && db != NULL) {
         /* An absolute path, so that the store works from any directory. */
         char *abs = realpath(db, NULL);
@@ -170,6 +175,16 @@ int cli_remember(cli *c, const char *email)
     cJSON_free(text);
     cJSON_Delete(conf);
     return rc;
+}
+
+int cli_forget_account(cli *c)
+{
+    free(c->conf_email);
+    free(c->conf_server_url);
+    free(c->conf_server_db);
+    c->conf_email = c->conf_server_url = c->conf_server_db = NULL;
+    c->email = c->server_url = c->server_db = NULL;
+    return cli_remember(c, NULL);
 }
 
 int cli_open_client(cli *c)
@@ -334,6 +349,12 @@ static int unlock_keep_password(cli *c, char **password_out)
 {
     int rc = cli_open_existing(c);
     char *password = NULL;
+    /* In the shell the vault stays unlocked between commands; a command
+     * that needs the password itself (passwd, delete-account) still asks. */
+    int32_t unlocked = 0;
+    if (rc == CLI_EXIT_OK && password_out == NULL &&
+        vault_client_is_unlocked(c->client, &unlocked) == VAULT_OK && unlocked)
+        return CLI_EXIT_OK;
     if (rc == CLI_EXIT_OK)
         rc = cli_read_password(c, cli_is_linked(c) ? "Device password: " : "Master password: ",
                                "ZKVAULT_PASSWORD", 0, &password);
@@ -388,8 +409,32 @@ int cli_unlock_and_login(cli *c, char **password_out)
     return rc;
 }
 
+/* Items trashed longer ago than the setting are purged as the vault is
+ * saved: a tombstone then syncs their deletion. 0 days keeps the trash. */
+static int expire_trash(cli *c)
+{
+    long days = c->trash_days >= 0 ? c->trash_days
+                : c->conf_trash_days >= 0 ? c->conf_trash_days : CLI_TRASH_DAYS;
+    vault *v = NULL;
+    uint64_t purged = 0;
+    if (days == 0)
+        return CLI_EXIT_OK;
+    int st = vault_client_vault(c->client, &v);
+    if (st == VAULT_OK)
+        st = vault_trash_expire(v, (uint32_t)days, &purged);
+    if (st != VAULT_OK)
+        return cli_fail(c, st, "cannot empty the trash");
+    if (purged > 0)
+        fprintf(stderr, "zkvault: purged %llu item(s) in the trash for %ld days or more\n",
+                (unsigned long long)purged, days);
+    return CLI_EXIT_OK;
+}
+
 int cli_save(cli *c)
 {
+    int rc = expire_trash(c);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     int st = vault_client_save(c->client);
     return st == VAULT_OK ? CLI_EXIT_OK : cli_fail(c, st, "cannot save the vault");
 }
@@ -404,4 +449,6 @@ void cli_close(cli *c)
     free(c->conf_server_db);
     c->client = NULL;
     c->server = NULL;
+    c->store_owned = c->conf_email = c->conf_server_url = c->conf_server_db = NULL;
+    c->connected = 0;
 }

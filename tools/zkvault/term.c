@@ -259,6 +259,31 @@ void cli_progress_end(const cli *c)
     fflush(stdout);
 }
 
+/* Asks a yes/no question on the terminal, or reads one line of standard input
+ * when there is none: 1 only for "y" or "yes". */
+int cli_confirm(const char *question)
+{
+    char answer[16] = {0};
+    int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    int fd = tty >= 0 ? tty : STDIN_FILENO;
+    if (tty >= 0) {
+        if (write(tty, question, strlen(question)) < 0)
+            answer[0] = '\0';
+    } else {
+        fputs(question, stdout);
+        fflush(stdout);
+    }
+    size_t n = 0;
+    char ch;
+    while (n + 1 < sizeof answer && read(fd, &ch, 1) == 1 && ch != '\n')
+        answer[n++] = ch;
+    if (tty >= 0)
+        close(tty);
+    if (tty < 0)
+        putchar('\n');
+    return strcmp(answer, "y") == 0 || strcmp(answer, "yes") == 0;
+}
+
 char *cli_read_stream(FILE *f, size_t max, size_t *len)
 {
     size_t cap = 4096, n = 0;
