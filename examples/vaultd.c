@@ -2,7 +2,8 @@
  * vaultd — the reference zkvault server daemon (docs/vaultd.md).
  *
  *   vaultd --db PATH --pepper-file FILE [--addr 127.0.0.1] [--port 8443]
- *          [--cert PEM --key PEM] [--threads N]
+ *          [--cert PEM --key PEM] [--threads N] [--max-connections N]
+ *          [--max-per-address N] [--memory-budget MIB]
  *   vaultd --new-pepper FILE
  *
  * Signals are blocked before any thread starts and collected with sigwait()
@@ -39,7 +40,7 @@ typedef struct {
     const char *key;
     const char *new_pepper;
     uint16_t port;
-    uint32_t threads;
+    vault_httpd_options limits; /* threads and the daemon's limits (docs/vaultd.md) */
 } options;
 
 #if defined(__GNUC__)
@@ -82,10 +83,11 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: vaultd --db PATH --pepper-file FILE [--addr 127.0.0.1] [--port 8443]\n"
-            "              [--cert PEM --key PEM] [--threads N]\n"
+            "              [--cert PEM --key PEM] [--threads N] [--max-connections N]\n"
+            "              [--max-per-address N] [--memory-budget MIB]\n"
             "       vaultd --new-pepper FILE\n"
             "\n"
-            "Serves the zkvault protocol as POST /v1/api. --port 0 picks a free port.\n"
+            "Serves the zkvault protocol as POST /v1/api/<op>. --port 0 picks a free port.\n"
             "Once listening it prints one line: vaultd listening on ADDR:PORT\n"
             "(IPv6 addresses in brackets). SIGINT or SIGTERM stops it cleanly.\n"
             "Its log goes to stderr, one timestamped line per event (start-up,\n"
@@ -102,6 +104,9 @@ static void usage(FILE *out)
             "  --port N           TCP port, 0..65535 (8443)\n"
             "  --cert/--key PEM   serve HTTPS with this certificate and key\n"
             "  --threads N        worker threads, 1..256 (4)\n"
+            "  --max-connections N      open connections, 1..100000 (1024)\n"
+            "  --max-per-address N      open connections per client IP, 1..100000 (64)\n"
+            "  --memory-budget MIB      in-flight request memory, 16..1048576 MiB (1024)\n"
             "  --new-pepper FILE  write 32 random bytes to a new FILE (mode 0600) and exit\n"
             "\n"
             "exit codes: 0 stopped cleanly / pepper written, 1 usage error,\n"
@@ -125,7 +130,8 @@ static int parse_number(const char *text, unsigned long min, unsigned long max,
 
 static int parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){.addr = "127.0.0.1", .port = 8443, .threads = 4};
+    *o = (options){.addr = "127.0.0.1", .port = 8443};
+    vault_httpd_options_init(&o->limits);
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -154,7 +160,16 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (strcmp(arg, "--port") == 0 && parse_number(val, 0, 65535, &n) == 0) {
             o->port = (uint16_t)n;
         } else if (strcmp(arg, "--threads") == 0 && parse_number(val, 1, 256, &n) == 0) {
-            o->threads = (uint32_t)n;
+            o->limits.threads = (uint32_t)n;
+        } else if (strcmp(arg, "--max-connections") == 0 &&
+                   parse_number(val, 1, 100000, &n) == 0) {
+            o->limits.max_connections = (uint32_t)n;
+        } else if (strcmp(arg, "--max-per-address") == 0 &&
+                   parse_number(val, 1, 100000, &n) == 0) {
+            o->limits.max_per_address = (uint32_t)n;
+        } else if (strcmp(arg, "--memory-budget") == 0 &&
+                   parse_number(val, 16, 1048576, &n) == 0) {
+            o->limits.memory_budget = (uint64_t)n * 1024u * 1024u;
         } else {
             log_line("bad option or value: %s %s", arg, val);
             return -1;
@@ -281,7 +296,7 @@ static int serve(const options *o, const sigset_t *signals)
     vault_server_set_event_handler(server, on_server_event, NULL);
     sodium_free(pepper); /* the server keeps its own copy */
     pepper = NULL;
-    if (vault_httpd_start(&httpd, server, o->addr, o->port, o->cert, o->key, o->threads) !=
+    if (vault_httpd_start_v2(&httpd, server, o->addr, o->port, o->cert, o->key, &o->limits) !=
         VAULT_OK) {
         log_line("cannot listen on %s port %u: %s", o->addr,
                 (unsigned)o->port, vault_last_error());
@@ -289,9 +304,12 @@ static int serve(const options *o, const sigset_t *signals)
         goto done;
     }
     print_listening(o->addr, vault_httpd_port(httpd));
-    log_line("started: %s store, %s on %s port %u, %u threads",
+    log_line("started: %s store, %s on %s port %u, %u threads, %u connections (%u per "
+             "address), %llu MiB for requests",
              is_postgres(o->db) ? "PostgreSQL" : "SQLite", o->cert != NULL ? "https" : "http",
-             o->addr, (unsigned)vault_httpd_port(httpd), (unsigned)o->threads);
+             o->addr, (unsigned)vault_httpd_port(httpd), (unsigned)o->limits.threads,
+             (unsigned)o->limits.max_connections, (unsigned)o->limits.max_per_address,
+             (unsigned long long)(o->limits.memory_budget / (1024u * 1024u)));
     int sig = wait_for_stop_signal(signals);
     log_line("%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 done:

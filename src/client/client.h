@@ -138,8 +138,8 @@ int vault_client__stage_point(vault_client *c, const char *name, const uint8_t *
                               size_t len);
 
 /* The chain name of this device's blob at highest_revision, for a link
- * grant: its pending push, else its base, else the head its own grant named;
- * all zero if none. */
+ * grant: its acknowledged pending push, else its base, else the head its own
+ * grant named; all zero if none. */
 int vault_client__head(vault_client *c, uint8_t hash[32]);
 
 /* Seals v under key for base_revision + 1, stating its chain: the base as

@@ -167,21 +167,22 @@ int vault_client__stage_point(vault_client *c, const char *name, const uint8_t *
 
 int vault_client__head(vault_client *c, uint8_t hash[VAULT_CHAIN_HASH_BYTES])
 {
-    static const char *const names[3] = {"pending_blob_hash", "base_blob_hash",
-                                         "grant_head_hash"};
+    /* highest_revision is the acknowledged pending push, else the base. */
+    const char *name = c->highest_revision > c->base_revision ? "pending_blob_hash"
+                       : c->base_revision > 0                ? "base_blob_hash"
+                                                             : "grant_head_hash";
+    uint8_t *h = NULL;
+    size_t len = 0;
     memset(hash, 0, VAULT_CHAIN_HASH_BYTES);
-    for (int i = 0; i < 3; i++) {
-        uint8_t *h = NULL;
-        size_t len = 0;
-        int rc = vault_client__store_get(c, names[i], &h, &len);
-        if (rc == VAULT_OK && len == VAULT_CHAIN_HASH_BYTES)
-            memcpy(hash, h, len);
-        vault_free(h);
-        if (rc != VAULT_E_NOT_FOUND)
-            return rc;
+    int rc = vault_client__store_get(c, name, &h, &len);
+    if (rc == VAULT_OK && len == VAULT_CHAIN_HASH_BYTES)
+        memcpy(hash, h, len);
+    vault_free(h);
+    if (rc == VAULT_E_NOT_FOUND) {
+        vault__clear_error();
+        rc = VAULT_OK;
     }
-    vault__clear_error();
-    return VAULT_OK;
+    return rc;
 }
 
 static int drop_pending(vault_client *c)
@@ -233,8 +234,8 @@ int vault_client__seal_next(vault_client *c, const vault *v, const uint8_t *key,
 /* Stores, in one transaction, the server's blob as the new base, the local
  * vault v sealed for the revision after it, and either no pending push (it
  * was confirmed or superseded) or the given one (pushed on this base). */
-static int store_synced(vault_client *c, const pulled *p, const vault *v,
-                        const uint8_t *pending, size_t pending_len)
+static int store_synced(vault_client *c, const pulled *p, vault *v, const uint8_t *pending,
+                        size_t pending_len)
 {
     uint64_t old_base = c->base_revision, old_highest = c->highest_revision;
     c->base_revision = p->revision;
@@ -253,8 +254,8 @@ static int store_synced(vault_client *c, const pulled *p, const vault *v,
     if (rc == VAULT_OK)
         rc = vault_client__store_delete(c, "grant_head_hash");
     if (rc == VAULT_OK) {
-        vault *keep = c->v;
-        c->v = (vault *)v; /* put_local_blob seals c->v; only read */
+        vault *keep = c->v; /* put_local_blob seals c->v */
+        c->v = v;
         rc = vault_client__put_local_blob(c);
         c->v = keep;
     }
@@ -310,22 +311,28 @@ static int choose_base(vault_client *c, const pulled *p, vault **base)
     *base = NULL;
     int rc = load_point(c, "pending_blob", &pending, &pending_len, pending_hash);
     if (rc == VAULT_OK) {
+        /* Acknowledged (the floor counts it), or only sent: its answer was lost. */
+        int acked = c->highest_revision > c->base_revision;
+        int says = vault_chain__says(&p->chain, pending_rev, pending_hash);
         int exact = p->revision == pending_rev &&
                     sodium_memcmp(p->hash, pending_hash, sizeof pending_hash) == 0;
-        if (!exact && (p->revision == pending_rev ||
-                       vault_chain__says(&p->chain, pending_rev, pending_hash) ==
-                           VAULT_CHAIN_OTHER))
+        int other = p->revision == pending_rev || says == VAULT_CHAIN_OTHER;
+        if (exact || says == VAULT_CHAIN_SAME || (acked && !other))
+            /* ours, or in its history (or beyond what a chain lists: docs/sync.md) */
+            rc = vault_vault__open_chain(base, c->keys->vault_key, c->account_id, pending_rev,
+                                         pending, pending_len, &pending_chain);
+        else if (acked)
             rc = vault__fail(VAULT_E_FORK, "the server acknowledged revision %llu from this "
                                            "device but its history holds another revision %llu "
                                            "(a lost push or a restored backup)",
                              (unsigned long long)pending_rev, (unsigned long long)pending_rev);
-        else /* ours, or in its history (or beyond what a chain lists: docs/sync.md) */
-            rc = vault_vault__open_chain(base, c->keys->vault_key, c->account_id, pending_rev,
-                                         pending, pending_len, &pending_chain);
         vault_free(pending);
-        return rc;
+        if (rc != VAULT_OK || *base != NULL)
+            return rc;
+        /* A push whose answer was lost and that the server does not hold:
+         * merge from the base as if it had never been sent. */
     }
-    if (rc != VAULT_E_NOT_FOUND)
+    if (rc != VAULT_OK && rc != VAULT_E_NOT_FOUND)
         return rc;
     vault__clear_error();
     rc = open_base(c, base, &base_chain, base_hash);
@@ -403,13 +410,15 @@ static int push_blob(vault_client *c, const uint8_t *blob, size_t len)
     return rc;
 }
 
-/* An acknowledged push: pending until the server shows it, and saved as the
- * local vault. The revision counts as seen (the server said it holds it:
- * showing less later is a roll-back). */
-static int store_pending(vault_client *c, const uint8_t *blob, size_t len)
+/* A push: pending until the server shows it, and saved as the local vault.
+ * Acknowledged, its revision counts as seen (the server said it holds it:
+ * showing less later is a roll-back); only sent (the answer was lost), it
+ * does not. */
+static int store_pending(vault_client *c, const uint8_t *blob, size_t len, int acked)
 {
     uint64_t old_highest = c->highest_revision;
-    c->highest_revision = c->base_revision + 1;
+    if (acked)
+        c->highest_revision = c->base_revision + 1;
     int rc = vault_client__store_begin(c);
     if (rc == VAULT_OK)
         rc = vault_client__put_state(c);
@@ -437,8 +446,16 @@ int vault_client_push(vault_client *c)
         rc = vault_client__seal_next(c, c->v, c->keys->vault_key, &blob, &len);
     if (rc == VAULT_OK)
         rc = push_blob(c, blob, len);
-    if (rc == VAULT_OK)
-        rc = store_pending(c, blob, len);
+    if (rc == VAULT_OK) {
+        rc = store_pending(c, blob, len, 1);
+    } else if (rc == VAULT_E_NETWORK && blob != NULL) {
+        /* The server may have stored it before the answer was lost: keep it
+         * as a possible pending push, confirmed if a pull shows it. */
+        char msg[VAULT_ERRMSG_MAX];
+        vault__capture(msg, rc);
+        store_pending(c, blob, len, 0);
+        rc = vault__fail(VAULT_E_NETWORK, "%s", msg);
+    }
     vault_free(blob);
     return vault_client__done(c, rc);
 }
@@ -480,16 +497,30 @@ int vault_client_sync(vault_client *c)
 /* ---- fork recovery ------------------------------------------------------------ */
 
 /* The newest common ancestor of the server's revision and this device's
- * history whose content the device holds, or none (*base NULL): its base if
- * the server descends from it, the server's revision itself if that is an
- * ancestor of the base (the server went back). */
+ * history whose content the device holds, or none (*base NULL): its pending
+ * push or its base if the server descends from it, the server's revision
+ * itself if that is an ancestor of the base (the server went back). */
 static int fork_base(vault_client *c, const pulled *p, vault **base, int *server_is_base)
 {
     vault_chain chain;
     uint8_t hash[VAULT_CHAIN_HASH_BYTES];
     *base = NULL;
     *server_is_base = 0;
-    int rc = open_base(c, base, &chain, hash);
+    uint8_t *pending = NULL;
+    size_t pending_len = 0;
+    uint64_t pending_rev = c->base_revision + 1;
+    int rc = load_point(c, "pending_blob", &pending, &pending_len, hash);
+    int ours = rc == VAULT_OK &&
+               ((p->revision == pending_rev && sodium_memcmp(p->hash, hash, sizeof hash) == 0) ||
+                vault_chain__says(&p->chain, pending_rev, hash) == VAULT_CHAIN_SAME);
+    if (ours) /* the server descends from our push */
+        rc = vault_vault__open_chain(base, c->keys->vault_key, c->account_id, pending_rev,
+                                     pending, pending_len, &chain);
+    vault_free(pending);
+    if (ours || (rc != VAULT_OK && rc != VAULT_E_NOT_FOUND))
+        return rc;
+    vault__clear_error();
+    rc = open_base(c, base, &chain, hash);
     if (rc != VAULT_OK || c->base_revision == 0)
         return rc;
     if ((p->revision == c->base_revision && sodium_memcmp(p->hash, hash, sizeof hash) == 0) ||
@@ -504,7 +535,7 @@ static int fork_base(vault_client *c, const pulled *p, vault **base, int *server
 /* Pushes the merged vault on the server's revision; once acknowledged,
  * stores that revision as the base and the push as pending, in one
  * transaction. */
-static int push_on(vault_client *c, const pulled *p, const vault *merged)
+static int push_on(vault_client *c, const pulled *p, vault *merged)
 {
     uint8_t *blob = NULL;
     size_t len = 0;

@@ -175,6 +175,12 @@ static void test_http_vaultd__bad_arguments_exit_with_documented_codes(void **st
     char *bad_threads[] = {"vaultd", "--db", db, "--pepper-file", pepper_path, "--threads", "0",
                            NULL};
     assert_int_equal(run(bad_threads), 1);
+    char *no_conns[] = {"vaultd", "--db", db, "--pepper-file", pepper_path,
+                        "--max-connections", "0", NULL};
+    assert_int_equal(run(no_conns), 1);
+    char *tiny_budget[] = {"vaultd", "--db", db, "--pepper-file", pepper_path,
+                           "--memory-budget", "15", NULL};
+    assert_int_equal(run(tiny_budget), 1);
     char *cert_only[] = {"vaultd", "--db", db, "--pepper-file", pepper_path, "--cert", "c.pem",
                          NULL};
     assert_int_equal(run(cert_only), 1);
@@ -313,10 +319,12 @@ static void test_http_vaultd__a7_core_dumps_are_disabled(void **state)
     test_key(pepper, 0x52);
     write_file(pepper_path, pepper, 32, 0600);
     char *argv[] = {"vaultd", "--db", db, "--pepper-file", pepper_path, "--addr", "127.0.0.1",
-                    "--port", "0", NULL};
+                    "--port", "0", "--max-connections", "100", "--max-per-address", "10",
+                    "--memory-budget", "64", NULL};
     int fd = -1;
     pid_t pid = spawn(argv, &fd);
-    read_line(fd, line, sizeof line); /* listening: past start-up */
+    read_line(fd, line, sizeof line); /* listening: past start-up (and the limits taken) */
+    assert_non_null(strstr(line, "vaultd listening on 127.0.0.1:"));
     core_limits(pid, soft, hard, sizeof soft);
     assert_int_equal(kill(pid, SIGTERM), 0);
     assert_int_equal(wait_exit(pid), 0);

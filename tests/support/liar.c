@@ -203,6 +203,11 @@ int liar_transport(const char *request, size_t request_len, char **response,
             return rc;
         }
         answer = lie(l, op, answer);
+        if (strcmp(op, "push") == 0 && l->mode == LIAR_LOSE_PUSH_ANSWER) {
+            vault_free(answer);
+            cJSON_free(swapped);
+            return VAULT_E_NETWORK;
+        }
     }
     cJSON_free(swapped);
     if (answer == NULL)

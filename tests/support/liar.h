@@ -27,6 +27,7 @@ typedef enum {
     LIAR_REWRITE,           /* in answers to op `op`, sets member `member` to the JSON `value` */
     LIAR_SWAP_LINK_KEY,     /* link_post_key / link_accept requests carry a public key of its own */
     LIAR_FLIP_ENVELOPE,     /* flips bit `arg` of link_fetch's envelope, counted from its end */
+    LIAR_LOSE_PUSH_ANSWER,  /* stores pushes, then fails the transport (the answer is lost) */
 } liar_mode;
 
 typedef struct liar {

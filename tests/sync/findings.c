@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/common.h"
 #include "sync.h"
 
 static int32_t is_unlocked(vault_client *c)
@@ -178,4 +179,61 @@ void test_sync_fork__linked_device_inherits_the_chain_head(void **state)
     assert_field(d->c, y, "username", "edit-y");
     vault_free(x);
     vault_free(y);
+}
+
+/* A push the server stored but whose answer was lost is this device's own:
+ * when a later revision lists it, it is the merge base, so the device's later
+ * edit of the same field is not undone by its own earlier value. */
+void test_sync_push__lost_answer_is_recognised_later(void **state)
+{
+    world *w = *state;
+    assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_OK);
+    char *x = tw_add(w->a, login_item("first", "x"));
+    assert_int_equal(vault_client_sync(w->a), VAULT_OK);
+    assert_int_equal(vault_client_sync(w->b), VAULT_OK);
+    /* Two edits of A at the same instant; the later one has the smaller
+     * bytes, so a conflict between them would undo it. */
+    vault__set_clock_for_tests(1800000002000);
+    assert_int_equal(vault_item_update(tw_vault(w->a), x, login_item("zz-second", "x")),
+                     VAULT_OK);
+    vault__set_clock_for_tests(0);
+    w->lie_a->mode = LIAR_LOSE_PUSH_ANSWER;
+    assert_int_equal(vault_client_sync(w->a), VAULT_E_NETWORK); /* stored as 3 */
+    w->lie_a->mode = LIAR_HONEST;
+    assert_int_equal(tw_revision(w->a), 2);
+    vault__set_clock_for_tests(1800000002000);
+    assert_int_equal(vault_item_update(tw_vault(w->a), x, login_item("a-third", "x")), VAULT_OK);
+    vault__set_clock_for_tests(0);
+    /* B builds revision 4 on A's 3. */
+    tw_add(w->b, login_item("from-b", "y"));
+    assert_int_equal(vault_client_sync(w->b), VAULT_OK);
+    assert_int_equal(vault_client_sync(w->a), VAULT_OK);
+    assert_int_equal(vault_client_sync(w->b), VAULT_OK);
+    assert_field(w->a, x, "username", "a-third");
+    assert_field(w->b, x, "username", "a-third");
+    vault_free(x);
+}
+
+/* A pending push that the server's history lists is the merge base of a
+ * fork recovery too: another device's later edit on top of it survives,
+ * whatever the clocks say. */
+void test_sync_fork__recovery_merges_from_a_confirmed_pending_push(void **state)
+{
+    world *w = *state;
+    assert_int_equal(vault_client_login(w->b, EMAIL, PASSWORD), VAULT_OK);
+    vault__set_clock_for_tests(1800000009000); /* A's clock runs ahead */
+    char *x = tw_add(w->a, login_item("from-a", "x"));
+    vault__set_clock_for_tests(0);
+    assert_int_equal(vault_client_sync(w->a), VAULT_OK); /* pending 2 */
+    assert_int_equal(vault_client_sync(w->b), VAULT_OK);
+    vault__set_clock_for_tests(1800000001000);
+    assert_int_equal(vault_item_update(tw_vault(w->b), x, login_item("b-replaced", "x")),
+                     VAULT_OK);
+    vault__set_clock_for_tests(0);
+    assert_int_equal(vault_client_sync(w->b), VAULT_OK); /* 3, on A's 2 */
+    assert_int_equal(vault_client_resolve_fork(w->a), VAULT_OK);
+    assert_int_equal(vault_client_sync(w->b), VAULT_OK);
+    assert_field(w->a, x, "username", "b-replaced");
+    assert_field(w->b, x, "username", "b-replaced");
+    vault_free(x);
 }

@@ -400,6 +400,8 @@ int main(void)
         T(test_sync_settle__quiet_rounds_push_nothing),
         T(test_sync_fork__acknowledged_then_lost_push_is_detected_and_kept),
         T(test_sync_fork__linked_device_inherits_the_chain_head),
+        T(test_sync_push__lost_answer_is_recognised_later),
+        T(test_sync_fork__recovery_merges_from_a_confirmed_pending_push),
         T(test_sync_password__changed_elsewhere_new_password_recovers),
         T(test_sync_password__changed_elsewhere_old_password_unlocks_and_says_so),
     };

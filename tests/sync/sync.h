@@ -29,6 +29,8 @@ void assert_unchanged(vault_client *c, char *before, uint64_t revision);
 void test_sync_settle__quiet_rounds_push_nothing(void **state);
 void test_sync_fork__acknowledged_then_lost_push_is_detected_and_kept(void **state);
 void test_sync_fork__linked_device_inherits_the_chain_head(void **state);
+void test_sync_push__lost_answer_is_recognised_later(void **state);
+void test_sync_fork__recovery_merges_from_a_confirmed_pending_push(void **state);
 void test_sync_password__changed_elsewhere_new_password_recovers(void **state);
 void test_sync_password__changed_elsewhere_old_password_unlocks_and_says_so(void **state);
 
