@@ -74,22 +74,6 @@ static const char list_help[] =
     "                         history\n"
     "      --reveal           with --json: include hidden values and history\n";
 
-int cli_cmd_list(cli *c, int argc, char **argv)
-{
-    list_args a;
-    int rc = parse_list(c, argc, argv, list_help, 1, &a);
-    if (rc != CLI_EXIT_OK)
-        return rc == OPT_HELP ? CLI_EXIT_OK : rc;
-    if (optind != argc)
-        return cli_usage("list takes no arguments");
-    vault *v = NULL;
-    if ((rc = cli_open_vault(c, &v)) != CLI_EXIT_OK)
-        return rc;
-    char *json = NULL;
-    int st = vault_item_list(v, a.flags, &json);
-    return print_items(c, st, json, a.as_json, a.reveal);
-}
-
 static const char search_help[] =
     "usage: zkvault search QUERY [--json [--reveal]]\n"
     "\n"
@@ -98,18 +82,30 @@ static const char search_help[] =
     "\"\xc3\x84rzte\", \"\xc3\xa4rzte\" and \"\xc3\x84RZTE\" do. Hidden values and the trash\n"
     "are never searched. --json and --reveal as for `zkvault list`.\n";
 
-int cli_cmd_search(cli *c, int argc, char **argv)
+/* list and search differ only in their operand and the library call. */
+static int list_or_search(cli *c, int argc, char **argv, const char *help, int listing)
 {
     list_args a;
-    int rc = parse_list(c, argc, argv, search_help, 0, &a);
+    int rc = parse_list(c, argc, argv, help, listing, &a);
     if (rc != CLI_EXIT_OK)
         return rc == OPT_HELP ? CLI_EXIT_OK : rc;
-    if (optind != argc - 1)
-        return cli_usage("search takes one QUERY");
+    if (optind != argc - !listing)
+        return cli_usage(listing ? "list takes no arguments" : "search takes one QUERY");
     vault *v = NULL;
     if ((rc = cli_open_vault(c, &v)) != CLI_EXIT_OK)
         return rc;
     char *json = NULL;
-    int st = vault_item_search(v, argv[optind], &json);
+    int st = listing ? vault_item_list(v, a.flags, &json)
+                     : vault_item_search(v, argv[optind], &json);
     return print_items(c, st, json, a.as_json, a.reveal);
+}
+
+int cli_cmd_list(cli *c, int argc, char **argv)
+{
+    return list_or_search(c, argc, argv, list_help, 1);
+}
+
+int cli_cmd_search(cli *c, int argc, char **argv)
+{
+    return list_or_search(c, argc, argv, search_help, 0);
 }
