@@ -207,9 +207,11 @@ t_kit() { run 0 "${A[@]}" kit && out_has "Email:      ada@example.org" &&
   ZKVAULT_PASSWORD=wrong run 3 "${A[@]}" kit && out_is ""; }
 check "kit prints the Emergency Kit (text and QR); the server never sees the Secret Key" t_kit
 t_login() {
+  local bad=${SK%?}X # one character changed: the checksum catches it
+  [[ ${SK: -1} != X ]] || bad=${SK%?}Y
   (unset ZKVAULT_SECRET_KEY; setsid -w "$VAULT" "${B[@]}" "${SERVER[@]}" login ada@example.org \
     </dev/null >"$TMP/out" 2>"$TMP/err"; [[ $? -eq 2 ]]) && err_has "Secret Key" &&
-    ZKVAULT_SECRET_KEY="${SK%?}X" run 1 "${B[@]}" "${SERVER[@]}" login ada@example.org &&
+    ZKVAULT_SECRET_KEY=$bad run 1 "${B[@]}" "${SERVER[@]}" login ada@example.org &&
     err_has "checksum" &&
     ZKVAULT_SECRET_KEY=$SK run 3 "${B[@]}" "${SERVER[@]}" login ada@example.org --password-fd 3 3<<<"wrong" &&
     run 0 "${B[@]}" "${SERVER[@]}" --secret-key-fd 4 login ada@example.org 4<<<"$SK" &&
