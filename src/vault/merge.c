@@ -165,10 +165,12 @@ static int in_history(const cJSON *history, const char *name, const char *value)
     return 0;
 }
 
-/* Without a common base, a side whose history holds the other side's value
- * of the field saw that value and replaced it: its value is the later one.
- * 1 if remote replaced local's value, -1 if local replaced remote's, 0 if
- * neither (or both: then the conflict rule decides). */
+/* A side whose history holds the other side's value of the field saw that
+ * value and replaced it: its value is the later one, whatever the clocks say
+ * (this matters when the base does not hold the field: no common base, or a
+ * tombstone that two branches brought back). 1 if remote replaced local's
+ * value, -1 if local replaced remote's, 0 if neither (or both: then the
+ * conflict rule decides). */
 static int replaced_side(const merge_ctx *m, const char *name, const char *lv, const char *rv)
 {
     int remote_saw = in_history(m->r->history, name, lv);
@@ -199,7 +201,7 @@ static int merge_field(merge_ctx *m, const char *name, const cJSON **chosen)
                 *chosen = local_wins(m->lu, m->ru, field_type(lf), field_type(rf)) ? lf : rf;
             return VAULT_OK;
         }
-        int replaced = m->b == NULL ? replaced_side(m, name, lv, rv) : 0;
+        int replaced = replaced_side(m, name, lv, rv);
         if (replaced != 0) {
             *chosen = replaced > 0 ? rf : lf; /* the old value is in history already */
             return VAULT_OK;

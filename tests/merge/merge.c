@@ -384,6 +384,33 @@ static vault *vault_of(const char *items, const char *devices)
     "\"tags\":[],\"created\":1,\"updated\":" rev ",\"rev\":" rev ",\"deleted\":false,\"trashed\":0,"     \
     "\"history\":[]}"
 
+/* Two branches brought a deleted item back: the base (a tombstone) holds no
+ * field, so each field looks added on both sides. The side whose history
+ * shows it replaced the other side's value keeps its value, although the
+ * other item is newer. */
+static void test_merge__revived_tombstone_value_replaced_in_history_wins(void **state)
+{
+    (void)state;
+    vault *b = vault_of("{\"id\":\"" ID_A "\",\"type\":\"note\",\"title\":\"\","
+                        "\"fields\":[],\"tags\":[],\"created\":1,\"updated\":4,\"rev\":3,"
+                        "\"deleted\":true,\"trashed\":0,\"history\":[]}", "");
+    vault *l = vault_of("{\"id\":\"" ID_A "\",\"type\":\"note\",\"title\":\"x\","
+                        "\"fields\":[" PASS("e19") "],\"tags\":[],\"created\":1,"
+                        "\"updated\":5,\"rev\":4,\"deleted\":false,\"trashed\":0,"
+                        "\"history\":[" HIST("password", "e8", "5") "]}", "");
+    vault *r = vault_of("{\"id\":\"" ID_A "\",\"type\":\"note\",\"title\":\"x\","
+                        "\"fields\":[" PASS("e8") "],\"tags\":[],\"created\":1,"
+                        "\"updated\":9,\"rev\":5,\"deleted\":false,\"trashed\":0,\"history\":[]}", "");
+    vault *m = merge_both_ways(b, l, r,
+        "{\"id\":\"" ID_A "\",\"type\":\"note\",\"title\":\"x\",\"fields\":["
+        PASS("e19") "],\"tags\":[],\"created\":1,\"updated\":9,\"rev\":6,"
+        "\"deleted\":false,\"trashed\":0,\"history\":[" HIST("password", "e8", "5") "]}");
+    vault_close(m);
+    vault_close(b);
+    vault_close(l);
+    vault_close(r);
+}
+
 static void test_merge__item_missing_on_one_side(void **state)
 {
     (void)state;
@@ -653,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_merge__created_on_both_sides_keeps_both),
         cmocka_unit_test(test_merge__empty_base_first_sync),
         cmocka_unit_test(test_merge__item_missing_on_one_side),
+        cmocka_unit_test(test_merge__revived_tombstone_value_replaced_in_history_wins),
         cmocka_unit_test(test_merge__devices_union_and_revocation),
         cmocka_unit_test(test_merge__history_is_trimmed),
         cmocka_unit_test(test_merge__order_does_not_depend_on_sides),
