@@ -421,6 +421,9 @@ static int is_ascii(const char *s, size_t len)
  * utf8proc's malloc: free it with fold_free. */
 static int fold(const char *s, char **out, size_t *len)
 {
+    /* Set first: on failure the caller's fold_free is then a no-op. */
+    *out = NULL;
+    *len = 0;
     utf8proc_uint8_t *dst = NULL;
     utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)s, 0, &dst,
                                       UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE |
