@@ -36,5 +36,6 @@ void it_same_items(const cJSON *a, const cJSON *b, int with_type, int with_hidde
 int it_run_import(void);
 int it_run_export(void);
 int it_run_keepass(void);
+int it_run_every(void);
 
 #endif

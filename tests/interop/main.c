@@ -186,5 +186,6 @@ int main(void)
     failed += it_run_import();
     failed += it_run_export();
     failed += it_run_keepass();
+    failed += it_run_every();
     return failed;
 }
