@@ -132,17 +132,15 @@ int main(int argc, char **argv)
     CHECK_A(a, vault_link_poll(offer), "poll");
     CHECK_A(a, vault_link_sas(offer, &sas_a), "short code");
     printf("[phone]  new device's key verified; code on this screen: %s\n", sas_a);
-    if (strcmp(sas_a, sas_b) != 0) {
-        printf("[phone]  the codes differ: aborting\n");
-        vault_link_abort(offer);
-        return 1;
-    }
-    printf("[phone]  user confirms the codes match\n");
-    CHECK_A(a, vault_link_confirm(offer, "laptop"), "confirm");
+    /* the user types on each device the code shown on the other: the library
+     * compares and aborts the link with VAULT_E_SAS if they differ */
+    printf("[phone]  user types the laptop's code: %s\n", sas_b);
+    CHECK_A(a, vault_link_confirm_sas(offer, "laptop", sas_b), "confirm");
 
     /* [laptop] receives the vault */
     memset(local_key, 0x42, sizeof local_key); /* an app takes this from the OS keychain */
-    CHECK_B(b, vault_link_complete(join, local_key), "complete");
+    printf("[laptop] user types the phone's code: %s\n", sas_a);
+    CHECK_B(b, vault_link_complete_sas(join, local_key, sas_a), "complete");
     CHECK_B(b, vault_client_vault(b, &v), "open vault");
     CHECK_B(b, vault_item_list(v, 0, &items), "list items");
     CHECK_B(b, vault_client_devices(b, &devices), "devices");

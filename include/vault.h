@@ -871,6 +871,25 @@ VAULT_API int vault_link_confirm(vault_link *l, const char *device_name);
  * vault. VAULT_E_PENDING while the old device has not confirmed. */
 VAULT_API int vault_link_complete(vault_link *l, const uint8_t *local_key);
 
+/* Old device, checked form of vault_link_confirm(): sas_seen is the 6 digits
+ * the user read on the new device's screen; they are compared in constant
+ * time with this side's code. Match: as vault_link_confirm(). Mismatch:
+ * VAULT_E_SAS, nothing is sent and the link is aborted on the server.
+ * Errors also: VAULT_E_INVALID (NULL), VAULT_E_STATE (not a keyed link on
+ * the sending device), and those of vault_link_confirm(). */
+VAULT_API int vault_link_confirm_sas(vault_link *l, const char *device_name,
+                                     const char *sas_seen);
+
+/* New device, checked form of vault_link_complete(): sas_seen is the 6 digits
+ * the user read on the other device's screen, compared in constant time with
+ * this side's code before anything is fetched. Mismatch: VAULT_E_SAS, nothing
+ * is adopted and the link is aborted on the server. Otherwise as
+ * vault_link_complete() (VAULT_E_PENDING: call again with the same digits).
+ * Errors also: VAULT_E_INVALID (NULL), VAULT_E_STATE (not a keyed link on the
+ * receiving device). */
+VAULT_API int vault_link_complete_sas(vault_link *l, const uint8_t *local_key,
+                                      const char *sas_seen);
+
 /* Either side: aborts the link (the server forgets it) after the user said the
  * codes differ. */
 VAULT_API int vault_link_abort(vault_link *l);

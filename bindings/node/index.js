@@ -736,12 +736,18 @@ class Link {
     return this._pending('vault_link_poll');
   }
 
-  confirm(deviceName) {
-    this._call('vault_link_confirm', text(deviceName, 'device name'));
+  // sasSeen: the digits read on the other device; the library compares them
+  // (AuthError VAULT_E_SAS and the link aborted if they differ).
+  confirm(deviceName, sasSeen) {
+    const name = text(deviceName, 'device name');
+    if (sasSeen === undefined) this._call('vault_link_confirm', name);
+    else this._call('vault_link_confirm_sas', name, text(sasSeen, 'code'));
   }
 
-  complete(localKey) {
-    return this._pending('vault_link_complete', key32(localKey, 'local key'));
+  complete(localKey, sasSeen) {
+    const key = key32(localKey, 'local key');
+    if (sasSeen === undefined) return this._pending('vault_link_complete', key);
+    return this._pending('vault_link_complete_sas', key, text(sasSeen, 'code'));
   }
 
   abort() {

@@ -365,6 +365,27 @@ int vault_link_confirm(vault_link *l, const char *device_name)
     return DONE(l, rc);
 }
 
+/* The digits the user read on the other screen against ours, in constant
+ * time; a mismatch aborts the link on both sides (the relay forgets it). */
+static int check_seen_sas(vault_link *l, const char *seen)
+{
+    if (l->step != STEP_KEYED || l->sec == NULL)
+        return vault__fail(VAULT_E_STATE, "no short code yet: the key exchange is not complete");
+    int rc = vault_devicelink__sas_equal(l->sec->keys.sas, seen);
+    return rc == VAULT_OK ? VAULT_OK : abort_with(l, rc);
+}
+
+int vault_link_confirm_sas(vault_link *l, const char *device_name, const char *sas_seen)
+{
+    if (l == NULL || device_name == NULL || sas_seen == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_link_confirm_sas: NULL argument");
+    if (!l->is_old)
+        return DONE(l, vault__fail(VAULT_E_STATE, "confirm only on the device that sends "
+                                                  "the key"));
+    int rc = check_seen_sas(l, sas_seen);
+    return rc == VAULT_OK ? vault_link_confirm(l, device_name) : DONE(l, rc);
+}
+
 int vault_link_abort(vault_link *l)
 {
     if (l == NULL)
@@ -575,4 +596,14 @@ int vault_link_complete(vault_link *l, const uint8_t *local_key)
     vault_free(json);
     vault_free(env);
     return DONE(l, rc);
+}
+
+int vault_link_complete_sas(vault_link *l, const uint8_t *local_key, const char *sas_seen)
+{
+    if (l == NULL || local_key == NULL || sas_seen == NULL)
+        return vault__fail(VAULT_E_INVALID, "vault_link_complete_sas: NULL argument");
+    if (l->is_old)
+        return DONE(l, vault__fail(VAULT_E_STATE, "vault_link_complete_sas: not joined"));
+    int rc = check_seen_sas(l, sas_seen);
+    return rc == VAULT_OK ? vault_link_complete(l, local_key) : DONE(l, rc);
 }

@@ -536,6 +536,10 @@ static int link_set_state_body(vault_store_tx *tx, void *ctx)
     int status = load_link(tx, x->link_id, 1, &link, NULL, NULL);
     if (status == VAULT_OK)
         status = link_check_transition(&link, x->expect);
+    /* A link another device also posted to is never handed out: in the
+     * reverse direction the first poster may be a stranger's account. */
+    if (status == VAULT_OK && x->state == VAULT_STORE_LINK_DONE && link.extra_posts > 0)
+        status = vault__fail(VAULT_E_STATE, "another device also tried this link code");
     if (status != VAULT_OK)
         return status;
     return tx->db->link_set_state(tx, x->link_id, x->state,

@@ -390,9 +390,9 @@ static void test_devicelink_flow__reverse_direction(void **state)
     assert_int_equal(vault_link_poll(shown), VAULT_OK);
     char *sas_a = tw_sas(accepted), *sas_b = tw_sas(shown);
     assert_string_equal(sas_a, sas_b);
-    assert_int_equal(vault_link_complete(shown, local_key), VAULT_E_PENDING);
-    assert_int_equal(vault_link_confirm(accepted, "desktop"), VAULT_OK);
-    assert_int_equal(vault_link_complete(shown, local_key), VAULT_OK);
+    assert_int_equal(vault_link_complete_sas(shown, local_key, sas_a), VAULT_E_PENDING);
+    assert_int_equal(vault_link_confirm_sas(accepted, "desktop", sas_b), VAULT_OK);
+    assert_int_equal(vault_link_complete_sas(shown, local_key, sas_a), VAULT_OK);
     assert_true(tw_has_title(b, "GitHub"));
     assert_int_equal(vault_client_lock(b), VAULT_OK);
     assert_int_equal(vault_client_unlock_device(b, local_key), VAULT_OK);
@@ -425,6 +425,15 @@ static void test_devicelink_flow__reverse_substituted_key_is_refused(void **stat
     vault_link_free(accepted);
 }
 
+/* A logged-in device of someone else's account. */
+static vault_client *stranger(world *w)
+{
+    vault_client *x = fresh_client(w, "stranger");
+    assert_int_equal(vault_client_create(x, "another password", TEST_OPS, TEST_MEM), VAULT_OK);
+    assert_int_equal(vault_client_register(x, "mallory@example.org"), VAULT_OK);
+    return x;
+}
+
 /* Reverse direction, someone else's account accepts a copied code first: the
  * user's own device is refused, and the new device sees two accepts and
  * cancels, so it never joins the stranger's account. */
@@ -433,9 +442,7 @@ static void test_devicelink_flow__reverse_racer_is_detected(void **state)
     world *w = *state;
     uint8_t local_key[32];
     test_key(local_key, 0xb3);
-    vault_client *x = fresh_client(w, "stranger");
-    assert_int_equal(vault_client_create(x, "another password", TEST_OPS, TEST_MEM), VAULT_OK);
-    assert_int_equal(vault_client_register(x, "mallory@example.org"), VAULT_OK);
+    vault_client *x = stranger(w);
     vault_client *b = fresh_client(w, "rev-b");
     vault_link *shown = NULL, *mine = NULL, *theirs = NULL;
     assert_int_equal(vault_link_request(&shown, b), VAULT_OK);
@@ -445,6 +452,98 @@ static void test_devicelink_flow__reverse_racer_is_detected(void **state)
     assert_non_null(strstr(vault_client_errmsg(w->a), "another device"));
     assert_int_equal(vault_link_poll(shown), VAULT_E_AUTH);
     assert_int_equal(vault_link_confirm(theirs, "desktop"), VAULT_E_STATE);
+    char *id = NULL;
+    assert_int_equal(vault_client_account_id(b, &id), VAULT_E_NOT_FOUND);
+    vault_free(uri);
+    vault_link_free(shown);
+    vault_link_free(theirs);
+}
+
+/* The code of l with its first digit changed: what a user reads off a
+ * screen showing a different code. */
+static char *wrong_sas(vault_link *l)
+{
+    char *sas = tw_sas(l);
+    sas[0] = (char)('0' + (sas[0] - '0' + 1) % 10);
+    return sas;
+}
+
+/* The user types on A digits that differ from A's code: VAULT_E_SAS, no
+ * envelope is sent and the link is gone for B too. */
+static void test_devicelink_flow__sas_wrong_digits_on_sender_sends_nothing(void **state)
+{
+    world *w = *state;
+    uint8_t local_key[32];
+    test_key(local_key, 0x42);
+    vault_client *b = fresh_client(w, "b");
+    vault_link *offer = NULL, *join = NULL;
+    assert_int_equal(vault_link_offer(&offer, w->a), VAULT_OK);
+    char *uri = payload_of(offer);
+    assert_int_equal(vault_link_join(&join, b, uri), VAULT_OK);
+    assert_int_equal(vault_link_poll(offer), VAULT_OK);
+    char *seen = wrong_sas(join);
+    assert_int_equal(vault_link_confirm_sas(offer, "laptop", seen), VAULT_E_SAS);
+    assert_non_null(strstr(vault_client_errmsg(w->a), "differ"));
+    assert_int_equal(vault_link_confirm(offer, "laptop"), VAULT_E_STATE);
+    assert_int_equal(vault_link_complete(join, local_key), VAULT_E_STATE);
+    char *id = NULL;
+    assert_int_equal(vault_client_account_id(b, &id), VAULT_E_NOT_FOUND);
+    vault_free(seen);
+    vault_free(uri);
+    vault_link_free(offer);
+    vault_link_free(join);
+}
+
+/* A sent the envelope, but the digits typed on B differ from B's code:
+ * VAULT_E_SAS before anything is fetched, and B adopts nothing. */
+static void test_devicelink_flow__sas_wrong_digits_on_receiver_adopts_nothing(void **state)
+{
+    world *w = *state;
+    uint8_t local_key[32];
+    test_key(local_key, 0x43);
+    vault_client *b = fresh_client(w, "b");
+    vault_link *offer = NULL, *join = NULL;
+    assert_int_equal(vault_link_offer(&offer, w->a), VAULT_OK);
+    char *uri = payload_of(offer);
+    assert_int_equal(vault_link_join(&join, b, uri), VAULT_OK);
+    assert_int_equal(vault_link_poll(offer), VAULT_OK);
+    char *right = tw_sas(join), *seen = wrong_sas(offer);
+    assert_int_equal(vault_link_confirm_sas(offer, "laptop", right), VAULT_OK);
+    assert_int_equal(vault_link_complete_sas(join, local_key, seen), VAULT_E_SAS);
+    assert_int_equal(vault_link_complete_sas(join, local_key, right), VAULT_E_STATE);
+    char *id = NULL;
+    assert_int_equal(vault_client_account_id(b, &id), VAULT_E_NOT_FOUND);
+    int32_t unlocked = 1;
+    assert_int_equal(vault_client_is_unlocked(b, &unlocked), VAULT_OK);
+    assert_int_equal(unlocked, 0);
+    vault_free(right);
+    vault_free(seen);
+    vault_free(uri);
+    vault_link_free(offer);
+    vault_link_free(join);
+}
+
+/* Reverse direction, a stranger's account accepts first and the new device
+ * polls before the owner's device tries, so it sees one accept and shows the
+ * stranger's code; the stranger delivers; then the owner's accept is counted
+ * as a second post. The relay refuses the fetch: the new device never joins
+ * the stranger's account. */
+static void test_devicelink_flow__reverse_stranger_first_is_not_joined(void **state)
+{
+    world *w = *state;
+    uint8_t local_key[32];
+    test_key(local_key, 0xb4);
+    vault_client *x = stranger(w);
+    vault_client *b = fresh_client(w, "rev-b");
+    vault_link *shown = NULL, *mine = NULL, *theirs = NULL;
+    assert_int_equal(vault_link_request(&shown, b), VAULT_OK);
+    char *uri = payload_of(shown);
+    assert_int_equal(vault_link_accept(&theirs, x, uri), VAULT_OK);
+    assert_int_equal(vault_link_poll(shown), VAULT_OK);
+    assert_int_equal(vault_link_confirm(theirs, "desktop"), VAULT_OK);
+    assert_int_equal(vault_link_accept(&mine, w->a, uri), VAULT_E_STATE);
+    assert_int_equal(vault_link_complete(shown, local_key), VAULT_E_STATE);
+    assert_non_null(strstr(vault_client_errmsg(b), "another device"));
     char *id = NULL;
     assert_int_equal(vault_client_account_id(b, &id), VAULT_E_NOT_FOUND);
     vault_free(uri);
@@ -536,6 +635,9 @@ int test_devicelink_flow_suite(void)
         T(test_devicelink_flow__reverse_direction),
         T(test_devicelink_flow__reverse_substituted_key_is_refused),
         T(test_devicelink_flow__reverse_racer_is_detected),
+        T(test_devicelink_flow__sas_wrong_digits_on_sender_sends_nothing),
+        T(test_devicelink_flow__sas_wrong_digits_on_receiver_adopts_nothing),
+        T(test_devicelink_flow__reverse_stranger_first_is_not_joined),
         T(test_devicelink_flow__join_survives_allocation_failures),
     };
 #undef T

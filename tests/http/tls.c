@@ -51,14 +51,22 @@ static void start_tls(http_fixture *f)
              (unsigned)vault_httpd_port(f->httpd));
 }
 
-static int call(const char *base_url, uint32_t flags, const char *req, char **answer)
+/* One request over a fresh transport; ca_file as for vault_transport__http_new_ca. */
+static int call_ca(const char *base_url, uint32_t flags, const char *ca_file, const char *req,
+                   char **answer)
 {
     vault_transport__http *t = NULL;
-    assert_int_equal(vault_transport__http_new(&t, base_url, flags), VAULT_OK);
+    int rc = vault_transport__http_new_ca(&t, base_url, flags, ca_file);
     size_t len = 0;
-    int rc = vault_transport__http_call(req, strlen(req), answer, &len, t);
+    if (rc == VAULT_OK)
+        rc = vault_transport__http_call(req, strlen(req), answer, &len, t);
     vault_transport__http_free(t);
     return rc;
+}
+
+static int call(const char *base_url, uint32_t flags, const char *req, char **answer)
+{
+    return call_ca(base_url, flags, NULL, req, answer);
 }
 
 static void test_http_tls__round_trip_with_insecure_tls_flag(void **state)
@@ -104,17 +112,6 @@ static void test_http_tls__self_signed_certificate_is_refused_by_default(void **
 
 /* A private CA: given as a file, or by ZKVAULT_CA_FILE / SSL_CERT_FILE /
  * CURL_CA_BUNDLE (the self-signed certificate is its own CA). */
-static int call_ca(const char *base_url, const char *ca_file, const char *req, char **answer)
-{
-    vault_transport__http *t = NULL;
-    int rc = vault_transport__http_new_ca(&t, base_url, 0, ca_file);
-    size_t len = 0;
-    if (rc == VAULT_OK)
-        rc = vault_transport__http_call(req, strlen(req), answer, &len, t);
-    vault_transport__http_free(t);
-    return rc;
-}
-
 static void test_http_tls__private_ca_is_trusted_from_a_file_or_the_environment(void **state)
 {
     (void)state;
@@ -124,13 +121,13 @@ static void test_http_tls__private_ca_is_trusted_from_a_file_or_the_environment(
     char req[256];
     http_probe_request(req, sizeof req, "ada@example.com");
     char *answer = NULL;
-    assert_int_equal(call_ca(f.base_url, cert_path, req, &answer), VAULT_OK);
+    assert_int_equal(call_ca(f.base_url, 0, cert_path, req, &answer), VAULT_OK);
     vault_free(answer);
     static const char *const vars[] = {"ZKVAULT_CA_FILE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         assert_int_equal(setenv(vars[i], cert_path, 1), 0);
         answer = NULL;
-        assert_int_equal(call_ca(f.base_url, NULL, req, &answer), VAULT_OK);
+        assert_int_equal(call_ca(f.base_url, 0, NULL, req, &answer), VAULT_OK);
         vault_free(answer);
         assert_int_equal(unsetenv(vars[i]), 0);
     }
@@ -138,10 +135,10 @@ static void test_http_tls__private_ca_is_trusted_from_a_file_or_the_environment(
     assert_int_equal(setenv("ZKVAULT_CA_FILE", key_path, 1), 0);
     assert_int_equal(setenv("SSL_CERT_FILE", cert_path, 1), 0);
     answer = (char *)"untouched";
-    assert_int_equal(call_ca(f.base_url, NULL, req, &answer), VAULT_E_NETWORK);
+    assert_int_equal(call_ca(f.base_url, 0, NULL, req, &answer), VAULT_E_NETWORK);
     assert_null(answer);
     answer = NULL;
-    assert_int_equal(call_ca(f.base_url, cert_path, req, &answer), VAULT_OK);
+    assert_int_equal(call_ca(f.base_url, 0, cert_path, req, &answer), VAULT_OK);
     vault_free(answer);
     unsetenv("ZKVAULT_CA_FILE");
     unsetenv("SSL_CERT_FILE");

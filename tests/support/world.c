@@ -152,9 +152,10 @@ tw_device *tw_linked(tw_world *w, const tw_device *from, const char *name,
     assert_int_equal(vault_link_poll(offer), VAULT_OK);
     char *sas_a = tw_sas(offer), *sas_b = tw_sas(join);
     assert_string_equal(sas_a, sas_b);
-    assert_int_equal(vault_link_complete(join, local_key), VAULT_E_PENDING);
-    assert_int_equal(vault_link_confirm(offer, name), VAULT_OK);
-    assert_int_equal(vault_link_complete(join, local_key), VAULT_OK);
+    /* each side is given the digits the user read on the other screen */
+    assert_int_equal(vault_link_complete_sas(join, local_key, sas_a), VAULT_E_PENDING);
+    assert_int_equal(vault_link_confirm_sas(offer, name, sas_b), VAULT_OK);
+    assert_int_equal(vault_link_complete_sas(join, local_key, sas_a), VAULT_OK);
     vault_free(sas_a);
     vault_free(sas_b);
     vault_free(uri);

@@ -51,10 +51,25 @@ def test_reverse_direction(server, make_client):
         assert request.payload.startswith("zkvlink:1/n/")
         with a.link_accept(request.payload) as accept:
             assert request.poll() is True
-            assert request.sas == accept.sas
-            accept.confirm("desktop")
-            assert request.complete(DEVICE_KEY) is True
+            shown, accepted = request.sas, accept.sas
+            assert shown == accepted
+            accept.confirm("desktop", shown)
+            assert request.complete(DEVICE_KEY, accepted) is True
     assert b.account_id == a.account_id
+
+
+def test_wrong_code_is_refused(server, make_client):
+    a = registered(make_client, server, "sas@example.org")
+    b = make_client("b")
+    b.connect_local(server)
+    with a.link_offer() as offer, b.link_join(offer.payload) as join:
+        assert offer.poll() is True
+        wrong = "%06d" % ((int(join.sas) + 1) % 1000000)
+        with pytest.raises(zkvault.AuthError) as err:
+            offer.confirm("phone", wrong)
+        assert err.value.name == "VAULT_E_SAS"
+        with pytest.raises(zkvault.VaultError):
+            join.complete(DEVICE_KEY)
 
 
 def test_bad_payload_and_abort(server, make_client):

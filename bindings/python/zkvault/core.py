@@ -630,12 +630,22 @@ class Link(_Handle):
     def sas(self):
         return _string(self._call, "vault_link_sas")
 
-    def confirm(self, device_name):
-        self._call("vault_link_confirm", _text(device_name, "device name"))
+    def confirm(self, device_name, sas_seen=None):
+        """Sends the vault. sas_seen: the digits read on the new device; the
+        library compares them (AuthError VAULT_E_SAS and abort if they differ)."""
+        name = _text(device_name, "device name")
+        if sas_seen is None:
+            self._call("vault_link_confirm", name)
+        else:
+            self._call("vault_link_confirm_sas", name, _text(sas_seen, "code"))
 
-    def complete(self, local_key):
-        """True once the vault arrived; False while the old device has not confirmed."""
-        return self._pending_to_bool("vault_link_complete", _key(local_key, "local key"))
+    def complete(self, local_key, sas_seen=None):
+        """True once the vault arrived; False while the old device has not confirmed.
+        sas_seen: the digits read on the other device, checked as in confirm()."""
+        key = _key(local_key, "local key")
+        if sas_seen is None:
+            return self._pending_to_bool("vault_link_complete", key)
+        return self._pending_to_bool("vault_link_complete_sas", key, _text(sas_seen, "code"))
 
     def abort(self):
         self._call("vault_link_abort")
