@@ -1,5 +1,7 @@
 /*
- * bench_server: requests per second and p50/p99 latency of prelogin, login,
+ * bench_server: requests per second and p50/p99 latency of login_start, login
+ * (login_start + login_finish: the OPAQUE exchange; the client side with the
+ * identity KSF, as Argon2id runs on clients),
  * pull and push through vault_httpd on loopback, at 1, 8 and 64 concurrent
  * clients (threads, one libcurl easy handle each, keep-alive), each for a
  * bounded time, next to an empty libmicrohttpd handler started in the same
@@ -15,7 +17,7 @@
  * Loopback only (127.0.0.1), every loop bounded by --seconds.
  *
  * Usage: bench_server [--seconds S] [--clients 1,8,64] [--threads N]
- *                     [--items N] [--ops prelogin,login,pull,push,empty]
+ *                     [--items N] [--ops login-start,login,pull,push,empty]
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -27,19 +29,22 @@
 
 #include "bench.h"
 #include "items.h"
+#include "opaque/opaque.h"
 #include "vault.h"
 
 #define MAX_CLIENTS 256
 #define MAX_LEVELS 8
 #define PEPPER "zkvault-bench-pepper-0123456789abcdef"
 
-typedef enum op_kind { OP_EMPTY, OP_EMPTY_LARGE, OP_PRELOGIN, OP_LOGIN, OP_PULL, OP_PUSH, OP_COUNT } op_kind;
-static const char *const op_names[OP_COUNT] = {"empty", "empty-large", "prelogin", "login",
+typedef enum op_kind {
+    OP_EMPTY, OP_EMPTY_LARGE, OP_LOGIN_START, OP_LOGIN, OP_PULL, OP_PUSH, OP_COUNT
+} op_kind;
+static const char *const op_names[OP_COUNT] = {"empty", "empty-large", "login-start", "login",
                                                "pull", "push"};
 
 typedef struct account {
     char email[64];
-    char auth_key[65];
+    char ke1[2 * VAULT_OPAQUE_KE1_BYTES + 1]; /* a fixed KE1 for login-start */
     char device_id[33];
     char session[65];
     uint64_t revision;
@@ -305,6 +310,106 @@ static size_t find_account_offset(const bench *b, const char *account_id)
     return 0;
 }
 
+/* ---- OPAQUE for the bench's clients (identity KSF: Argon2id is client work) ---- */
+
+#define BENCH_PASSWORD "bench password"
+
+static void opaque_cfg(vault_opaque_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->context = (const uint8_t *)VAULT_OPAQUE_APP_CONTEXT;
+    cfg->context_len = sizeof VAULT_OPAQUE_APP_CONTEXT - 1;
+}
+
+/* The hex member name of a JSON answer into out (at most cap bytes). */
+static int member_hex(const char *resp, const char *name, char *out, size_t cap)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\"%s\":\"", name);
+    const char *p = resp != NULL ? strstr(resp, key) : NULL;
+    if (p == NULL)
+        return -1;
+    p += strlen(key);
+    size_t n = strcspn(p, "\"");
+    if (n >= cap)
+        return -1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 0;
+}
+
+static void opaque_register(bench *b, const char *email, char record_hex[])
+{
+    vault_opaque_client st;
+    vault_opaque_cfg cfg;
+    uint8_t request[32], response[64], record[VAULT_OPAQUE_RECORD_BYTES], export_key[64];
+    char req[256], hex[2 * 64 + 1];
+    opaque_cfg(&cfg);
+    if (vault__opaque_reg_start(&st, request, (const uint8_t *)BENCH_PASSWORD,
+                                strlen(BENCH_PASSWORD), NULL) != VAULT_OK)
+        fail("OPAQUE registration");
+    sodium_bin2hex(hex, sizeof hex, request, sizeof request);
+    snprintf(req, sizeof req,
+             "{\"v\":2,\"op\":\"register_start\",\"email\":\"%s\",\"request\":\"%s\"}", email,
+             hex);
+    char *resp = handle(b, req);
+    if (member_hex(resp, "response", hex, sizeof hex) != 0 ||
+        sodium_hex2bin(response, sizeof response, hex, strlen(hex), NULL, NULL, NULL) != 0 ||
+        vault__opaque_reg_finish(record, export_key, &st, (const uint8_t *)BENCH_PASSWORD,
+                                 strlen(BENCH_PASSWORD), response, &cfg, NULL) != VAULT_OK)
+        fail("OPAQUE registration");
+    vault_free(resp);
+    sodium_bin2hex(record_hex, 2 * sizeof record + 1, record, sizeof record);
+}
+
+static void fixed_ke1(char hex[2 * VAULT_OPAQUE_KE1_BYTES + 1])
+{
+    vault_opaque_client st;
+    uint8_t ke1[VAULT_OPAQUE_KE1_BYTES];
+    if (vault__opaque_ke1(&st, ke1, (const uint8_t *)BENCH_PASSWORD, strlen(BENCH_PASSWORD), NULL,
+                          NULL, NULL) != VAULT_OK)
+        fail("OPAQUE KE1");
+    sodium_bin2hex(hex, 2 * sizeof ke1 + 1, ke1, sizeof ke1);
+}
+
+/* The client's half of a login: KE1 now (the login_start request), then
+ * from login_start's answer the login_finish request. */
+static void login_start_request(vault_opaque_client *st, const account *a, buf *req)
+{
+    uint8_t ke1[VAULT_OPAQUE_KE1_BYTES];
+    char hex[2 * sizeof ke1 + 1];
+    if (vault__opaque_ke1(st, ke1, (const uint8_t *)BENCH_PASSWORD, strlen(BENCH_PASSWORD), NULL,
+                          NULL, NULL) != VAULT_OK)
+        fail("OPAQUE KE1");
+    sodium_bin2hex(hex, sizeof hex, ke1, sizeof ke1);
+    buf_reserve(req, 512);
+    req->len = (size_t)snprintf(req->p, req->cap,
+                                "{\"v\":2,\"op\":\"login_start\",\"email\":\"%s\",\"ke1\":\"%s\"}",
+                                a->email, hex);
+}
+
+static int login_finish_request(vault_opaque_client *st, const account *a, const char *resp,
+                                buf *req)
+{
+    vault_opaque_cfg cfg;
+    uint8_t ke2[VAULT_OPAQUE_KE2_BYTES], ke3[VAULT_OPAQUE_KE3_BYTES], sk[64], ek[64];
+    char hex[2 * VAULT_OPAQUE_KE2_BYTES + 1], state[1024], ke3_hex[2 * sizeof ke3 + 1];
+    opaque_cfg(&cfg);
+    if (member_hex(resp, "ke2", hex, sizeof hex) != 0 ||
+        member_hex(resp, "login_state", state, sizeof state) != 0 ||
+        sodium_hex2bin(ke2, sizeof ke2, hex, strlen(hex), NULL, NULL, NULL) != 0 ||
+        vault__opaque_ke3(ke3, sk, ek, st, (const uint8_t *)BENCH_PASSWORD,
+                          strlen(BENCH_PASSWORD), ke2, &cfg) != VAULT_OK)
+        return -1;
+    sodium_bin2hex(ke3_hex, sizeof ke3_hex, ke3, sizeof ke3);
+    buf_reserve(req, 1024);
+    req->len = (size_t)snprintf(req->p, req->cap,
+                                "{\"v\":2,\"op\":\"login_finish\",\"login_state\":\"%s\","
+                                "\"ke3\":\"%s\",\"device_id\":\"%s\",\"device_name\":\"bench\"}",
+                                state, ke3_hex, a->device_id);
+    return 0;
+}
+
 /* Registers count accounts (in-process, untimed). Each gets the same sealed
  * blob with its own account id written into the clear header. */
 static void register_accounts(bench *b, size_t count, const char *first_id)
@@ -316,11 +421,12 @@ static void register_accounts(bench *b, size_t count, const char *first_id)
         fail("malloc");
     for (size_t i = 0; i < count; i++) {
         account *a = &b->accounts[i];
-        char account_id[33], salt[33], pk[2 * VAULT_PROTECTED_KEY_BYTES + 1];
+        char account_id[33], record[2 * VAULT_OPAQUE_RECORD_BYTES + 1];
+        char pk[2 * VAULT_PROTECTED_KEY_BYTES + 1];
         snprintf(a->email, sizeof a->email, "bench%zu@example.org", i);
-        hex_random(a->auth_key, 32);
+        opaque_register(b, a->email, record);
+        fixed_ke1(a->ke1);
         hex_random(a->device_id, 16);
-        hex_random(salt, 16);
         hex_random(pk, VAULT_PROTECTED_KEY_BYTES);
         hex_random(account_id, 16);
         a->blob = malloc(b->blob_len);
@@ -330,11 +436,11 @@ static void register_accounts(bench *b, size_t count, const char *first_id)
         sodium_hex2bin(a->blob + id_off, 16, account_id, 32, NULL, NULL, NULL);
         a->blob_b64 = b64(a->blob, b->blob_len, &a->blob_b64_len);
         snprintf(req, req_cap,
-                 "{\"v\":1,\"op\":\"register\",\"email\":\"%s\",\"account_id\":\"%s\","
-                 "\"auth_key\":\"%s\",\"salt\":\"%s\",\"opslimit\":%u,\"memlimit\":%u,"
+                 "{\"v\":2,\"op\":\"register\",\"email\":\"%s\",\"account_id\":\"%s\","
+                 "\"record\":\"%s\",\"opslimit\":%u,\"memlimit\":%u,"
                  "\"protected_key\":\"%s\",\"blob\":\"%s\",\"device_id\":\"%s\","
                  "\"device_name\":\"bench\"}",
-                 a->email, account_id, a->auth_key, salt, VAULT_KDF_OPSLIMIT_DEFAULT,
+                 a->email, account_id, record, VAULT_KDF_OPSLIMIT_DEFAULT,
                  VAULT_KDF_MEMLIMIT_DEFAULT, pk, a->blob_b64, a->device_id);
         char *resp = handle(b, req);
         int found = copy_session(a->session, resp);
@@ -358,6 +464,8 @@ typedef struct client {
     size_t nlat, cap;
     size_t errors;
     char first_error[160];
+    vault_opaque_client opaque; /* OP_LOGIN: between login_start and login_finish */
+    size_t probes;              /* OP_LOGIN_START: emails used so far */
 } client;
 
 static void build_request(client *c, buf *req)
@@ -367,28 +475,30 @@ static void build_request(client *c, buf *req)
     switch (c->op) {
     case OP_EMPTY:
     case OP_EMPTY_LARGE:
-    case OP_PRELOGIN:
-        buf_reserve(req, 128);
-        req->len = (size_t)snprintf(req->p, req->cap, "{\"v\":1,\"op\":\"prelogin\",\"email\":\"%s\"}",
-                                    a->email);
+    case OP_LOGIN_START:
+        /* A new unknown email each time (a fake record answers): every
+         * login_start counts an attempt for its email, so one email would
+         * soon be rate-limited. */
+        buf_reserve(req, 512);
+        req->len = (size_t)snprintf(req->p, req->cap,
+                                    "{\"v\":2,\"op\":\"login_start\",\"email\":\"probe%zu-%zu@"
+                                    "example.org\",\"ke1\":\"%s\"}",
+                                    c->index, c->probes++, a->ke1);
         break;
     case OP_LOGIN:
-        buf_reserve(req, 256);
-        req->len = (size_t)snprintf(req->p, req->cap,
-                                    "{\"v\":1,\"op\":\"login\",\"email\":\"%s\",\"auth_key\":\"%s\","
-                                    "\"device_id\":\"%s\",\"device_name\":\"bench\"}",
-                                    a->email, a->auth_key, a->device_id);
+        login_start_request(&c->opaque, a, req);
         break;
     case OP_PULL:
         buf_reserve(req, 160);
-        req->len = (size_t)snprintf(req->p, req->cap, "{\"v\":1,\"op\":\"pull\",\"session\":\"%s\"}",
+        req->len = (size_t)snprintf(req->p, req->cap,
+                                    "{\"v\":2,\"op\":\"pull\",\"session\":\"%s\"}",
                                     a->session);
         break;
     case OP_PUSH: {
         patch_revision(c->b, a, a->revision + 1);
         buf_reserve(req, a->blob_b64_len + 256);
         int n = snprintf(req->p, req->cap,
-                         "{\"v\":1,\"op\":\"push\",\"session\":\"%s\",\"base_revision\":%llu,"
+                         "{\"v\":2,\"op\":\"push\",\"session\":\"%s\",\"base_revision\":%llu,"
                          "\"blob\":\"",
                          a->session, (unsigned long long)a->revision);
         req->len = (size_t)n;
@@ -403,9 +513,8 @@ static void build_request(client *c, buf *req)
     }
 }
 
-static int one_request(client *c, CURL *h, buf *req, buf *resp)
+static int perform(client *c, CURL *h, buf *req, buf *resp)
 {
-    build_request(c, req);
     resp->len = 0;
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->p);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
@@ -417,6 +526,21 @@ static int one_request(client *c, CURL *h, buf *req, buf *resp)
             snprintf(c->first_error, sizeof c->first_error, "curl %d, HTTP %ld: %.100s", (int)rc,
                      status, resp->p != NULL ? resp->p : "");
         return -1;
+    }
+    return 0;
+}
+
+/* One unit of work: one request, or for OP_LOGIN the login_start and
+ * login_finish pair (with the client's OPAQUE steps in between). */
+static int one_request(client *c, CURL *h, buf *req, buf *resp)
+{
+    build_request(c, req);
+    if (perform(c, h, req, resp) != 0)
+        return -1;
+    if (c->op == OP_LOGIN) {
+        if (login_finish_request(&c->opaque, &c->b->accounts[c->index], resp->p, req) != 0 ||
+            perform(c, h, req, resp) != 0)
+            return -1;
     }
     if (c->op == OP_PUSH)
         c->b->accounts[c->index].revision++;
@@ -554,7 +678,18 @@ static cell run_inproc(bench *b, op_kind op)
         double t0 = bench_now();
         int rc = vault_server_handle(b->server, req.p, req.len, &resp);
         double t1 = bench_now();
-        if (rc != VAULT_OK || strstr(resp, "\"ok\":true") == NULL) {
+        if (op == OP_LOGIN && rc == VAULT_OK) {
+            /* the client's KE3 is not server time: only the two calls count */
+            rc = login_finish_request(&c.opaque, &b->accounts[0], resp, &req) == 0 ? VAULT_OK
+                                                                                  : VAULT_E_AUTH;
+            vault_free(resp);
+            resp = NULL;
+            double t2 = bench_now();
+            if (rc == VAULT_OK)
+                rc = vault_server_handle(b->server, req.p, req.len, &resp);
+            t1 += bench_now() - t2;
+        }
+        if (rc != VAULT_OK || resp == NULL || strstr(resp, "\"ok\":true") == NULL) {
             c.errors++;
         } else {
             record(&c, t1 - t0);
@@ -564,6 +699,13 @@ static cell run_inproc(bench *b, op_kind op)
         vault_free(resp);
     }
     double elapsed = bench_now() - t_start;
+    if (op == OP_LOGIN) {
+        /* the rate of the server's own time: the loop also ran the client's
+         * OPAQUE steps, which are not server work */
+        elapsed = 0;
+        for (size_t i = 0; i < c.nlat; i++)
+            elapsed += c.lat[i];
+    }
     cell r = {0};
     r.requests = c.nlat;
     r.errors = c.errors;
@@ -704,6 +846,9 @@ static void setup(bench *b)
     if (vault_server_open(&b->server, db, (const uint8_t *)PEPPER, sizeof PEPPER - 1, 0) !=
         VAULT_OK)
         fail("vault_server_open");
+    /* Every login_start counts as a failed attempt until its login_finish. */
+    if (vault_server_set_option(b->server, VAULT_SERVER_LOGIN_FREE, 1000) != VAULT_OK)
+        fail("vault_server_set_option");
     char account_id[33];
     hex_random(account_id, 16);
     make_blob(b, account_id);
@@ -749,10 +894,10 @@ int main(int argc, char **argv)
     b.threads = 4; /* vault_httpd's default pool */
     b.items = 1000;
     parse_list(&b, "1,8,64");
-    parse_ops(&b, "empty,empty-large,prelogin,login,pull,push");
+    parse_ops(&b, "empty,empty-large,login-start,login,pull,push");
     if (parse_args(&b, argc, argv) != 0) {
         fprintf(stderr, "usage: bench_server [--seconds S] [--clients 1,8,64] [--threads N]\n"
-                        "                    [--items N] [--ops empty,empty-large,prelogin,"
+                        "                    [--items N] [--ops empty,empty-large,login-start,"
                         "login,pull,push]\n");
         return 2;
     }
@@ -771,9 +916,10 @@ int main(int argc, char **argv)
            "base64; %s\n\n",
            b.threads, b.seconds, b.items, b.blob_len, b.blob_b64_len, curl_version());
     print_context(&b);
-    printf("### In process: vault_server_handle() on one thread, no HTTP\n\n"
+    printf("### In process: vault_server_handle() on one thread, no HTTP (login: "
+           "login_start + login_finish, server time only)\n\n"
            "| op | calls/s | p50 ms | p99 ms | calls | errors |\n|---|---|---|---|---|---|\n");
-    for (int op = OP_PRELOGIN; op < OP_COUNT; op++) {
+    for (int op = OP_LOGIN_START; op < OP_COUNT; op++) {
         if (!b.ops[op])
             continue;
         cell r = run_inproc(&b, (op_kind)op);

@@ -204,7 +204,19 @@ int main(void)
     check_client(a, vault_client_save(a), "save");
     check_client(a, vault_client_register(a, EMAIL), "register");
     check_client(a, vault_client_sync(a), "sync");
-    printf("  registered %s with 3 items\n", EMAIL);
+    printf("  registered %s with 3 items (OPAQUE: the server got a record, not a password hash)\n",
+           EMAIL);
+
+    printf("\n== 2b. The Emergency Kit: print it, keep it offline ==\n");
+    char *kit = NULL, secret_key[40] = "";
+    uint8_t *qr = NULL;
+    size_t qr_len = 0;
+    check_client(a, vault_client_emergency_kit(a, &kit), "emergency kit");
+    check_client(a, vault_client_emergency_kit_qr(a, VAULT_QR_TEXT, &qr, &qr_len), "kit QR");
+    printf("%s\n%s", kit, (const char *)qr);
+    sscanf(strstr(kit, "ZK1-"), "%39s", secret_key);
+    vault_free(kit);
+    vault_free(qr);
 
     printf("\n== 3. The laptop locks, then unlocks with the master password ==\n");
     vault_client_lock(a);
@@ -213,9 +225,12 @@ int main(void)
     check_client(a, vault_client_unlock(a, PASSWORD), "unlock");
     print_vault(a, "laptop");
 
-    printf("\n== 4. A phone logs in with email and password and pulls the vault ==\n");
+    printf("\n== 4. A phone logs in with email, password and the kit's Secret Key ==\n");
     check(vault_client_open(&b, b_db, 0), "phone open");
     vault_client_connect_local(b, srv);
+    rc = vault_client_login(b, EMAIL, PASSWORD);
+    printf("  without the Secret Key: %s\n", vault_strerror(rc));
+    check_client(b, vault_client_set_secret_key(b, secret_key), "Secret Key");
     check_client(b, vault_client_login(b, EMAIL, PASSWORD), "login");
     print_vault(b, "phone");
 

@@ -2,8 +2,8 @@
  * answers honestly (an in-process server) while the harness sets up one
  * registered, unlocked client, and then returns the fuzz input as the
  * answer to the call under test. The first byte picks the call:
- *   0 (mod 16): login on the known account ("prelogin" honest, "login"
- *      fuzzed; one Argon2id at the floor per input, hence rare)
+ *   0 (mod 16): login on the known account ("login_start" honest,
+ *      "login_finish" fuzzed; one Argon2id at the floor per input, hence rare)
  *   1: logout (the generic error-answer path)
  *   2..8: push (answer to "push")
  *   otherwise: pull (answer to "pull")
@@ -127,7 +127,7 @@ FUZZ_ENTRY(client_answer)
     vault_client_revision(client, &before);
     int rc;
     if (which == 0) {
-        ctx.fuzz_op = "login";
+        ctx.fuzz_op = "login_finish";
         rc = vault_client_login(client, EMAIL, PASSWORD);
     } else if (which == 1) {
         ctx.fuzz_op = "logout";

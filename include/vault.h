@@ -689,21 +689,25 @@ VAULT_API int vault_client_connect_http_ca(vault_client *c, const char *base_url
 VAULT_API int vault_client_connect_custom(vault_client *c, vault_transport_fn fn,
                                           void *ctx);
 
-/* Registers the unlocked local vault as a new account under email and pushes
- * the first revision. Errors: VAULT_E_EXISTS (email taken), VAULT_E_STATE (no
+/* Registers the unlocked local vault as a new account under email (OPAQUE
+ * registration: the server stores a record it cannot test guesses against)
+ * and pushes the first revision. Errors: VAULT_E_EXISTS (email taken), VAULT_E_STATE (no
  * transport or locked), VAULT_E_NETWORK, VAULT_E_SERVER. */
 VAULT_API int vault_client_register(vault_client *c, const char *email);
 
-/* Logs in with email and password. On an empty store this fetches the account
- * (prelogin → Argon2id → login → pull) and unlocks it; on a store that holds
- * that account it checks the KDF parameters against those it kept, opens a
- * session and pulls. If only that pull fails on a store that holds the account
- * (VAULT_E_FORK, VAULT_E_ROLLBACK, ...), the client stays unlocked and keeps
- * the session, so that vault_client_resolve_fork() can follow; the pull's
- * code is returned. With a password this store does not know, the new
- * protected key must open the local vault before anything is stored.
- * Errors: VAULT_E_AUTH (with a message saying so when the password was
- * changed on another device), VAULT_E_RATE_LIMITED, VAULT_E_WEAK_KDF (server
+/* Logs in with email and password (OPAQUE, docs/protocol.md: the password
+ * never leaves the device in any form the server could test guesses with).
+ * On an empty store this fetches the account and unlocks it: it then needs
+ * the account's Secret Key first (vault_client_set_secret_key()). On a store
+ * that holds that account it checks the KDF parameters against those it kept,
+ * opens a session and pulls. If only that pull fails on a store that holds
+ * the account (VAULT_E_FORK, VAULT_E_ROLLBACK, ...), the client stays
+ * unlocked and keeps the session, so that vault_client_resolve_fork() can
+ * follow; the pull's code is returned. With a password this store does not
+ * know, the new protected key must open the local vault before anything is
+ * stored. Errors: VAULT_E_AUTH (wrong password or Secret Key, or unknown
+ * email: the server cannot tell them apart), VAULT_E_STATE (a new device
+ * without the Secret Key), VAULT_E_RATE_LIMITED, VAULT_E_WEAK_KDF (server
  * offered weaker parameters than the floor or than seen before),
  * VAULT_E_NETWORK, VAULT_E_SERVER, VAULT_E_MISMATCH, and the pull's. */
 VAULT_API int vault_client_login(vault_client *c, const char *email,
@@ -767,16 +771,49 @@ VAULT_API int vault_client_sign_in(vault_client *c, const char *email,
 /* The highest revision this client has seen from the server (0 if never). */
 VAULT_API int vault_client_revision(const vault_client *c, uint64_t *revision);
 
-/* Changes the master password: re-derives both keys with a fresh salt and the
- * given parameters (0, 0 = keep the current ones), re-wraps the vault key, and
- * updates the server (which checks the old auth key). The vault blob is not
- * re-encrypted. Errors: VAULT_E_AUTH (old password wrong), VAULT_E_WEAK_KDF. */
+/* Changes the master password: registers the new one with the server
+ * (OPAQUE) under the given parameters (0, 0 = keep the current ones) and
+ * re-wraps the vault key, with a fresh proof of the old password in the same
+ * request (the server refuses a session alone). The vault blob is not
+ * re-encrypted. Errors: VAULT_E_AUTH (old password wrong), VAULT_E_WEAK_KDF,
+ * VAULT_E_LOCKED. */
 VAULT_API int vault_client_change_password(vault_client *c, const char *old_password,
                                            const char *new_password,
                                            uint64_t opslimit, uint64_t memlimit);
 
-/* Deletes the account on the server (password required) and the local vault. */
+/* Deletes the account on the server (with a fresh proof of the password: a
+ * session alone is refused) and the local vault. Errors: VAULT_E_AUTH,
+ * VAULT_E_NOT_FOUND, network codes. */
 VAULT_API int vault_client_delete_account(vault_client *c, const char *password);
+
+/* ---- Secret Key and Emergency Kit ---------------------------------------------
+ * Every account has a Secret Key: 128 random bits made by vault_client_create()
+ * on the first device, kept in the local store, never sent to the server. It
+ * is mixed into the password before OPAQUE and into the key that wraps the
+ * vault key, so that even a thief of the server's database and every server
+ * secret cannot test password guesses. Linked devices receive it inside the
+ * link envelope; a password login on a new device needs it once. Its text
+ * form is "ZK1-" and 7 groups of 4 letters and digits (Crockford base32 with
+ * a checksum; case, dashes and spaces do not matter). */
+
+/* Gives the client the account's Secret Key (its text form) before a
+ * password login on a new device. Errors: VAULT_E_INVALID (malformed, or
+ * the checksum does not match: a typo), VAULT_E_MISMATCH (the store already
+ * holds another Secret Key). */
+VAULT_API int vault_client_set_secret_key(vault_client *c, const char *secret_key);
+
+/* The Emergency Kit as text: email, account id and Secret Key, with a short
+ * explanation, NUL-terminated (*text freed with vault_free(), which wipes
+ * it). Errors: VAULT_E_NOT_FOUND (no account in this store), VAULT_E_STATE
+ * (not registered or logged in yet: the kit names the email). */
+VAULT_API int vault_client_emergency_kit(vault_client *c, char **text);
+
+/* The Emergency Kit as a QR code (format: VAULT_QR_TEXT, VAULT_QR_SVG or
+ * VAULT_QR_PGM) of "zkvault-kit:1:<account id>:<Secret Key>:<email>"
+ * (*out freed with vault_free()). Errors: as vault_client_emergency_kit(),
+ * and vault_qr_render()'s. */
+VAULT_API int vault_client_emergency_kit_qr(vault_client *c, uint32_t format, uint8_t **out,
+                                            size_t *out_len);
 
 /* ========================================================================== */
 /* vault_link_* — device linking by QR code (docs/devicelink.md)              */
@@ -872,7 +909,10 @@ VAULT_API int vault_client_devices(vault_client *c, char **json);
 
 /* Revokes a device: its server credential stops working, the vault key is
  * rotated, the vault re-sealed, and the new key sealed to each remaining
- * device. Errors: VAULT_E_NOT_FOUND, VAULT_E_INVALID (revoking oneself). */
+ * device. The request carries a fresh OPAQUE proof of the password (the
+ * server refuses a session alone), so the device must be unlocked with the
+ * master password. Errors: VAULT_E_NOT_FOUND, VAULT_E_INVALID (revoking
+ * oneself), VAULT_E_STATE (unlocked with a device key), VAULT_E_AUTH. */
 VAULT_API int vault_client_revoke(vault_client *c, const char *device_id);
 
 /* QR rendering with libqrencode. format: VAULT_QR_TEXT (UTF-8 half blocks

@@ -540,6 +540,23 @@ class Client {
     this._call('vault_client_save');
   }
 
+  // The account's Secret Key ("ZK1-..."), before a login on a new device.
+  setSecretKey(secretKey) {
+    withSecrets([secretKey], (sk) => this._call('vault_client_set_secret_key', sk));
+  }
+
+  // The Emergency Kit as text: email, account id and Secret Key.
+  emergencyKit() {
+    const out = [null];
+    this._call('vault_client_emergency_kit', out);
+    return takeString(out[0]);
+  }
+
+  // The Secret Key as printed in the Emergency Kit.
+  get secretKey() {
+    return this.emergencyKit().split(/\s+/).find((w) => w.startsWith('ZK1-'));
+  }
+
   get accountId() {
     const out = [null];
     this._call('vault_client_account_id', out);
@@ -575,6 +592,7 @@ class Client {
     return this._async('vault_client_register', text(email, 'email'));
   }
 
+  // On a new device, call setSecretKey() first (from the Emergency Kit).
   login(email, password) {
     withSecrets([password], (pw) => this._call('vault_client_login', text(email, 'email'), pw));
   }

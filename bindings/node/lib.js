@@ -113,6 +113,8 @@ const PROTOTYPES = [
   'int vault_client_connect_http_ca(void *c, const char *base_url, uint32_t flags, const char *ca_file)',
   'int vault_client_register(void *c, const char *email)',
   'int vault_client_login(void *c, const char *email, const char *password)',
+  'int vault_client_set_secret_key(void *c, const char *secret_key)',
+  'int vault_client_emergency_kit(void *c, _Out_ void **text)',
   'int vault_client_logout(void *c)',
   'int vault_client_pull(void *c)',
   'int vault_client_push(void *c)',

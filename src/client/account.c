@@ -1,7 +1,8 @@
 /*
- * Account-level calls: password change (re-wraps the vault key; the blob is
- * not re-encrypted) and account deletion. Both prove the current password to
- * the server with its auth key.
+ * Account-level calls: password change (OPAQUE re-registration; the vault
+ * key is re-wrapped, the blob is not re-encrypted) and account deletion.
+ * Both carry a fresh OPAQUE proof of the current password (auth.c): the
+ * server refuses them on a session alone.
  */
 #include <cjson/cJSON.h>
 #include <sodium.h>
@@ -10,28 +11,7 @@
 #include "blob/blob.h"
 #include "client/client.h"
 #include "kdf/kdf.h"
-
-
-/* Derives the keys of password under the current salt and checks them
- * against the locally stored protected key: VAULT_E_AUTH if wrong. */
-static int verify_password(vault_client *c, const char *password, vault_client__keys *k)
-{
-    uint8_t *protected_key = NULL;
-    size_t len = 0;
-    uint8_t vk[VAULT_KEY_BYTES];
-    int rc = vault_client__check_password(password);
-    if (rc != VAULT_OK)
-        return rc;
-    rc = vault_kdf_derive(k->auth_key, k->enc_key, password, strlen(password), c->salt,
-                              c->opslimit, c->memlimit);
-    if (rc == VAULT_OK)
-        rc = vault_client__store_get(c, "protected_key", &protected_key, &len);
-    if (rc == VAULT_OK && vault_blob__unwrap_key(vk, k->enc_key, protected_key, len) != VAULT_OK)
-        rc = vault__fail(VAULT_E_AUTH, "wrong password");
-    sodium_memzero(vk, sizeof vk);
-    vault_free(protected_key);
-    return rc;
-}
+#include "opaque/opaque.h"
 
 static int check_new_params(const vault_client *c, uint64_t *ops, uint64_t *mem)
 {
@@ -46,34 +26,35 @@ static int check_new_params(const vault_client *c, uint64_t *ops, uint64_t *mem)
     return rc;
 }
 
+/* The new credentials: an OPAQUE record and the vault key wrapped for the
+ * server under the new KEK. */
+typedef struct new_credentials {
+    uint8_t record[VAULT_OPAQUE_RECORD_BYTES];
+    uint8_t server_protected[VAULT_PROTECTED_KEY_BYTES];
+    uint64_t ops, mem;
+} new_credentials;
+
 static int send_change(vault_client *c, const vault_client__keys *old_k,
-                       const vault_client__keys *new_k, const uint8_t *salt, uint64_t ops,
-                       uint64_t mem, const uint8_t *protected_key)
+                       const new_credentials *n, vault_client__proof *proof)
 {
     cJSON *req = NULL, *resp = NULL;
-    const char *token = NULL;
     int rc = vault_client__request_new(&req, "change_password");
     if (rc == VAULT_OK)
         rc = vault_client__add_session(c, req);
     if (rc == VAULT_OK)
-        rc = vault_client__add_hex(req, "old_auth_key", old_k->auth_key, VAULT_KEY_BYTES);
+        rc = vault_client__add_hex(req, "record", n->record, sizeof n->record);
     if (rc == VAULT_OK)
-        rc = vault_client__add_hex(req, "new_auth_key", new_k->auth_key, VAULT_KEY_BYTES);
-    if (rc == VAULT_OK)
-        rc = vault_client__add_hex(req, "salt", salt, VAULT_SALT_BYTES);
-    if (rc == VAULT_OK)
-        rc = vault_client__add_hex(req, "protected_key", protected_key, VAULT_PROTECTED_KEY_BYTES);
-    if (rc == VAULT_OK && (cJSON_AddNumberToObject(req, "opslimit", (double)ops) == NULL ||
-                           cJSON_AddNumberToObject(req, "memlimit", (double)mem) == NULL))
+        rc = vault_client__add_hex(req, "protected_key", n->server_protected,
+                                   sizeof n->server_protected);
+    if (rc == VAULT_OK && (cJSON_AddNumberToObject(req, "opslimit", (double)n->ops) == NULL ||
+                           cJSON_AddNumberToObject(req, "memlimit", (double)n->mem) == NULL))
         rc = vault__fail(VAULT_E_NOMEM, "out of memory building a request");
     if (rc == VAULT_OK)
-        rc = vault_client__call(c, req, &resp);
-    if (rc == VAULT_OK && (vault__json_string(resp, "session", "change_password", &token) !=
-                               VAULT_OK ||
-                           strlen(token) != VAULT_SESSION_HEX - 1))
-        rc = vault__fail(VAULT_E_SERVER, "malformed change_password answer");
+        rc = vault_client__prove(c, NULL, old_k->password_key, req, proof);
     if (rc == VAULT_OK)
-        memcpy(c->session, token, VAULT_SESSION_HEX);
+        rc = vault_client__call(c, req, &resp);
+    if (rc == VAULT_OK)
+        vault_client__take_proof_session(c, proof);
     cJSON_Delete(req);
     cJSON_Delete(resp);
     return rc;
@@ -83,10 +64,15 @@ int vault_client_change_password(vault_client *c, const char *old_password,
                                  const char *new_password, uint64_t opslimit, uint64_t memlimit)
 {
     vault_client__keys *old_k = NULL, *new_k = NULL;
-    uint8_t salt[VAULT_SALT_BYTES], protected_key[VAULT_PROTECTED_KEY_BYTES];
+    vault_client__proof proof;
+    new_credentials n;
+    uint8_t kek[VAULT_KEY_BYTES], local_protected[VAULT_PROTECTED_KEY_BYTES];
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
+    memset(&proof, 0, sizeof proof);
     int rc = c->keys == NULL ? vault__fail(VAULT_E_LOCKED, "the client is locked") : VAULT_OK;
+    if (rc == VAULT_OK)
+        rc = vault_client__check_password(old_password);
     if (rc == VAULT_OK)
         rc = vault_client__check_password(new_password);
     if (rc == VAULT_OK)
@@ -96,27 +82,38 @@ int vault_client_change_password(vault_client *c, const char *old_password,
     if (rc == VAULT_OK)
         rc = vault_client__keys_new(&new_k);
     if (rc == VAULT_OK)
-        rc = verify_password(c, old_password, old_k);
-    if (rc != VAULT_OK)
-        goto done;
-    randombytes_buf(salt, sizeof salt);
-    rc = vault_kdf_derive(new_k->auth_key, new_k->enc_key, new_password, strlen(new_password),
-                          salt, opslimit, memlimit);
+        rc = vault_client__password_key(c, old_k, old_password);
     if (rc == VAULT_OK)
-        rc = vault_blob__wrap_key(protected_key, new_k->enc_key, c->keys->vault_key);
+        rc = vault_client__password_key(c, new_k, new_password);
+    n.ops = opslimit;
+    n.mem = memlimit;
     if (rc == VAULT_OK)
-        rc = send_change(c, old_k, new_k, salt, opslimit, memlimit, protected_key);
+        rc = vault_client__opaque_register(c, NULL, new_k->password_key, opslimit, memlimit,
+                                           n.record, kek);
+    if (rc == VAULT_OK)
+        rc = vault_blob__wrap_key(n.server_protected, kek, c->keys->vault_key);
+    if (rc == VAULT_OK)
+        rc = send_change(c, old_k, &n, &proof);
     if (rc != VAULT_OK)
         goto done;
 
-    memcpy(c->salt, salt, sizeof salt);
+    /* The server switched: the local KEK follows the new password and costs. */
     c->opslimit = opslimit;
     c->memlimit = memlimit;
-    memcpy(c->keys->auth_key, new_k->auth_key, VAULT_KEY_BYTES);
-    memcpy(c->keys->enc_key, new_k->enc_key, VAULT_KEY_BYTES);
-    c->keys->has_password_keys = 1;
-    rc = vault_client__store_account(c, protected_key, 0);
+    randombytes_buf(c->salt, sizeof c->salt);
+    rc = vault_client__local_key(c, new_k);
+    if (rc == VAULT_OK)
+        rc = vault_blob__wrap_key(local_protected, new_k->enc_key, c->keys->vault_key);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_keys(c, local_protected, n.server_protected);
+    if (rc == VAULT_OK) {
+        memcpy(c->keys->password_key, new_k->password_key, VAULT_PASSWORD_KEY_BYTES);
+        memcpy(c->keys->enc_key, new_k->enc_key, VAULT_KEY_BYTES);
+        c->keys->has_password_keys = c->keys->has_enc_key = 1;
+    }
 done:
+    sodium_memzero(kek, sizeof kek);
+    sodium_memzero(&proof, sizeof proof);
     vault_client__keys_free(old_k);
     vault_client__keys_free(new_k);
     return vault_client__done(c, rc);
@@ -125,24 +122,29 @@ done:
 int vault_client_delete_account(vault_client *c, const char *password)
 {
     vault_client__keys *k = NULL;
+    vault_client__proof proof;
     cJSON *req = NULL, *resp = NULL;
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
+    memset(&proof, 0, sizeof proof);
     int rc = c->has_account ? VAULT_OK : vault__fail(VAULT_E_NOT_FOUND, "no vault in this store");
+    if (rc == VAULT_OK)
+        rc = vault_client__check_password(password);
     if (rc == VAULT_OK)
         rc = vault_client__keys_new(&k);
     if (rc == VAULT_OK)
-        rc = verify_password(c, password, k);
+        rc = vault_client__password_key(c, k, password);
     if (rc == VAULT_OK)
         rc = vault_client__request_new(&req, "delete_account");
     if (rc == VAULT_OK)
         rc = vault_client__add_session(c, req);
     if (rc == VAULT_OK)
-        rc = vault_client__add_hex(req, "auth_key", k->auth_key, VAULT_KEY_BYTES);
+        rc = vault_client__prove(c, NULL, k->password_key, req, &proof);
     if (rc == VAULT_OK)
         rc = vault_client__call(c, req, &resp);
     if (rc == VAULT_OK)
         vault_client__forget_account(c);
+    sodium_memzero(&proof, sizeof proof);
     vault_client__keys_free(k);
     cJSON_Delete(req);
     cJSON_Delete(resp);

@@ -26,11 +26,23 @@ void vault_client__keys_free(vault_client__keys *k)
     vault__secure_free(k);
 }
 
+static int put_email(vault_client *c);
+static void load_email(vault_client *c);
+
+/* The email survives the lock in between: a login sets it before. */
 void vault_client__set_unlocked(vault_client *c, vault_client__keys *keys, vault *v)
 {
+    char email[VAULT_EMAIL_MAX + 1];
+    memcpy(email, c->email, sizeof email);
     vault_client_lock(c);
     c->keys = keys;
     c->v = v;
+    memcpy(c->email, email, sizeof email);
+    sodium_memzero(email, sizeof email);
+    if (c->email[0] == '\0')
+        load_email(c);
+    else if (c->has_account && put_email(c) != VAULT_OK)
+        vault__clear_error(); /* kept in memory; stored with the next state write */
 }
 
 static int ensure_device_id(vault_client *c)
@@ -48,6 +60,26 @@ static int ensure_device_id(vault_client *c)
         memcpy(c->device_id, raw, len);
     vault_free(raw);
     return rc;
+}
+
+/* The Secret Key (always there for an account). */
+static int load_account_secrets(vault_client *c)
+{
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    int rc = vault_client__store_get(c, "secret_key", &raw, &len);
+    if (rc == VAULT_OK && len != VAULT_SECRET_KEY_BYTES)
+        rc = vault__fail(VAULT_E_CORRUPT, "local store: bad Secret Key");
+    if (rc == VAULT_OK) {
+        memcpy(c->secret_key, raw, len);
+        c->has_secret_key = 1;
+    }
+    vault_free(raw);
+    raw = NULL;
+    if (rc != VAULT_OK)
+        return rc;
+    c->email[0] = '\0'; /* sealed in the store: read when unlocked (load_email) */
+    return VAULT_OK;
 }
 
 int vault_client__load_state(vault_client *c)
@@ -86,10 +118,57 @@ int vault_client__load_state(vault_client *c)
         rc = vault_client__store_get_u64(c, "base_revision", &c->base_revision);
     if (rc == VAULT_OK)
         rc = vault_client__store_get_u64(c, "highest_revision", &c->highest_revision);
+    if (rc == VAULT_OK)
+        rc = load_account_secrets(c);
     if (rc == VAULT_E_NOT_FOUND)
         rc = vault__fail(VAULT_E_CORRUPT, "local store is incomplete");
     c->has_account = rc == VAULT_OK;
     return rc;
+}
+
+/* The email is kept in the store sealed under a key derived from the vault
+ * key (so a stolen store does not name its owner), sealed again with every
+ * state write while unlocked, and read back at unlock. */
+static void email_key(uint8_t key[crypto_secretbox_KEYBYTES], const uint8_t *vault_key)
+{
+    static const char label[] = "zkvault local email";
+    crypto_generichash(key, crypto_secretbox_KEYBYTES, (const uint8_t *)label, sizeof label - 1,
+                       vault_key, VAULT_KEY_BYTES);
+}
+
+static int put_email(vault_client *c)
+{
+    uint8_t key[crypto_secretbox_KEYBYTES];
+    uint8_t sealed[crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + VAULT_EMAIL_MAX];
+    size_t len = strlen(c->email);
+    if (len == 0 || c->keys == NULL)
+        return VAULT_OK;
+    email_key(key, c->keys->vault_key);
+    randombytes_buf(sealed, crypto_secretbox_NONCEBYTES);
+    crypto_secretbox_easy(sealed + crypto_secretbox_NONCEBYTES, (const uint8_t *)c->email, len,
+                          sealed, key);
+    sodium_memzero(key, sizeof key);
+    return vault_client__store_put(c, "email", sealed,
+                                   crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len);
+}
+
+static void load_email(vault_client *c)
+{
+    uint8_t key[crypto_secretbox_KEYBYTES], *sealed = NULL;
+    size_t len = 0;
+    enum { OVERHEAD = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES };
+    if (vault_client__store_get(c, "email", &sealed, &len) == VAULT_OK && len > OVERHEAD &&
+        len - OVERHEAD <= VAULT_EMAIL_MAX) {
+        email_key(key, c->keys->vault_key);
+        if (crypto_secretbox_open_easy((uint8_t *)c->email, sealed + crypto_secretbox_NONCEBYTES,
+                                       len - crypto_secretbox_NONCEBYTES, sealed, key) == 0)
+            c->email[len - OVERHEAD] = '\0';
+        else
+            c->email[0] = '\0';
+        sodium_memzero(key, sizeof key);
+    }
+    vault_free(sealed);
+    vault__clear_error();
 }
 
 int vault_client__put_state(vault_client *c)
@@ -105,6 +184,10 @@ int vault_client__put_state(vault_client *c)
         rc = vault_client__store_put_u64(c, "base_revision", c->base_revision);
     if (rc == VAULT_OK)
         rc = vault_client__store_put_u64(c, "highest_revision", c->highest_revision);
+    if (rc == VAULT_OK && c->has_secret_key)
+        rc = vault_client__store_put(c, "secret_key", c->secret_key, VAULT_SECRET_KEY_BYTES);
+    if (rc == VAULT_OK)
+        rc = put_email(c);
     return rc;
 }
 
@@ -163,6 +246,7 @@ int vault_client_lock(vault_client *c)
 {
     if (c == NULL)
         return VAULT_OK;
+    sodium_memzero(c->email, sizeof c->email);
     vault_close(c->v);
     c->v = NULL;
     vault_client__keys_free(c->keys);
@@ -178,6 +262,9 @@ void vault_client__forget_account(vault_client *c)
     c->has_account = 0;
     c->base_revision = c->highest_revision = 0;
     sodium_memzero(c->account_id, sizeof c->account_id);
+    sodium_memzero(c->secret_key, sizeof c->secret_key);
+    c->has_secret_key = 0;
+    c->email[0] = '\0';
 }
 
 int vault_client_is_unlocked(const vault_client *c, int32_t *unlocked)
@@ -239,13 +326,12 @@ int vault_client__store_account(vault_client *c, const uint8_t *protected_key, i
     return rc;
 }
 
-/* Derives auth and encryption keys into k from the password and the
- * client's current salt and parameters. */
+/* The OPAQUE password and the local KEK of password (one Argon2id). */
 static int derive_password_keys(vault_client *c, vault_client__keys *k, const char *password)
 {
-    int rc = vault_kdf_derive(k->auth_key, k->enc_key, password, strlen(password), c->salt,
-                              c->opslimit, c->memlimit);
-    k->has_password_keys = rc == VAULT_OK;
+    int rc = vault_client__password_key(c, k, password);
+    if (rc == VAULT_OK)
+        rc = vault_client__local_key(c, k);
     return rc;
 }
 
@@ -275,6 +361,9 @@ int vault_client_create(vault_client *c, const char *password, uint64_t opslimit
 
     vault__random_id(c->account_id);
     randombytes_buf(c->salt, sizeof c->salt);
+    randombytes_buf(c->secret_key, sizeof c->secret_key);
+    c->has_secret_key = 1;
+    c->email[0] = '\0';
     c->opslimit = opslimit;
     c->memlimit = memlimit;
     c->base_revision = c->highest_revision = 0;
@@ -290,8 +379,11 @@ int vault_client_create(vault_client *c, const char *password, uint64_t opslimit
     k = NULL;
     v = NULL;
     rc = vault_client__store_account(c, protected_key, 1);
-    if (rc != VAULT_OK)
+    if (rc != VAULT_OK) {
         vault_client_lock(c);
+        sodium_memzero(c->secret_key, sizeof c->secret_key);
+        c->has_secret_key = 0;
+    }
     c->has_account = rc == VAULT_OK;
 done:
     vault_client__keys_free(k);
@@ -327,8 +419,12 @@ int vault_client_unlock(vault_client *c, const char *password)
         rc = vault_client__keys_new(&k);
     if (rc == VAULT_OK)
         rc = derive_password_keys(c, k, password);
-    if (rc == VAULT_OK)
+    if (rc == VAULT_OK) {
         rc = vault_client__store_get(c, "protected_key", &protected_key, &len);
+        if (rc == VAULT_E_NOT_FOUND)
+            rc = vault__fail(VAULT_E_STATE, "this device was linked: unlock it with its device "
+                                            "key, or log in once with the password");
+    }
     if (rc == VAULT_OK) {
         rc = vault_blob__unwrap_key(k->vault_key, k->enc_key, protected_key, len);
         if (rc == VAULT_E_AUTH)

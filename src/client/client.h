@@ -19,6 +19,10 @@ typedef struct vault_client__keys vault_client__keys;
 
 #define VAULT_ID_HEX (2 * VAULT_ACCOUNT_ID_BYTES + 1)
 #define VAULT_SESSION_HEX 65
+#define VAULT_EMAIL_MAX 254u
+#define VAULT_SECRET_KEY_BYTES 16u
+#define VAULT_SECRET_KEY_TEXT_BYTES 40u /* "ZK1-" + 7 groups of 4 + 6 dashes + NUL */
+#define VAULT_PASSWORD_KEY_BYTES 64u
 
 /* Picks up a vault key rotated elsewhere, for a pull whose (vetted) server
  * blob at revision does not open under the session's vault key. On VAULT_OK,
@@ -34,9 +38,15 @@ typedef int (*vault_client__rotation_fn)(vault_client *c, uint64_t revision,
 /* Keys held while unlocked, in one sodium_malloc block (guard pages, wiped). */
 struct vault_client__keys {
     uint8_t vault_key[VAULT_KEY_BYTES]; /* VK: seals the blob */
-    uint8_t enc_key[VAULT_KEY_BYTES];   /* KEK from the password; zero if unlocked otherwise */
-    uint8_t auth_key[VAULT_KEY_BYTES];  /* proves the password to the server; zero if unknown */
+    /* The OPAQUE password: HKDF-Extract(Secret Key, password) (auth.c). It
+     * lets this device prove the password to the server again (step-up)
+     * without keeping the password itself. */
+    uint8_t password_key[VAULT_PASSWORD_KEY_BYTES];
     int has_password_keys;
+    /* The local KEK: Argon2id(password_key, local salt), wrapping the vault
+     * key in this device's store. Computed when first needed. */
+    uint8_t enc_key[VAULT_KEY_BYTES];
+    int has_enc_key;
     /* A linked device's own secrets, kept while unlocked so that a vault key
      * rotated elsewhere can be picked up in the middle of a session. */
     uint8_t device_sk[VAULT_KEY_BYTES]; /* X25519 secret key rotations are sealed to */
@@ -53,8 +63,13 @@ struct vault_client {
     int has_account;
     char account_id[VAULT_ID_HEX];
     char device_id[VAULT_ID_HEX];
-    uint8_t salt[VAULT_SALT_BYTES];
-    uint64_t opslimit, memlimit;
+    char email[VAULT_EMAIL_MAX + 1]; /* "" until registered or logged in */
+    uint8_t salt[VAULT_SALT_BYTES];  /* this device's own salt for the local KEK */
+    uint64_t opslimit, memlimit;     /* the account's Argon2id costs */
+    /* The account's Secret Key: made with the account, kept in this store,
+     * never sent (secretkey.c). */
+    uint8_t secret_key[VAULT_SECRET_KEY_BYTES];
+    int has_secret_key;
     uint64_t base_revision;    /* revision of the base: the last blob received from the
                                   server (0: never synced); a pending push is base + 1 */
     uint64_t highest_revision; /* highest revision the server showed or acknowledged */
@@ -84,6 +99,10 @@ static inline int vault_client__done(vault_client *c, int rc)
  * message; *response (a cJSON object, free with cJSON_Delete) is set only on
  * success. Requests carrying secrets are wiped after sending. */
 int vault_client__call(vault_client *c, struct cJSON *request, struct cJSON **response);
+
+/* A hex member of an answer, exactly len bytes: VAULT_E_SERVER otherwise. */
+int vault_client__response_hex(const struct cJSON *resp, const char *key, uint8_t *out,
+                               size_t len);
 
 /* Adds "session" to a request; VAULT_E_STATE if not logged in. */
 int vault_client__add_session(vault_client *c, struct cJSON *request);
@@ -128,6 +147,12 @@ int vault_client__head(vault_client *c, uint8_t hash[32]);
 int vault_client__seal_next(vault_client *c, const vault *v, const uint8_t *key,
                             uint8_t **blob, size_t *len);
 
+/* Stores the account state, the vault key wrapped under the local KEK and
+ * the server's protected key as last seen (either may be NULL: kept), in
+ * one transaction (remote.c). */
+int vault_client__store_keys(vault_client *c, const uint8_t *local_protected,
+                             const uint8_t *server_protected);
+
 /* Reloads the public account state (ids, salt, params, revisions) from the store. */
 int vault_client__load_state(vault_client *c);
 
@@ -167,6 +192,47 @@ void vault_client__forget_account(vault_client *c);
 int vault_client__request_new(struct cJSON **out, const char *op);
 int vault_client__add_hex(struct cJSON *obj, const char *key, const uint8_t *bin, size_t len);
 int vault_client__add_blob(struct cJSON *obj, const char *key, const uint8_t *blob, size_t len);
+
+/* ---- Secret Key (secretkey.c) ---- */
+void vault_client__secret_key_format(char out[VAULT_SECRET_KEY_TEXT_BYTES],
+                                     const uint8_t key[VAULT_SECRET_KEY_BYTES]);
+/* VAULT_E_INVALID for a malformed text or a wrong checksum. */
+int vault_client__secret_key_parse(uint8_t key[VAULT_SECRET_KEY_BYTES], const char *text);
+
+/* ---- OPAQUE with the Secret Key (auth.c) ---- */
+
+/* k->password_key from the password and c's Secret Key (VAULT_E_STATE
+ * without one: a password login on a new device needs it). */
+int vault_client__password_key(vault_client *c, vault_client__keys *k, const char *password);
+
+/* k->enc_key = Argon2id(k->password_key, c->salt, c's costs), the local KEK. */
+int vault_client__local_key(vault_client *c, vault_client__keys *k);
+
+/* What a completed OPAQUE login gives the client. */
+typedef struct vault_client__proof {
+    uint8_t kek[VAULT_KEY_BYTES];       /* wraps the vault key on the server */
+    uint8_t session_key[64];            /* the 3DH session key */
+    uint64_t opslimit, memlimit;        /* the costs the server announced (vetted) */
+} vault_client__proof;
+
+/* Runs login_start for c->email (or email) with password_key and adds the
+ * proof ("login_state", "ke3") to req, which the caller sends: the fresh
+ * password proof that login_finish and every step-up operation need.
+ * Errors: VAULT_E_AUTH (wrong password, or a server that does not hold the
+ * account), VAULT_E_WEAK_KDF, VAULT_E_RATE_LIMITED, network codes. */
+int vault_client__prove(vault_client *c, const char *email,
+                        const uint8_t password_key[VAULT_PASSWORD_KEY_BYTES],
+                        struct cJSON *req, vault_client__proof *out);
+
+/* OPAQUE registration for email (register_start round trip): the record to
+ * upload and the KEK for the given costs. */
+int vault_client__opaque_register(vault_client *c, const char *email,
+                                  const uint8_t password_key[VAULT_PASSWORD_KEY_BYTES],
+                                  uint64_t opslimit, uint64_t memlimit, uint8_t *record,
+                                  uint8_t kek[VAULT_KEY_BYTES]);
+
+/* Adopts the session derived from a proof's session key. */
+void vault_client__take_proof_session(vault_client *c, const vault_client__proof *p);
 
 /* Allocates a zeroed key block in secure memory. */
 int vault_client__keys_new(vault_client__keys **out);

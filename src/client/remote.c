@@ -12,6 +12,7 @@
 #include "blob/blob.h"
 #include "client/client.h"
 #include "kdf/kdf.h"
+#include "opaque/opaque.h"
 #include "transport/transport.h"
 
 
@@ -103,7 +104,7 @@ int vault_client__call(vault_client *c, cJSON *request, cJSON **response)
     *response = NULL;
     if (c->transport == NULL)
         return vault__fail(VAULT_E_STATE, "not connected to a server");
-    if (cJSON_AddNumberToObject(request, "v", 1) == NULL)
+    if (cJSON_AddNumberToObject(request, "v", 2) == NULL)
         return vault__fail(VAULT_E_NOMEM, "out of memory building a request");
     int rc = vault__json_print(request, &text);
     if (rc != VAULT_OK)
@@ -145,7 +146,7 @@ int vault_client__add_session(vault_client *c, cJSON *request)
 }
 
 /* Reads a hex member of exactly len bytes into out. */
-static int response_hex(const cJSON *resp, const char *key, uint8_t *out, size_t len)
+int vault_client__response_hex(const cJSON *resp, const char *key, uint8_t *out, size_t len)
 {
     const char *hex = NULL;
     if (vault__json_string(resp, key, "server answer", &hex) != VAULT_OK ||
@@ -157,7 +158,7 @@ static int response_hex(const cJSON *resp, const char *key, uint8_t *out, size_t
 static int take_session(vault_client *c, const cJSON *resp)
 {
     uint8_t token[32];
-    int rc = response_hex(resp, "session", token, sizeof token);
+    int rc = vault_client__response_hex(resp, "session", token, sizeof token);
     if (rc == VAULT_OK)
         vault__bin2hex(c->session, token, sizeof token);
     sodium_memzero(token, sizeof token);
@@ -166,10 +167,12 @@ static int take_session(vault_client *c, const cJSON *resp)
 
 static int add_hex(cJSON *obj, const char *key, const uint8_t *bin, size_t len)
 {
-    char hex[2 * VAULT_PROTECTED_KEY_BYTES + 1];
+    char hex[2 * 512 + 1]; /* the largest member sent is an OPAQUE record (192 bytes) */
+    if (len > 512)
+        return vault__fail(VAULT_E_INTERNAL, "request member \"%s\" too long", key);
     vault__bin2hex(hex, bin, len);
     cJSON *item = cJSON_AddStringToObject(obj, key, hex);
-    sodium_memzero(hex, sizeof hex);
+    sodium_memzero(hex, 2 * len + 1);
     return item != NULL ? VAULT_OK : vault__fail(VAULT_E_NOMEM, "out of memory building a request");
 }
 
@@ -211,11 +214,63 @@ static int check_email_arg(const char *email)
     return VAULT_OK;
 }
 
+/* Stores, in one transaction, the account state, the vault key wrapped
+ * under the local KEK (when the caller has it) and the server's copy as last
+ * seen (a later login compares it to notice a password change or a key
+ * rotation made elsewhere). */
+int vault_client__store_keys(vault_client *c, const uint8_t *local_protected,
+                             const uint8_t *server_protected)
+{
+    int rc = vault_client__store_begin(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__put_state(c);
+    if (rc == VAULT_OK && local_protected != NULL)
+        rc = vault_client__store_put(c, "protected_key", local_protected,
+                                     VAULT_PROTECTED_KEY_BYTES);
+    if (rc == VAULT_OK && server_protected != NULL)
+        rc = vault_client__store_put(c, "server_protected_key", server_protected,
+                                     VAULT_PROTECTED_KEY_BYTES);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_commit(c);
+    else
+        vault_client__store_rollback(c);
+    return rc;
+}
+
+static int register_request(vault_client *c, const char *email, const uint8_t *record,
+                            const uint8_t *server_protected, const uint8_t *blob,
+                            size_t blob_len, cJSON **resp)
+{
+    cJSON *req = NULL;
+    int rc = vault_client__request_new(&req, "register");
+    if (rc != VAULT_OK)
+        return rc;
+    if (cJSON_AddStringToObject(req, "email", email) == NULL ||
+        cJSON_AddStringToObject(req, "account_id", c->account_id) == NULL ||
+        cJSON_AddNumberToObject(req, "opslimit", (double)c->opslimit) == NULL ||
+        cJSON_AddNumberToObject(req, "memlimit", (double)c->memlimit) == NULL ||
+        cJSON_AddStringToObject(req, "device_id", c->device_id) == NULL ||
+        cJSON_AddStringToObject(req, "device_name", "primary") == NULL)
+        rc = vault__fail(VAULT_E_NOMEM, "out of memory building a request");
+    if (rc == VAULT_OK)
+        rc = add_hex(req, "record", record, VAULT_OPAQUE_RECORD_BYTES);
+    if (rc == VAULT_OK)
+        rc = add_hex(req, "protected_key", server_protected, VAULT_PROTECTED_KEY_BYTES);
+    if (rc == VAULT_OK)
+        rc = add_blob(req, "blob", blob, blob_len);
+    if (rc == VAULT_OK)
+        rc = vault_client__call(c, req, resp);
+    cJSON_Delete(req);
+    return rc;
+}
+
 int vault_client_register(vault_client *c, const char *email)
 {
-    cJSON *req = NULL, *resp = NULL;
-    uint8_t *protected_key = NULL, *blob = NULL;
-    size_t pk_len = 0, blob_len = 0;
+    cJSON *resp = NULL;
+    uint8_t *blob = NULL;
+    uint8_t record[VAULT_OPAQUE_RECORD_BYTES], kek[VAULT_KEY_BYTES];
+    uint8_t server_protected[VAULT_PROTECTED_KEY_BYTES];
+    size_t blob_len = 0;
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
     int rc = check_email_arg(email);
@@ -224,31 +279,14 @@ int vault_client_register(vault_client *c, const char *email)
     if (rc == VAULT_OK && c->base_revision != 0)
         rc = vault__fail(VAULT_E_EXISTS, "this vault is already registered");
     if (rc == VAULT_OK)
-        rc = vault_client__store_get(c, "protected_key", &protected_key, &pk_len);
+        rc = vault_client__opaque_register(c, email, c->keys->password_key, c->opslimit,
+                                           c->memlimit, record, kek);
+    if (rc == VAULT_OK)
+        rc = vault_blob__wrap_key(server_protected, kek, c->keys->vault_key);
     if (rc == VAULT_OK)
         rc = vault_seal(c->v, c->keys->vault_key, c->account_id, 1, &blob, &blob_len);
     if (rc == VAULT_OK)
-        rc = vault_client__request_new(&req, "register");
-    if (rc != VAULT_OK)
-        goto done;
-    if (cJSON_AddStringToObject(req, "email", email) == NULL ||
-        cJSON_AddStringToObject(req, "account_id", c->account_id) == NULL ||
-        cJSON_AddNumberToObject(req, "opslimit", (double)c->opslimit) == NULL ||
-        cJSON_AddNumberToObject(req, "memlimit", (double)c->memlimit) == NULL ||
-        cJSON_AddStringToObject(req, "device_id", c->device_id) == NULL ||
-        cJSON_AddStringToObject(req, "device_name", "primary") == NULL) {
-        rc = vault__fail(VAULT_E_NOMEM, "out of memory building a request");
-        goto done;
-    }
-    rc = add_hex(req, "auth_key", c->keys->auth_key, VAULT_KEY_BYTES);
-    if (rc == VAULT_OK)
-        rc = add_hex(req, "salt", c->salt, VAULT_SALT_BYTES);
-    if (rc == VAULT_OK)
-        rc = add_hex(req, "protected_key", protected_key, pk_len);
-    if (rc == VAULT_OK)
-        rc = add_blob(req, "blob", blob, blob_len);
-    if (rc == VAULT_OK)
-        rc = vault_client__call(c, req, &resp);
+        rc = register_request(c, email, record, server_protected, blob, blob_len, &resp);
     if (rc == VAULT_OK)
         rc = take_session(c, resp);
     if (rc != VAULT_OK)
@@ -256,9 +294,13 @@ int vault_client_register(vault_client *c, const char *email)
 
     /* Revision 1 is now the synced base; the local blob moves to revision 2. */
     c->base_revision = c->highest_revision = 1;
+    memcpy(c->email, email, strlen(email) + 1);
     rc = vault_client__store_begin(c);
     if (rc == VAULT_OK)
         rc = vault_client__put_state(c);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "server_protected_key", server_protected,
+                                     sizeof server_protected);
     if (rc == VAULT_OK)
         rc = vault_client__stage_point(c, "base_blob", blob, blob_len);
     if (rc == VAULT_OK)
@@ -268,88 +310,109 @@ int vault_client_register(vault_client *c, const char *email)
     if (rc != VAULT_OK) {
         vault_client__store_rollback(c);
         c->base_revision = c->highest_revision = 0;
+        c->email[0] = '\0';
     }
 done:
-    cJSON_Delete(req);
+    sodium_memzero(kek, sizeof kek);
     cJSON_Delete(resp);
-    vault_free(protected_key);
     vault_free(blob);
     return vault_client__done(c, rc);
 }
 
-/* Reads and vets the KDF parameters the server offers for an account: never
- * below the floor, and never weaker than what this device already accepted. */
-static int vet_kdf_params(vault_client *c, const cJSON *resp, uint64_t *ops, uint64_t *mem)
+/* login_start + login_finish; *resp is login_finish's answer and the
+ * session (derived from the key exchange) is adopted. */
+static int login_exchange(vault_client *c, const char *email, const vault_client__keys *k,
+                          vault_client__proof *proof, cJSON **resp)
 {
-    if (vault__json_u64(resp, "opslimit", "server answer", ops) != VAULT_OK ||
-        vault__json_u64(resp, "memlimit", "server answer", mem) != VAULT_OK)
-        return vault__fail(VAULT_E_SERVER, "server answer: bad KDF parameters");
-    int rc = vault_kdf_check_params(*ops, *mem);
-    if (rc == VAULT_E_WEAK_KDF)
-        return vault__fail(rc, "server offered KDF parameters below the floor");
-    if (rc != VAULT_OK)
-        return vault__fail(VAULT_E_SERVER, "server offered out-of-range KDF parameters");
-    if (c->has_account && vault_kdf__is_weaker(*ops, *mem, c->opslimit, c->memlimit))
-        return vault__fail(VAULT_E_WEAK_KDF,
-                           "server offered weaker KDF parameters than this device accepted");
-    return VAULT_OK;
-}
-
-static int prelogin(vault_client *c, const char *email, uint8_t salt[VAULT_SALT_BYTES],
-                    uint64_t *ops, uint64_t *mem)
-{
-    cJSON *req = NULL, *resp = NULL;
-    int rc = vault_client__request_new(&req, "prelogin");
-    if (rc == VAULT_OK && cJSON_AddStringToObject(req, "email", email) == NULL)
+    cJSON *req = NULL;
+    int rc = vault_client__request_new(&req, "login_finish");
+    if (rc == VAULT_OK && (cJSON_AddStringToObject(req, "device_id", c->device_id) == NULL ||
+                           cJSON_AddStringToObject(req, "device_name", "device") == NULL))
         rc = vault__fail(VAULT_E_NOMEM, "out of memory building a request");
     if (rc == VAULT_OK)
-        rc = vault_client__call(c, req, &resp);
+        rc = vault_client__prove(c, email, k->password_key, req, proof);
     if (rc == VAULT_OK)
-        rc = response_hex(resp, "salt", salt, VAULT_SALT_BYTES);
+        rc = vault_client__call(c, req, resp);
     if (rc == VAULT_OK)
-        rc = vet_kdf_params(c, resp, ops, mem);
+        vault_client__take_proof_session(c, proof);
     cJSON_Delete(req);
-    cJSON_Delete(resp);
     return rc;
 }
 
-/* After a successful login: the protected key the server returned must open
- * with our encryption key (a swapped key fails here) and the account must be
- * the one this store holds. Nothing is stored yet. */
-static int check_login(vault_client *c, const cJSON *resp, vault_client__keys *k,
-                       uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES],
-                       char account_id[VAULT_ID_HEX])
+/* The server's answer must name this store's account (if it has one) and
+ * its protected key must open under the KEK of the key exchange: a key
+ * swapped by the server, or costs changed by it, fail here. */
+static int check_login_answer(vault_client *c, const cJSON *resp, const vault_client__proof *p,
+                              vault_client__keys *k,
+                              uint8_t server_protected[VAULT_PROTECTED_KEY_BYTES])
 {
-    const char *id = NULL;
-    int rc = response_hex(resp, "protected_key", protected_key, VAULT_PROTECTED_KEY_BYTES);
-    if (rc == VAULT_OK &&
-        (vault__json_string(resp, "account_id", "server answer", &id) != VAULT_OK ||
-         strlen(id) != 2 * VAULT_ACCOUNT_ID_BYTES))
+    const char *account_id = NULL;
+    int rc = vault_client__response_hex(resp, "protected_key", server_protected,
+                                        VAULT_PROTECTED_KEY_BYTES);
+    if (rc == VAULT_OK && (vault__json_string(resp, "account_id", "server answer", &account_id) !=
+                               VAULT_OK ||
+                           strlen(account_id) != 2 * VAULT_ACCOUNT_ID_BYTES))
         rc = vault__fail(VAULT_E_SERVER, "server answer: bad account id");
-    if (rc == VAULT_OK && c->has_account && strcmp(id, c->account_id) != 0)
+    if (rc == VAULT_OK && c->has_account && strcmp(account_id, c->account_id) != 0)
         rc = vault__fail(VAULT_E_MISMATCH, "the server answered for another account");
-    if (rc == VAULT_OK) {
-        rc = vault_blob__unwrap_key(k->vault_key, k->enc_key, protected_key,
-                                    VAULT_PROTECTED_KEY_BYTES);
-        if (rc != VAULT_OK)
-            rc = vault__fail(VAULT_E_AUTH, "the server's protected vault key does not open");
+    if (rc == VAULT_OK &&
+        vault_blob__unwrap_key(k->vault_key, p->kek, server_protected, VAULT_PROTECTED_KEY_BYTES) !=
+            VAULT_OK)
+        rc = vault__fail(VAULT_E_AUTH, "the server's protected vault key does not open");
+    if (rc == VAULT_OK && !c->has_account) {
+        memcpy(c->account_id, account_id, sizeof c->account_id);
+        c->base_revision = c->highest_revision = 0;
     }
-    if (rc == VAULT_OK)
-        memcpy(account_id, id, VAULT_ID_HEX);
     return rc;
 }
 
-/* Stores the account state and the new protected key and, when the local
- * blobs were opened under old_key (a rotation elsewhere), re-seals them under
- * the unlocked vault key: one transaction, so a password changed or a key
- * rotated elsewhere never leaves the store half re-wrapped. */
-static int store_login(vault_client *c, const uint8_t *protected_key, const uint8_t *old_key)
+/* Whether the server's protected key is the one this device saw last and
+ * the device has its local password-wrapped key: then the local KEK and the
+ * local blob are still current and the login costs a single Argon2id. */
+static int server_key_unchanged(vault_client *c, const uint8_t *server_protected)
+{
+    uint8_t *seen = NULL, *local = NULL;
+    size_t len = 0, local_len = 0;
+    int same = vault_client__store_get(c, "server_protected_key", &seen, &len) == VAULT_OK &&
+               len == VAULT_PROTECTED_KEY_BYTES &&
+               sodium_memcmp(seen, server_protected, len) == 0 &&
+               vault_client__store_get(c, "protected_key", &local, &local_len) == VAULT_OK;
+    vault_free(seen);
+    vault_free(local);
+    vault__clear_error();
+    return same;
+}
+
+/* The vault key the local blobs are sealed under, in case the server's
+ * differs (a rotation elsewhere): the local copy opens under this password's
+ * local key, or the client is unlocked already (its password changed
+ * elsewhere). 0 if neither. */
+static int local_key_for(vault_client *c, const vault_client__keys *k, uint8_t *old_vk)
+{
+    if (vault_client__local_vault_key(c, k, old_vk) == VAULT_OK)
+        return 1;
+    vault__clear_error();
+    if (c->keys == NULL)
+        return 0;
+    memcpy(old_vk, c->keys->vault_key, VAULT_KEY_BYTES);
+    return 1;
+}
+
+/* One transaction: the account state, the local copy of the vault key (if
+ * new), the server's copy as last seen, and, when the local blobs were
+ * opened under old_key (a rotation elsewhere), their re-seal under the
+ * unlocked vault key: a store is never left half re-wrapped. */
+static int store_login(vault_client *c, const uint8_t *local_protected,
+                       const uint8_t *server_protected, const uint8_t *old_key)
 {
     int rc = vault_client__store_begin(c);
     if (rc == VAULT_OK)
         rc = vault_client__put_state(c);
+    if (rc == VAULT_OK && local_protected != NULL)
+        rc = vault_client__store_put(c, "protected_key", local_protected,
+                                     VAULT_PROTECTED_KEY_BYTES);
     if (rc == VAULT_OK)
-        rc = vault_client__store_put(c, "protected_key", protected_key,
+        rc = vault_client__store_put(c, "server_protected_key", server_protected,
                                      VAULT_PROTECTED_KEY_BYTES);
     if (rc == VAULT_OK && old_key != NULL)
         rc = vault_client__stage_rekey(c, old_key, c->keys->vault_key);
@@ -360,112 +423,98 @@ static int store_login(vault_client *c, const uint8_t *protected_key, const uint
     return rc;
 }
 
-static int login_request(vault_client *c, const char *email, const vault_client__keys *k,
-                         cJSON **resp)
+/* Opens the vault the login proved, before anything is stored. A known
+ * device whose server copy did not change: the local vault under the vault
+ * key (one Argon2id in all). A known device otherwise (password changed or
+ * key rotated elsewhere): the local key is derived again and the local vault
+ * opens under the new vault key or the one it was sealed under. A fresh
+ * device: its own salt and local key (a second Argon2id, once), an empty
+ * vault. *local_protected is set (*has_local) when the local copy changes. */
+static int open_login_vault(vault_client *c, int known, vault_client__keys *k,
+                            const uint8_t *server_protected, vault **v, uint8_t *old_vk,
+                            int *used_old, uint8_t *local_protected, int *has_local)
 {
-    cJSON *req = NULL;
-    int rc = vault_client__request_new(&req, "login");
-    if (rc == VAULT_OK && (cJSON_AddStringToObject(req, "email", email) == NULL ||
-                           cJSON_AddStringToObject(req, "device_id", c->device_id) == NULL ||
-                           cJSON_AddStringToObject(req, "device_name", "device") == NULL))
-        rc = vault__fail(VAULT_E_NOMEM, "out of memory building a request");
+    int rc;
+    *has_local = 0;
+    if (known && server_key_unchanged(c, server_protected) &&
+        vault_client__open_local(c, k, v) == VAULT_OK)
+        return VAULT_OK;
+    vault__clear_error();
+    if (!known)
+        randombytes_buf(c->salt, sizeof c->salt);
+    rc = vault_client__local_key(c, k);
+    if (rc == VAULT_OK && known) {
+        int have_old = local_key_for(c, k, old_vk);
+        rc = vault_client__open_local_any(c, k, have_old ? old_vk : NULL, v, used_old);
+    } else if (rc == VAULT_OK) {
+        rc = vault_new(v);
+    }
     if (rc == VAULT_OK)
-        rc = add_hex(req, "auth_key", k->auth_key, VAULT_KEY_BYTES);
-    if (rc == VAULT_OK)
-        rc = vault_client__call(c, req, resp);
-    cJSON_Delete(req);
+        rc = vault_blob__wrap_key(local_protected, k->enc_key, k->vault_key);
+    *has_local = rc == VAULT_OK;
     return rc;
 }
 
-/* The vault key the local blobs are sealed under, in case the server's
- * differs (a rotation elsewhere): the stored protected key opens under this
- * password, or the client is unlocked already (its password changed
- * elsewhere). 0 if neither. */
-static int local_key_for(vault_client *c, const vault_client__keys *k, uint8_t *old_vk)
-{
-    if (!c->has_account)
-        return 0;
-    if (vault_client__local_vault_key(c, k, old_vk) == VAULT_OK)
-        return 1;
-    vault__clear_error();
-    if (c->keys == NULL)
-        return 0;
-    memcpy(old_vk, c->keys->vault_key, VAULT_KEY_BYTES);
-    return 1;
-}
-
-/* Unlocks with what the login proved: the local vault of a known account
- * (then stores the new state in one transaction), an empty one otherwise. */
+/* Unlocks with what the login proved and stores it (see open_login_vault). */
 static int adopt_login(vault_client *c, int known, vault_client__keys **k,
-                       const uint8_t *protected_key, const uint8_t *old_vk,
-                       const uint8_t salt[VAULT_SALT_BYTES], uint64_t ops, uint64_t mem)
+                       const uint8_t *server_protected)
 {
+    uint8_t old_vk[VAULT_KEY_BYTES], local_protected[VAULT_PROTECTED_KEY_BYTES];
     vault *v = NULL;
-    int used_old = 0;
-    int rc = known ? vault_client__open_local_any(c, *k, old_vk, &v, &used_old) : vault_new(&v);
-    if (rc != VAULT_OK)
-        return rc;
-    uint8_t old_salt[VAULT_SALT_BYTES];
-    uint64_t old_ops = c->opslimit, old_mem = c->memlimit;
-    memcpy(old_salt, c->salt, sizeof old_salt);
-    memcpy(c->salt, salt, VAULT_SALT_BYTES);
-    c->opslimit = ops;
-    c->memlimit = mem;
-    vault_client__set_unlocked(c, *k, v);
-    *k = NULL;
-    rc = store_login(c, protected_key, used_old ? old_vk : NULL);
-    if (rc != VAULT_OK) {
-        vault_client_lock(c);
-        memcpy(c->salt, old_salt, sizeof old_salt);
-        c->opslimit = old_ops;
-        c->memlimit = old_mem;
+    int used_old = 0, has_local = 0;
+    int rc = open_login_vault(c, known, *k, server_protected, &v, old_vk, &used_old,
+                              local_protected, &has_local);
+    if (rc == VAULT_OK) {
+        vault_client__set_unlocked(c, *k, v);
+        *k = NULL;
+        v = NULL;
+        rc = store_login(c, has_local ? local_protected : NULL, server_protected,
+                         used_old ? old_vk : NULL);
+        if (rc != VAULT_OK)
+            vault_client_lock(c);
     }
+    vault_close(v);
+    sodium_memzero(old_vk, sizeof old_vk);
     return rc;
 }
 
 int vault_client_login(vault_client *c, const char *email, const char *password)
 {
     vault_client__keys *k = NULL;
+    vault_client__proof proof;
     cJSON *resp = NULL;
-    uint8_t salt[VAULT_SALT_BYTES], old_vk[VAULT_KEY_BYTES];
-    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
-    char account_id[VAULT_ID_HEX];
-    uint64_t ops = 0, mem = 0;
+    uint8_t server_protected[VAULT_PROTECTED_KEY_BYTES];
     if (c == NULL)
         return vault__fail(VAULT_E_INVALID, "client is NULL");
+    memset(&proof, 0, sizeof proof);
+    int known = c->has_account;
     int rc = check_email_arg(email);
     if (rc == VAULT_OK)
         rc = vault_client__check_password(password);
     if (rc == VAULT_OK)
-        rc = prelogin(c, email, salt, &ops, &mem);
-    if (rc == VAULT_OK)
         rc = vault_client__keys_new(&k);
     if (rc == VAULT_OK)
-        rc = vault_kdf_derive(k->auth_key, k->enc_key, password, strlen(password), salt, ops, mem);
-    if (rc != VAULT_OK)
-        goto done;
-    k->has_password_keys = 1;
-    int known = c->has_account;
-    /* Another salt than this store's: the password was changed elsewhere. */
-    int changed = known && sodium_memcmp(salt, c->salt, sizeof salt) != 0;
-    int have_old = local_key_for(c, k, old_vk);
-    rc = login_request(c, email, k, &resp);
-    if (rc == VAULT_E_AUTH && changed)
+        rc = vault_client__password_key(c, k, password);
+    if (rc == VAULT_OK)
+        rc = login_exchange(c, email, k, &proof, &resp);
+    if (rc == VAULT_E_AUTH && known && c->keys != NULL && c->keys->has_password_keys &&
+        sodium_memcmp(c->keys->password_key, k->password_key, VAULT_PASSWORD_KEY_BYTES) == 0)
+        /* This store is unlocked with this very password: the server's
+         * record belongs to another one, set on another device. */
         rc = vault__fail(VAULT_E_AUTH, "the master password was changed on another device: "
                                        "sign in with the new one (local edits are kept)");
-    if (rc == VAULT_OK)
-        rc = take_session(c, resp);
-    if (rc == VAULT_OK)
-        rc = check_login(c, resp, k, protected_key, account_id);
-    if (rc == VAULT_OK && !known) {
-        /* A fresh device: the vault comes from the server; if that fails the
-         * store is left empty rather than half-adopted. */
-        memcpy(c->account_id, account_id, sizeof c->account_id);
-        c->base_revision = c->highest_revision = 0;
+    if (rc != VAULT_OK)
+        goto done; /* the session this device had, if any, is untouched */
+    rc = check_login_answer(c, resp, &proof, k, server_protected);
+    if (rc == VAULT_OK) {
+        memcpy(c->email, email, strlen(email) + 1);
+        c->opslimit = proof.opslimit;
+        c->memlimit = proof.memlimit;
+        /* A fresh device: if anything below fails, the store is left empty
+         * rather than half-adopted. */
         c->has_account = 1;
+        rc = adopt_login(c, known, &k, server_protected);
     }
-    if (rc == VAULT_OK)
-        rc = adopt_login(c, known, &k, protected_key, have_old ? old_vk : NULL, salt, ops, mem);
     /* A known account keeps its session when only the catch-up pull failed:
      * the fork or roll-back it reports is the app's to resolve, and
      * vault_client_resolve_fork needs the session. */
@@ -479,8 +528,7 @@ int vault_client_login(vault_client *c, const char *email, const char *password)
 done:
     vault_client__keys_free(k);
     cJSON_Delete(resp);
-    sodium_memzero(salt, sizeof salt);
-    sodium_memzero(old_vk, sizeof old_vk);
+    sodium_memzero(&proof, sizeof proof);
     return vault_client__done(c, rc);
 }
 

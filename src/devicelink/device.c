@@ -111,8 +111,8 @@ static void keep_device_keys(vault_client__keys *k, const device_secrets *d,
 /* ---- server calls -------------------------------------------------------------- */
 
 /* device_login: opens a session with the credential. *protected_key is the
- * account's password-wrapped vault key, which the caller may keep so that the
- * master password also works on this device. */
+ * account's vault key as the server keeps it (wrapped under the KEK of the
+ * password and the Secret Key). */
 static int device_login(vault_client *c, const uint8_t *credential, uint8_t *protected_key)
 {
     cJSON *req = NULL, *resp = NULL;
@@ -220,7 +220,10 @@ int vault_devicelink__adopt_grant(vault_client *c, const vault_devicelink_grant 
 
     memcpy(c->account_id, g->account_id, sizeof c->account_id);
     memcpy(c->device_id, g->device_id, sizeof c->device_id);
-    memcpy(c->salt, g->salt, sizeof c->salt);
+    randombytes_buf(c->salt, sizeof c->salt); /* this device's own, for a later password login */
+    memcpy(c->secret_key, g->secret_key, sizeof c->secret_key);
+    c->has_secret_key = 1;
+    memcpy(c->email, g->email, strlen(g->email) + 1);
     c->opslimit = g->opslimit;
     c->memlimit = g->memlimit;
     c->base_revision = 0;
@@ -233,7 +236,8 @@ int vault_devicelink__adopt_grant(vault_client *c, const vault_devicelink_grant 
     v = NULL;
     rc = device_login(c, d->credential, protected_key);
     if (rc == VAULT_OK)
-        rc = vault_client__store_put(c, "protected_key", protected_key, sizeof protected_key);
+        rc = vault_client__store_put(c, "server_protected_key", protected_key,
+                                     sizeof protected_key);
     if (rc == VAULT_OK)
         rc = vault_client_pull(c);
     if (rc == VAULT_OK)
@@ -335,30 +339,17 @@ int vault_devicelink__adopt_rotated_key(vault_client *c, uint64_t revision, cons
 
 /* With a server: logs in with the credential. A rotated key is picked up by
  * the next pull, where it can be checked against the server's blob. The
- * server's protected key wraps its current vault key: it is kept only when
- * no rotation is pending for this device, so that the master password always
- * yields the key the local blobs are sealed under. */
+ * server's protected key is not kept: it is wrapped under a key that only a
+ * password proof yields, and the local one is made by a password login. */
 static int login_if_online(vault_client *c, const device_secrets *d)
 {
-    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES], rotated[VAULT_KEY_BYTES];
+    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
     int rc = device_login(c, d->credential, protected_key);
     if (rc == VAULT_E_NETWORK) {
         /* Offline: the local copy opens; the next unlock online logs in. */
         vault__clear_error();
         return VAULT_OK;
     }
-    if (rc != VAULT_OK)
-        return rc;
-    rc = fetch_rotated_key(c, d, rotated);
-    int pending = rc == VAULT_E_AUTH ||
-                  (rc == VAULT_OK && sodium_memcmp(rotated, d->vault_key, VAULT_KEY_BYTES) != 0);
-    if (rc == VAULT_E_NOT_FOUND || rc == VAULT_E_AUTH) {
-        vault__clear_error();
-        rc = VAULT_OK;
-    }
-    if (rc == VAULT_OK && !pending)
-        rc = vault_client__store_put(c, "protected_key", protected_key, sizeof protected_key);
-    sodium_memzero(rotated, sizeof rotated);
     return rc;
 }
 
@@ -464,7 +455,8 @@ typedef struct rotation {
     vault *v;
     uint8_t *blob;
     size_t blob_len;
-    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
+    uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];        /* under the local KEK */
+    uint8_t server_protected_key[VAULT_PROTECTED_KEY_BYTES]; /* under the server KEK */
     uint64_t revision;
 } rotation;
 
@@ -472,6 +464,7 @@ static int send_revoke(vault_client *c, const char *device_id, const uint8_t *ne
                        rotation *r)
 {
     cJSON *req = NULL, *resp = NULL;
+    vault_client__proof proof;
     int rc = vault_client__request_new(&req, "device_revoke");
     if (rc == VAULT_OK)
         rc = vault_client__add_session(c, req);
@@ -482,16 +475,23 @@ static int send_revoke(vault_client *c, const char *device_id, const uint8_t *ne
     if (rc == VAULT_OK)
         rc = vault_client__add_blob(req, "blob", r->blob, r->blob_len);
     if (rc == VAULT_OK)
-        rc = vault_client__add_hex(req, "protected_key", r->protected_key,
-                                   sizeof r->protected_key);
-    if (rc == VAULT_OK)
         rc = seal_to_devices(req, vault_vault__devices_const(r->v), c->device_id, new_key);
+    /* The server wants a fresh proof of the password with a revocation, and
+     * the new key's server copy is wrapped under that proof's KEK. */
+    if (rc == VAULT_OK)
+        rc = vault_client__prove(c, NULL, c->keys->password_key, req, &proof);
+    if (rc == VAULT_OK)
+        rc = vault_blob__wrap_key(r->server_protected_key, proof.kek, new_key);
+    if (rc == VAULT_OK)
+        rc = vault_client__add_hex(req, "protected_key", r->server_protected_key,
+                                   sizeof r->server_protected_key);
     if (rc == VAULT_OK)
         rc = vault_client__call(c, req, &resp);
     if (rc == VAULT_OK && (vault__json_u64(resp, "revision", "device_revoke", &r->revision) !=
                                VAULT_OK ||
                            r->revision != c->base_revision + 1))
         rc = vault__fail(VAULT_E_SERVER, "malformed device_revoke answer");
+    sodium_memzero(&proof, sizeof proof);
     cJSON_Delete(req);
     cJSON_Delete(resp);
     return rc;
@@ -513,7 +513,10 @@ static int prepare_rotation(vault_client *c, const char *device_id, const uint8_
     if (entry == NULL)
         return vault__fail(VAULT_E_NOT_FOUND, "no such device in this vault");
     cJSON_Delete(cJSON_DetachItemViaPointer(devices, entry));
-    rc = vault_blob__wrap_key(r->protected_key, c->keys->enc_key, new_key);
+    if (!c->keys->has_enc_key)
+        rc = vault_client__local_key(c, c->keys);
+    if (rc == VAULT_OK)
+        rc = vault_blob__wrap_key(r->protected_key, c->keys->enc_key, new_key);
     if (rc == VAULT_OK)
         rc = vault_client__seal_next(c, r->v, new_key, &r->blob, &r->blob_len);
     return rc;
@@ -537,6 +540,9 @@ static int commit_rotation(vault_client *c, const uint8_t *new_key, rotation *r)
     if (rc == VAULT_OK)
         rc = vault_client__store_put(c, "protected_key", r->protected_key,
                                      sizeof r->protected_key);
+    if (rc == VAULT_OK)
+        rc = vault_client__store_put(c, "server_protected_key", r->server_protected_key,
+                                     sizeof r->server_protected_key);
     if (rc == VAULT_OK)
         rc = vault_client__put_local_blob(c);
     if (rc == VAULT_OK)

@@ -25,8 +25,9 @@
 struct cJSON;
 
 #define VAULT_DEVICELINK_VERSION 1u
-/* The grant's own "v": 2 added the chain head; a grant of version 1 is refused. */
-#define VAULT_DEVICELINK_GRANT_VERSION 2u
+/* The grant's own "v": 2 added the chain head, 3 the Secret Key and the email
+ * (protocol 2); an older grant is refused. */
+#define VAULT_DEVICELINK_GRANT_VERSION 3u
 #define VAULT_DEVICELINK_OFFER ((uint8_t)'o')   /* logged-in device shows the QR */
 #define VAULT_DEVICELINK_REVERSE ((uint8_t)'n') /* new device shows the QR */
 
@@ -78,7 +79,8 @@ typedef struct vault_devicelink_grant {
     uint8_t vault_key[VAULT_KEY_BYTES];
     char device_id[2 * VAULT_ACCOUNT_ID_BYTES + 1];
     uint8_t credential[VAULT_DEVICELINK_CREDENTIAL_BYTES];
-    uint8_t salt[VAULT_SALT_BYTES];
+    uint8_t secret_key[16]; /* the account's Secret Key: a linked device never asks for it */
+    char email[255];        /* the account's email, for later password proofs */
     uint64_t opslimit;
     uint64_t memlimit;
     uint64_t revision; /* the revision the old device last saw: a rollback floor */

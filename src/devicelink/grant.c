@@ -2,8 +2,12 @@
  * The grant: the JSON sealed inside the link envelope.
  *
  *   {"v":2,"account_id":"<32 hex>","vault_key":"<64 hex>","device_id":"<32 hex>",
- *    "credential":"<64 hex>","salt":"<32 hex>","opslimit":3,"memlimit":67108864,
- *    "revision":7,"head":"<64 hex>","device_name":"laptop"}
+ *    "credential":"<64 hex>","secret_key":"<32 hex>","email":"a@example.com",
+ *    "opslimit":3,"memlimit":67108864,"revision":7,"head":"<64 hex>",
+ *    "device_name":"laptop"}
+ *
+ * The Secret Key travels here, end-to-end encrypted to the new device, so
+ * that a linked device never asks the user for it.
  *
  * Decoding is strict (exact member set, lowercase hex of exact lengths, KDF
  * parameters within policy) because a new device must never act on a half
@@ -17,11 +21,11 @@
 #include "common/common.h"
 #include "devicelink/devicelink.h"
 
-#define GRANT_MEMBERS 11
+#define GRANT_MEMBERS 12
 
 static const char *const grant_members[GRANT_MEMBERS] = {
-    "v", "account_id", "vault_key", "device_id", "credential",
-    "salt", "opslimit", "memlimit", "revision", "head", "device_name"};
+    "v", "account_id", "vault_key", "device_id", "credential", "secret_key",
+    "email", "opslimit", "memlimit", "revision", "head", "device_name"};
 
 static int add_hex(cJSON *obj, const char *key, const uint8_t *bin, size_t len)
 {
@@ -59,7 +63,8 @@ int vault_devicelink__grant_encode(char **json, const vault_devicelink_grant *g)
         add_hex(obj, "vault_key", g->vault_key, sizeof g->vault_key) != VAULT_OK ||
         cJSON_AddStringToObject(obj, "device_id", g->device_id) == NULL ||
         add_hex(obj, "credential", g->credential, sizeof g->credential) != VAULT_OK ||
-        add_hex(obj, "salt", g->salt, sizeof g->salt) != VAULT_OK ||
+        add_hex(obj, "secret_key", g->secret_key, sizeof g->secret_key) != VAULT_OK ||
+        cJSON_AddStringToObject(obj, "email", g->email) == NULL ||
         add_u64(obj, "opslimit", g->opslimit) != VAULT_OK ||
         add_u64(obj, "memlimit", g->memlimit) != VAULT_OK ||
         add_u64(obj, "revision", g->revision) != VAULT_OK ||
@@ -135,6 +140,23 @@ static int get_name(const cJSON *obj, char out[VAULT_DEVICELINK_NAME_MAX + 1])
     return VAULT_OK;
 }
 
+/* 3..254 bytes with an '@', no control characters. */
+static int get_email(const cJSON *obj, char out[255])
+{
+    const char *s = NULL;
+    int rc = vault__json_string(obj, "email", "link grant", &s);
+    if (rc != VAULT_OK)
+        return rc;
+    size_t n = strlen(s);
+    if (n < 3 || n > 254 || strchr(s, '@') == NULL)
+        return vault__fail(VAULT_E_INVALID, "link grant: bad email");
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return vault__fail(VAULT_E_INVALID, "link grant: control character in email");
+    memcpy(out, s, n + 1);
+    return VAULT_OK;
+}
+
 static int check_kdf(uint64_t ops, uint64_t mem)
 {
     int rc = vault_kdf_check_params(ops, mem);
@@ -162,7 +184,8 @@ static int decode_members(vault_devicelink_grant *g, const cJSON *obj)
         (rc = get_hex(obj, "vault_key", g->vault_key, sizeof g->vault_key)) != VAULT_OK ||
         (rc = get_id(obj, "device_id", g->device_id)) != VAULT_OK ||
         (rc = get_hex(obj, "credential", g->credential, sizeof g->credential)) != VAULT_OK ||
-        (rc = get_hex(obj, "salt", g->salt, sizeof g->salt)) != VAULT_OK ||
+        (rc = get_hex(obj, "secret_key", g->secret_key, sizeof g->secret_key)) != VAULT_OK ||
+        (rc = get_email(obj, g->email)) != VAULT_OK ||
         (rc = vault__json_u64(obj, "opslimit", "link grant", &g->opslimit)) != VAULT_OK ||
         (rc = vault__json_u64(obj, "memlimit", "link grant", &g->memlimit)) != VAULT_OK ||
         (rc = vault__json_u64(obj, "revision", "link grant", &g->revision)) != VAULT_OK ||

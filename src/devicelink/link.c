@@ -296,7 +296,8 @@ static int make_grant(vault_link *l, vault_devicelink_grant *g, const char *devi
     memcpy(g->vault_key, c->keys->vault_key, sizeof g->vault_key);
     vault__random_id(g->device_id);
     randombytes_buf(g->credential, sizeof g->credential);
-    memcpy(g->salt, c->salt, sizeof g->salt);
+    memcpy(g->secret_key, c->secret_key, sizeof g->secret_key);
+    memcpy(g->email, c->email, strlen(c->email) + 1);
     g->opslimit = c->opslimit;
     g->memlimit = c->memlimit;
     g->revision = c->highest_revision;

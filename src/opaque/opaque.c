@@ -61,10 +61,10 @@ static int oprf_key(uint8_t sk[VAULT_OPAQUE_NSK], const uint8_t seed[VAULT_OPAQU
                     const uint8_t *cred_id, size_t cred_id_len)
 {
     static const char info[] = "OPAQUE-DeriveKeyPair";
-    uint8_t kseed[VAULT_OPAQUE_NSK], pk[VAULT_OPAQUE_NPK];
+    uint8_t kseed[VAULT_OPAQUE_NSK];
     int rc = expand_labeled(kseed, sizeof kseed, seed, cred_id, cred_id_len, "OprfKey");
     if (rc == VAULT_OK)
-        rc = vault__oprf_derive_keypair(sk, pk, kseed, (const uint8_t *)info, sizeof info - 1u);
+        rc = vault__oprf_derive_keypair(sk, NULL, kseed, (const uint8_t *)info, sizeof info - 1u);
     sodium_memzero(kseed, sizeof kseed);
     return rc;
 }
@@ -145,8 +145,9 @@ static int cfg_check(const vault_opaque_cfg *cfg)
 
 /* ---- registration ------------------------------------------------------- */
 
-int vault__opaque_reg_start(vault_opaque_client *st, uint8_t request[VAULT_OPAQUE_REG_REQUEST_BYTES],
-                            const uint8_t *pwd, size_t pwd_len, const uint8_t *blind)
+int vault__opaque_reg_start(vault_opaque_client *st,
+                            uint8_t request[VAULT_OPAQUE_REG_REQUEST_BYTES], const uint8_t *pwd,
+                            size_t pwd_len, const uint8_t *blind)
 {
     if (!st || !request || (!pwd && pwd_len))
         return vault__fail(VAULT_E_INVALID, "missing argument");
@@ -558,4 +559,10 @@ int vault__opaque_server_finish(uint8_t session_key[VAULT_OPAQUE_NX], vault_opaq
         memcpy(session_key, st->session_key, VAULT_OPAQUE_NX);
     sodium_memzero(st, sizeof *st);
     return rc;
+}
+
+void vault__opaque_session_token(uint8_t token[32], const uint8_t session_key[VAULT_OPAQUE_NX])
+{
+    static const char label[] = "zkvault-v2 session token";
+    vault__hkdf_expand(token, 32, session_key, (const uint8_t *)label, sizeof label - 1);
 }

@@ -38,6 +38,10 @@
 #define VAULT_OPAQUE_KE3_BYTES VAULT_OPAQUE_NM
 #define VAULT_OPAQUE_SEED_BYTES VAULT_OPAQUE_NH /* the server's oprf_seed */
 
+/* zkvault's OPAQUE context (the 3DH preamble's): names the protocol version,
+ * so that a login of another version cannot authenticate. */
+#define VAULT_OPAQUE_APP_CONTEXT "zkvault protocol 2"
+
 /* Stretch(msg): writes NH bytes to out. Returns VAULT_OK or a VAULT_E_* code. */
 typedef int (*vault_opaque_ksf_fn)(uint8_t out[VAULT_OPAQUE_NH],
                                    const uint8_t in[VAULT_OPAQUE_NH], void *ctx);
@@ -96,8 +100,9 @@ int vault__opaque_derive_keypair(uint8_t sk[VAULT_OPAQUE_NSK], uint8_t pk[VAULT_
 /* ---- registration (RFC 9807 §5) ---------------------------------------- */
 
 /* CreateRegistrationRequest. blind: NULL = random. */
-int vault__opaque_reg_start(vault_opaque_client *st, uint8_t request[VAULT_OPAQUE_REG_REQUEST_BYTES],
-                            const uint8_t *pwd, size_t pwd_len, const uint8_t *blind);
+int vault__opaque_reg_start(vault_opaque_client *st,
+                            uint8_t request[VAULT_OPAQUE_REG_REQUEST_BYTES], const uint8_t *pwd,
+                            size_t pwd_len, const uint8_t *blind);
 
 /* CreateRegistrationResponse. VAULT_E_INVALID for a request that is not a
  * valid non-identity ristretto255 element. */
@@ -151,6 +156,10 @@ int vault__opaque_ke3(uint8_t ke3[VAULT_OPAQUE_KE3_BYTES], uint8_t session_key[V
 int vault__opaque_server_finish(uint8_t session_key[VAULT_OPAQUE_NX], vault_opaque_server *st,
                                 const uint8_t ke3[VAULT_OPAQUE_KE3_BYTES]);
 
+/* The session token both sides derive from the 3DH session key: the server
+ * never sends it, so only the party that ran the key exchange holds it. */
+void vault__opaque_session_token(uint8_t token[32], const uint8_t session_key[VAULT_OPAQUE_NX]);
+
 /* ---- primitives shared with the tests and the Secret Key code ----------- */
 
 /* HKDF-SHA512 (RFC 5869) on crypto_auth_hmacsha512. */
@@ -160,7 +169,8 @@ void vault__hkdf_extract(uint8_t prk[VAULT_OPAQUE_NX], const uint8_t *salt, size
 int vault__hkdf_expand(uint8_t *out, size_t out_len, const uint8_t prk[VAULT_OPAQUE_NX],
                        const uint8_t *info, size_t info_len);
 
-/* RFC 9497 OPRF(ristretto255, SHA-512), modeOPRF. */
+/* RFC 9497 OPRF(ristretto255, SHA-512), modeOPRF. derive_keypair's pk may be
+ * NULL when only the private key is needed (the server's per-login OPRF key). */
 int vault__oprf_derive_keypair(uint8_t sk[VAULT_OPAQUE_NSK], uint8_t pk[VAULT_OPAQUE_NPK],
                                const uint8_t seed[32], const uint8_t *info, size_t info_len);
 int vault__oprf_blind(uint8_t blinded[VAULT_OPAQUE_NOE], uint8_t blind[VAULT_OPAQUE_NSK],

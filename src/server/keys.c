@@ -1,12 +1,17 @@
 /*
  * The server's secrets and keyed hashes. The pepper comes from the server's
- * configuration, never from the database, so a stolen database alone cannot
- * test a password guess (the verifier is keyed) nor reverse an email hash.
+ * configuration, never from the database; every server secret derives from
+ * it, so none is ever stored in the database: the email hash key, the mask
+ * of protected keys at rest, the OPAQUE OPRF seed and AKE key pair, and the
+ * key that seals the login state between login_start and login_finish.
  *
  * Key schedule: master = BLAKE2b-256(pepper); subkeys are
  * crypto_kdf_derive_from_key(master, id, "zkvsrvr1") with id 1 = email hash,
- * 2 = fake salt, 3 = verifier, 4 = protected keys at rest. Only the subkeys
- * are kept, in sodium_malloc memory that is read-only after derivation.
+ * 4 = protected keys at rest, 5 and 6 = the two halves of the 64-byte OPRF
+ * seed, 7 = the seed of the AKE key pair (DeriveDiffieHellmanKeyPair),
+ * 8 = login state (ids 2 and 3 were protocol 1's fake salt and verifier).
+ * Only the subkeys are kept, in sodium_malloc memory that is read-only after
+ * derivation.
  */
 #include <sodium.h>
 #include <string.h>
@@ -14,11 +19,18 @@
 #include "server/server.h"
 
 #define KDF_CONTEXT "zkvsrvr1"
-enum { SUBKEY_EMAIL = 1, SUBKEY_SALT = 2, SUBKEY_VERIFIER = 3, SUBKEY_AT_REST = 4 };
+enum {
+    SUBKEY_EMAIL = 1,
+    SUBKEY_AT_REST = 4,
+    SUBKEY_OPRF_LOW = 5,
+    SUBKEY_OPRF_HIGH = 6,
+    SUBKEY_AKE = 7,
+    SUBKEY_LOGIN_STATE = 8
+};
 
 int vault_server__keys_derive(vault_server_keys **out, const uint8_t *pepper, size_t len)
 {
-    uint8_t master[crypto_kdf_KEYBYTES];
+    uint8_t master[crypto_kdf_KEYBYTES], seed[VAULT_OPAQUE_NSEED];
     *out = NULL;
     vault_server_keys *keys = vault__secure_alloc(sizeof *keys);
     if (keys == NULL)
@@ -26,13 +38,21 @@ int vault_server__keys_derive(vault_server_keys **out, const uint8_t *pepper, si
     crypto_generichash(master, sizeof master, pepper, len, NULL, 0);
     crypto_kdf_derive_from_key(keys->email, sizeof keys->email, SUBKEY_EMAIL, KDF_CONTEXT,
                                master);
-    crypto_kdf_derive_from_key(keys->salt, sizeof keys->salt, SUBKEY_SALT, KDF_CONTEXT,
-                               master);
-    crypto_kdf_derive_from_key(keys->verifier, sizeof keys->verifier, SUBKEY_VERIFIER,
-                               KDF_CONTEXT, master);
     crypto_kdf_derive_from_key(keys->at_rest, sizeof keys->at_rest, SUBKEY_AT_REST, KDF_CONTEXT,
                                master);
+    crypto_kdf_derive_from_key(keys->login_state, sizeof keys->login_state, SUBKEY_LOGIN_STATE,
+                               KDF_CONTEXT, master);
+    crypto_kdf_derive_from_key(keys->opaque.oprf_seed, 32, SUBKEY_OPRF_LOW, KDF_CONTEXT, master);
+    crypto_kdf_derive_from_key(keys->opaque.oprf_seed + 32, 32, SUBKEY_OPRF_HIGH, KDF_CONTEXT,
+                               master);
+    crypto_kdf_derive_from_key(seed, sizeof seed, SUBKEY_AKE, KDF_CONTEXT, master);
+    int rc = vault__opaque_derive_keypair(keys->opaque.private_key, keys->opaque.public_key, seed);
+    sodium_memzero(seed, sizeof seed);
     sodium_memzero(master, sizeof master);
+    if (rc != VAULT_OK) {
+        vault__secure_free(keys);
+        return rc;
+    }
     sodium_mprotect_readonly(keys);
     *out = keys;
     return VAULT_OK;
@@ -51,19 +71,6 @@ void vault_server__email_hash(const vault_server *s, const char *email, size_t l
 {
     crypto_generichash(out, VAULT_SERVER_HASH_BYTES, (const uint8_t *)email, len,
                        s->keys->email, sizeof s->keys->email);
-}
-
-/* The first 16 bytes of a keyed BLAKE2b-256: deterministic per email, so an
- * unknown email gets the same salt on every prelogin, and unpredictable
- * without the pepper. */
-void vault_server__fake_salt(const vault_server *s, const char *email, size_t len,
-                             uint8_t out[VAULT_SALT_BYTES])
-{
-    uint8_t full[32];
-    crypto_generichash(full, sizeof full, (const uint8_t *)email, len, s->keys->salt,
-                       sizeof s->keys->salt);
-    memcpy(out, full, VAULT_SALT_BYTES);
-    sodium_memzero(full, sizeof full);
 }
 
 /* The protected vault key is the client's secretbox under its password's
@@ -89,25 +96,31 @@ void vault_server__mask_protected_key(const vault_server *s,
                                 s->keys->at_rest);
 }
 
-/* Binding the account id into the verifier means a verifier copied to
- * another account row does not verify there. */
-void vault_server__verifier(const vault_server *s, const uint8_t auth_key[VAULT_KEY_BYTES],
-                            const uint8_t account_id[VAULT_ACCOUNT_ID_BYTES],
-                            uint8_t out[VAULT_SERVER_HASH_BYTES])
+void vault_server__opaque_cfg(vault_opaque_cfg *cfg)
 {
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, s->keys->verifier, sizeof s->keys->verifier,
-                            VAULT_SERVER_HASH_BYTES);
-    crypto_generichash_update(&st, auth_key, VAULT_KEY_BYTES);
-    crypto_generichash_update(&st, account_id, VAULT_ACCOUNT_ID_BYTES);
-    crypto_generichash_final(&st, out, VAULT_SERVER_HASH_BYTES);
-    sodium_memzero(&st, sizeof st);
+    memset(cfg, 0, sizeof *cfg);
+    cfg->context = (const uint8_t *)VAULT_OPAQUE_APP_CONTEXT;
+    cfg->context_len = sizeof VAULT_OPAQUE_APP_CONTEXT - 1;
 }
 
 void vault_server__token_hash(const uint8_t token[VAULT_SERVER_TOKEN_BYTES],
                               uint8_t out[VAULT_SERVER_HASH_BYTES])
 {
     crypto_generichash(out, VAULT_SERVER_HASH_BYTES, token, VAULT_SERVER_TOKEN_BYTES, NULL, 0);
+}
+
+void vault_server__proof_session(const vault_server_call *call, const uint8_t *device_id,
+                                 const char *device_name,
+                                 const uint8_t session_key[VAULT_OPAQUE_NX],
+                                 vault_store_new_session *out)
+{
+    uint8_t token[VAULT_SERVER_TOKEN_BYTES];
+    vault__opaque_session_token(token, session_key);
+    vault_server__token_hash(token, out->token_hash);
+    sodium_memzero(token, sizeof token);
+    memcpy(out->device_id, device_id, VAULT_STORE_ID_BYTES);
+    out->device_name = device_name;
+    out->expires_ms = call->now_ms + call->server->session_ttl_s * 1000;
 }
 
 void vault_server__new_session(const vault_server_call *call, const uint8_t *device_id,

@@ -99,10 +99,13 @@ int vault_server__op_device_revoke(vault_server_call *call)
     vault_store *st = store_of(call);
     uint8_t device_id[VAULT_STORE_ID_BYTES], protected_key[VAULT_PROTECTED_KEY_BYTES];
     vault_store_sealed_key *keys = NULL;
-    uint8_t *blob = NULL;
+    uint8_t *blob = NULL, session_key[VAULT_OPAQUE_NX];
+    vault_server_login_state ls;
     size_t nkeys = 0, blob_len = 0;
     uint64_t base = 0;
     int status;
+    memset(&ls, 0, sizeof ls);
+    memset(session_key, 0, sizeof session_key);
     if ((status = vault_server__req_hex(call, "device_id", device_id, sizeof device_id)) ||
         (status = vault_server__req_u64(call, "base_revision", &base)) ||
         (status = vault_server__req_hex(call, "protected_key", protected_key,
@@ -110,6 +113,10 @@ int vault_server__op_device_revoke(vault_server_call *call)
         (status = read_sealed_keys(call, &keys, &nkeys)) ||
         (status = vault_server__req_blob(call, "blob", &blob, &blob_len)) ||
         (status = vault_server__check_blob(blob, blob_len, call->session.account_id, base + 1)))
+        goto done;
+    /* Revoking rewrites the protected key: a session alone is not enough, the
+     * same request must carry a fresh proof of the password. */
+    if ((status = vault_server__step_up(call, &ls, session_key)) != VAULT_OK)
         goto done;
     if (memcmp(device_id, call->session.device_id, sizeof device_id) == 0) {
         status = vault__fail(VAULT_E_INVALID, "a device cannot revoke itself");
@@ -127,6 +134,8 @@ int vault_server__op_device_revoke(vault_server_call *call)
     if (status == VAULT_OK)
         status = vault_server__reply_u64(call, "revision", base + 1);
 done:
+    sodium_memzero(session_key, sizeof session_key);
+    sodium_memzero(&ls, sizeof ls);
     vault__free(keys);
     vault_free(blob);
     return status;

@@ -11,7 +11,7 @@
 
 #include "server/server.h"
 
-#define REPLY_HEX_MAX 256u
+#define REPLY_HEX_MAX 320u /* an OPAQUE KE2 */
 
 int vault_server__reply_hex(vault_server_call *call, const char *name, const uint8_t *bytes,
                             size_t len)
@@ -73,9 +73,7 @@ int vault_server__reply_account_keys(vault_server_call *call, const vault_store_
     int status = vault_server__reply_hex(call, "protected_key", protected_key,
                                          sizeof protected_key);
     sodium_memzero(protected_key, sizeof protected_key);
-    if (status ||
-        (status = vault_server__reply_hex(call, "salt", acct->salt, sizeof acct->salt)) ||
-        (status = vault_server__reply_u64(call, "opslimit", acct->opslimit)) ||
+    if (status || (status = vault_server__reply_u64(call, "opslimit", acct->opslimit)) ||
         (status = vault_server__reply_u64(call, "memlimit", acct->memlimit)))
         return status;
     return vault_server__reply_u64(call, "revision", acct->revision);

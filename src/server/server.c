@@ -21,17 +21,19 @@
 
 /* ---- the table of operations --------------------------------------------------- */
 
-static const char *const m_prelogin[] = {"email", NULL};
-static const char *const m_register[] = {"email", "account_id", "auth_key", "salt",
-                                         "opslimit", "memlimit", "protected_key", "blob",
-                                         "device_id", "device_name", NULL};
-static const char *const m_login[] = {"email", "auth_key", "device_id", "device_name", NULL};
+static const char *const m_register_start[] = {"email", "request", NULL};
+static const char *const m_register[] = {"email", "account_id", "record", "opslimit",
+                                         "memlimit", "protected_key", "blob", "device_id",
+                                         "device_name", NULL};
+static const char *const m_login_start[] = {"email", "ke1", NULL};
+static const char *const m_login_finish[] = {"login_state", "ke3", "device_id", "device_name",
+                                             NULL};
 static const char *const m_session[] = {"session", NULL};
 static const char *const m_push[] = {"session", "base_revision", "blob", NULL};
-static const char *const m_change_password[] = {"session", "old_auth_key", "new_auth_key",
-                                                "salt", "opslimit", "memlimit",
-                                                "protected_key", NULL};
-static const char *const m_delete_account[] = {"session", "auth_key", NULL};
+static const char *const m_change_password[] = {"session", "login_state", "ke3", "record",
+                                                "opslimit", "memlimit", "protected_key",
+                                                NULL};
+static const char *const m_delete_account[] = {"session", "login_state", "ke3", NULL};
 
 static const char *const m_link[] = {"session", "link_id", NULL};
 static const char *const m_link_post_key[] = {"link_id", "public_key", "mac", "confirm",
@@ -39,23 +41,26 @@ static const char *const m_link_post_key[] = {"link_id", "public_key", "mac", "c
 static const char *const m_link_deliver[] = {"session", "link_id", "envelope", "device_id",
                                              "device_name", "credential_hash", NULL};
 static const char *const m_link_fetch[] = {"link_id", "fetch_token", NULL};
-static const char *const m_device_revoke[] = {"session", "device_id", "base_revision", "blob",
-                                              "protected_key", "sealed_keys", NULL};
+static const char *const m_device_revoke[] = {"session", "login_state", "ke3", "device_id",
+                                              "base_revision", "blob", "protected_key",
+                                              "sealed_keys", NULL};
 static const char *const m_link_request[] = {"fetch_hash", NULL};
 static const char *const m_link_accept[] = {"session", "link_id", "public_key", "mac", "confirm",
                                             NULL};
 static const char *const m_device_login[] = {"account_id", "device_id", "credential", NULL};
 
 static const vault_server_op ops[] = {
-    {"prelogin", 0, m_prelogin, vault_server__op_prelogin},
+    {"register_start", 0, m_register_start, vault_server__op_register_start},
     {"register", VAULT_SERVER_OP_BLOB, m_register, vault_server__op_register},
-    {"login", VAULT_SERVER_OP_GUESS, m_login, vault_server__op_login},
+    {"login_start", VAULT_SERVER_OP_GUESS | VAULT_SERVER_OP_GUESS_KEPT, m_login_start,
+     vault_server__op_login_start},
+    {"login_finish", 0, m_login_finish, vault_server__op_login_finish},
     {"logout", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_logout},
     {"pull", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_pull},
     {"push", VAULT_SERVER_OP_SESSION | VAULT_SERVER_OP_BLOB, m_push, vault_server__op_push},
-    {"change_password", VAULT_SERVER_OP_SESSION | VAULT_SERVER_OP_GUESS, m_change_password,
+    {"change_password", VAULT_SERVER_OP_SESSION, m_change_password,
      vault_server__op_change_password},
-    {"delete_account", VAULT_SERVER_OP_SESSION | VAULT_SERVER_OP_GUESS, m_delete_account,
+    {"delete_account", VAULT_SERVER_OP_SESSION, m_delete_account,
      vault_server__op_delete_account},
     /* device linking and devices: docs/devicelink.md */
     {"link_create", VAULT_SERVER_OP_SESSION, m_session, vault_server__op_link_create},
@@ -263,9 +268,9 @@ static void report_event(vault_server *s, const vault_server_call *call, int sta
 static int check_version(const cJSON *req)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "v");
-    if (!cJSON_IsNumber(v) || v->valuedouble != 1.0)
+    if (!cJSON_IsNumber(v) || v->valuedouble != 2.0)
         return vault__fail(VAULT_E_VERSION, "unsupported protocol version (this server "
-                           "speaks \"v\": 1)");
+                           "speaks \"v\": 2)");
     return VAULT_OK;
 }
 
@@ -305,7 +310,8 @@ static int run_limited(vault_server_call *call, const vault_server_op *op)
                            "later", op->name);
     }
     status = op->run(call);
-    if (status != VAULT_E_AUTH) {
+    int kept = status == VAULT_OK && (op->flags & VAULT_SERVER_OP_GUESS_KEPT);
+    if (status != VAULT_E_AUTH && !kept) {
         vault_server__limit_refund(call, VAULT_SERVER_LIMIT_GUESS_GLOBAL, "");
         if (peer != NULL)
             vault_server__limit_refund(call, VAULT_SERVER_LIMIT_GUESS_ADDRESS, peer);

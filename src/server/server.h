@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "common/common.h"
+#include "opaque/opaque.h"
 #include "server/store.h"
 
 struct cJSON;
@@ -34,10 +35,10 @@ struct cJSON;
 
 /* Subkeys of the pepper, kept in sodium_malloc memory, read-only. */
 typedef struct vault_server_keys {
-    uint8_t email[32];    /* keys the email hash */
-    uint8_t salt[32];     /* keys the fake salt of unknown emails */
-    uint8_t verifier[32]; /* keys the verifier */
-    uint8_t at_rest[32];  /* masks stored protected keys (keys.c) */
+    uint8_t email[32];       /* keys the email hash */
+    uint8_t at_rest[32];     /* masks stored protected keys (keys.c) */
+    uint8_t login_state[32]; /* seals the OPAQUE state between login_start and _finish */
+    vault_opaque_server_keys opaque; /* OPRF seed and the AKE key pair */
 } vault_server_keys;
 
 /* ---- per-address and global limits (limiter.c; docs/security.md A4, A5) ---- */
@@ -102,6 +103,9 @@ typedef int (*vault_server_op_fn)(vault_server_call *call);
                                       address (VAULT_SERVER_LIMIT_RELAY) */
 #define VAULT_SERVER_OP_GUESS 8u   /* checks a password proof: a VAULT_E_AUTH answer counts
                                       per address and globally (..._LIMIT_GUESS_*) */
+#define VAULT_SERVER_OP_GUESS_KEPT 16u /* login_start: an OPAQUE client learns from KE2
+                                      alone whether its guess was right, so the guess taken
+                                      is kept until a proof succeeds (proof.c gives it back) */
 
 typedef struct vault_server_op {
     const char *name;
@@ -111,9 +115,10 @@ typedef struct vault_server_op {
 } vault_server_op;
 
 /* ---- operations (ops_account.c, ops_sync.c) ---------------------------------- */
-int vault_server__op_prelogin(vault_server_call *call);
+int vault_server__op_register_start(vault_server_call *call);
 int vault_server__op_register(vault_server_call *call);
-int vault_server__op_login(vault_server_call *call);
+int vault_server__op_login_start(vault_server_call *call);
+int vault_server__op_login_finish(vault_server_call *call);
 int vault_server__op_logout(vault_server_call *call);
 int vault_server__op_pull(vault_server_call *call);
 int vault_server__op_push(vault_server_call *call);
@@ -188,8 +193,8 @@ int vault_server__reply_u64(vault_server_call *call, const char *name, uint64_t 
 int vault_server__reply_session(vault_server_call *call,
                                 const uint8_t token[VAULT_SERVER_TOKEN_BYTES],
                                 const vault_store_new_session *sess);
-/* Adds what a logging-in device needs to derive and open its keys (the
- * protected key unmasked): "protected_key", "salt", "opslimit", "memlimit", "revision". */
+/* Adds what a logging-in device needs to open its keys (the protected key
+ * unmasked): "protected_key", "opslimit", "memlimit", "revision". */
 int vault_server__reply_account_keys(vault_server_call *call, const vault_store_account *acct);
 /* The protocol's error code name for a status ("invalid", "auth", ...). */
 const char *vault_server__error_code(int status);
@@ -207,11 +212,8 @@ void vault_server__mask_protected_key(const vault_server *s,
                                       uint8_t key[VAULT_PROTECTED_KEY_BYTES]);
 void vault_server__email_hash(const vault_server *s, const char *email, size_t len,
                               uint8_t out[VAULT_SERVER_HASH_BYTES]);
-void vault_server__fake_salt(const vault_server *s, const char *email, size_t len,
-                             uint8_t out[VAULT_SALT_BYTES]);
-void vault_server__verifier(const vault_server *s, const uint8_t auth_key[VAULT_KEY_BYTES],
-                            const uint8_t account_id[VAULT_ACCOUNT_ID_BYTES],
-                            uint8_t out[VAULT_SERVER_HASH_BYTES]);
+/* The OPAQUE configuration both sides use (context of protocol 2). */
+void vault_server__opaque_cfg(vault_opaque_cfg *cfg);
 void vault_server__token_hash(const uint8_t token[VAULT_SERVER_TOKEN_BYTES],
                               uint8_t out[VAULT_SERVER_HASH_BYTES]);
 /* A fresh session for device_id: random token (returned to the caller, to be
@@ -220,6 +222,39 @@ void vault_server__new_session(const vault_server_call *call, const uint8_t *dev
                                const char *device_name,
                                uint8_t token[VAULT_SERVER_TOKEN_BYTES],
                                vault_store_new_session *out);
+/* A session whose token is derived from an OPAQUE session key (the token is
+ * never sent: the client derives it too). */
+void vault_server__proof_session(const vault_server_call *call, const uint8_t *device_id,
+                                 const char *device_name,
+                                 const uint8_t session_key[VAULT_OPAQUE_NX],
+                                 vault_store_new_session *out);
+
+/* ---- password proofs (proof.c) ------------------------------------------------ */
+
+/* What login_start sealed for login_finish (or a step-up operation). */
+typedef struct vault_server_login_state {
+    int64_t expires_ms;
+    uint8_t email_hash[VAULT_SERVER_HASH_BYTES];
+    uint8_t account_id[VAULT_STORE_ID_BYTES];
+    uint8_t known; /* 0: the email has no account (a fake record answered) */
+    vault_opaque_server opaque;
+} vault_server_login_state;
+
+/* Seals st (with a fresh expiry) into the reply's "login_state". */
+int vault_server__reply_login_state(vault_server_call *call, vault_server_login_state *st);
+
+/* Checks the request's "login_state" and "ke3": sealed by this server, not
+ * expired, for an existing account, and a valid OPAQUE KE3 (the password).
+ * Fills st (wipe it) and the session key. VAULT_E_INVALID (malformed),
+ * VAULT_E_EXPIRED, VAULT_E_AUTH. */
+int vault_server__check_proof(vault_server_call *call, vault_server_login_state *st,
+                              uint8_t session_key[VAULT_OPAQUE_NX]);
+
+/* Step-up: the fresh proof above, for the session's own account. A session
+ * alone never suffices for device_revoke, change_password, delete_account. */
+int vault_server__step_up(vault_server_call *call, vault_server_login_state *st,
+                          uint8_t session_key[VAULT_OPAQUE_NX]);
+
 /* A store status for the session's own account: VAULT_E_NOT_FOUND means the
  * account was deleted under the session, which the client learns as
  * VAULT_E_AUTH "unknown session". Other statuses pass through. */

@@ -34,6 +34,7 @@
 #define VAULT_STORE_HASH_BYTES 32u
 #define VAULT_STORE_DEVICE_NAME_MAX 64u
 #define VAULT_STORE_KEEP_REVISIONS 10u
+#define VAULT_STORE_RECORD_BYTES 192u /* an OPAQUE registration record (RFC 9807) */
 /* A failure count is forgotten this long after the last failure, so that the
  * table of counters (which also holds unknown emails) does not grow forever. */
 #define VAULT_STORE_FAILURE_MEMORY_MS (24 * 3600 * 1000LL)
@@ -44,8 +45,9 @@ typedef struct vault_store vault_store;
 typedef struct vault_store_account {
     uint8_t id[VAULT_STORE_ID_BYTES];
     uint8_t email_hash[VAULT_STORE_HASH_BYTES];
-    uint8_t verifier[VAULT_STORE_HASH_BYTES];
-    uint8_t salt[VAULT_SALT_BYTES];
+    /* The client's OPAQUE record; all zero for an account of protocol 1,
+     * which therefore cannot log in. */
+    uint8_t record[VAULT_STORE_RECORD_BYTES];
     uint64_t opslimit;
     uint64_t memlimit;
     uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
@@ -54,8 +56,7 @@ typedef struct vault_store_account {
 
 /* The replaceable part of an account (change_password). */
 typedef struct vault_store_credentials {
-    uint8_t verifier[VAULT_STORE_HASH_BYTES];
-    uint8_t salt[VAULT_SALT_BYTES];
+    uint8_t record[VAULT_STORE_RECORD_BYTES];
     uint64_t opslimit;
     uint64_t memlimit;
     uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
@@ -192,7 +193,7 @@ typedef struct vault_store_ops {
                            const uint8_t *email_hash,
                            const vault_store_new_session *sess, int64_t now_ms);
 
-    /* Replaces verifier, salt, KDF parameters and protected key, clears the
+    /* Replaces the OPAQUE record, KDF parameters and protected key, clears the
      * failure count, ends every session of the account and opens sess.
      * VAULT_E_NOT_FOUND if the account is gone. */
     int (*update_credentials)(vault_store *st, const uint8_t *account_id,

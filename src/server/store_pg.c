@@ -131,6 +131,11 @@ static const char *const migrations[] = {
     "ALTER TABLE links ADD COLUMN role bigint NOT NULL DEFAULT 111;"
     "ALTER TABLE links ALTER COLUMN account_id DROP NOT NULL;"
     "ALTER TABLE links ALTER COLUMN device_id DROP NOT NULL;",
+    /* 4: protocol 2 (OPAQUE): the record replaces the verifier and the salt.
+     * Accounts of protocol 1 keep their data but no record: they cannot log
+     * in (there is no legacy login path). */
+    ("ALTER TABLE accounts DROP COLUMN verifier, DROP COLUMN salt,"
+     "  ADD COLUMN record bytea CHECK (record IS NULL OR octet_length(record) = 192);"),
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof migrations / sizeof migrations[0]))
 
@@ -727,29 +732,28 @@ static int migrate(vault_store_tx *tx, void *arg)
 
 static int pg_account_insert(vault_store_tx *tx, const vault_store_account *a, int64_t now_ms)
 {
-    const param ps[] = {P_ID(a->id), P_HASH(a->email_hash), P_HASH(a->verifier),
-                        P_BLOB(a->salt, sizeof a->salt), P_INT(a->opslimit), P_INT(a->memlimit),
+    const param ps[] = {P_ID(a->id), P_HASH(a->email_hash),
+                        P_BLOB(a->record, sizeof a->record), P_INT(a->opslimit), P_INT(a->memlimit),
                         P_BLOB(a->protected_key, sizeof a->protected_key), P_INT(now_ms)};
-    return run(CONN(tx), "INSERT INTO accounts (id, email_hash, verifier, salt, opslimit,"
+    return run(CONN(tx), "INSERT INTO accounts (id, email_hash, record, opslimit,"
                          " memlimit, protected_key, revision, created_ms)"
-                         " VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)",
+                         " VALUES ($1, $2, $3, $4, $5, $6, 1, $7)",
                ps, NPARAMS(ps), "create account");
 }
 
 #define ACCOUNT_COLUMNS \
-    "id, email_hash, verifier, salt, opslimit, memlimit, protected_key, revision"
+    "id, email_hash, record, opslimit, memlimit, protected_key, revision"
 
 static void read_account_row(row *r, void *out)
 {
     vault_store_account *a = out;
     col_bytes(r, 0, a->id, sizeof a->id);
     col_bytes(r, 1, a->email_hash, sizeof a->email_hash);
-    col_bytes(r, 2, a->verifier, sizeof a->verifier);
-    col_bytes(r, 3, a->salt, sizeof a->salt);
-    a->opslimit = col_u64(r, 4);
-    a->memlimit = col_u64(r, 5);
-    col_bytes(r, 6, a->protected_key, sizeof a->protected_key);
-    a->revision = col_u64(r, 7);
+    col_optional(r, 2, a->record, sizeof a->record);
+    a->opslimit = col_u64(r, 3);
+    a->memlimit = col_u64(r, 4);
+    col_bytes(r, 5, a->protected_key, sizeof a->protected_key);
+    a->revision = col_u64(r, 6);
 }
 
 static int pg_account_get(vault_store_tx *tx, const uint8_t *id, const uint8_t *email_hash,
@@ -773,11 +777,11 @@ static int pg_account_revision(vault_store_tx *tx, const uint8_t *id, uint64_t *
 static int pg_account_set_credentials(vault_store_tx *tx, const uint8_t *id,
                                       const vault_store_credentials *cred)
 {
-    const param ps[] = {P_ID(id), P_HASH(cred->verifier), P_BLOB(cred->salt, sizeof cred->salt),
+    const param ps[] = {P_ID(id), P_BLOB(cred->record, sizeof cred->record),
                         P_INT(cred->opslimit), P_INT(cred->memlimit),
                         P_BLOB(cred->protected_key, sizeof cred->protected_key)};
-    return one_row(CONN(tx), run(CONN(tx), "UPDATE accounts SET verifier = $2, salt = $3,"
-                                           " opslimit = $4, memlimit = $5, protected_key = $6"
+    return one_row(CONN(tx), run(CONN(tx), "UPDATE accounts SET record = $2,"
+                                           " opslimit = $3, memlimit = $4, protected_key = $5"
                                            " WHERE id = $1",
                                  ps, NPARAMS(ps), "update credentials"));
 }

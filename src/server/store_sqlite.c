@@ -107,6 +107,12 @@ static const char *const migrations[] = {
     "DROP TABLE links;"
     "ALTER TABLE links3 RENAME TO links;"
     "CREATE INDEX links_by_expiry ON links(expires_ms);",
+    /* 4: protocol 2 (OPAQUE): the record replaces the verifier and the salt.
+     * Accounts of protocol 1 keep their data but no record: they cannot log
+     * in (there is no legacy login path). */
+    "ALTER TABLE accounts DROP COLUMN verifier;"
+    "ALTER TABLE accounts DROP COLUMN salt;"
+    "ALTER TABLE accounts ADD COLUMN record BLOB CHECK (record IS NULL OR length(record) = 192);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -157,7 +163,7 @@ enum {
 };
 
 #define ACCOUNT_COLUMNS \
-    "id, email_hash, verifier, salt, opslimit, memlimit, protected_key, revision"
+    "id, email_hash, record, opslimit, memlimit, protected_key, revision"
 #define LINK_COLUMNS                                                                  \
     "id, account_id, device_id, state, expires_ms, extra_posts, peer_pk, post_mac,"  \
     " confirm_tag, fetch_hash, role, envelope"
@@ -170,14 +176,14 @@ static const char *const sql[S_COUNT] = {
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     [S_ACCOUNT_INSERT] =
-        "INSERT INTO accounts (id, email_hash, verifier, salt, opslimit, memlimit,"
-        " protected_key, revision, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8)",
+        "INSERT INTO accounts (id, email_hash, record, opslimit, memlimit,"
+        " protected_key, revision, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)",
     [S_ACCOUNT_BY_ID] = "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = ?1",
     [S_ACCOUNT_BY_EMAIL] = "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email_hash = ?1",
     [S_ACCOUNT_DELETE] = "DELETE FROM accounts WHERE id = ?1",
     [S_CREDENTIALS_UPDATE] =
-        "UPDATE accounts SET verifier = ?2, salt = ?3, opslimit = ?4, memlimit = ?5,"
-        " protected_key = ?6 WHERE id = ?1",
+        "UPDATE accounts SET record = ?2, opslimit = ?3, memlimit = ?4,"
+        " protected_key = ?5 WHERE id = ?1",
     [S_PROTECTED_KEY_UPDATE] = "UPDATE accounts SET protected_key = ?2 WHERE id = ?1",
     [S_REVISION_GET] = "SELECT revision FROM accounts WHERE id = ?1",
     [S_REVISION_BUMP] =
@@ -397,8 +403,8 @@ static uint64_t column_u64(sqlite3_stmt *q, int i)
 
 static int sq_account_insert(vault_store_tx *tx, const vault_store_account *a, int64_t now_ms)
 {
-    const param ps[] = {P_ID(a->id), P_HASH(a->email_hash), P_HASH(a->verifier),
-                        P_BLOB(a->salt, sizeof a->salt), P_INT(a->opslimit),
+    const param ps[] = {P_ID(a->id), P_HASH(a->email_hash),
+                        P_BLOB(a->record, sizeof a->record), P_INT(a->opslimit),
                         P_INT(a->memlimit), P_BLOB(a->protected_key, sizeof a->protected_key),
                         P_INT(now_ms)};
     return run(CONN(tx), S_ACCOUNT_INSERT, "create account", ps, NPARAMS(ps));
@@ -409,13 +415,12 @@ static int read_account_row(sqlite3_stmt *q, vault_store_account *out)
     int status;
     if ((status = column_exact(q, 0, out->id, sizeof out->id)) != VAULT_OK ||
         (status = column_exact(q, 1, out->email_hash, sizeof out->email_hash)) != VAULT_OK ||
-        (status = column_exact(q, 2, out->verifier, sizeof out->verifier)) != VAULT_OK ||
-        (status = column_exact(q, 3, out->salt, sizeof out->salt)) != VAULT_OK ||
-        (status = column_exact(q, 6, out->protected_key, sizeof out->protected_key)) != VAULT_OK)
+        (status = column_optional(q, 2, out->record, sizeof out->record)) != VAULT_OK ||
+        (status = column_exact(q, 5, out->protected_key, sizeof out->protected_key)) != VAULT_OK)
         return status;
-    out->opslimit = column_u64(q, 4);
-    out->memlimit = column_u64(q, 5);
-    out->revision = column_u64(q, 7);
+    out->opslimit = column_u64(q, 3);
+    out->memlimit = column_u64(q, 4);
+    out->revision = column_u64(q, 6);
     return VAULT_OK;
 }
 
@@ -448,7 +453,7 @@ static int sq_account_revision(vault_store_tx *tx, const uint8_t *id, uint64_t *
 static int sq_account_set_credentials(vault_store_tx *tx, const uint8_t *id,
                                       const vault_store_credentials *cred)
 {
-    const param ps[] = {P_ID(id), P_HASH(cred->verifier), P_BLOB(cred->salt, sizeof cred->salt),
+    const param ps[] = {P_ID(id), P_BLOB(cred->record, sizeof cred->record),
                         P_INT(cred->opslimit), P_INT(cred->memlimit),
                         P_BLOB(cred->protected_key, sizeof cred->protected_key)};
     return one_row(CONN(tx), run(CONN(tx), S_CREDENTIALS_UPDATE, "update credentials", ps,
@@ -1099,7 +1104,7 @@ static void sq_close(vault_store *base)
     vault__free(st);
 }
 
-/* The database holds verifiers and ciphertext only, but still: readable by
+/* The database holds OPAQUE records and ciphertext only, but still: readable by
  * the server's user alone. SQLite gives the -wal and -shm files the mode of
  * the main file. */
 static int create_private_file(const char *path)

@@ -39,6 +39,9 @@ typedef struct breach_world {
     /* Every vault key, auth key and encryption key the devices held. */
     uint8_t keys[BREACH_MAX_KEYS][32];
     size_t nkeys;
+    /* The victim's Secret Key: it lives on her devices only. The thief of the
+     * server never has it; the tests use it to show what it protects. */
+    uint8_t victim_secret_key[16];
     /* Accounts whose vaults hold different item counts, for the size test. */
     char small_account_a[33], small_account_b[33];
     uint64_t small_items_a, small_items_b;
@@ -64,9 +67,9 @@ void test_breach_leak__server_files_hold_no_key_material(void **state);
 void test_breach_size__every_stored_blob_is_a_padme_bucket(void **state);
 void test_breach_size__small_vaults_of_different_counts_look_alike(void **state);
 void test_breach_size__larger_vaults_share_buckets_across_counts(void **state);
-void test_breach_guess__db_alone_cannot_check_the_verifier(void **state);
+void test_breach_guess__db_alone_cannot_check_the_record(void **state);
 void test_breach_guess__db_alone_cannot_reverse_the_email_hash(void **state);
 void test_breach_guess__db_alone_protected_key_is_no_guess_oracle(void **state);
-void test_breach_guess__with_pepper_each_guess_costs_one_argon2id(void **state);
+void test_breach_guess__db_and_every_server_secret_find_no_password(void **state);
 
 #endif

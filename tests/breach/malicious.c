@@ -234,11 +234,11 @@ static void test_breach_liar__login_lies_leave_store_untouched(void **state)
     w->a->lie.arg = 1;
     assert_int_equal(vault_client_login(w->a->c, EMAIL, PASSWORD), VAULT_E_WEAK_KDF);
     w->a->lie.mode = LIAR_REWRITE;
-    w->a->lie.op = "prelogin";
+    w->a->lie.op = "login_start";
     w->a->lie.member = "memlimit";
     w->a->lie.value = "1048576";
     assert_int_equal(vault_client_login(w->a->c, EMAIL, PASSWORD), VAULT_E_WEAK_KDF);
-    w->a->lie.op = "login";
+    w->a->lie.op = "login_finish";
     w->a->lie.member = "account_id";
     w->a->lie.value = eve_id;
     assert_int_equal(vault_client_login(w->a->c, EMAIL, PASSWORD), VAULT_E_MISMATCH);
@@ -263,6 +263,7 @@ static void test_breach_liar__fresh_device_cannot_detect_rollback(void **state)
     tw_device *fresh = tw_device_open(w->tw, "fresh");
     vault_client *b = fresh->c;
     liar *lie_b = &fresh->lie;
+    assert_int_equal(vault_client_set_secret_key(b, tw_secret_key(w->tw, EMAIL)), VAULT_OK);
     lie_b->recorded = w->a->lie.recorded;
     w->a->lie.recorded = NULL;
     lie_b->mode = LIAR_REPLAY_PULL;
@@ -373,6 +374,76 @@ static void test_breach_liar__replayed_or_forged_envelope_is_refused(void **stat
     tw_assert_untouched(d2, &before);
 }
 
+/* A hostile server choosing the parameters a fresh device derives with: in
+ * protocol 2 there is no salt to choose at all, and costs of its choosing
+ * (here stronger than the account's: a fresh device has nothing to compare
+ * them with) only make the key exchange fail on the device. The device then
+ * sends nothing after KE1: no KE3, no key, nothing to test a guess with. */
+static void test_breach_liar__chosen_parameters_get_nothing_usable(void **state)
+{
+    liar_world *w = *state;
+    tw_device *fresh = tw_device_open(w->tw, "fresh");
+    assert_int_equal(vault_client_set_secret_key(fresh->c, tw_secret_key(w->tw, EMAIL)),
+                     VAULT_OK);
+    static const char *const costs[][2] = {{"memlimit", "20971520"}, {"opslimit", "3"}};
+    for (size_t i = 0; i < 2; i++) {
+        fresh->lie.mode = LIAR_REWRITE;
+        fresh->lie.op = "login_start";
+        fresh->lie.member = costs[i][0];
+        fresh->lie.value = costs[i][1];
+        fresh->lie.keep_requests = 1;
+        assert_int_equal(vault_client_login(fresh->c, EMAIL, PASSWORD), VAULT_E_AUTH);
+        assert_int_equal(fresh->lie.replays, 1);
+        assert_string_equal(fresh->lie.last_op, "login_start"); /* no login_finish */
+        assert_null(strstr(fresh->lie.requests, "ke3"));
+        assert_null(strstr(fresh->lie.requests, "salt"));
+        char *acct = NULL;
+        assert_int_equal(vault_client_account_id(fresh->c, &acct), VAULT_E_NOT_FOUND);
+        liar_reset(&fresh->lie);
+    }
+    /* Honest costs: the same device logs in. */
+    assert_int_equal(vault_client_login(fresh->c, EMAIL, PASSWORD), VAULT_OK);
+}
+
+/* Everything a client sends in a registration, logins, a password change
+ * and a deletion, kept by a hostile server: it holds neither the password
+ * nor the OPAQUE password input (password and Secret Key), in any encoding,
+ * nor the Secret Key. */
+static void test_breach_liar__server_receives_nothing_password_derived(void **state)
+{
+    liar_world *w = *state;
+    static const char *const new_password = "an entirely new passphrase";
+    tw_device *d = tw_device_open(w->tw, "recorded");
+    d->lie.keep_requests = 1;
+    assert_int_equal(vault_client_create(d->c, PASSWORD, TEST_OPS, TEST_MEM), VAULT_OK);
+    assert_int_equal(vault_client_register(d->c, "recorded@liar.example"), VAULT_OK);
+    uint8_t secrets[3][64];
+    memcpy(secrets[0], d->c->keys->password_key, 64);
+    memcpy(secrets[1], d->c->secret_key, 16);
+    assert_int_equal(vault_client_login(d->c, "recorded@liar.example", PASSWORD), VAULT_OK);
+    assert_int_equal(vault_client_change_password(d->c, PASSWORD, new_password, 0, 0), VAULT_OK);
+    memcpy(secrets[2], d->c->keys->password_key, 64);
+    assert_int_equal(vault_client_delete_account(d->c, new_password), VAULT_OK);
+    const uint8_t *log = (const uint8_t *)d->lie.requests;
+    size_t n = d->lie.requests_len;
+    const char *encoding = NULL;
+    assert_false(breach_contains_any_encoding(log, n, PASSWORD, &encoding));
+    assert_false(breach_contains_any_encoding(log, n, new_password, &encoding));
+    const size_t lens[3] = {64, 16, 64};
+    for (size_t i = 0; i < 3; i++) {
+        char hex[129];
+        vault__bin2hex(hex, secrets[i], lens[i]);
+        assert_false(test_contains(log, n, secrets[i], 8));
+        assert_false(test_contains(log, n, hex, 16));
+    }
+    /* The log is real: it holds the four kinds of proof-carrying requests. */
+    assert_non_null(strstr(d->lie.requests, "\"op\":\"register_start\""));
+    assert_non_null(strstr(d->lie.requests, "\"op\":\"login_finish\""));
+    assert_non_null(strstr(d->lie.requests, "\"op\":\"change_password\""));
+    assert_non_null(strstr(d->lie.requests, "\"op\":\"delete_account\""));
+    sodium_memzero(secrets, sizeof secrets);
+}
+
 int breach_run_liar_tests(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, liar_setup, tw_teardown)
@@ -386,6 +457,8 @@ int breach_run_liar_tests(void)
         T(test_breach_liar__fresh_device_cannot_detect_rollback),
         T(test_breach_liar__replayed_link_key_is_refused),
         T(test_breach_liar__replayed_or_forged_envelope_is_refused),
+        T(test_breach_liar__chosen_parameters_get_nothing_usable),
+        T(test_breach_liar__server_receives_nothing_password_derived),
     };
 #undef T
     return cmocka_run_group_tests_name("breach_liar", tests, NULL, NULL);

@@ -102,12 +102,14 @@ static void steal_with_wal(breach_world *w, const char *path)
 static void keep_keys(breach_world *w, const vault_client *c)
 {
     assert_non_null(c->keys);
-    assert_true(w->nkeys + 3 <= BREACH_MAX_KEYS);
+    assert_true(w->nkeys + 4 <= BREACH_MAX_KEYS);
     memcpy(w->keys[w->nkeys++], c->keys->vault_key, 32);
     if (c->keys->has_password_keys) {
-        memcpy(w->keys[w->nkeys++], c->keys->auth_key, 32);
-        memcpy(w->keys[w->nkeys++], c->keys->enc_key, 32);
+        memcpy(w->keys[w->nkeys++], c->keys->password_key, 32);
+        memcpy(w->keys[w->nkeys++], c->keys->password_key + 32, 32);
     }
+    if (c->keys->has_enc_key)
+        memcpy(w->keys[w->nkeys++], c->keys->enc_key, 32);
 }
 
 /* Alice: two devices, a merge (both edited offline), an edited password that
@@ -177,6 +179,7 @@ int breach_scenario_setup(void **state)
     /* Two small vaults with different item counts (1 and 3). */
     vault_client *carol =
         tw_registered(tw, "carol", BREACH_VICTIM_EMAIL, BREACH_VICTIM_PASSWORD)->c;
+    memcpy(w->victim_secret_key, carol->secret_key, sizeof w->victim_secret_key);
     add_note(carol, "Carolingian diary entry", "Met the quartermaster at dawn");
     assert_int_equal(vault_client_sync(carol), VAULT_OK);
     vault_client *dave = tw_registered(tw, "dave", DAVE_EMAIL, DAVE_PASSWORD)->c;

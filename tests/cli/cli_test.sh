@@ -195,13 +195,29 @@ check "import/export --help list the formats" t_import_help
 t_sync_needs_server() { run 2 "${A[@]}" sync && err_has "no account email"; }
 check "sync without an account exits 2" t_sync_needs_server
 t_register() { run 0 "${A[@]}" "${SERVER[@]}" register ada@example.org && out_has "registered ada@example.org" &&
+  out_has "Emergency Kit" &&
   [[ -f "$TMP/server.db.pepper" && $(stat -c %a "$TMP/server.db.pepper") == 600 ]] &&
   grep -q ada@example.org "$TMP/a.db.conf"; }
 check "register remembers the email and the server" t_register
-t_login() { run 3 "${B[@]}" "${SERVER[@]}" login ada@example.org --password-fd 3 3<<<"wrong" &&
-  run 0 "${B[@]}" "${SERVER[@]}" login ada@example.org && out_has "2 items" &&
-  run 0 "${B[@]}" get Bank --field pin && out_is "new-pin"; }
-check "login fetches the account into an empty store" t_login
+SK=""
+t_kit() { run 0 "${A[@]}" kit && out_has "Email:      ada@example.org" &&
+  SK=$(grep -o 'ZK1-[0-9A-Z-]*' "$TMP/out") && [[ ${#SK} -eq 38 ]] &&
+  ! grep -aq -- "$SK" "$TMP/server.db" &&
+  run 0 "${A[@]}" kit --qr && out_has "$SK" && out_has $'\u2588' &&
+  ZKVAULT_PASSWORD=wrong run 3 "${A[@]}" kit && out_is ""; }
+check "kit prints the Emergency Kit (text and QR); the server never sees the Secret Key" t_kit
+t_login() {
+  local bad=${SK%?}X # one character changed: the checksum catches it
+  [[ ${SK: -1} != X ]] || bad=${SK%?}Y
+  (unset ZKVAULT_SECRET_KEY; setsid -w "$VAULT" "${B[@]}" "${SERVER[@]}" login ada@example.org \
+    </dev/null >"$TMP/out" 2>"$TMP/err"; [[ $? -eq 2 ]]) && err_has "Secret Key" &&
+    ZKVAULT_SECRET_KEY=$bad run 1 "${B[@]}" "${SERVER[@]}" login ada@example.org &&
+    err_has "checksum" &&
+    ZKVAULT_SECRET_KEY=$SK run 3 "${B[@]}" "${SERVER[@]}" login ada@example.org --password-fd 3 3<<<"wrong" &&
+    run 0 "${B[@]}" "${SERVER[@]}" --secret-key-fd 4 login ada@example.org 4<<<"$SK" &&
+    out_has "2 items" && run 0 "${B[@]}" get Bank --field pin && out_is "new-pin"
+}
+check "login on a new device asks for the Secret Key (fd, env, never argv)" t_login
 t_sync() {
   run 0 "${B[@]}" edit GitHub -u lovelace && run 0 "${B[@]}" sync && out_has "synced" &&
     run 0 "${A[@]}" add Wifi -t note --note "guest network" &&
@@ -215,8 +231,9 @@ t_passwd() {
   (unset ZKVAULT_PASSWORD; printf '%s\n%s\n' "$PW" "new master pw" |
     "$VAULT" "${A[@]}" passwd --password-fd 0 >"$TMP/out" 2>"$TMP/err") && out_has "master password changed" &&
     run 3 "${A[@]}" list && ZKVAULT_PASSWORD="new master pw" run 0 "${A[@]}" list && out_has GitHub &&
-    run 3 --store "$TMP/d.db" "${SERVER[@]}" login ada@example.org &&
-    ZKVAULT_PASSWORD="new master pw" run 0 --store "$TMP/d.db" "${SERVER[@]}" login ada@example.org
+    ZKVAULT_SECRET_KEY=$SK run 3 --store "$TMP/d.db" "${SERVER[@]}" login ada@example.org &&
+    ZKVAULT_SECRET_KEY=$SK ZKVAULT_PASSWORD="new master pw" run 0 --store "$TMP/d.db" "${SERVER[@]}" \
+      login ada@example.org
 }
 check "passwd changes the password here and on the server" t_passwd
 # Issue 13, finding 3: B still holds the old password after A's passwd.
@@ -342,7 +359,8 @@ t_vaultd() {
   { [[ -n $port ]] && run 0 --store "$TMP/h1.db" init "${FLOOR[@]}" &&
     run 0 --store "$TMP/h1.db" add Router -t note --note "admin" &&
     run 0 --store "$TMP/h1.db" --server "$url" register http@example.org &&
-    run 0 --store "$TMP/h2.db" --server "$url" login http@example.org &&
+    run 0 --store "$TMP/h1.db" kit && local sk && sk=$(grep -o 'ZK1-[0-9A-Z-]*' "$TMP/out") &&
+    ZKVAULT_SECRET_KEY=$sk run 0 --store "$TMP/h2.db" --server "$url" login http@example.org &&
     run 0 --store "$TMP/h2.db" get Router --field note && out_is "admin" &&
     run 0 --store "$TMP/h2.db" edit Router --note "changed" && run 0 --store "$TMP/h2.db" sync &&
     run 0 --store "$TMP/h1.db" sync && run 0 --store "$TMP/h1.db" get Router --field note &&

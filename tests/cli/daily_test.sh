@@ -55,11 +55,13 @@ t_trash_usage() { run 2 "${T[@]}" rm && run 2 "${T[@]}" restore && run 2 "${T[@]
   run 2 "${T[@]}" --trash-days 36501 list && run 2 "${T[@]}" rm --purge; }
 check "trash: bad command lines exit 2" t_trash_usage
 
+SK="" # the account's Secret Key, from its Emergency Kit
 # Device 1 trashes an item while device 2 edits it: after both sync, the item
 # is in the trash on both, with the edit; restored, the edit is there.
 t_trash_two_devices() {
   run 0 "${T[@]}" "${SERVER[@]}" register ada@example.org &&
-    run 0 "${U[@]}" "${SERVER[@]}" login ada@example.org &&
+    run 0 "${T[@]}" kit && SK=$(grep -o 'ZK1-[0-9A-Z-]*' "$TMP/out") &&
+    ZKVAULT_SECRET_KEY=$SK run 0 "${U[@]}" "${SERVER[@]}" login ada@example.org &&
     run 0 "${T[@]}" rm Mail && run 0 "${T[@]}" sync &&
     run 0 "${U[@]}" edit Mail -u lovelace && run 0 "${U[@]}" sync &&
     run 0 "${U[@]}" list --trash && out_has Mail && run 0 "${U[@]}" list && out_lacks Mail &&
@@ -216,17 +218,19 @@ check "shell: bad usage exits 2, wrong password 3" t_shell_bad
 t_logout() {
   run 0 "${U[@]}" logout && out_has "logged out" && ! grep -q ada@example.org "$TMP/u.db.conf" &&
     run 2 "${U[@]}" sync && err_has "no account email" && run 0 "${U[@]}" list && out_has Mail &&
-    run 0 "${U[@]}" "${SERVER[@]}" login ada@example.org && run 0 "${U[@]}" sync &&
+    ZKVAULT_SECRET_KEY=$SK run 0 "${U[@]}" "${SERVER[@]}" login ada@example.org &&
+    run 0 "${U[@]}" sync &&
     run 2 "${U[@]}" logout extra && run 4 --store "$TMP/none.db" logout
 }
 check "logout forgets the account here; the vault stays" t_logout
 t_delete_account() {
   run 0 --store "$TMP/v.db" init "${FLOOR[@]}" &&
     run 0 --store "$TMP/v.db" "${SERVER[@]}" register carol@example.org &&
+    run 0 --store "$TMP/v.db" kit && local sk && sk=$(grep -o 'ZK1-[0-9A-Z-]*' "$TMP/out") &&
     runin $'no\n' 3 --store "$TMP/v.db" delete-account && err_has "nothing was deleted" &&
     ZKVAULT_PASSWORD=wrong run 3 --store "$TMP/v.db" delete-account --yes &&
     run 0 --store "$TMP/v.db" delete-account --yes && out_has "account deleted" &&
-    run 3 --store "$TMP/w.db" "${SERVER[@]}" login carol@example.org &&
+    ZKVAULT_SECRET_KEY=$sk run 3 --store "$TMP/w.db" "${SERVER[@]}" login carol@example.org &&
     run 0 "${T[@]}" sync && run 2 "${T[@]}" delete-account extra
 }
 check "delete-account: asks, checks the password, deletes here and on the server" t_delete_account

@@ -315,7 +315,8 @@ static void sample_grant(vault_devicelink_grant *g)
     strcpy(g->device_id, "ffeeddccbbaa99887766554433221100");
     test_key(g->vault_key, 0x30);
     test_key(g->credential, 0x50);
-    memcpy(g->salt, "0123456789abcdef", 16);
+    memcpy(g->secret_key, "0123456789abcdef", 16);
+    strcpy(g->email, "owner@example.com");
     g->opslimit = 3;
     g->memlimit = 64u * 1024u * 1024u;
     g->revision = 7;
@@ -351,14 +352,18 @@ static void test_devicelink_grant__strict_decode(void **state)
         int expect;
     } cases[] = {
         {"v", "1", VAULT_E_VERSION}, /* before the chain head */
-        {"v", "3", VAULT_E_VERSION},
+        {"v", "2", VAULT_E_VERSION}, /* before the Secret Key */
+        {"v", "4", VAULT_E_VERSION},
         {"v", NULL, VAULT_E_INVALID},
         {"vault_key", "\"00\"", VAULT_E_INVALID},
         {"vault_key", "\"3031323334353637383930313233343536373839303132333435363738393A3B\"",
          VAULT_E_INVALID},
         {"account_id", "\"0011223344556677\"", VAULT_E_INVALID},
         {"device_id", "7", VAULT_E_INVALID},
-        {"salt", NULL, VAULT_E_INVALID},
+        {"secret_key", NULL, VAULT_E_INVALID},
+        {"secret_key", "\"00\"", VAULT_E_INVALID},
+        {"email", "\"no-at-sign\"", VAULT_E_INVALID},
+        {"email", NULL, VAULT_E_INVALID},
         {"opslimit", "1", VAULT_E_WEAK_KDF},
         {"memlimit", "1024", VAULT_E_WEAK_KDF},
         {"opslimit", "1000", VAULT_E_LIMIT},
@@ -382,7 +387,7 @@ static void test_devicelink_grant__strict_decode(void **state)
         cJSON_free(text);
         cJSON_Delete(j);
     }
-    const char *broken[] = {"", "[]", "{", "null", "{\"v\":2}"};
+    const char *broken[] = {"", "[]", "{", "null", "{\"v\":3}"};
     for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++)
         assert_int_equal(vault_devicelink__grant_decode(&g, broken[i], strlen(broken[i])),
                          VAULT_E_INVALID);

@@ -13,9 +13,12 @@
 #include "common/common.h"
 #include "devicelink/devicelink.h"
 #include "suites.h"
+#include "proof.h"
 #include "testutil.h"
 
 #define NOW_MS 1700000000000LL
+
+#define RELAY_PASSWORD "relay password"
 
 typedef struct account {
     char id[33];
@@ -101,18 +104,17 @@ static char *blob_b64(const char *account_id, uint64_t revision)
 
 static void register_account(vault_server *s, account *a, const char *email)
 {
-    char auth[65], salt[33], pk[2 * VAULT_PROTECTED_KEY_BYTES + 1];
+    char record[2 * 192 + 1], pk[2 * VAULT_PROTECTED_KEY_BYTES + 1];
     vault__random_id(a->id);
     vault__random_id(a->device_id);
-    hex_random(auth, 32);
-    hex_random(salt, 16);
+    test_opaque_record_for(s, email, RELAY_PASSWORD, record);
     hex_random(pk, VAULT_PROTECTED_KEY_BYTES);
     char *blob = blob_b64(a->id, 1);
-    cJSON *r = send_fmt(s, "{\"v\":1,\"op\":\"register\",\"email\":\"%s\",\"account_id\":\"%s\","
-                           "\"auth_key\":\"%s\",\"salt\":\"%s\",\"opslimit\":3,"
+    cJSON *r = send_fmt(s, "{\"v\":2,\"op\":\"register\",\"email\":\"%s\",\"account_id\":\"%s\","
+                           "\"record\":\"%s\",\"opslimit\":3,"
                            "\"memlimit\":67108864,\"protected_key\":\"%s\",\"blob\":\"%s\","
                            "\"device_id\":\"%s\",\"device_name\":\"phone\"}",
-                        email, a->id, auth, salt, pk, blob, a->device_id);
+                        email, a->id, record, pk, blob, a->device_id);
     free(blob);
     expect_ok(r);
     snprintf(a->session, sizeof a->session, "%s", str(r, "session"));
@@ -147,7 +149,7 @@ static int relay_teardown(void **state)
 
 static void create_link(relay *r, char link_id[33])
 {
-    cJSON *resp = send_fmt(r->s, "{\"v\":1,\"op\":\"link_create\",\"session\":\"%s\"}",
+    cJSON *resp = send_fmt(r->s, "{\"v\":2,\"op\":\"link_create\",\"session\":\"%s\"}",
                            r->a.session);
     expect_ok(resp);
     snprintf(link_id, 33, "%s", str(resp, "link_id"));
@@ -176,7 +178,7 @@ static void make_post(post *p)
 
 static cJSON *post_key(relay *r, const char *link_id, const post *p)
 {
-    return send_fmt(r->s, "{\"v\":1,\"op\":\"link_post_key\",\"link_id\":\"%s\","
+    return send_fmt(r->s, "{\"v\":2,\"op\":\"link_post_key\",\"link_id\":\"%s\","
                           "\"public_key\":\"%s\",\"mac\":\"%s\",\"confirm\":\"%s\","
                           "\"fetch_hash\":\"%s\"}",
                     link_id, p->pk, p->mac, p->confirm, p->token_hash);
@@ -184,14 +186,14 @@ static cJSON *post_key(relay *r, const char *link_id, const post *p)
 
 static cJSON *poll_link(relay *r, const account *a, const char *link_id)
 {
-    return send_fmt(r->s, "{\"v\":1,\"op\":\"link_poll\",\"session\":\"%s\",\"link_id\":\"%s\"}",
+    return send_fmt(r->s, "{\"v\":2,\"op\":\"link_poll\",\"session\":\"%s\",\"link_id\":\"%s\"}",
                     a->session, link_id);
 }
 
 static cJSON *deliver(relay *r, const char *link_id, const char *envelope_b64,
                       const char *device_id, const char *credential_hash)
 {
-    return send_fmt(r->s, "{\"v\":1,\"op\":\"link_deliver\",\"session\":\"%s\","
+    return send_fmt(r->s, "{\"v\":2,\"op\":\"link_deliver\",\"session\":\"%s\","
                           "\"link_id\":\"%s\",\"envelope\":\"%s\",\"device_id\":\"%s\","
                           "\"device_name\":\"laptop\",\"credential_hash\":\"%s\"}",
                     r->a.session, link_id, envelope_b64, device_id, credential_hash);
@@ -199,7 +201,7 @@ static cJSON *deliver(relay *r, const char *link_id, const char *envelope_b64,
 
 static cJSON *fetch(relay *r, const char *link_id, const char *token)
 {
-    return send_fmt(r->s, "{\"v\":1,\"op\":\"link_fetch\",\"link_id\":\"%s\","
+    return send_fmt(r->s, "{\"v\":2,\"op\":\"link_fetch\",\"link_id\":\"%s\","
                           "\"fetch_token\":\"%s\"}",
                     link_id, token);
 }
@@ -321,12 +323,12 @@ static void test_devicelink_relay__unknown_and_foreign_links(void **state)
     /* another account cannot see or use A's link */
     create_link(r, link_id);
     expect_error(poll_link(r, &r->other, link_id), "not_found");
-    expect_error(send_fmt(r->s, "{\"v\":1,\"op\":\"link_cancel\",\"session\":\"%s\","
+    expect_error(send_fmt(r->s, "{\"v\":2,\"op\":\"link_cancel\",\"session\":\"%s\","
                                 "\"link_id\":\"%s\"}", r->other.session, link_id),
                  "not_found");
     /* no session, bad session */
-    expect_error(send_fmt(r->s, "{\"v\":1,\"op\":\"link_create\"}"), "invalid");
-    expect_error(send_fmt(r->s, "{\"v\":1,\"op\":\"link_create\",\"session\":\"%064d\"}", 0),
+    expect_error(send_fmt(r->s, "{\"v\":2,\"op\":\"link_create\"}"), "invalid");
+    expect_error(send_fmt(r->s, "{\"v\":2,\"op\":\"link_create\",\"session\":\"%064d\"}", 0),
                  "auth");
 }
 
@@ -353,7 +355,7 @@ static void test_devicelink_relay__oversize_and_malformed(void **state)
     bad = p;
     bad.mac[63] = '\0';
     expect_error(post_key(r, link_id, &bad), "invalid");
-    expect_error(send_fmt(r->s, "{\"v\":1,\"op\":\"link_post_key\",\"link_id\":\"%s\"}", link_id),
+    expect_error(send_fmt(r->s, "{\"v\":2,\"op\":\"link_post_key\",\"link_id\":\"%s\"}", link_id),
                  "invalid");
     /* the exact-size envelope is accepted */
     sodium_bin2base64(big64, sizeof big64, big, sizeof big - 1, sodium_base64_VARIANT_ORIGINAL);
@@ -384,23 +386,27 @@ static void test_devicelink_relay__cancel_and_abort(void **state)
     post p;
     create_link(r, link_id);
     make_post(&p);
-    expect_ok_free(send_fmt(r->s, "{\"v\":1,\"op\":\"link_cancel\",\"session\":\"%s\","
+    expect_ok_free(send_fmt(r->s, "{\"v\":2,\"op\":\"link_cancel\",\"session\":\"%s\","
                                  "\"link_id\":\"%s\"}", r->a.session, link_id));
     expect_error(post_key(r, link_id, &p), "state");
     expect_error(poll_link(r, &r->a, link_id), "state");
 
     create_link(r, link_id);
     expect_ok_free(post_key(r, link_id, &p));
-    expect_ok_free(send_fmt(r->s, "{\"v\":1,\"op\":\"link_abort\",\"link_id\":\"%s\","
+    expect_ok_free(send_fmt(r->s, "{\"v\":2,\"op\":\"link_abort\",\"link_id\":\"%s\","
                           "\"fetch_token\":\"%s\"}", link_id, p.token));
     expect_error(poll_link(r, &r->a, link_id), "state");
 }
 
 #define LOGIN_FMT                                                                      \
-    "{\"v\":1,\"op\":\"device_login\",\"account_id\":\"%s\",\"device_id\":\"%s\","          \
+    "{\"v\":2,\"op\":\"device_login\",\"account_id\":\"%s\",\"device_id\":\"%s\","          \
     "\"credential\":\"%s\"}"
 #define REVOKE_FMT                                                                     \
-    "{\"v\":1,\"op\":\"device_revoke\",\"session\":\"%s\",\"device_id\":\"%s\","            \
+    "{\"v\":2,\"op\":\"device_revoke\",\"session\":\"%s\",\"device_id\":\"%s\","            \
+    "\"base_revision\":%llu,\"blob\":\"%s\",\"protected_key\":\"%s\",\"sealed_keys\":[%s],"   \
+    "\"login_state\":\"%s\",\"ke3\":\"%s\"}"
+#define REVOKE_NO_PROOF_FMT                                                            \
+    "{\"v\":2,\"op\":\"device_revoke\",\"session\":\"%s\",\"device_id\":\"%s\","            \
     "\"base_revision\":%llu,\"blob\":\"%s\",\"protected_key\":\"%s\",\"sealed_keys\":[%s]}"
 
 /* A delivered link records the device; it logs in with its credential (the
@@ -433,7 +439,7 @@ static void test_devicelink_relay__device_login_list_revoke(void **state)
     assert_int_equal(strlen(str(resp, "protected_key")), 2 * VAULT_PROTECTED_KEY_BYTES);
     cJSON_Delete(resp);
 
-    resp = send_fmt(r->s, "{\"v\":1,\"op\":\"device_list\",\"session\":\"%s\"}", dev_session);
+    resp = send_fmt(r->s, "{\"v\":2,\"op\":\"device_list\",\"session\":\"%s\"}", dev_session);
     expect_ok(resp);
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(resp, "devices");
     int found = 0;
@@ -447,11 +453,11 @@ static void test_devicelink_relay__device_login_list_revoke(void **state)
         }
     assert_true(found);
     cJSON_Delete(resp);
-    expect_error(send_fmt(r->s, "{\"v\":1,\"op\":\"device_key\",\"session\":\"%s\"}",
+    expect_error(send_fmt(r->s, "{\"v\":2,\"op\":\"device_key\",\"session\":\"%s\"}",
                           dev_session), "not_found");
 
     /* revoke with rotation: current revision from a pull */
-    resp = send_fmt(r->s, "{\"v\":1,\"op\":\"pull\",\"session\":\"%s\"}", r->a.session);
+    resp = send_fmt(r->s, "{\"v\":2,\"op\":\"pull\",\"session\":\"%s\"}", r->a.session);
     expect_ok(resp);
     uint64_t rev = (uint64_t)cJSON_GetObjectItemCaseSensitive(resp, "revision")->valuedouble;
     cJSON_Delete(resp);
@@ -462,21 +468,50 @@ static void test_devicelink_relay__device_login_list_revoke(void **state)
     char entry[300];
     snprintf(entry, sizeof entry, "{\"device_id\":\"%s\",\"sealed_key\":\"%s\"}",
              r->a.device_id, sealed);
+    test_proof proof, mallory;
+    assert_int_equal(test_opaque_prove(r->s, "ada@example.com", RELAY_PASSWORD, &proof),
+                     VAULT_OK);
     expect_error(send_fmt(r->s, REVOKE_FMT, r->a.session, r->a.device_id,
-                          (unsigned long long)rev, blob, pk, entry), "invalid"); /* itself */
+                          (unsigned long long)rev, blob, pk, entry, proof.state, proof.ke3),
+                 "invalid"); /* itself */
     expect_error(send_fmt(r->s, REVOKE_FMT, r->a.session, dev, (unsigned long long)rev - 1, blob,
-                          pk, entry), "invalid"); /* blob sealed for another revision */
+                          pk, entry, proof.state, proof.ke3),
+                 "invalid"); /* blob sealed for another revision */
     expect_error(send_fmt(r->s, REVOKE_FMT, r->a.session, dev, (unsigned long long)rev, blob, pk,
-                          "{\"device_id\":\"00\"}"), "invalid");
-    resp = send_fmt(r->s, REVOKE_FMT, r->a.session, dev, (unsigned long long)rev, blob, pk, entry);
+                          "{\"device_id\":\"00\"}", proof.state, proof.ke3),
+                 "invalid");
+    /* Step-up: the linked device's session alone cannot revoke the owner and
+     * plant a junk protected key, with no proof or with a proof of a wrong
+     * password or of another account. */
+    char owner_entry[300];
+    snprintf(owner_entry, sizeof owner_entry, "{\"device_id\":\"%s\",\"sealed_key\":\"%s\"}",
+             dev, sealed);
+    expect_error(send_fmt(r->s, REVOKE_NO_PROOF_FMT, dev_session, r->a.device_id,
+                          (unsigned long long)rev, blob, pk, owner_entry),
+                 "invalid");
+    assert_int_equal(test_opaque_prove(r->s, "ada@example.com", "guess", &mallory), VAULT_E_AUTH);
+    expect_error(send_fmt(r->s, REVOKE_FMT, dev_session, r->a.device_id, (unsigned long long)rev,
+                          blob, pk, owner_entry, mallory.state, proof.ke3),
+                 "auth");
+    assert_int_equal(test_opaque_prove(r->s, "bob@example.com", RELAY_PASSWORD, &mallory),
+                     VAULT_OK);
+    expect_error(send_fmt(r->s, REVOKE_FMT, dev_session, r->a.device_id, (unsigned long long)rev,
+                          blob, pk, owner_entry, mallory.state, mallory.ke3),
+                 "auth");
+    resp = send_fmt(r->s, "{\"v\":2,\"op\":\"pull\",\"session\":\"%s\"}", r->a.session);
+    expect_ok(resp); /* the owner's session still works: nothing was revoked */
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(resp, "revision")->valuedouble, (double)rev);
+    cJSON_Delete(resp);
+    resp = send_fmt(r->s, REVOKE_FMT, r->a.session, dev, (unsigned long long)rev, blob, pk, entry,
+                    proof.state, proof.ke3);
     free(blob);
     expect_ok(resp);
     cJSON_Delete(resp);
 
-    expect_error(send_fmt(r->s, "{\"v\":1,\"op\":\"pull\",\"session\":\"%s\"}", dev_session),
+    expect_error(send_fmt(r->s, "{\"v\":2,\"op\":\"pull\",\"session\":\"%s\"}", dev_session),
                  "revoked");
     expect_error(send_fmt(r->s, LOGIN_FMT, r->a.id, dev, cred), "revoked");
-    resp = send_fmt(r->s, "{\"v\":1,\"op\":\"device_key\",\"session\":\"%s\"}", r->a.session);
+    resp = send_fmt(r->s, "{\"v\":2,\"op\":\"device_key\",\"session\":\"%s\"}", r->a.session);
     expect_ok(resp);
     assert_string_equal(str(resp, "sealed_key"), sealed);
     cJSON_Delete(resp);
@@ -488,13 +523,13 @@ static void test_devicelink_relay__open_links_are_capped(void **state)
     char link_id[33];
     for (int i = 0; i < 16; i++)
         create_link(r, link_id);
-    expect_error(send_fmt(r->s, "{\"v\":1,\"op\":\"link_create\",\"session\":\"%s\"}",
+    expect_error(send_fmt(r->s, "{\"v\":2,\"op\":\"link_create\",\"session\":\"%s\"}",
                           r->a.session), "limit");
     /* another account is not affected; expired links stop counting */
-    expect_ok_free(send_fmt(r->s, "{\"v\":1,\"op\":\"link_create\",\"session\":\"%s\"}",
+    expect_ok_free(send_fmt(r->s, "{\"v\":2,\"op\":\"link_create\",\"session\":\"%s\"}",
                            r->other.session));
     assert_int_equal(vault_server_set_option(r->s, VAULT_SERVER_CLOCK_SKEW, 301), VAULT_OK);
-    cJSON *resp = send_fmt(r->s, "{\"v\":1,\"op\":\"link_create\",\"session\":\"%s\"}",
+    cJSON *resp = send_fmt(r->s, "{\"v\":2,\"op\":\"link_create\",\"session\":\"%s\"}",
                     r->a.session);
     assert_int_equal(vault_server_set_option(r->s, VAULT_SERVER_CLOCK_SKEW, 0), VAULT_OK);
     expect_ok(resp);
@@ -511,14 +546,14 @@ static void test_devicelink_relay__reverse_ops_and_their_failures(void **state)
     make_post(&nd);
     make_post(&a_key);
     make_post(&x_key);
-    cJSON *resp = send_fmt(r->s, "{\"v\":1,\"op\":\"link_request\",\"fetch_hash\":\"%s\"}",
+    cJSON *resp = send_fmt(r->s, "{\"v\":2,\"op\":\"link_request\",\"fetch_hash\":\"%s\"}",
                            nd.token_hash);
     expect_ok(resp);
     snprintf(link_id, sizeof link_id, "%s", str(resp, "link_id"));
     cJSON_Delete(resp);
-#define WAIT_FMT "{\"v\":1,\"op\":\"link_wait\",\"link_id\":\"%s\",\"fetch_token\":\"%s\"}"
+#define WAIT_FMT "{\"v\":2,\"op\":\"link_wait\",\"link_id\":\"%s\",\"fetch_token\":\"%s\"}"
 #define ACCEPT_FMT                                                                       \
-    "{\"v\":1,\"op\":\"link_accept\",\"session\":\"%s\",\"link_id\":\"%s\","                \
+    "{\"v\":2,\"op\":\"link_accept\",\"session\":\"%s\",\"link_id\":\"%s\","                \
     "\"public_key\":\"%s\",\"mac\":\"%s\",\"confirm\":\"%s\"}"
     resp = send_fmt(r->s, WAIT_FMT, link_id, nd.token);
     expect_ok(resp);
@@ -546,7 +581,7 @@ static void test_devicelink_relay__reverse_ops_and_their_failures(void **state)
     small_envelope(env);
     vault__random_id(dev);
     hex_random(cred_hash, 32);
-    expect_error(send_fmt(r->s, "{\"v\":1,\"op\":\"link_deliver\",\"session\":\"%s\","
+    expect_error(send_fmt(r->s, "{\"v\":2,\"op\":\"link_deliver\",\"session\":\"%s\","
                                 "\"link_id\":\"%s\",\"envelope\":\"%s\",\"device_id\":\"%s\","
                                 "\"device_name\":\"x\",\"credential_hash\":\"%s\"}",
                           r->other.session, link_id, env, dev, cred_hash), "not_found");
@@ -556,7 +591,7 @@ static void test_devicelink_relay__reverse_ops_and_their_failures(void **state)
     expect_error(send_fmt(r->s, WAIT_FMT, link_id, nd.token), "state");
 
     /* expiry */
-    resp = send_fmt(r->s, "{\"v\":1,\"op\":\"link_request\",\"fetch_hash\":\"%s\"}",
+    resp = send_fmt(r->s, "{\"v\":2,\"op\":\"link_request\",\"fetch_hash\":\"%s\"}",
                     nd.token_hash);
     expect_ok(resp);
     snprintf(link_id, sizeof link_id, "%s", str(resp, "link_id"));
@@ -566,7 +601,7 @@ static void test_devicelink_relay__reverse_ops_and_their_failures(void **state)
                           a_key.confirm), "expired");
     expect_error(send_fmt(r->s, WAIT_FMT, link_id, nd.token), "expired");
     assert_int_equal(vault_server_set_option(r->s, VAULT_SERVER_CLOCK_SKEW, 0), VAULT_OK);
-    expect_error(send_fmt(r->s, "{\"v\":1,\"op\":\"link_request\",\"fetch_hash\":\"00\"}"),
+    expect_error(send_fmt(r->s, "{\"v\":2,\"op\":\"link_request\",\"fetch_hash\":\"00\"}"),
                  "invalid");
 }
 

@@ -175,11 +175,14 @@ static void test_devicelink_rotate__linked_device_syncs_across_revocation(void *
     assert_int_equal(vault_client_lock(w->c->c), VAULT_OK);
     assert_int_equal(vault_client_unlock_device(w->c->c, key_c), VAULT_E_REVOKED);
 
-    /* the next online unlock refreshes the password-wrapped key: the master
-     * password opens B's re-sealed store too */
+    /* B, a linked device, got the Secret Key in its envelope: one password
+     * login (no Secret Key asked) and the master password opens its
+     * re-sealed store too */
     assert_int_equal(vault_client_lock(w->b->c), VAULT_OK);
     assert_int_equal(vault_client_connect_custom(w->b->c, liar_transport, &w->b->lie), VAULT_OK);
     assert_int_equal(vault_client_unlock_device(w->b->c, key_b), VAULT_OK);
+    assert_int_equal(vault_client_unlock(w->b->c, PASSWORD), VAULT_E_STATE);
+    assert_int_equal(vault_client_login(w->b->c, EMAIL, PASSWORD), VAULT_OK);
     assert_int_equal(vault_client_lock(w->b->c), VAULT_OK);
     assert_int_equal(vault_client_unlock(w->b->c, PASSWORD), VAULT_OK);
     assert_true(tw_has_title(w->b->c, "From B"));

@@ -41,6 +41,7 @@ static void test_http_client__two_devices_sync_through_the_daemon(void **state)
     assert_int_equal(rc, VAULT_OK);
 
     vault_client *b = tw_device_open(w, "b")->c;
+    assert_int_equal(vault_client_set_secret_key(b, tw_secret_key(w, EMAIL)), VAULT_OK);
     rc = vault_client_login(b, EMAIL, PASSWORD);
     if (rc != VAULT_OK)
         print_error("login: %s\n", vault_client_errmsg(b));
@@ -60,6 +61,8 @@ static void test_http_client__two_devices_sync_through_the_daemon(void **state)
     assert_int_equal(rb, 2);
 
     vault_client *c = tw_device_open(w, "c")->c;
+    assert_int_equal(vault_client_login(c, EMAIL, PASSWORD), VAULT_E_STATE); /* no Secret Key */
+    assert_int_equal(vault_client_set_secret_key(c, tw_secret_key(w, EMAIL)), VAULT_OK);
     assert_int_equal(vault_client_login(c, EMAIL, "wrong password"), VAULT_E_AUTH);
     vault_free(id);
     tw_free(w);

@@ -41,21 +41,21 @@ static void expect_same_answer(const char *base_url, uint32_t flags, const char 
     vault_transport__http_free(t);
 }
 
-static void expect_prelogin_works(void)
+static void expect_probe_works(void)
 {
-    char req[128];
-    http_prelogin_request(req, sizeof req, EMAIL);
+    char req[256];
+    http_probe_request(req, sizeof req, EMAIL);
     expect_same_answer(http_fx.base_url, 0, req);
 }
 
-static void test_http_daemon__prelogin_round_trip(void **state)
+static void test_http_daemon__register_start_round_trip(void **state)
 {
     (void)state;
-    char req[128];
-    http_prelogin_request(req, sizeof req, EMAIL);
+    char req[256];
+    http_probe_request(req, sizeof req, EMAIL);
     char *local = http_local_answer(http_fx.server, req);
     assert_non_null(strstr(local, "\"ok\":true"));
-    assert_non_null(strstr(local, "\"salt\":\""));
+    assert_non_null(strstr(local, "\"response\":\""));
     vault_free(local);
     expect_same_answer(http_fx.base_url, 0, req);
     char url[96];
@@ -69,9 +69,9 @@ static void test_http_daemon__one_transport_serves_many_calls(void **state)
     vault_transport__http *t = NULL;
     assert_int_equal(vault_transport__http_new(&t, http_fx.base_url, 0), VAULT_OK);
     for (int i = 0; i < 20; i++) {
-        char email[64], req[128];
+        char email[64], req[256];
         snprintf(email, sizeof email, "user%d@example.com", i);
-        http_prelogin_request(req, sizeof req, email);
+        http_probe_request(req, sizeof req, email);
         char *answer = NULL;
         size_t len = 0;
         assert_int_equal(vault_transport__http_call(req, strlen(req), &answer, &len, t),
@@ -87,8 +87,8 @@ static void test_http_daemon__one_transport_serves_many_calls(void **state)
 static void test_http_daemon__protocol_errors_come_back_as_answers(void **state)
 {
     (void)state;
-    expect_same_answer(http_fx.base_url, 0, "{\"v\":1,\"op\":\"no_such_op\"}");
-    expect_same_answer(http_fx.base_url, 0, "{\"v\":2,\"op\":\"prelogin\",\"email\":\"a@b.c\"}");
+    expect_same_answer(http_fx.base_url, 0, "{\"v\":2,\"op\":\"no_such_op\"}");
+    expect_same_answer(http_fx.base_url, 0, "{\"v\":1,\"op\":\"register_start\",\"email\":\"a@b.c\"}");
     expect_same_answer(http_fx.base_url, 0, "not json at all");
     expect_same_answer(http_fx.base_url, 0, "");
     char url[96];
@@ -104,9 +104,9 @@ static void test_http_daemon__wrong_path_is_404(void **state)
 {
     (void)state;
     const char *paths[] = {"/", "/v1", "/v1/api/", "/v1/api/Push", "/v1/api/push/x",
-                           "/v1/api/pre-login", "/v2/api", "/V1/API"};
-    char req[128];
-    http_prelogin_request(req, sizeof req, EMAIL);
+                           "/v1/api/register-start", "/v2/api", "/V1/API"};
+    char req[256];
+    http_probe_request(req, sizeof req, EMAIL);
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         char url[128];
         url_for(url, sizeof url, paths[i]);
@@ -151,9 +151,9 @@ static void test_http_daemon__wrong_method_is_405(void **state)
 static void test_http_daemon__wrong_content_type_is_415(void **state)
 {
     (void)state;
-    char url[96], req[128];
+    char url[96], req[256];
     url_for(url, sizeof url, "/v1/api");
-    http_prelogin_request(req, sizeof req, EMAIL);
+    http_probe_request(req, sizeof req, EMAIL);
     const char *types[] = {"text/plain", "application/x-www-form-urlencoded",
                            "application/jsonp", ""};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
@@ -215,7 +215,7 @@ static void test_http_daemon__declared_body_over_cap_is_413_before_reading(void 
     assert_true(http_is_error(answer, "limit"));
     assert_true(sent < 1024u * 1024u); /* answered before the body was sent */
     free(answer);
-    expect_prelogin_works();
+    expect_probe_works();
 }
 
 static void test_http_daemon__streamed_body_over_cap_is_413(void **state)
@@ -231,7 +231,7 @@ static void test_http_daemon__streamed_body_over_cap_is_413(void **state)
     assert_true(http_is_error(answer, "limit"));
     assert_int_equal(sent, offered); /* read to its end, but not stored */
     free(answer);
-    expect_prelogin_works();
+    expect_probe_works();
     /* A client that goes on and on is cut off without an answer. */
     answer = NULL;
     http_raw_request endless = {.stream_len = (uint64_t)VAULT_SERVER_MAX_REQUEST +
@@ -239,7 +239,7 @@ static void test_http_daemon__streamed_body_over_cap_is_413(void **state)
     assert_int_equal(http_raw(url, &endless, &answer, &sent), -1);
     assert_true(sent < endless.stream_len);
     free(answer);
-    expect_prelogin_works();
+    expect_probe_works();
     /* Exactly at the cap is not refused by the HTTP layer. */
     answer = NULL;
     http_raw_request at_cap = {.stream_len = VAULT_SERVER_MAX_REQUEST, .chunked = 1};
@@ -247,7 +247,7 @@ static void test_http_daemon__streamed_body_over_cap_is_413(void **state)
     assert_int_equal(sent, VAULT_SERVER_MAX_REQUEST);
     assert_true(http_is_error(answer, "invalid") || http_is_error(answer, "limit"));
     free(answer);
-    expect_prelogin_works();
+    expect_probe_works();
 }
 
 static void test_http_daemon__request_over_cap_is_refused_by_transport(void **state)
@@ -277,8 +277,8 @@ static void test_http_daemon__closed_port_is_network_error(void **state)
     vault_httpd_stop(h);
     vault_transport__http *t = NULL;
     assert_int_equal(vault_transport__http_new(&t, url, 0), VAULT_OK);
-    char req[128];
-    http_prelogin_request(req, sizeof req, EMAIL);
+    char req[256];
+    http_probe_request(req, sizeof req, EMAIL);
     char *answer = NULL;
     size_t len = 0;
     assert_int_equal(vault_transport__http_call(req, strlen(req), &answer, &len, t),
@@ -341,9 +341,9 @@ static void test_http_daemon__serves_ipv6(void **state)
     }
     vault_httpd *h = NULL;
     assert_int_equal(vault_httpd_start(&h, http_fx.server, "::1", 0, NULL, NULL, 2), VAULT_OK);
-    char url[64], req[128];
+    char url[64], req[256];
     snprintf(url, sizeof url, "http://[::1]:%u", (unsigned)vault_httpd_port(h));
-    http_prelogin_request(req, sizeof req, EMAIL);
+    http_probe_request(req, sizeof req, EMAIL);
     expect_same_answer(url, 0, req);
     /* An IPv6-only socket: the same port on IPv4 loopback is not this daemon. */
     vault_httpd_stop(h);
@@ -362,7 +362,7 @@ static int half_request(uint16_t port)
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     static const char head[] = "POST /v1/api HTTP/1.1\r\nHost: x\r\n"
                                "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
-                               "{\"v\":1,\"op\":";
+                               "{\"v\":2,\"op\":";
     assert_int_equal(send(fd, head, sizeof head - 1, 0), (ssize_t)(sizeof head - 1));
     return fd;
 }
@@ -402,9 +402,9 @@ static void *hammer(void *arg)
     if (vault_transport__http_new(&t, http_fx.base_url, 0) != VAULT_OK)
         return NULL;
     for (int i = 0; i < CALLS_PER_THREAD; i++) {
-        char email[64], req[128];
+        char email[64], req[256];
         snprintf(email, sizeof email, "t%d-%d@example.com", w->index, i);
-        snprintf(req, sizeof req, "{\"v\":1,\"op\":\"prelogin\",\"email\":\"%s\"}", email);
+        http_probe_request(req, sizeof req, email);
         char *answer = NULL, *local = NULL;
         size_t len = 0;
         if (vault_transport__http_call(req, strlen(req), &answer, &len, t) != VAULT_OK)
@@ -442,7 +442,7 @@ static void test_http_daemon__many_clients_at_once_are_all_answered(void **state
 int http_run_daemon_tests(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_http_daemon__prelogin_round_trip),
+        cmocka_unit_test(test_http_daemon__register_start_round_trip),
         cmocka_unit_test(test_http_daemon__one_transport_serves_many_calls),
         cmocka_unit_test(test_http_daemon__protocol_errors_come_back_as_answers),
         cmocka_unit_test(test_http_daemon__wrong_path_is_404),

@@ -27,9 +27,10 @@ extern http_fixture http_fx;
 int http_setup(void **state);
 int http_teardown(void **state);
 
-/* {"v":1,"op":"prelogin","email":...} */
-void http_prelogin_request(char *buf, size_t size, const char *email);
-/* The "v" that http_prelogin_request writes: the protocol version. */
+/* {"v":2,"op":"register_start","email":...,"request":...}: an unauthenticated
+ * request whose answer depends only on the pepper and the email */
+void http_probe_request(char *buf, size_t size, const char *email);
+/* The "v" that the probe request writes: the protocol version. */
 int http_protocol_version(void);
 
 /* The answer the server gives in-process (the reference for HTTP answers);

@@ -94,11 +94,11 @@ static void post_headers(int fd, const char *op, size_t content_length)
     send_text(fd, head);
 }
 
-/* Abuse case A1: an unauthenticated 32 MiB prelogin. Declared, it is
+/* Abuse case A1: an unauthenticated 32 MiB register_start. Declared, it is
  * refused 413 from its headers with not one byte charged or allocated for
  * it; streamed without a length, it is cut at the small cap, so the daemon
  * never holds more than 3x that cap (the counters' peak). */
-static void test_http_limits__a1_large_prelogin_refused_without_the_memory(void **state)
+static void test_http_limits__a1_large_register_start_refused_without_the_memory(void **state)
 {
     (void)state;
     char url[64], path[96];
@@ -106,7 +106,7 @@ static void test_http_limits__a1_large_prelogin_refused_without_the_memory(void 
     vault_httpd *h = start(s, NULL, url, sizeof url);
     int fd = connect_from(h, NULL);
     assert_true(fd >= 0);
-    post_headers(fd, "prelogin", 32u * 1024u * 1024u);
+    post_headers(fd, "register_start", 32u * 1024u * 1024u);
     char block[64 * 1024];
     memset(block, ' ', sizeof block);
     send_text(fd, "{"); /* the body begins; the answer needs no more of it */
@@ -115,7 +115,7 @@ static void test_http_limits__a1_large_prelogin_refused_without_the_memory(void 
     assert_int_equal(vault_httpd_stat(h, VAULT_HTTPD_STAT_INFLIGHT_PEAK), 0);
     assert_int_equal(vault_httpd_stat(h, VAULT_HTTPD_STAT_REFUSED_LARGE), 1);
 
-    snprintf(path, sizeof path, "%s/v1/api/prelogin", url);
+    snprintf(path, sizeof path, "%s/v1/api/register_start", url);
     http_raw_request chunked = {.stream_len = 32u * 1024u * 1024u, .chunked = 1};
     char *answer = NULL;
     uint64_t sent = 0;
@@ -163,13 +163,13 @@ static void test_http_limits__a2_memory_budget_answers_503(void **state)
     assert_int_equal(vault_httpd_stat(h, VAULT_HTTPD_STAT_REFUSED_BUSY), 1);
 
     /* Small requests still fit, and the daemon answers them. */
-    char req[128];
-    http_prelogin_request(req, sizeof req, EMAIL);
+    char req[256];
+    http_probe_request(req, sizeof req, EMAIL);
     http_raw_request small = {.body = req, .body_len = strlen(req)};
-    char prelogin_url[96];
-    snprintf(prelogin_url, sizeof prelogin_url, "%s/v1/api/prelogin", url);
+    char probe_url[96];
+    snprintf(probe_url, sizeof probe_url, "%s/v1/api/register_start", url);
     char *answer = NULL;
-    assert_int_equal(http_raw(prelogin_url, &small, &answer, NULL), 200);
+    assert_int_equal(http_raw(probe_url, &small, &answer, NULL), 200);
     free(answer);
 
     close(holder);
@@ -215,7 +215,7 @@ static void *trickle_main(void *arg)
         snprintf(from, sizeof from, "127.0.%d.%d", 10 + i % TRICKLE_ADDRS, 1 + i / 256);
         t->fds[i] = connect_from(t->h, from);
         if (t->fds[i] >= 0)
-            send_text(t->fds[i], "POST /v1/api/prelogin HTTP/1.1\r\n");
+            send_text(t->fds[i], "POST /v1/api/register_start HTTP/1.1\r\n");
     }
     t->opened = TRICKLERS;
     for (int sec = 0; sec < TRICKLE_WINDOW_S && !t->stop; sec++) {
@@ -270,6 +270,7 @@ static void test_http_limits__a3_login_succeeds_while_1000_connections_trickle(v
     while (t->opened == 0)
         usleep(10 * 1000);
     vault_client *c = tw_device_open(w, "newcomer")->c;
+    assert_int_equal(vault_client_set_secret_key(c, tw_secret_key(w, EMAIL)), VAULT_OK);
     int rc = VAULT_E_NETWORK;
     while (rc == VAULT_E_NETWORK && !t->done) {
         rc = vault_client_login(c, EMAIL, TW_PASSWORD);
@@ -299,7 +300,7 @@ static void test_http_limits__a3_login_succeeds_while_1000_connections_trickle(v
 int http_run_limits_tests(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_http_limits__a1_large_prelogin_refused_without_the_memory),
+        cmocka_unit_test(test_http_limits__a1_large_register_start_refused_without_the_memory),
         cmocka_unit_test(test_http_limits__a2_memory_budget_answers_503),
         cmocka_unit_test(test_http_limits__a3_login_succeeds_while_1000_connections_trickle),
     };

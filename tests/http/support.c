@@ -60,12 +60,14 @@ int http_teardown(void **state)
 
 int http_protocol_version(void)
 {
-    return 1;
+    return 2;
 }
 
-void http_prelogin_request(char *buf, size_t size, const char *email)
+void http_probe_request(char *buf, size_t size, const char *email)
 {
-    int n = snprintf(buf, size, "{\"v\":%d,\"op\":\"prelogin\",\"email\":\"%s\"}",
+    int n = snprintf(buf, size,
+                     "{\"v\":%d,\"op\":\"register_start\",\"email\":\"%s\",\"request\":"
+                     "\"5059ff249eb1551b7ce4991f3336205bde44a105a032e747d21bf382e75f7a71\"}",
                      http_protocol_version(), email);
     assert_true(n > 0 && (size_t)n < size);
 }

@@ -75,8 +75,8 @@ static void test_http_tls__round_trip_with_insecure_tls_flag(void **state)
     require_cert();
     http_fixture f;
     start_tls(&f);
-    char req[128];
-    http_prelogin_request(req, sizeof req, "ada@example.com");
+    char req[256];
+    http_probe_request(req, sizeof req, "ada@example.com");
     char *answer = NULL;
     int rc = call(f.base_url, VAULT_HTTP_INSECURE_TLS, req, &answer);
     if (rc != VAULT_OK)
@@ -95,8 +95,8 @@ static void test_http_tls__self_signed_certificate_is_refused_by_default(void **
     require_cert();
     http_fixture f;
     start_tls(&f);
-    char req[128];
-    http_prelogin_request(req, sizeof req, "ada@example.com");
+    char req[256];
+    http_probe_request(req, sizeof req, "ada@example.com");
     char *answer = (char *)"untouched";
     assert_int_equal(call(f.base_url, 0, req, &answer), VAULT_E_NETWORK);
     assert_null(answer);
@@ -118,8 +118,8 @@ static void test_http_tls__private_ca_is_trusted_from_a_file_or_the_environment(
     require_cert();
     http_fixture f;
     start_tls(&f);
-    char req[128];
-    http_prelogin_request(req, sizeof req, "ada@example.com");
+    char req[256];
+    http_probe_request(req, sizeof req, "ada@example.com");
     char *answer = NULL;
     assert_int_equal(call_ca(f.base_url, 0, cert_path, req, &answer), VAULT_OK);
     vault_free(answer);

@@ -23,7 +23,9 @@ typedef struct {
 static script current;
 static struct MHD_Daemon *fake;
 static char fake_url[64];
-static const char request[] = "{\"v\":1,\"op\":\"prelogin\",\"email\":\"ada@example.com\"}";
+static const char request[] = "{\"v\":2,\"op\":\"register_start\",\"email\":\"ada@example.com\","
+                               "\"request\":\"5059ff249eb1551b7ce4991f3336205b"
+                               "de44a105a032e747d21bf382e75f7a71\"}";
 
 static ssize_t fill(void *cls, uint64_t pos, char *buf, size_t max)
 {

@@ -251,11 +251,11 @@ static void serve_and_stop(int sig)
     }
     assert_true(port > 0 && port < 65536);
 
-    /* An unknown email's prelogin depends only on the pepper: a local server
+    /* An unknown email's register_start depends only on the pepper: a local server
      * with the same pepper must give the very same answer. */
-    char base[64], req[128];
+    char base[64], req[256];
     snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
-    http_prelogin_request(req, sizeof req, "nobody@example.com");
+    http_probe_request(req, sizeof req, "nobody@example.com");
     vault_transport__http *t = NULL;
     assert_int_equal(vault_transport__http_new(&t, base, 0), VAULT_OK);
     char *answer = NULL;

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "common/common.h"
+#include "opaque/opaque.h"
 #include "pgcluster.h"
 
 #define CLIENTS 8
@@ -28,9 +29,10 @@
 typedef struct account {
     char email[64];
     char id[33];
-    uint8_t auth_key[32];
     uint8_t vault_key[32];
 } account;
+
+#define LOAD_PASSWORD "load test password"
 
 typedef struct phase {
     atomic_int stop;
@@ -77,14 +79,15 @@ static cJSON *request(const char *op)
 {
     cJSON *req = cJSON_CreateObject();
     assert_non_null(req);
-    cJSON_AddNumberToObject(req, "v", 1);
+    cJSON_AddNumberToObject(req, "v", 2);
     cJSON_AddStringToObject(req, "op", op);
     return req;
 }
 
 static void add_hex(cJSON *req, const char *name, const uint8_t *bytes, size_t len)
 {
-    char hex[2 * VAULT_PROTECTED_KEY_BYTES + 1];
+    char hex[2 * VAULT_OPAQUE_RECORD_BYTES + 1];
+    assert_true(len <= VAULT_OPAQUE_RECORD_BYTES);
     vault__bin2hex(hex, bytes, len);
     cJSON_AddStringToObject(req, name, hex);
 }
@@ -104,13 +107,57 @@ static char *seal_b64(const account *a, uint64_t revision, const char *content)
     return b64;
 }
 
+/* A hex member of an ok answer, decoded. */
+static void answer_hex(pgc_http *h, cJSON *req, const char *name, uint8_t *out, size_t len,
+                       cJSON **keep)
+{
+    cJSON *resp = pgc_call(h, req);
+    assert_non_null(resp);
+    assert_string_equal(pgc_error_code(resp), "");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(resp, name);
+    assert_true(cJSON_IsString(m));
+    assert_int_equal(vault__hex2bin(out, len, m->valuestring), VAULT_OK);
+    if (keep != NULL)
+        *keep = resp;
+    else
+        cJSON_Delete(resp);
+}
+
+static void opaque_cfg(vault_opaque_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->context = (const uint8_t *)VAULT_OPAQUE_APP_CONTEXT;
+    cfg->context_len = sizeof VAULT_OPAQUE_APP_CONTEXT - 1;
+}
+
+/* OPAQUE registration over HTTP (the KSF is the client's business: the
+ * identity here, so the load test spends no Argon2id). */
+static void opaque_record(pgc_http *h, const char *email, uint8_t record[VAULT_OPAQUE_RECORD_BYTES])
+{
+    vault_opaque_client st;
+    vault_opaque_cfg cfg;
+    uint8_t request_[32], response[64], export_key[64];
+    opaque_cfg(&cfg);
+    assert_int_equal(vault__opaque_reg_start(&st, request_, (const uint8_t *)LOAD_PASSWORD,
+                                             strlen(LOAD_PASSWORD), NULL),
+                     VAULT_OK);
+    cJSON *req = request("register_start");
+    cJSON_AddStringToObject(req, "email", email);
+    add_hex(req, "request", request_, sizeof request_);
+    answer_hex(h, req, "response", response, sizeof response, NULL);
+    assert_int_equal(vault__opaque_reg_finish(record, export_key, &st,
+                                              (const uint8_t *)LOAD_PASSWORD,
+                                              strlen(LOAD_PASSWORD), response, &cfg, NULL),
+                     VAULT_OK);
+}
+
 static void register_account(account *a, pgc_http *h, const char *email)
 {
-    uint8_t id[16], salt[16], protected_key[VAULT_PROTECTED_KEY_BYTES], device[16];
+    uint8_t id[16], record[VAULT_OPAQUE_RECORD_BYTES], protected_key[VAULT_PROTECTED_KEY_BYTES];
+    uint8_t device[16];
     randombytes_buf(id, sizeof id);
-    randombytes_buf(a->auth_key, sizeof a->auth_key);
     randombytes_buf(a->vault_key, sizeof a->vault_key);
-    randombytes_buf(salt, sizeof salt);
+    opaque_record(h, email, record);
     randombytes_buf(protected_key, sizeof protected_key);
     randombytes_buf(device, sizeof device);
     vault__bin2hex(a->id, id, sizeof id);
@@ -120,8 +167,7 @@ static void register_account(account *a, pgc_http *h, const char *email)
     cJSON *req = request("register");
     cJSON_AddStringToObject(req, "email", a->email);
     cJSON_AddStringToObject(req, "account_id", a->id);
-    add_hex(req, "auth_key", a->auth_key, sizeof a->auth_key);
-    add_hex(req, "salt", salt, sizeof salt);
+    add_hex(req, "record", record, sizeof record);
     cJSON_AddNumberToObject(req, "opslimit", VAULT_KDF_OPSLIMIT_DEFAULT);
     cJSON_AddNumberToObject(req, "memlimit", VAULT_KDF_MEMLIMIT_DEFAULT);
     add_hex(req, "protected_key", protected_key, sizeof protected_key);
@@ -135,23 +181,40 @@ static void register_account(account *a, pgc_http *h, const char *email)
     cJSON_Delete(resp);
 }
 
+/* login_start + login_finish over HTTP; the session is the token derived
+ * from the key exchange. */
 static void login(client *c)
 {
-    uint8_t device[16];
+    vault_opaque_client st;
+    vault_opaque_cfg cfg;
+    uint8_t device[16], ke1[96], ke2[320], ke3[64], session_key[64], export_key[64], token[32];
     randombytes_buf(device, sizeof device);
     vault__bin2hex(c->device_id, device, sizeof device);
-    cJSON *req = request("login");
+    opaque_cfg(&cfg);
+    assert_int_equal(vault__opaque_ke1(&st, ke1, (const uint8_t *)LOAD_PASSWORD,
+                                       strlen(LOAD_PASSWORD), NULL, NULL, NULL),
+                     VAULT_OK);
+    cJSON *req = request("login_start"), *start = NULL;
     cJSON_AddStringToObject(req, "email", c->acct->email);
-    add_hex(req, "auth_key", c->acct->auth_key, sizeof c->acct->auth_key);
+    add_hex(req, "ke1", ke1, sizeof ke1);
+    answer_hex(&c->http, req, "ke2", ke2, sizeof ke2, &start);
+    assert_int_equal(vault__opaque_ke3(ke3, session_key, export_key, &st,
+                                       (const uint8_t *)LOAD_PASSWORD, strlen(LOAD_PASSWORD), ke2,
+                                       &cfg),
+                     VAULT_OK);
+    req = request("login_finish");
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(start, "login_state");
+    cJSON_AddItemToObject(req, "login_state", cJSON_Duplicate(state, 1));
+    cJSON_Delete(start);
+    add_hex(req, "ke3", ke3, sizeof ke3);
     cJSON_AddStringToObject(req, "device_id", c->device_id);
     cJSON_AddStringToObject(req, "device_name", "load client");
     cJSON *resp = pgc_call(&c->http, req);
     assert_non_null(resp);
     assert_string_equal(pgc_error_code(resp), "");
-    const cJSON *session = cJSON_GetObjectItemCaseSensitive(resp, "session");
-    assert_true(cJSON_IsString(session));
-    snprintf(c->session, sizeof c->session, "%s", session->valuestring);
     cJSON_Delete(resp);
+    vault__opaque_session_token(token, session_key);
+    vault__bin2hex(c->session, token, sizeof token);
 }
 
 /* Counts a failed request. Only "internal" (the database is down) and no

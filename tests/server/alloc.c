@@ -48,11 +48,16 @@ static void fail_each_allocation(vault_server *s, ts_account *a, make_request_fn
     assert_true(succeeded);
 }
 
-static cJSON *make_prelogin(vault_server *s, ts_account *a, unsigned attempt)
+static cJSON *make_login_start(vault_server *s, ts_account *a, unsigned attempt)
 {
     (void)s, (void)attempt;
-    cJSON *req = ts_request("prelogin");
+    static const char ke1[] =
+        "c4dedb0ba6ed5d965d6f250fbe554cd45cba5dfcce3ce836e4aee778aa3cd44dda7e07376d6d6f034cfa9"
+        "bb537d11b8c6b4238c334333d1f0aebb380cae6a6cc6e29bee50701498605b2c085d7b241ca15ba5c3202"
+        "7dd21ba420b94ce60da326"; /* RFC 9807's first KE1 */
+    cJSON *req = ts_request("login_start");
     cJSON_AddStringToObject(req, "email", a->email);
+    cJSON_AddStringToObject(req, "ke1", ke1);
     return req;
 }
 
@@ -68,7 +73,7 @@ static cJSON *make_register(vault_server *s, ts_account *a, unsigned attempt)
 static cJSON *make_login(vault_server *s, ts_account *a, unsigned attempt)
 {
     (void)s, (void)attempt;
-    return ts_login_request(a, a->auth_key);
+    return ts_login_request(s, a, a->password);
 }
 
 static cJSON *make_pull(vault_server *s, ts_account *a, unsigned attempt)
@@ -90,7 +95,7 @@ void test_server_alloc__every_failure_answers(void **state)
     vault_server *s = ts_open_registered("alloc", &a);
     /* Failures after the attempt was counted would lock the account out. */
     assert_int_equal(vault_server_set_option(s, VAULT_SERVER_LOGIN_FREE, 1000), VAULT_OK);
-    fail_each_allocation(s, &a, make_prelogin);
+    fail_each_allocation(s, &a, make_login_start);
     fail_each_allocation(s, &a, make_register);
     fail_each_allocation(s, &a, make_login);
     fail_each_allocation(s, &a, make_pull);

@@ -62,7 +62,7 @@ void test_server_concurrency__pushes_never_lost(void **state)
     for (int i = 0; i < PUSHERS; i++) {
         p[i].s = i % 2 == 0 ? s : other;
         /* Each pusher logs in: its own session (and connection traffic). */
-        cJSON *resp = ts_login(s, &a, a.auth_key);
+        cJSON *resp = ts_login(s, &a, a.password);
         ts_assert_ok(resp);
         p[i].a = a;
         snprintf(p[i].a.session, sizeof p[i].a.session, "%s", ts_str(resp, "session"));

@@ -33,9 +33,17 @@ static int b_get_account_by_email_hash(vault_store *st, const uint8_t *email_has
     return broken();
 }
 
+static int b_login_attempt_begin(vault_store *st, const uint8_t *email_hash, int64_t now_ms,
+                                 uint32_t free_failures, int64_t *retry_after_ms)
+{
+    (void)st, (void)email_hash, (void)now_ms, (void)free_failures, (void)retry_after_ms;
+    return broken();
+}
+
 static const vault_store_ops broken_ops = {
     .session_lookup = b_session_lookup,
     .get_account_by_email_hash = b_get_account_by_email_hash,
+    .login_attempt_begin = b_login_attempt_begin,
 };
 
 void test_server_faults__storage_failure_is_internal(void **state)
@@ -52,7 +60,7 @@ void test_server_faults__storage_failure_is_internal(void **state)
                         "internal server error");
     cJSON_Delete(resp);
     assert_non_null(strstr(vault_server_errmsg(s), "disk I/O error"));
-    ts_expect_error(ts_login(s, &a, a.auth_key), "internal");
+    ts_expect_error(ts_login(s, &a, a.password), "internal");
     s->store = real;
     assert_int_equal(ts_revision(s, &a), 1);
     vault_server_close(s);
@@ -92,7 +100,7 @@ void test_server_faults__store_errors_and_recovery_are_reported(void **state)
     ts_assert_error(resp, "internal");
     cJSON_Delete(resp);
     assert_int_equal(e.count[VAULT_SERVER_EVENT_STORE_ERROR], 1); /* one per failed request */
-    ts_expect_error(ts_login(s, &a, a.auth_key), "internal");
+    ts_expect_error(ts_login(s, &a, a.password), "internal");
     assert_true(e.count[VAULT_SERVER_EVENT_STORE_ERROR] > 1);
     assert_non_null(strstr(e.last[VAULT_SERVER_EVENT_STORE_ERROR], "disk I/O error"));
     /* No secret in the line: neither the session token nor the email. */
@@ -102,13 +110,10 @@ void test_server_faults__store_errors_and_recovery_are_reported(void **state)
     assert_int_equal(ts_revision(s, &a), 1);
     assert_int_equal(e.count[VAULT_SERVER_EVENT_STORE_RECOVERED], 1); /* once, not per request */
     /* Rate-limit trips. */
-    uint8_t bad_key[32];
-    memcpy(bad_key, a.auth_key, sizeof bad_key);
-    bad_key[3] ^= 1;
     for (int i = 0; i < 5; i++)
-        ts_expect_error(ts_login(s, &a, bad_key), "auth");
+        ts_expect_error(ts_login(s, &a, "a wrong guess"), "auth");
     assert_int_equal(e.count[VAULT_SERVER_EVENT_RATE_LIMITED], 0);
-    ts_expect_error(ts_login(s, &a, a.auth_key), "rate_limited");
+    ts_expect_error(ts_login(s, &a, a.password), "rate_limited");
     assert_int_equal(e.count[VAULT_SERVER_EVENT_RATE_LIMITED], 1);
     assert_non_null(strstr(e.last[VAULT_SERVER_EVENT_RATE_LIMITED], "retry in"));
     assert_null(strstr(e.last[VAULT_SERVER_EVENT_RATE_LIMITED], a.email));
@@ -141,14 +146,12 @@ void test_server_faults__rate_limit_shared_by_processes(void **state)
     ts_account a;
     vault_server *s = ts_open_registered("faults_shared", &a);
     vault_server *other = ts_reopen("faults_shared", 1);
-    uint8_t bad[32];
-    memcpy(bad, a.auth_key, sizeof bad);
-    bad[5] ^= 1;
+    const char *bad = "a wrong guess";
     for (int i = 0; i < 5; i++) {
         ts_expect_error(ts_login(i % 2 ? other : s, &a, bad), "auth");
     }
-    ts_expect_error(ts_login(other, &a, a.auth_key), "rate_limited");
-    ts_expect_error(ts_login(s, &a, a.auth_key), "rate_limited");
+    ts_expect_error(ts_login(other, &a, a.password), "rate_limited");
+    ts_expect_error(ts_login(s, &a, a.password), "rate_limited");
     vault_server_close(other);
     vault_server_close(s);
 }
@@ -246,16 +249,17 @@ void test_server_faults__connection_loss_survived(void **state)
     terminate_server_connections(admin);
     ts_expect_ok(ts_push(s, &a, 2, "three"));
 
+    cJSON *login = ts_login_request(s, &a, a.password); /* its login_start runs now */
     allow_connections(0);
     terminate_server_connections(admin);
     expect_internal(s, ts_session_request("pull", a.session));
     expect_internal(s, ts_push_request(&a, 3, "lost"));
-    expect_internal(s, ts_login_request(&a, a.auth_key));
+    expect_internal(s, login);
 
     allow_connections(1);
     assert_int_equal(ts_revision(s, &a), 3);
     ts_expect_ok(ts_push(s, &a, 3, "four"));
-    ts_expect_ok(ts_login(s, &a, a.auth_key));
+    ts_expect_ok(ts_login(s, &a, a.password));
     ts_pg_finish(admin);
     ts_reopen_database(NULL);
     vault_server_close(s);
@@ -271,14 +275,20 @@ void test_server_faults__schema_upgrade_in_place(void **state)
     ts_account a;
     vault_server *s = ts_open_registered("faults_upgrade", &a);
     vault_server_close(s);
-    /* Undo migration 3 by hand. */
+    /* Undo migrations 4 and 3 by hand: the account is one of protocol 1. */
+    ts_db_run("faults_upgrade", "ALTER TABLE accounts DROP COLUMN record");
+    ts_db_run("faults_upgrade", "ALTER TABLE accounts ADD COLUMN verifier bytea,"
+                                " ADD COLUMN salt bytea");
     ts_db_run("faults_upgrade", "ALTER TABLE links DROP COLUMN role");
     ts_db_run("faults_upgrade", "ALTER TABLE links ALTER COLUMN account_id SET NOT NULL");
     ts_db_run("faults_upgrade", "ALTER TABLE links ALTER COLUMN device_id SET NOT NULL");
     assert_int_equal(ts_db_run("faults_upgrade", "UPDATE schema_version SET version = 2"), 1);
 
     s = ts_reopen("faults_upgrade", 1);
-    assert_int_equal(ts_db_run("faults_upgrade", "SELECT version FROM schema_version"), 3);
+    assert_int_equal(ts_db_run("faults_upgrade", "SELECT version FROM schema_version"), 4);
+    /* No legacy login path: the protocol 1 account keeps its data and open
+     * session but has no OPAQUE record, so no password logs in to it. */
+    ts_expect_error(ts_login(s, &a, a.password), "auth");
     assert_int_equal(ts_db_run("faults_upgrade", "SELECT count(*) FROM information_schema.columns"
                                                  " WHERE table_schema = current_schema()"
                                                  " AND table_name = 'links'"

@@ -139,8 +139,7 @@ void ts_account_init(ts_account *a, unsigned n)
     snprintf(a->email, sizeof a->email, "user%u@example.com", n);
     fill(id, sizeof id, n);
     vault__bin2hex(a->account_id, id, sizeof id);
-    fill(a->auth_key, sizeof a->auth_key, n + 1000);
-    fill(a->salt, sizeof a->salt, n + 2000);
+    snprintf(a->password, sizeof a->password, "password of user %u", n);
     fill(a->protected_key, sizeof a->protected_key, n + 3000);
     fill(id, sizeof id, n + 4000);
     vault__bin2hex(a->device_id, id, sizeof id);
@@ -153,7 +152,7 @@ cJSON *ts_request(const char *op)
 {
     cJSON *req = cJSON_CreateObject();
     assert_non_null(req);
-    cJSON_AddNumberToObject(req, "v", 1);
+    cJSON_AddNumberToObject(req, "v", 2);
     cJSON_AddStringToObject(req, "op", op);
     return req;
 }
@@ -177,8 +176,12 @@ cJSON *ts_register_request(const ts_account *a)
     char *blob = ts_blob_b64(a, 1, "{\"items\":[]}");
     cJSON_AddStringToObject(req, "email", a->email);
     cJSON_AddStringToObject(req, "account_id", a->account_id);
-    ts_add_hex(req, "auth_key", a->auth_key, sizeof a->auth_key);
-    ts_add_hex(req, "salt", a->salt, sizeof a->salt);
+    char record[2 * 192 + 1];
+    if (a->record[0] == '\0')
+        test_opaque_record_hex(record);
+    else
+        snprintf(record, sizeof record, "%s", a->record);
+    cJSON_AddStringToObject(req, "record", record);
     cJSON_AddNumberToObject(req, "opslimit", (double)a->opslimit);
     cJSON_AddNumberToObject(req, "memlimit", (double)a->memlimit);
     ts_add_hex(req, "protected_key", a->protected_key, sizeof a->protected_key);
@@ -189,14 +192,27 @@ cJSON *ts_register_request(const ts_account *a)
     return req;
 }
 
-cJSON *ts_login_request(const ts_account *a, const uint8_t *auth_key)
+cJSON *ts_login_request(vault_server *s, const ts_account *a, const char *password)
 {
-    cJSON *req = ts_request("login");
-    cJSON_AddStringToObject(req, "email", a->email);
-    ts_add_hex(req, "auth_key", auth_key, 32);
+    cJSON *req = ts_request("login_finish");
+    ts_add_proof(s, req, a, password);
     cJSON_AddStringToObject(req, "device_id", a->device_id);
     cJSON_AddStringToObject(req, "device_name", "test laptop");
     return req;
+}
+
+void ts_add_proof(vault_server *s, cJSON *req, const ts_account *a, const char *password)
+{
+    test_proof p;
+    cJSON *error = NULL;
+    int rc = test_opaque_prove_ex(s, a->email, password, &p, &error);
+    if (error != NULL) {
+        char *t = cJSON_PrintUnformatted(error);
+        fail_msg("login_start failed: %s", t);
+    }
+    assert_true(rc == VAULT_OK || rc == VAULT_E_AUTH);
+    cJSON_AddStringToObject(req, "login_state", p.state);
+    cJSON_AddStringToObject(req, "ke3", p.ke3);
 }
 
 cJSON *ts_session_request(const char *op, const char *session)
@@ -218,15 +234,30 @@ cJSON *ts_push_request(const ts_account *a, uint64_t base, const char *content)
 
 void ts_register(vault_server *s, ts_account *a)
 {
+    test_opaque_record_for(s, a->email, a->password, a->record);
     cJSON *resp = ts_call(s, ts_register_request(a));
     ts_assert_ok(resp);
     snprintf(a->session, sizeof a->session, "%s", ts_str(resp, "session"));
     cJSON_Delete(resp);
 }
 
-cJSON *ts_login(vault_server *s, const ts_account *a, const uint8_t *auth_key)
+cJSON *ts_login(vault_server *s, const ts_account *a, const char *password)
 {
-    return ts_call(s, ts_login_request(a, auth_key));
+    test_proof p;
+    cJSON *error = NULL;
+    int rc = test_opaque_prove_ex(s, a->email, password, &p, &error);
+    if (error != NULL)
+        return error;
+    assert_true(rc == VAULT_OK || rc == VAULT_E_AUTH);
+    cJSON *req = ts_request("login_finish");
+    cJSON_AddStringToObject(req, "login_state", p.state);
+    cJSON_AddStringToObject(req, "ke3", p.ke3);
+    cJSON_AddStringToObject(req, "device_id", a->device_id);
+    cJSON_AddStringToObject(req, "device_name", "test laptop");
+    cJSON *resp = ts_call(s, req);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "ok")))
+        cJSON_AddStringToObject(resp, "session", p.session);
+    return resp;
 }
 
 cJSON *ts_push(vault_server *s, const ts_account *a, uint64_t base, const char *content)

@@ -148,6 +148,28 @@ static cJSON *call_from(vault_server *s, const char *peer, cJSON *request)
     return resp;
 }
 
+/* A whole login from peer, as a client runs it: login_start, then (only
+ * if the password is right: a client learns that from KE2) login_finish.
+ * NULL after a wrong password, else the answer that ended it. */
+static cJSON *login_from(vault_server *s, const char *peer, const ts_account *a,
+                         const char *password)
+{
+    test_proof p;
+    cJSON *error = NULL;
+    int rc = test_opaque_prove_from(s, peer, a->email, password, &p, &error);
+    if (error != NULL)
+        return error;
+    if (rc == VAULT_E_AUTH)
+        return NULL;
+    assert_int_equal(rc, VAULT_OK);
+    cJSON *req = ts_request("login_finish");
+    cJSON_AddStringToObject(req, "login_state", p.state);
+    cJSON_AddStringToObject(req, "ke3", p.ke3);
+    cJSON_AddStringToObject(req, "device_id", a->device_id);
+    cJSON_AddStringToObject(req, "device_name", "test laptop");
+    return call_from(s, peer, req);
+}
+
 static cJSON *link_request(int n)
 {
     uint8_t fetch_hash[32] = {0};
@@ -187,7 +209,9 @@ void test_server_limits__a5_second_address_links_while_one_floods(void **state)
 /* Abuse case A4 (per address and global): wrong passwords spread over many
  * accounts from one address are limited per address, even though no
  * account reaches its own lockout; another address is not affected, and
- * right passwords do not count. */
+ * right passwords do not count. Protocol 2: a guess is counted at
+ * login_start (the guesser learns its answer from KE2 and sends nothing
+ * more) and given back only when a login_finish proves the password. */
 void test_server_limits__a4_guesses_over_many_accounts_limited_per_address(void **state)
 {
     (void)state;
@@ -196,17 +220,15 @@ void test_server_limits__a4_guesses_over_many_accounts_limited_per_address(void 
     for (unsigned i = 0; i < VAULT_SERVER_GUESSES_PER_ADDRESS; i++) {
         ts_account stranger;
         ts_account_init(&stranger, 100 + i); /* never registered: one guess each */
-        ts_expect_error(call_from(s, "203.0.113.5", ts_login_request(&stranger,
-                                                                     stranger.auth_key)),
-                        "auth");
+        assert_null(login_from(s, "203.0.113.5", &stranger, stranger.password));
     }
-    cJSON *resp = call_from(s, "203.0.113.5", ts_login_request(&owner, owner.auth_key));
+    cJSON *resp = login_from(s, "203.0.113.5", &owner, owner.password);
     ts_assert_error(resp, "rate_limited");
     assert_true(ts_u64(cJSON_GetObjectItemCaseSensitive(resp, "error"), "retry_after_ms") > 0);
     cJSON_Delete(resp);
-    ts_expect_ok(call_from(s, "203.0.113.6", ts_login_request(&owner, owner.auth_key)));
+    ts_expect_ok(login_from(s, "203.0.113.6", &owner, owner.password));
     for (unsigned i = 0; i < 2 * VAULT_SERVER_GUESSES_PER_ADDRESS; i++)
-        ts_expect_ok(call_from(s, "203.0.113.7", ts_login_request(&owner, owner.auth_key)));
+        ts_expect_ok(login_from(s, "203.0.113.7", &owner, owner.password));
     vault_server_close(s);
 }
 
@@ -226,12 +248,12 @@ void test_server_limits__a4_guesses_from_many_addresses_limited_globally(void **
         snprintf(peer, sizeof peer, "198.18.0.%u", i + 1);
         ts_account stranger;
         ts_account_init(&stranger, 200 + i);
-        ts_expect_error(call_from(s, peer, ts_login_request(&stranger, stranger.auth_key)),
-                        "auth");
+        assert_null(login_from(s, peer, &stranger, stranger.password));
     }
-    ts_expect_error(call_from(s, "198.18.1.1", ts_login_request(&owner, owner.auth_key)),
-                    "rate_limited");
+    cJSON *resp = login_from(s, "198.18.1.1", &owner, owner.password);
+    ts_assert_error(resp, "rate_limited");
+    cJSON_Delete(resp);
     assert_int_equal(vault_server_set_option(s, VAULT_SERVER_GUESS_LIMIT_GLOBAL, 6), VAULT_OK);
-    ts_expect_ok(call_from(s, "198.18.1.1", ts_login_request(&owner, owner.auth_key)));
+    ts_expect_ok(login_from(s, "198.18.1.1", &owner, owner.password));
     vault_server_close(s);
 }

@@ -7,6 +7,18 @@
 #include "common/common.h"
 #include "server_test.h"
 
+/* A valid blinded element (RFC 9807's first registration request). */
+#define REQ0 "5059ff249eb1551b7ce4991f3336205bde44a105a032e747d21bf382e75f7a71"
+
+/* A login state of the right length that this server never sealed. */
+#define STATE0                                                                          \
+    "0000000000000000000000000000000000000000000000000000000000000000000000000000000000" \
+    "0000000000000000000000000000000000000000000000000000000000000000000000000000000000" \
+    "0000000000000000000000000000000000000000000000000000000000000000000000000000000000" \
+    "0000000000000000000000000000000000000000000000000000000000000000000000000000000000" \
+    "0000000000000000000000000000000000000000000000000000000000000000000000000000000000" \
+    "000000000000000000000000000000000000000000"
+
 typedef struct bad_case {
     const char *text;
     const char *code;
@@ -17,70 +29,72 @@ static const bad_case corpus[] = {
     {"[]", "invalid"},
     {"null", "invalid"},
     {"1", "invalid"},
-    {"\"prelogin\"", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":\"a@b.c\"} x", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":\"a@b.c\"}{}", "invalid"},
+    {"\"register_start\"", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b.c\"} x", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b.c\"}{}", "invalid"},
     {"{}", "version"},
-    {"{\"op\":\"prelogin\",\"email\":\"a@b.c\"}", "version"},
-    {"{\"v\":2,\"op\":\"prelogin\",\"email\":\"a@b.c\"}", "version"},
-    {"{\"v\":\"1\",\"op\":\"prelogin\",\"email\":\"a@b.c\"}", "version"},
-    {"{\"v\":1.5,\"op\":\"prelogin\",\"email\":\"a@b.c\"}", "version"},
-    {"{\"v\":2,\"op\":\"no_such_op\"}", "version"},
-    {"{\"v\":1}", "invalid"},
-    {"{\"v\":1,\"op\":5}", "invalid"},
-    {"{\"v\":1,\"op\":null}", "invalid"},
-    {"{\"v\":1,\"op\":\"no_such_op\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"Prelogin\",\"email\":\"a@b.c\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":\"a@b.c\",\"extra\":1}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":\"a@b.c\",\"email\":\"d@e.f\"}", "invalid"},
-    {"{\"v\":1,\"v\":1,\"op\":\"prelogin\",\"email\":\"a@b.c\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":5}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":null}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":[\"a@b.c\"]}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":\"no-at-sign\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":\"@\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":\"   \"}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":\"a@b\\u0000.evil\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":\"a@b\\u0001c\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":\"a@b\tc\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":\"a@b\xff\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":\"a@b\xc0\xaf\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":\"a@b\xed\xa0\x80\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"prelogin\",\"email\":\"a@b.c\\\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"login\",\"email\":\"a@b.c\",\"device_id\":"
+    {"{\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b.c\"}", "version"},
+    {"{\"v\":1,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b.c\"}", "version"},
+    {"{\"v\":\"2\",\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b.c\"}", "version"},
+    {"{\"v\":2.5,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b.c\"}", "version"},
+    {"{\"v\":1,\"op\":\"no_such_op\"}", "version"},
+    {"{\"v\":2}", "invalid"},
+    {"{\"v\":2,\"op\":5}", "invalid"},
+    {"{\"v\":2,\"op\":null}", "invalid"},
+    {"{\"v\":2,\"op\":\"no_such_op\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"Register_start\",\"email\":\"a@b.c\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b.c\",\"extra\":1}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b.c\",\"email\":\"d@e.f\"}", "invalid"},
+    {"{\"v\":2,\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b.c\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":5}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":null}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":[\"a@b.c\"]}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"no-at-sign\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"@\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"   \"}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b\\u0000.evil\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b\\u0001c\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b\tc\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b\xff\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b\xc0\xaf\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b\xed\xa0\x80\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b.c\\\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"login_finish\",\"login_state\":\"" STATE0 "\",\"device_id\":"
      "\"000102030405060708090a0b0c0d0e0f\",\"device_name\":\"x\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"login\",\"email\":\"a@b.c\",\"auth_key\":"
-     "\"000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0\","
+    {"{\"v\":2,\"op\":\"login_finish\",\"login_state\":\"" STATE0 "\",\"ke3\":"
+     "\"0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\","
      "\"device_id\":\"000102030405060708090a0b0c0d0e0f\",\"device_name\":\"x\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"login\",\"email\":\"a@b.c\",\"auth_key\":"
-     "\"000102030405060708090A0B0C0D0E0F000102030405060708090a0b0c0d0e0f\","
+    {"{\"v\":2,\"op\":\"login_finish\",\"login_state\":\"" STATE0 "\",\"ke3\":"
+     "\"0A000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\","
      "\"device_id\":\"000102030405060708090a0b0c0d0e0f\",\"device_name\":\"x\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"login\",\"email\":\"a@b.c\",\"auth_key\":"
-     "\"000102030405060708090g0b0c0d0e0f000102030405060708090a0b0c0d0e0f\","
+    {"{\"v\":2,\"op\":\"login_finish\",\"login_state\":\"" STATE0 "\",\"ke3\":"
+     "\"0g000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\","
      "\"device_id\":\"000102030405060708090a0b0c0d0e0f\",\"device_name\":\"x\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"login\",\"email\":\"a@b.c\",\"auth_key\":"
-     "\"000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f\","
+    {"{\"v\":2,\"op\":\"login_finish\",\"login_state\":\"" STATE0 "\",\"ke3\":"
+     "\"00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\","
      "\"device_id\":\"000102030405060708090a0b0c0d0e0f\",\"device_name\":\"\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"login\",\"email\":\"a@b.c\",\"auth_key\":"
-     "\"000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f\","
-     "\"device_id\":\"000102030405060708090a0b0c0d0e0f\",\"device_name\":"
-     "\"0123456789012345678901234567890123456789012345678901234567890123X\"}", "limit"},
-    {"{\"v\":1,\"op\":\"login\",\"email\":\"a@b.c\",\"auth_key\":"
-     "\"000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f\","
+    {"{\"v\":2,\"op\":\"login_finish\",\"login_state\":\"" STATE0 "\",\"ke3\":"
+     "\"00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\","
+     "\"device_id\":\"000102030405060708090a0b0c0d0e0f\",\"device_name\":\"0123456789012345678901234567890123456789012345678901234567890123X\"}", "limit"},
+    {"{\"v\":2,\"op\":\"login_finish\",\"login_state\":\"" STATE0 "\",\"ke3\":"
+     "\"00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\","
      "\"device_id\":\"000102030405060708090a0b0c0d0e\",\"device_name\":\"x\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"pull\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"pull\",\"session\":\"abc\"}", "invalid"},
-    {"{\"v\":1,\"op\":\"pull\",\"session\":1}", "invalid"},
-    {"{\"v\":1,\"op\":\"pull\",\"session\":"
+    {"{\"v\":2,\"op\":\"login_finish\",\"login_state\":\"" STATE0 "\",\"ke3\":"
+     "\"00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\","
+     "\"device_id\":\"000102030405060708090a0b0c0d0e0f\",\"device_name\":\"x\"}", "auth"},
+    {"{\"v\":2,\"op\":\"pull\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"pull\",\"session\":\"abc\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"pull\",\"session\":1}", "invalid"},
+    {"{\"v\":2,\"op\":\"pull\",\"session\":"
      "\"000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f\"}", "auth"},
-    {"{\"v\":1,\"op\":\"register\",\"email\":\"a@b.c\"}", "invalid"},
+    {"{\"v\":2,\"op\":\"register\",\"email\":\"a@b.c\"}", "invalid"},
 };
 
-/* A prelogin that must still succeed after each bad request. */
+/* A register_start that must still succeed after each bad request. */
 static void still_serving(vault_server *s)
 {
-    const char *ok = "{\"v\":1,\"op\":\"prelogin\",\"email\":\"alive@example.com\"}";
+    const char *ok = "{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"alive@example.com\"}";
     ts_expect_ok(ts_call_text(s, ok, strlen(ok)));
 }
 
@@ -129,12 +143,12 @@ void test_server_malformed__corpus(void **state)
     /* Empty input, NUL bytes, a NULL request. */
     expect_text(s, "", 0, "invalid");
     expect_text(s, NULL, 0, "invalid");
-    const char nul_inside[] = "{\"v\":1,\"op\":\"prelogin\",\"email\":\"a@b.c\0x\"}";
+    const char nul_inside[] = "{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b.c\0x\"}";
     expect_text(s, nul_inside, sizeof nul_inside - 1, "invalid");
-    const char nul_outside[] = "{\"v\":1,\"op\":\"prelogin\",\"email\":\"a@b.c\"}\0 ";
+    const char nul_outside[] = "{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b.c\"}\0 ";
     expect_text(s, nul_outside, sizeof nul_outside - 1, "invalid");
     /* One trailing NUL (a C string passed with its terminator) is fine. */
-    const char with_nul[] = "{\"v\":1,\"op\":\"prelogin\",\"email\":\"a@b.c\"}";
+    const char with_nul[] = "{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":\"a@b.c\"}";
     ts_expect_ok(ts_call_text(s, with_nul, sizeof with_nul));
     vault_server_close(s);
 }
@@ -157,18 +171,20 @@ void test_server_malformed__oversized_request(void **state)
     memset(email, 'a', n);
     email[0] = '@';
     email[n] = '\0';
-    cJSON *req = ts_request("prelogin");
+    cJSON *req = ts_request("register_start");
     cJSON_AddStringToObject(req, "email", email);
+    cJSON_AddStringToObject(req, "request", REQ0);
     expect_request(s, req, "limit");
     email[300] = '\0';
-    req = ts_request("prelogin");
+    req = ts_request("register_start");
     cJSON_AddStringToObject(req, "email", email);
+    cJSON_AddStringToObject(req, "request", REQ0);
     expect_request(s, req, "limit");
     free(email);
     /* Deep nesting. */
     size_t depth = 5000;
-    char *deep = malloc(2 * depth + 64);
-    size_t len = (size_t)sprintf(deep, "{\"v\":1,\"op\":\"prelogin\",\"email\":");
+    char *deep = malloc(2 * depth + 256);
+    size_t len = (size_t)sprintf(deep, "{\"v\":2,\"op\":\"register_start\",\"request\":\"" REQ0 "\",\"email\":");
     for (size_t i = 0; i < depth; i++)
         deep[len++] = '[';
     for (size_t i = 0; i < depth; i++)

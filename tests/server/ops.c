@@ -98,7 +98,7 @@ void test_server_login__answers_account(void **state)
 {
     (void)state;
     static const char *const members[] = {"ok", "session", "expires_ms", "account_id",
-                                          "protected_key", "salt", "opslimit", "memlimit",
+                                          "protected_key", "opslimit", "memlimit",
                                           "revision", NULL};
     char hex[2 * VAULT_PROTECTED_KEY_BYTES + 1];
     vault_server *s = ts_open("login", 1);
@@ -107,7 +107,7 @@ void test_server_login__answers_account(void **state)
     a.opslimit = TEST_OPS;
     a.memlimit = TEST_MEM;
     ts_register(s, &a);
-    cJSON *resp = ts_login(s, &a, a.auth_key);
+    cJSON *resp = ts_login(s, &a, a.password);
     ts_assert_ok(resp);
     ts_assert_members(resp, members);
     assert_true(is_lower_hex(ts_str(resp, "session"), 64));
@@ -116,8 +116,6 @@ void test_server_login__answers_account(void **state)
     assert_string_equal(ts_str(resp, "account_id"), a.account_id);
     vault__bin2hex(hex, a.protected_key, sizeof a.protected_key);
     assert_string_equal(ts_str(resp, "protected_key"), hex);
-    vault__bin2hex(hex, a.salt, sizeof a.salt);
-    assert_string_equal(ts_str(resp, "salt"), hex);
     assert_int_equal(ts_u64(resp, "opslimit"), TEST_OPS);
     assert_int_equal(ts_u64(resp, "memlimit"), TEST_MEM);
     assert_int_equal(ts_u64(resp, "revision"), 1);
@@ -129,7 +127,7 @@ void test_server_login__answers_account(void **state)
     cJSON_Delete(resp);
     /* The email is normalised. */
     snprintf(a.email, sizeof a.email, "\tUser1@EXAMPLE.com  ");
-    ts_expect_ok(ts_login(s, &a, a.auth_key));
+    ts_expect_ok(ts_login(s, &a, a.password));
     vault_server_close(s);
 }
 
@@ -141,23 +139,20 @@ void test_server_login__wrong_key_is_auth(void **state)
     ts_account_init(&a, 1);
     ts_account_init(&unknown, 9);
     ts_register(s, &a);
-    uint8_t wrong[32];
-    memcpy(wrong, a.auth_key, sizeof wrong);
-    wrong[31] ^= 1;
-    cJSON *resp = ts_login(s, &a, wrong);
+    cJSON *resp = ts_login(s, &a, "password of user 1!");
     ts_assert_error(resp, "auth");
     char message[256];
     snprintf(message, sizeof message, "%s",
              ts_str(cJSON_GetObjectItemCaseSensitive(resp, "error"), "message"));
     cJSON_Delete(resp);
     /* An unknown email gets the very same answer. */
-    resp = ts_login(s, &unknown, unknown.auth_key);
+    resp = ts_login(s, &unknown, unknown.password);
     ts_assert_error(resp, "auth");
     assert_string_equal(ts_str(cJSON_GetObjectItemCaseSensitive(resp, "error"), "message"),
                         message);
     cJSON_Delete(resp);
     /* Another account's key does not open this one. */
-    ts_expect_error(ts_login(s, &a, unknown.auth_key), "auth");
+    ts_expect_error(ts_login(s, &a, unknown.password), "auth");
     vault_server_close(s);
 }
 
@@ -280,13 +275,12 @@ void test_server_push__keeps_last_revisions(void **state)
     vault_server_close(s);
 }
 
-static cJSON *change_password_request(const ts_account *a, const uint8_t *old_key,
-                                      const ts_account *next)
+static cJSON *change_password_request(vault_server *s, const ts_account *a,
+                                      const char *old_password, const ts_account *next)
 {
     cJSON *req = ts_session_request("change_password", a->session);
-    ts_add_hex(req, "old_auth_key", old_key, 32);
-    ts_add_hex(req, "new_auth_key", next->auth_key, sizeof next->auth_key);
-    ts_add_hex(req, "salt", next->salt, sizeof next->salt);
+    ts_add_proof(s, req, a, old_password);
+    cJSON_AddStringToObject(req, "record", next->record);
     cJSON_AddNumberToObject(req, "opslimit", (double)next->opslimit);
     cJSON_AddNumberToObject(req, "memlimit", (double)next->memlimit);
     ts_add_hex(req, "protected_key", next->protected_key, sizeof next->protected_key);
@@ -300,42 +294,52 @@ void test_server_change_password__replaces_credentials(void **state)
     ts_account a, next, second;
     ts_account_init(&a, 1);
     ts_register(s, &a);
-    cJSON *resp = ts_login(s, &a, a.auth_key);
+    cJSON *resp = ts_login(s, &a, a.password);
     ts_assert_ok(resp);
     second = a;
     snprintf(second.session, sizeof second.session, "%s", ts_str(resp, "session"));
     cJSON_Delete(resp);
-    /* New key, salt, parameters and wrapped key. */
+    /* New record (new password), parameters and wrapped key. */
     ts_account_init(&next, 50);
     next.opslimit = 4;
     next.memlimit = 128u * 1024u * 1024u;
-    ts_expect_error(ts_call(s, change_password_request(&a, next.auth_key, &next)), "auth");
-    resp = ts_call(s, change_password_request(&a, a.auth_key, &next));
+    test_opaque_record_for(s, a.email, next.password, next.record);
+    ts_expect_error(ts_call(s, change_password_request(s, &a, next.password, &next)), "auth");
+    cJSON *req = ts_session_request("change_password", a.session);
+    test_proof proof;
+    assert_int_equal(test_opaque_prove(s, a.email, a.password, &proof), VAULT_OK);
+    cJSON_AddStringToObject(req, "login_state", proof.state);
+    cJSON_AddStringToObject(req, "ke3", proof.ke3);
+    cJSON_AddStringToObject(req, "record", next.record);
+    cJSON_AddNumberToObject(req, "opslimit", (double)next.opslimit);
+    cJSON_AddNumberToObject(req, "memlimit", (double)next.memlimit);
+    ts_add_hex(req, "protected_key", next.protected_key, sizeof next.protected_key);
+    resp = ts_call(s, req);
     ts_assert_ok(resp);
-    ts_assert_members(resp, session_members);
-    char fresh[65];
-    snprintf(fresh, sizeof fresh, "%s", ts_str(resp, "session"));
+    static const char *const change_members[] = {"ok", "expires_ms", NULL};
+    ts_assert_members(resp, change_members);
+    char fresh[65]; /* the session derived from the proof's key exchange */
+    snprintf(fresh, sizeof fresh, "%s", proof.session);
     cJSON_Delete(resp);
     /* Every earlier session is over, the fresh one works. */
     ts_expect_error(ts_call(s, ts_session_request("pull", a.session)), "auth");
     ts_expect_error(ts_call(s, ts_session_request("pull", second.session)), "auth");
     snprintf(a.session, sizeof a.session, "%s", fresh);
     assert_int_equal(ts_revision(s, &a), 1);
-    /* The old key is refused, the new one answers the new parameters. */
-    ts_expect_error(ts_login(s, &a, a.auth_key), "auth");
-    resp = ts_login(s, &a, next.auth_key);
+    /* The old password is refused, the new one answers the new parameters. */
+    ts_expect_error(ts_login(s, &a, a.password), "auth");
+    resp = ts_login(s, &a, next.password);
     ts_assert_ok(resp);
     char hex[2 * VAULT_PROTECTED_KEY_BYTES + 1];
-    vault__bin2hex(hex, next.salt, sizeof next.salt);
-    assert_string_equal(ts_str(resp, "salt"), hex);
     vault__bin2hex(hex, next.protected_key, sizeof next.protected_key);
     assert_string_equal(ts_str(resp, "protected_key"), hex);
     assert_int_equal(ts_u64(resp, "opslimit"), 4);
     assert_int_equal(ts_u64(resp, "memlimit"), 128u * 1024u * 1024u);
-    cJSON_Delete(resp);
     /* Weak new parameters are refused. */
     next.opslimit = 1;
-    ts_expect_error(ts_call(s, change_password_request(&a, next.auth_key, &next)), "invalid");
+    snprintf(a.session, sizeof a.session, "%s", ts_str(resp, "session"));
+    cJSON_Delete(resp);
+    ts_expect_error(ts_call(s, change_password_request(s, &a, next.password, &next)), "invalid");
     vault_server_close(s);
 }
 
@@ -351,16 +355,19 @@ void test_server_delete_account__removes_everything(void **state)
     ts_register(s, &b);
     ts_expect_ok(ts_push(s, &a, 1, "two"));
     cJSON *req = ts_session_request("delete_account", a.session);
-    ts_add_hex(req, "auth_key", b.auth_key, sizeof b.auth_key);
+    ts_add_proof(s, req, &b, b.password); /* b's password proof: not for this account */
     ts_expect_error(ts_call(s, req), "auth");
     req = ts_session_request("delete_account", a.session);
-    ts_add_hex(req, "auth_key", a.auth_key, sizeof a.auth_key);
+    ts_add_proof(s, req, &a, b.password);
+    ts_expect_error(ts_call(s, req), "auth");
+    req = ts_session_request("delete_account", a.session);
+    ts_add_proof(s, req, &a, a.password);
     cJSON *resp = ts_call(s, req);
     ts_assert_ok(resp);
     ts_assert_members(resp, members);
     cJSON_Delete(resp);
     ts_expect_error(ts_call(s, ts_session_request("pull", a.session)), "auth");
-    ts_expect_error(ts_login(s, &a, a.auth_key), "auth");
+    ts_expect_error(ts_login(s, &a, a.password), "auth");
     assert_int_equal(ts_db_run("delete", "SELECT count(*) FROM accounts"), 1);
     assert_int_equal(ts_db_run("delete", "SELECT count(*) FROM blobs"), 1);
     assert_int_equal(ts_db_run("delete", "SELECT count(*) FROM devices"), 1);
@@ -390,10 +397,10 @@ void test_server_device__revoked_is_refused(void **state)
     vault_server *s = ts_open_registered("revoked", &a);
     revoke_device("revoked", a.device_id);
     ts_expect_error(ts_call(s, ts_session_request("pull", a.session)), "revoked");
-    ts_expect_error(ts_login(s, &a, a.auth_key), "revoked");
+    ts_expect_error(ts_login(s, &a, a.password), "revoked");
     /* Another device of the same account still logs in. */
     ts_account other = a;
     snprintf(other.device_id, sizeof other.device_id, "%032x", 77);
-    ts_expect_ok(ts_login(s, &other, a.auth_key));
+    ts_expect_ok(ts_login(s, &other, a.password));
     vault_server_close(s);
 }

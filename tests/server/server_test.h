@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "proof.h"
 #include "testutil.h"
 
 #define TS_NOW_MS 1700000000000LL /* the pinned test clock */
@@ -12,8 +13,8 @@
 typedef struct ts_account {
     char email[64];
     char account_id[33];
-    uint8_t auth_key[32];
-    uint8_t salt[16];
+    char password[32];
+    char record[2 * 192 + 1]; /* its OPAQUE record (hex): "" until ts_register makes it */
     uint8_t protected_key[VAULT_PROTECTED_KEY_BYTES];
     uint64_t opslimit, memlimit;
     char device_id[33];
@@ -83,15 +84,26 @@ cJSON *ts_request(const char *op);
 void ts_add_hex(cJSON *req, const char *name, const uint8_t *bytes, size_t len);
 /* Base64 of a blob sealed for account_id at revision (malloc'ed). */
 char *ts_blob_b64(const ts_account *a, uint64_t revision, const char *content);
+/* A register request; an account without a record gets a random valid one
+ * (it registers, but cannot log in: ts_register makes a real one). */
 cJSON *ts_register_request(const ts_account *a);
-cJSON *ts_login_request(const ts_account *a, const uint8_t *auth_key);
+/* login_finish for a's email and device, with an OPAQUE proof of password
+ * (garbage after a wrong password, as a guesser sends). */
+cJSON *ts_login_request(vault_server *s, const ts_account *a, const char *password);
+/* Adds a fresh OPAQUE proof of password for a's email ("login_state",
+ * "ke3") to a step-up request. */
+void ts_add_proof(vault_server *s, cJSON *req, const ts_account *a, const char *password);
 cJSON *ts_session_request(const char *op, const char *session);
 cJSON *ts_push_request(const ts_account *a, uint64_t base, const char *content);
 
-/* Registers a (stores the session in a->session); asserts success. */
+/* Registers a with a real OPAQUE record for a->password (stores the session
+ * in a->session); asserts success. */
 void ts_register(vault_server *s, ts_account *a);
-/* Logs in with a's key; returns the response (caller deletes). */
-cJSON *ts_login(vault_server *s, const ts_account *a, const uint8_t *auth_key);
+/* Logs in (login_start, login_finish) with password; returns login_finish's
+ * response, or login_start's if that failed (caller deletes). On success the
+ * response also holds "session": the token the client derives from the key
+ * exchange (the server never sends it). */
+cJSON *ts_login(vault_server *s, const ts_account *a, const char *password);
 /* Pushes base+1; returns the response. */
 cJSON *ts_push(vault_server *s, const ts_account *a, uint64_t base, const char *content);
 /* The account's current revision, by pull. */
@@ -112,8 +124,9 @@ TS_AREA(test_server_push__keeps_last_revisions);
 TS_AREA(test_server_change_password__replaces_credentials);
 TS_AREA(test_server_delete_account__removes_everything);
 TS_AREA(test_server_device__revoked_is_refused);
-TS_AREA(test_server_prelogin__known_and_unknown_look_alike);
-TS_AREA(test_server_prelogin__fake_salt_is_deterministic);
+TS_AREA(test_server_login_start__known_and_unknown_look_alike);
+TS_AREA(test_server_login_start__fake_record_is_deterministic);
+TS_AREA(test_server_step_up__session_alone_is_refused);
 TS_AREA(test_server_ratelimit__delays_after_free_failures);
 TS_AREA(test_server_ratelimit__unknown_email_alike);
 TS_AREA(test_server_ratelimit__delay_is_capped);

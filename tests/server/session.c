@@ -18,7 +18,7 @@ void test_server_session__expires(void **state)
     ts_expect_error(ts_call(s, ts_session_request("pull", a.session)), "auth");
     /* A shorter lifetime applies to new sessions. */
     assert_int_equal(vault_server_set_option(s, VAULT_SERVER_SESSION_TTL, 60), VAULT_OK);
-    cJSON *resp = ts_login(s, &a, a.auth_key);
+    cJSON *resp = ts_login(s, &a, a.password);
     ts_assert_ok(resp);
     assert_int_equal(ts_u64(resp, "expires_ms"), TS_NOW_MS + 3600 * 1000 + 60 * 1000);
     snprintf(a.session, sizeof a.session, "%s", ts_str(resp, "session"));

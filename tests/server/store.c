@@ -302,7 +302,7 @@ void test_server_devices__list_revoke_rotate(void **state)
     ts_account second = f.a;
     snprintf(second.device_id, sizeof second.device_id, "%032x", 77);
     assert_int_equal(vault_server_set_option(f.s, VAULT_SERVER_CLOCK_SKEW, 1), VAULT_OK);
-    ts_expect_ok(ts_login(f.s, &second, second.auth_key));
+    ts_expect_ok(ts_login(f.s, &second, second.password));
     uint8_t second_id[VAULT_STORE_ID_BYTES];
     assert_int_equal(vault__hex2bin(second_id, sizeof second_id, second.device_id), VAULT_OK);
 

@@ -136,6 +136,12 @@ int sim_world_build(sim_world *w, const char *dir)
     CHECK(vault_client_create(w->dev[0].c, sim_passwords[0], VAULT_KDF_OPSLIMIT_MIN,
                               VAULT_KDF_MEMLIMIT_MIN));
     CHECK(vault_client_register(w->dev[0].c, SIM_EMAIL));
+    /* Device 1 signs in with the password, given the Secret Key from the kit. */
+    char *kit = NULL, secret_key[40] = "";
+    CHECK(vault_client_emergency_kit(w->dev[0].c, &kit));
+    sscanf(strstr(kit, "ZK1-"), "%39s", secret_key);
+    vault_free(kit);
+    CHECK(vault_client_set_secret_key(w->dev[1].c, secret_key));
     CHECK(vault_client_login(w->dev[1].c, SIM_EMAIL, sim_passwords[0]));
     for (int i = 2; i < SIM_DEVICES; i++) {
         CHECK(link_device(w, i));

@@ -70,7 +70,8 @@ static char *lie(liar *l, const char *op, char *honest)
     }
     if (strcmp(op, "pull") == 0 && l->mode == LIAR_RECORD_PULL && l->recorded == NULL) {
         l->recorded = out_string(honest);
-    } else if (strcmp(op, "login") == 0 && l->mode == LIAR_RECORD_KEY && l->recorded == NULL) {
+    } else if (strcmp(op, "login_finish") == 0 && l->mode == LIAR_RECORD_KEY &&
+               l->recorded == NULL) {
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(resp, "protected_key");
         if (cJSON_IsString(k))
             l->recorded = out_string(k->valuestring);
@@ -86,10 +87,10 @@ static char *lie(liar *l, const char *op, char *honest)
         cJSON *r = cJSON_GetObjectItemCaseSensitive(resp, "revision");
         cJSON_SetNumberValue(r, r->valuedouble + 1);
         out = reprint(resp);
-    } else if (strcmp(op, "prelogin") == 0 && l->mode == LIAR_WEAK_KDF) {
+    } else if (strcmp(op, "login_start") == 0 && l->mode == LIAR_WEAK_KDF) {
         cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(resp, "opslimit"), (double)l->arg);
         out = reprint(resp);
-    } else if (strcmp(op, "login") == 0 && l->mode == LIAR_SWAP_PROTECTED_KEY &&
+    } else if (strcmp(op, "login_finish") == 0 && l->mode == LIAR_SWAP_PROTECTED_KEY &&
                l->recorded != NULL) {
         cJSON_SetValuestring(cJSON_GetObjectItemCaseSensitive(resp, "protected_key"),
                              l->recorded);
@@ -165,6 +166,19 @@ int liar_transport(const char *request, size_t request_len, char **response,
     liar *l = ctx;
     const char *op = op_of(request, request_len);
     char *answer = NULL, *swapped = NULL;
+    snprintf(l->last_op, sizeof l->last_op, "%s", op);
+    if (l->keep_requests) {
+        char *grown = vault_malloc(l->requests_len + request_len + 1);
+        if (grown == NULL)
+            return VAULT_E_NOMEM;
+        if (l->requests_len)
+            memcpy(grown, l->requests, l->requests_len);
+        memcpy(grown + l->requests_len, request, request_len);
+        grown[l->requests_len + request_len] = '\0';
+        vault_free(l->requests);
+        l->requests = grown;
+        l->requests_len += request_len;
+    }
     if (l->mode == LIAR_SWAP_LINK_KEY &&
         (strcmp(op, "link_post_key") == 0 || strcmp(op, "link_accept") == 0)) {
         if ((swapped = swap_public_key(request, request_len)) == NULL)
@@ -212,6 +226,10 @@ void liar_reset(liar *l)
     l->dropped_pushes = 0;
     l->op = l->member = l->value = NULL;
     l->replays = 0;
+    vault_free(l->requests);
+    l->requests = NULL;
+    l->requests_len = 0;
+    l->keep_requests = 0;
     l->canned_op = l->canned = NULL;
 }
 

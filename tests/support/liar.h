@@ -15,9 +15,9 @@ typedef enum {
     LIAR_REPLAY_PULL,       /* answers pulls with the recorded (older) answer */
     LIAR_FLIP_BLOB_BIT,     /* flips bit `arg` of the pulled blob */
     LIAR_CLAIM_NEXT_REVISION, /* claims revision+1 for the current blob */
-    LIAR_WEAK_KDF,          /* prelogin offers opslimit `arg` */
-    LIAR_RECORD_KEY,        /* honest, but keeps the protected key of the next login */
-    LIAR_SWAP_PROTECTED_KEY, /* login returns the recorded protected key */
+    LIAR_WEAK_KDF,          /* login_start offers opslimit `arg` */
+    LIAR_RECORD_KEY,        /* honest, but keeps the protected key of the next login_finish */
+    LIAR_SWAP_PROTECTED_KEY, /* login_finish returns the recorded protected key */
     LIAR_DROP_PUSH,         /* acknowledges pushes without storing them */
     LIAR_TRUNCATE,          /* cuts every answer to `arg` bytes */
     LIAR_GARBAGE,           /* answers with non-JSON bytes */
@@ -41,6 +41,12 @@ typedef struct liar {
     const char *member; /* LIAR_REWRITE: the answer member to replace */
     const char *value;  /* LIAR_REWRITE: its new value, as JSON text */
     int replays;        /* how many answers LIAR_REPLAY_OP / LIAR_REWRITE forged */
+    char last_op[32];   /* the operation of the last request the client sent */
+    /* With keep_requests set: every request text the client sent, one after
+     * the other (vault_free'd by liar_reset), as a malicious server keeps. */
+    int keep_requests;
+    char *requests;
+    size_t requests_len;
     /* Whatever the mode: requests to op `canned_op` are answered with the JSON
      * text `canned`, without reaching the server (NULL: off). */
     const char *canned_op;

@@ -8,6 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "common/common.h"
+#include "opaque/opaque.h"
+
 static char test_dir[512];
 
 static const char *ensure_dir(void)
@@ -67,6 +72,15 @@ void test_key(uint8_t key[32], uint8_t base)
 {
     for (unsigned i = 0; i < 32; i++)
         key[i] = (uint8_t)(base + i);
+}
+
+void test_opaque_record_hex(char out[2 * 192 + 1])
+{
+    uint8_t record[192], seed[32], sk[32];
+    randombytes_buf(seed, sizeof seed);
+    randombytes_buf(record, sizeof record);
+    assert_int_equal(vault__opaque_derive_keypair(sk, record, seed), VAULT_OK);
+    vault__bin2hex(out, record, sizeof record);
 }
 
 int test_run_groups(const test_group_fn *groups, size_t n)

@@ -26,6 +26,9 @@ uint8_t *test_read_file(const char *path, size_t *len);
 /* Whether needle occurs anywhere in the haystack bytes. */
 int test_contains(const uint8_t *hay, size_t hay_len, const void *needle, size_t needle_len);
 
+/* A well-formed OPAQUE record (a valid public key, random rest) as hex, for
+ * tests that register through raw requests and never log in. */
+void test_opaque_record_hex(char out[2 * 192 + 1]);
 /* A module's test executable: vault_init(), then each group in order (a
  * group function runs its CMocka group and returns how many tests failed).
  * 0 when every group passed, else 1. */

@@ -101,10 +101,32 @@ tw_device *tw_registered(tw_world *w, const char *name, const char *email,
     return d;
 }
 
+const char *tw_secret_key(tw_world *w, const char *email)
+{
+    static char key[64];
+    for (size_t i = 0; i < w->ndev; i++) {
+        char *kit = NULL;
+        if (w->dev[i]->c == NULL || vault_client_emergency_kit(w->dev[i]->c, &kit) != VAULT_OK)
+            continue;
+        const char *mail = strstr(kit, "Email:"), *sk = strstr(kit, "Secret Key: ");
+        int match = mail != NULL && sk != NULL && strncmp(mail + 12, email, strlen(email)) == 0 &&
+                    mail[12 + strlen(email)] == '\n';
+        if (match)
+            snprintf(key, sizeof key, "%.*s", (int)strcspn(sk + 12, "\n"), sk + 12);
+        vault_free(kit);
+        if (match)
+            return key;
+    }
+    fail_msg("no device of the world registered %s", email);
+    return NULL;
+}
+
 tw_device *tw_logged_in(tw_world *w, const char *name, const char *email,
                         const char *password)
 {
+    const char *sk = tw_secret_key(w, email);
     tw_device *d = tw_device_open(w, name);
+    assert_int_equal(vault_client_set_secret_key(d->c, sk), VAULT_OK);
     assert_int_equal(vault_client_login(d->c, email, password), VAULT_OK);
     return d;
 }

@@ -64,13 +64,18 @@ tw_device *tw_device_open(tw_world *w, const char *name);
 /* A device that created a vault (password, floor KDF) and registered email. */
 tw_device *tw_registered(tw_world *w, const char *name, const char *email,
                          const char *password);
-/* A device that logged in to email's account on an empty store. */
+/* A device that logged in to email's account on an empty store, given the
+ * account's Secret Key first (taken from the world's device that registered
+ * email, through its Emergency Kit). */
 tw_device *tw_logged_in(tw_world *w, const char *name, const char *email,
                         const char *password);
 /* A device linked by QR code from `from` (offer direction, the code checked
  * on both sides), unlocked with local_key and named name. */
 tw_device *tw_linked(tw_world *w, const tw_device *from, const char *name,
                      const uint8_t *local_key);
+/* The Secret Key (text form) of the world's device registered as email
+ * (static buffer); fails the test if none. */
+const char *tw_secret_key(tw_world *w, const char *email);
 /* The link's short authentication code (6 digits; vault_free it). */
 char *tw_sas(vault_link *l);
 /* Closes d's client and forgets d before the world ends (a test that opens

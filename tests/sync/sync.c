@@ -18,6 +18,9 @@ int setup_world(void **state)
     world *w = tw_state_new(sizeof *w, "sync");
     tw_device *a = tw_registered(w->tw, "a", EMAIL, PASSWORD);
     tw_device *b = tw_device_open(w->tw, "b");
+    /* b is a new device of the same account: it has the Secret Key (as from
+     * the Emergency Kit) and logs in with the password in each test. */
+    assert_int_equal(vault_client_set_secret_key(b->c, tw_secret_key(w->tw, EMAIL)), VAULT_OK);
     w->a = a->c;
     w->b = b->c;
     w->lie_a = &a->lie;

@@ -44,6 +44,7 @@ typedef struct cli {
     const char *server_db;
     const char *email;     /* --email, else the one remembered in the config */
     int password_fd;       /* -1: not given */
+    int secret_key_fd;     /* -1: not given */
     int insecure;          /* --insecure: plain http to a non-loopback host */
     const char *ca_file;   /* --cacert: PEM bundle of a private CA (else the library's rule) */
     uint64_t kdf_ops, kdf_mem; /* 0: library defaults */
@@ -74,7 +75,8 @@ typedef int (*cli_command_fn)(cli *c, int argc, char **argv);
  * command, so every command's parser merges cli_global_options. */
 enum {
     OPT_STORE = 1000, OPT_SERVER, OPT_SERVER_DB, OPT_INSECURE, OPT_EMAIL,
-    OPT_PASSWORD_FD, OPT_KDF_OPS, OPT_KDF_MEM, OPT_CACERT, OPT_TRASH_DAYS,
+    OPT_PASSWORD_FD, OPT_KDF_OPS, OPT_KDF_MEM, OPT_SECRET_KEY_FD, OPT_CACERT,
+    OPT_TRASH_DAYS,
     OPT_CMD = 2000, /* first value for command-specific long options */
     OPT_END = -1, OPT_HELP = -2, OPT_BAD = -3
 };
@@ -122,6 +124,10 @@ void cli_secret_free(char *secret);
  * env: the environment variable to use. Returns an exit code. */
 int cli_read_password(cli *c, const char *prompt, const char *env, int confirm,
                       char **out);
+/* Reads the account's Secret Key (--secret-key-fd if given, else the
+ * ZKVAULT_SECRET_KEY environment variable, else a prompt on the terminal),
+ * never from the command line. Returns an exit code. */
+int cli_read_secret_key(cli *c, char **out);
 /* Reads one secret value (e.g. an item's hidden field): terminal without echo,
  * else one line of standard input. */
 int cli_read_secret_value(const char *prompt, char **out);

@@ -1,5 +1,5 @@
 /*
- * Account commands: init, register, login, sync, passwd, logout,
+ * Account commands: init, register, kit, login, sync, passwd, logout,
  * delete-account.
  */
 #include <stdio.h>
@@ -105,13 +105,57 @@ int cli_cmd_register(cli *c, int argc, char **argv)
         rc = cli_connect(c);
     if (rc == CLI_EXIT_OK)
         rc = cli_check(c, vault_client_register(c->client, email), "cannot register");
-    return remember_and_report(c, rc, "registered", email);
+    rc = remember_and_report(c, rc, "registered", email);
+    if (rc == CLI_EXIT_OK)
+        printf("Print your Emergency Kit now (`zkvault kit`): a new device needs its Secret "
+               "Key,\nand the server cannot give it back.\n");
+    return rc;
+}
+
+static const char kit_help[] =
+    "usage: zkvault kit [--qr]\n"
+    "\n"
+    "Prints the Emergency Kit: the account's email, id and Secret Key. A new\n"
+    "device asks for the Secret Key once, with the master password; the server\n"
+    "never has it. Print it and keep it offline. --qr adds the kit as a QR code.\n";
+
+int cli_cmd_kit(cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"qr", no_argument, NULL, OPT_CMD}, {NULL, 0, NULL, 0}};
+    int qr = 0, opt;
+    while ((opt = cli_getopt(c, argc, argv, "h", opts, kit_help)) != OPT_END) {
+        if (opt != OPT_CMD)
+            return CLI_OPT_RETURN(opt);
+        qr = 1;
+    }
+    if (argc - optind != 0)
+        return cli_usage("kit takes no arguments (see `zkvault kit --help`)");
+    char *text = NULL;
+    uint8_t *code = NULL;
+    size_t code_len = 0;
+    int rc = cli_unlock(c);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_check(c, vault_client_emergency_kit(c->client, &text), "no Emergency Kit");
+    if (rc == CLI_EXIT_OK && qr)
+        rc = cli_check(c, vault_client_emergency_kit_qr(c->client, VAULT_QR_TEXT, &code,
+                                                         &code_len),
+                       "cannot draw the QR code");
+    if (rc == CLI_EXIT_OK) {
+        fputs(text, stdout);
+        if (code != NULL)
+            printf("\n%s", (const char *)code);
+    }
+    vault_free(text);
+    vault_free(code);
+    return rc;
 }
 
 static const char login_help[] =
     "usage: zkvault login EMAIL [--server URL | --server-db PATH]\n"
     "\n"
-    "On an empty store: fetches the account from the server and unlocks it.\n"
+    "On an empty store: fetches the account from the server and unlocks it; a\n"
+    "new device asks for the account's Secret Key (from the Emergency Kit) once:\n"
+    "--secret-key-fd N, else ZKVAULT_SECRET_KEY, else the terminal.\n"
     "On a store that holds the account: checks the password with the server.\n"
     "The email and the server are remembered for later commands.\n";
 
@@ -131,7 +175,14 @@ int cli_cmd_login(cli *c, int argc, char **argv)
         c->email = email;
         rc = cli_unlock_and_login(c, NULL);
     } else if (rc == CLI_EXIT_OK) {
+        char *secret_key = NULL;
         rc = cli_connect(c);
+        if (rc == CLI_EXIT_OK)
+            rc = cli_read_secret_key(c, &secret_key);
+        if (rc == CLI_EXIT_OK)
+            rc = cli_check(c, vault_client_set_secret_key(c->client, secret_key),
+                           "not a valid Secret Key");
+        cli_secret_free(secret_key);
         if (rc == CLI_EXIT_OK)
             rc = cli_read_password(c, "Master password: ", "ZKVAULT_PASSWORD", 0, &password);
         if (rc == CLI_EXIT_OK) {

@@ -21,6 +21,7 @@ int cli_cmd_export(cli *c, int argc, char **argv);
 int cli_cmd_import(cli *c, int argc, char **argv);
 int cli_cmd_register(cli *c, int argc, char **argv);
 int cli_cmd_login(cli *c, int argc, char **argv);
+int cli_cmd_kit(cli *c, int argc, char **argv);
 int cli_cmd_sync(cli *c, int argc, char **argv);
 int cli_cmd_passwd(cli *c, int argc, char **argv);
 int cli_cmd_devices(cli *c, int argc, char **argv);

@@ -11,7 +11,7 @@
 #include "cli.h"
 #include "commands.h"
 
-static const char usage_text[] =
+static const char usage_commands[] =
     "usage: zkvault [global options] <command> [options] [arguments]\n"
     "\n"
     "Vault on this device:\n"
@@ -35,6 +35,7 @@ static const char usage_text[] =
     "\n"
     "Account and sync:\n"
     "  register EMAIL           create an account on the server with this vault\n"
+    "  kit [--qr]               print the Emergency Kit (it holds the Secret Key)\n"
     "  login EMAIL              fetch an account into an empty store, or sign in again\n"
     "  sync                     pull, merge and push\n"
     "  passwd                   change the master password (here and on the server)\n"
@@ -44,7 +45,10 @@ static const char usage_text[] =
     "  revoke DEVICE_ID         revoke a linked device (rotates the vault key)\n"
     "  link show | join PAYLOAD link a new device by QR code (the new device joins)\n"
     "  link request | accept PAYLOAD   the same, the new device showing the code\n"
-      "\n"
+    "\n";
+/* The rest of the help (one literal would pass C99's 4095-character limit);
+ * run() joins the two into usage_text. */
+static const char usage_options[] =
     "Global options (before or after the command):\n"
     "  --store PATH             local store (default ~/.local/share/zkvault/device.db)\n"
     "  --server URL             vaultd base URL (https://host:port; http only to loopback)\n"
@@ -57,6 +61,7 @@ static const char usage_text[] =
     "  --email EMAIL            account email (default: the one remembered at login)\n"
     "  --password-fd N          read the master password from file descriptor N,\n"
     "                           one per line (passwd: old, then new)\n"
+    "  --secret-key-fd N        read the Secret Key from file descriptor N\n"
     "  --kdf-ops N --kdf-mem BYTES   Argon2id parameters for init and passwd\n"
     "                           (default 3 and 67108864; floor 2 and 19922944)\n"
     "  --trash-days N           purge items in the trash for N days when saving\n"
@@ -65,7 +70,8 @@ static const char usage_text[] =
     "\n"
     "The master password is never taken from the command line: it is read from\n"
     "--password-fd if given, else from the ZKVAULT_PASSWORD environment variable\n"
-    "(ZKVAULT_NEW_PASSWORD for passwd), else from the terminal without echo.\n"
+    "(ZKVAULT_NEW_PASSWORD for passwd), else from the terminal without echo; the\n"
+    "Secret Key (login on a new device) likewise, from ZKVAULT_SECRET_KEY.\n"
     "\n"
     "Exit codes:\n"
     "  0 success             1 other error          2 bad command line\n"
@@ -88,6 +94,7 @@ static const struct command {
     {"history", cli_cmd_history},   {"generate", cli_cmd_generate},
     {"export", cli_cmd_export},     {"import", cli_cmd_import},
     {"register", cli_cmd_register}, {"login", cli_cmd_login},
+    {"kit", cli_cmd_kit},
     {"sync", cli_cmd_sync},         {"passwd", cli_cmd_passwd},
     {"devices", cli_cmd_devices},   {"revoke", cli_cmd_revoke},
     {"link", cli_cmd_link},         {"restore", cli_cmd_restore},
@@ -108,8 +115,14 @@ static int dispatch(cli *c, int argc, char **argv)
     return cli_usage("unknown command '%s'", argv[0]);
 }
 
+static char usage_text[sizeof usage_commands + sizeof usage_options];
+
 static int run(cli *c, int argc, char **argv)
 {
+    if (usage_text[0] == '\0') {
+        memcpy(usage_text, usage_commands, sizeof usage_commands - 1);
+        memcpy(usage_text + sizeof usage_commands - 1, usage_options, sizeof usage_options);
+    }
     /* Global options before the command; "+" stops at the first non-option. */
     optind = 0;
     int rc = cli_getopt(c, argc, argv, "+hV", cli_version_option, usage_text);
@@ -136,6 +149,7 @@ int main(int argc, char **argv)
     cli c;
     memset(&c, 0, sizeof c);
     c.password_fd = -1;
+    c.secret_key_fd = -1;
     c.trash_days = -1;
     c.conf_trash_days = -1;
     c.run = dispatch;

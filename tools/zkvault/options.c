@@ -16,6 +16,7 @@ const struct option cli_global_options[] = {
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"email", required_argument, NULL, OPT_EMAIL},
     {"password-fd", required_argument, NULL, OPT_PASSWORD_FD},
+    {"secret-key-fd", required_argument, NULL, OPT_SECRET_KEY_FD},
     {"kdf-ops", required_argument, NULL, OPT_KDF_OPS},
     {"kdf-mem", required_argument, NULL, OPT_KDF_MEM},
     {"trash-days", required_argument, NULL, OPT_TRASH_DAYS},
@@ -72,6 +73,13 @@ static int cli_global_option(cli *c, int opt, const char *arg)
             return -1;
         }
         c->password_fd = (int)v;
+        return 1;
+    case OPT_SECRET_KEY_FD:
+        if (parse_u64(arg, &v) != 0 || v > 1024) {
+            cli_usage("--secret-key-fd needs a file descriptor number");
+            return -1;
+        }
+        c->secret_key_fd = (int)v;
         return 1;
     case OPT_KDF_OPS:
         if (parse_u64(arg, &c->kdf_ops) != 0) {

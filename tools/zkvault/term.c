@@ -187,6 +187,35 @@ int cli_read_password(cli *c, const char *prompt, const char *env, int confirm, 
     return CLI_EXIT_OK;
 }
 
+int cli_read_secret_key(cli *c, char **out)
+{
+    static const char env[] = "ZKVAULT_SECRET_KEY";
+    *out = NULL;
+    char *buf = cli_secret_new();
+    if (buf == NULL)
+        return cli_error(CLI_EXIT_ERROR, "out of secure memory");
+    int rc;
+    if (c->secret_key_fd >= 0) {
+        rc = read_line(c->secret_key_fd, buf) < 0
+                 ? cli_error(CLI_EXIT_ERROR, "could not read the Secret Key from fd %d",
+                             c->secret_key_fd)
+                 : CLI_EXIT_OK;
+    } else {
+        rc = env_secret(env, buf);
+        if (rc < 0)
+            rc = tty_secret("Secret Key (from the Emergency Kit): ", 0, buf);
+        if (rc < 0)
+            rc = cli_error(CLI_EXIT_USAGE, "this device needs the account's Secret Key: give "
+                                           "--secret-key-fd N or %s", env);
+    }
+    if (rc != CLI_EXIT_OK) {
+        cli_secret_free(buf);
+        return rc;
+    }
+    *out = buf;
+    return CLI_EXIT_OK;
+}
+
 int cli_read_secret_value(const char *prompt, char **out)
 {
     *out = NULL;

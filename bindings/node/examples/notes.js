@@ -95,6 +95,9 @@ async function run(opts) {
     }
     if (command === 'login') {
       server = connect(client, opts);
+      // A new device needs the account's Secret Key (from the Emergency Kit).
+      client.setSecretKey(process.env.ZKVAULT_SECRET_KEY || await askPassword('Secret Key: '));
+      delete process.env.ZKVAULT_SECRET_KEY;
       await client.loginAsync(args[0], password);
       console.log(`logged in: ${client.vault.size} notes`);
       return;
@@ -125,6 +128,7 @@ async function run(opts) {
         server = connect(client, opts);
         await client.registerAsync(args[0]);
         console.log(`registered ${args[0]}`);
+        console.log(client.emergencyKit());
         break;
       case 'sync':
         server = connect(client, opts);

@@ -57,6 +57,9 @@ test('register, login and sync between two clients', async (t) => {
 
   const b = f.client('b');
   b.connectLocal(server);
+  assert.throws(() => b.login('ada@example.org', PASSWORD), zk.StateError); // no Secret Key
+  assert.match(a.emergencyKit(), /ada@example\.org/);
+  b.setSecretKey(a.secretKey);
   await b.loginAsync('ada@example.org', PASSWORD);
   assert.equal(b.accountId, a.accountId);
   assert.equal(b.vault.get(first).title, 'From A');
@@ -78,6 +81,7 @@ test('login failures and duplicate registration', (t) => {
   a.register('bob@example.org');
   const b = f.client('b');
   b.connectLocal(server);
+  b.setSecretKey(a.secretKey);
   assert.throws(() => b.login('bob@example.org', 'wrong'), zk.AuthError);
   const c = f.client('c');
   c.create(PASSWORD, OPS, MEM);
@@ -98,16 +102,18 @@ test('sync over the HTTP daemon on loopback', (t) => {
   a.register('http@example.org');
   const b = f.client('b');
   b.connectHttp(httpd.url);
+  b.setSecretKey(a.secretKey);
   b.login('http@example.org', PASSWORD);
   assert.deepEqual(b.vault.list().map((i) => i.title), ['over http']);
 });
 
 test('raw server requests', (t) => {
   const server = fixture(t).server();
-  const ok = server.handle({ v: 1, op: 'prelogin', email: 'x@example.org' });
+  const request = '5059ff249eb1551b7ce4991f3336205bde44a105a032e747d21bf382e75f7a71';
+  const ok = server.handle({ v: 2, op: 'register_start', email: 'x@example.org', request });
   assert.equal(ok.ok, true);
-  assert.equal(ok.salt.length, 32);
-  const bad = server.handle({ v: 2, op: 'prelogin', email: 'x@example.org' });
+  assert.equal(ok.response.length, 128);
+  const bad = server.handle({ v: 1, op: 'register_start', email: 'x@example.org', request });
   assert.equal(bad.ok, false);
   assert.equal(bad.error.code, 'version');
 });
@@ -121,6 +127,7 @@ test('push conflict is a ConflictError; sync merges', (t) => {
   a.register('dave@example.org');
   const b = f.client('b');
   b.connectLocal(server);
+  b.setSecretKey(a.secretKey);
   b.login('dave@example.org', PASSWORD);
   b.vault.add(note('from b', 'x'));
   b.save();
@@ -158,6 +165,7 @@ test('signIn after a password change elsewhere; a fork is a ForkError', async (t
   a.register('erin@example.org');
   const b = f.client('b');
   b.connectLocal(server);
+  b.setSecretKey(a.secretKey);
   b.login('erin@example.org', PASSWORD);
   a.changePassword(PASSWORD, 'new password');
   const id = b.vault.add(note('offline', 'kept'));

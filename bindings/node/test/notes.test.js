@@ -9,10 +9,13 @@ const { PASSWORD, tempDir } = require('./helpers.js');
 
 const NOTES = path.join(__dirname, '..', 'examples', 'notes.js');
 
+let secretKey = '';
+
 function notes(dir, store, ...args) {
   const r = spawnSync(process.execPath, [NOTES, '--store', path.join(dir, store),
     '--server-db', path.join(dir, 'server.db'), ...args], {
-    env: { ...process.env, ZKVAULT_PASSWORD: PASSWORD, ZKVAULT_KDF: 'floor' },
+    env: { ...process.env, ZKVAULT_PASSWORD: PASSWORD, ZKVAULT_KDF: 'floor',
+      ZKVAULT_SECRET_KEY: secretKey },
     encoding: 'utf8',
     timeout: 300000,
   });
@@ -31,7 +34,8 @@ test('notes app: create, list, edit, sync between two devices', (t) => {
   ok(dir, 'laptop.db', 'add', 'Groceries', 'milk, eggs');
   ok(dir, 'laptop.db', 'add', 'Ideas', 'zero knowledge');
   assert.equal(ok(dir, 'laptop.db', 'list'), 'Groceries: milk, eggs\nIdeas: zero knowledge\n');
-  ok(dir, 'laptop.db', 'register', 'notes@example.org');
+  const kit = ok(dir, 'laptop.db', 'register', 'notes@example.org');
+  secretKey = kit.split(/\s+/).find((w) => w.startsWith('ZK1-'));
 
   assert.match(ok(dir, 'phone.db', 'login', 'notes@example.org'), /2 notes/);
   ok(dir, 'phone.db', 'edit', 'Groceries', 'milk, eggs, bread');

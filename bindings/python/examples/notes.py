@@ -86,6 +86,10 @@ def run(args):
             return
         if args.command == "login":
             server = connect(client, args)  # noqa: F841 (kept alive while connected)
+            # A new device needs the account's Secret Key (from the Emergency Kit).
+            secret_key = os.environ.pop("ZKVAULT_SECRET_KEY", None) or \
+                getpass.getpass("Secret Key: ")
+            client.set_secret_key(secret_key)
             client.login(args.email, pw)
             print(f"logged in: {len(client.vault)} notes")
             return
@@ -110,6 +114,7 @@ def run(args):
             server = connect(client, args)  # noqa: F841
             client.register(args.email)
             print(f"registered {args.email}")
+            print(client.emergency_kit())
         elif args.command == "sync":
             server = connect(client, args)  # noqa: F841
             client.login(args.email, pw)

@@ -83,6 +83,11 @@ def test_register_login_sync_between_two_clients(server, make_client):
 
     b = make_client("b")
     b.connect_local(server)
+    with pytest.raises(zkvault.StateError):  # a new device needs the Secret Key
+        b.login("ada@example.org", PASSWORD)
+    kit = a.emergency_kit()
+    assert "ada@example.org" in kit and a.account_id in kit
+    b.set_secret_key(a.secret_key)
     b.login("ada@example.org", PASSWORD)
     assert b.account_id == a.account_id
     assert b.vault.get(first)["title"] == "From A"
@@ -104,6 +109,7 @@ def test_login_wrong_password_and_unknown_email(server, make_client):
     a.register("bob@example.org")
     b = make_client("b")
     b.connect_local(server)
+    b.set_secret_key(a.secret_key)
     with pytest.raises(zkvault.AuthError) as err:
         b.login("bob@example.org", "wrong")
     assert err.value.code == -3
@@ -133,6 +139,7 @@ def test_change_password(server, make_client):
     a.change_password(PASSWORD, "new password")
     b = make_client("b")
     b.connect_local(server)
+    b.set_secret_key(a.secret_key)
     with pytest.raises(zkvault.AuthError):
         b.login("carol@example.org", PASSWORD)
     b.login("carol@example.org", "new password")
@@ -145,6 +152,7 @@ def test_sign_in_after_a_password_change_elsewhere(server, make_client):
     a.register("erin@example.org")
     b = make_client("b")
     b.connect_local(server)
+    b.set_secret_key(a.secret_key)
     b.login("erin@example.org", PASSWORD)
     a.change_password(PASSWORD, "new password")
     item = b.vault.add(note("offline", "kept"))
@@ -172,10 +180,13 @@ def test_fork_is_its_own_error():
 
 
 def test_raw_server_requests(server):
-    resp = server.handle({"v": 1, "op": "prelogin", "email": "x@example.org"})
+    request = "5059ff249eb1551b7ce4991f3336205bde44a105a032e747d21bf382e75f7a71"
+    resp = server.handle({"v": 2, "op": "register_start", "email": "x@example.org",
+                          "request": request})
     assert resp["ok"] is True
-    assert len(resp["salt"]) == 32
-    bad = server.handle({"v": 2, "op": "prelogin", "email": "x@example.org"})
+    assert len(resp["response"]) == 128
+    bad = server.handle({"v": 1, "op": "register_start", "email": "x@example.org",
+                         "request": request})
     assert bad["ok"] is False and bad["error"]["code"] == "version"
 
 
@@ -186,6 +197,7 @@ def test_push_conflict_then_sync_merges(server, make_client):
     a.register("dave@example.org")
     b = make_client("b")
     b.connect_local(server)
+    b.set_secret_key(a.secret_key)
     b.login("dave@example.org", PASSWORD)
     b.vault.add(note("from b", "x"))
     b.save()
@@ -211,8 +223,10 @@ def test_logout_and_delete_account(server, make_client):
     a.login("erin@example.org", PASSWORD)
     with pytest.raises(zkvault.AuthError):
         a.delete_account("wrong")
+    secret_key = a.secret_key
     a.delete_account(PASSWORD)
     b = make_client("b")
     b.connect_local(server)
+    b.set_secret_key(secret_key)
     with pytest.raises(zkvault.AuthError):
         b.login("erin@example.org", PASSWORD)

@@ -19,6 +19,7 @@ def test_sync_over_http(server, make_client):
 
         b = make_client("b")
         b.connect_http(httpd.url)
+        b.set_secret_key(a.secret_key)
         b.login("http@example.org", PASSWORD)
         assert [i["title"] for i in b.vault.list()] == ["over http"]
 

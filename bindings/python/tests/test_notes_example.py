@@ -9,8 +9,10 @@ from conftest import PASSWORD
 NOTES = os.path.join(os.path.dirname(__file__), "..", "examples", "notes.py")
 
 
-def notes(tmp_path, store, *args, check=True):
+def notes(tmp_path, store, *args, check=True, secret_key=None):
     env = dict(os.environ, ZKVAULT_PASSWORD=PASSWORD, ZKVAULT_KDF="floor")
+    if secret_key is not None:
+        env["ZKVAULT_SECRET_KEY"] = secret_key
     return subprocess.run([sys.executable, NOTES, "--store", str(tmp_path / store),
                            "--server-db", str(tmp_path / "server.db"), *args],
                           env=env, capture_output=True, text=True, check=check, timeout=300)
@@ -22,9 +24,11 @@ def test_notes_app_create_edit_sync(tmp_path):
     notes(tmp_path, "laptop.db", "add", "Ideas", "zero knowledge")
     out = notes(tmp_path, "laptop.db", "list").stdout
     assert out.splitlines() == ["Groceries: milk, eggs", "Ideas: zero knowledge"]
-    notes(tmp_path, "laptop.db", "register", "notes@example.org")
+    kit = notes(tmp_path, "laptop.db", "register", "notes@example.org").stdout
+    secret_key = next(w for w in kit.split() if w.startswith("ZK1-"))
 
-    assert "2 notes" in notes(tmp_path, "phone.db", "login", "notes@example.org").stdout
+    assert "2 notes" in notes(tmp_path, "phone.db", "login", "notes@example.org",
+                              secret_key=secret_key).stdout
     notes(tmp_path, "phone.db", "edit", "Groceries", "milk, eggs, bread")
     notes(tmp_path, "phone.db", "sync", "notes@example.org")
     notes(tmp_path, "laptop.db", "sync", "notes@example.org")

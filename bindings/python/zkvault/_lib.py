@@ -139,6 +139,8 @@ _SIGNATURES = {
     "vault_client_connect_http_ca": (c_int, [HANDLE, c_char_p, c_uint32, c_char_p]),
     "vault_client_register": (c_int, [HANDLE, c_char_p]),
     "vault_client_login": (c_int, [HANDLE, c_char_p, c_char_p]),
+    "vault_client_set_secret_key": (c_int, [HANDLE, c_char_p]),
+    "vault_client_emergency_kit": (c_int, [HANDLE, OUT_PTR]),
     "vault_client_logout": (c_int, [HANDLE]),
     "vault_client_pull": (c_int, [HANDLE]),
     "vault_client_push": (c_int, [HANDLE]),

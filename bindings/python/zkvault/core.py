@@ -521,8 +521,24 @@ class Client(_Handle):
         self._call("vault_client_register", _text(email, "email"))
 
     def login(self, email, password):
+        """On a new device, call set_secret_key() first (from the Emergency Kit)."""
         with _Secret(password) as pw:
             self._call("vault_client_login", _text(email, "email"), pw)
+
+    def set_secret_key(self, secret_key):
+        """The account's Secret Key ("ZK1-...") before a login on a new device."""
+        with _Secret(secret_key) as sk:
+            self._call("vault_client_set_secret_key", sk)
+
+    def emergency_kit(self):
+        """The Emergency Kit as text: email, account id and Secret Key."""
+        return _string(self._call, "vault_client_emergency_kit")
+
+    @property
+    def secret_key(self):
+        """The Secret Key, as printed in the Emergency Kit."""
+        kit = self.emergency_kit()
+        return next(w for w in kit.split() if w.startswith("ZK1-"))
 
     def logout(self):
         self._call("vault_client_logout")
