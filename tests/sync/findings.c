@@ -205,7 +205,7 @@ void test_sync_push__lost_answer_is_recognised_later(void **state)
     assert_int_equal(vault_item_update(tw_vault(w->a), x, login_item("a-third", "x")), VAULT_OK);
     vault__set_clock_for_tests(0);
     /* B builds revision 4 on A's 3. */
-    tw_add(w->b, login_item("from-b", "y"));
+    vault_free(tw_add(w->b, login_item("from-b", "y")));
     assert_int_equal(vault_client_sync(w->b), VAULT_OK);
     assert_int_equal(vault_client_sync(w->a), VAULT_OK);
     assert_int_equal(vault_client_sync(w->b), VAULT_OK);
