@@ -24,7 +24,9 @@ ZKVAULT_LIB=$(realpath "$build/libvault-server.so")
 # An instrumented library needs the ASan runtime loaded first; the
 # interpreters' own allocations at exit are not ours to check for leaks.
 run_env=()
-if nm -D "$ZKVAULT_LIB" | grep -q ' U __asan_init'; then
+# grep -q would exit at the first match and, under pipefail, nm's SIGPIPE
+# would make the test false: read all of nm's output.
+if nm -D "$ZKVAULT_LIB" | grep ' U __asan_init' >/dev/null; then
   run_env=(env "LD_PRELOAD=$(clang -print-file-name=libclang_rt.asan-x86_64.so)"
            "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1"
            "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
